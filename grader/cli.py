@@ -1,0 +1,114 @@
+"""Command line: parse arguments, call one library function, print the result. Nothing else.
+
+Expected failures print one line and exit 2; tracebacks only with --debug.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from grader.errors import GraderError
+from grader.i18n import render
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="grader", description="Grade executed notebooks, from Moodle to Moodle.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    grade = sub.add_parser("grade", help="grade a course (COURSE.toml) or, with --practical, some notebooks")
+    grade.add_argument("paths", nargs="+", type=Path, help="COURSE.toml, or submissions with --practical")
+    grade.add_argument("--practical", help="grade PATHs (archives, folders, notebooks) as this practical")
+    grade.add_argument("--data", type=Path, help="data folder (with --practical; default ./data)")
+    grade.add_argument("--out", type=Path, help="output folder (default: the course's out_dir)")
+    grade.add_argument("--force", action="store_true", help="grade again what the store already holds")
+    grade.add_argument("--only", metavar="PRACTICAL", help="grade only this practical (with --force: re-grade it)")
+    grade.add_argument("--timeout", type=float, metavar="S", help="whole-run time limit per notebook, seconds")
+    grade.add_argument("--runner", help="runner to use (local); default from the course file")
+    grade.add_argument("--quiet", action="store_true", help="print only the summary")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console()
+    try:
+        return _COMMANDS[args.command](args, console)
+    except GraderError as err:
+        console.print(f"[red]error:[/red] {err}", highlight=False)
+        if args.debug:
+            traceback.print_exc()
+        return EXIT_USAGE
+    except Exception as err:  # a bug: still one line for the user, the traceback on request
+        console.print(f"[red]internal error:[/red] {type(err).__name__}: {err} (run with --debug for details)",
+                      highlight=False)
+        if args.debug:
+            traceback.print_exc()
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/yellow]: every result finished so far is kept; run the same "
+                      "command again to finish the rest")
+        return EXIT_INTERRUPTED
+
+
+def cmd_grade(args: argparse.Namespace, console: Console) -> int:
+    from grader.course import load_course, single_practical_course
+    from grader.pipeline import grade_course
+
+    if args.practical:
+        out = args.out or Path("grader-out")
+        course = single_practical_course(args.practical, args.paths, args.data or Path("data"), out)
+    else:
+        if len(args.paths) != 1:
+            raise GraderError("give one COURSE.toml, or --practical ID followed by submissions")
+        course = load_course(args.paths[0])
+    runner = args.runner or course.runner
+    if runner == "local":
+        console.print("[yellow]note:[/yellow] the local runner executes students' code as your user, without "
+                      "isolation; use runner = \"docker\" for untrusted batches")
+
+    def progress(practical, submission, evaluation) -> None:
+        if not args.quiet:
+            console.print(f"  {practical} {submission.participant:>8} {submission.full_name[:30]:30} "
+                          f"{evaluation.status}", highlight=False)
+
+    result = grade_course(course, args.out, force=args.force, runner_name=args.runner, timeout_s=args.timeout,
+                          only=args.only, progress=progress)
+    _print_results(console, result, course.lang)
+    return EXIT_OK
+
+
+def _print_results(console: Console, result, lang: str) -> None:
+    table = Table(title="Results")
+    for col in ("practical", "participant", "name", "status", "score", "late", "reason"):
+        table.add_column(col)
+    for s in result.scores:
+        table.add_row(s.practical, s.participant, s.full_name, s.status,
+                      "-" if s.score is None else f"{s.score}/{s.max_score}", s.late,
+                      render(s.reason, "en")[:70])
+    console.print(table)
+    grades = Table(title="Course grades")
+    for col in ("student", "key", "grade", "counted"):
+        grades.add_column(col)
+    for g in result.grades:
+        grades.add_row(g.student.full_name, g.student.key or "-", str(g.grade), ", ".join(g.counted))
+    console.print(grades)
+    for w in result.warnings:
+        console.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
+    console.print(f"graded {result.executed}, reused from the store {result.reused}")
+    for f in result.files:
+        console.print(f"wrote {f}", highlight=False)
+
+
+_COMMANDS = {"grade": cmd_grade}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""One grading job: a single submission of one practical, from notebook to Evaluation.
+
+A job never raises for anything the student did: every failure becomes an Evaluation with a
+status and a reason, so one bad submission can never stop a batch.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader import __version__
+from grader.assignment import Assignment
+from grader.checks.evaluate import evaluate
+from grader.checks.plan import plan_probe
+from grader.errors import GraderError
+from grader.execution.base import Runner, RunRequest
+from grader.i18n import msg
+from grader.notebooks import inspect
+from grader.records import Evaluation, InspectionReport, RunResult, Submission
+
+# runner status -> the submission's status; anything unlisted is an error
+_RUN_STATUS = {"ok": "graded", "timeout": "timeout"}
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """Everything one job needs, picklable so that a pool or a Dask worker can run it."""
+
+    submission: Submission
+    assignment: Assignment
+    parameters: dict[str, Any]     # grading parameters, before data_dir is added
+    course_data_dir: Path          # holds evaluation labels: read by the grader only
+    student_data_dir: Path         # what the notebook may read
+    work_dir: Path
+    timeout_s: float
+
+    @property
+    def key(self) -> str:
+        return job_key(self.submission.sha256, self.assignment, self.parameters)
+
+
+def job_key(sha256: str | None, assignment: Assignment, parameters: dict[str, Any]) -> str:
+    material = json.dumps({"sha256": sha256, "spec": assignment.spec_hash, "version": assignment.version,
+                           "grader": __version__, "parameters": parameters}, sort_keys=True, default=str)
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def run_job(spec: JobSpec, runner: Runner) -> Evaluation:
+    started = time.monotonic()
+    sub = spec.submission
+    try:
+        return _grade(spec, runner, started)
+    except GraderError as err:
+        return _evaluation(spec, "error", (), err.reason, started)
+    except Exception as err:  # a grader bug must cost one submission, not the batch
+        return _evaluation(spec, "error", (), msg("job_internal_error", detail=f"{type(err).__name__}: {err}",
+                                                  participant=sub.participant), started)
+
+
+def _grade(spec: JobSpec, runner: Runner, started: float) -> Evaluation:
+    sub = spec.submission
+    if sub.notebook is None:
+        return _evaluation(spec, "invalid", (), msg("job_no_notebook"), started)
+    inspection = inspect(sub.notebook)
+    if not inspection.readable:
+        reason = inspection.problems[0] if inspection.problems else msg("job_unreadable_notebook")
+        return _evaluation(spec, "invalid", (), reason, started, notes=inspection.problems)
+
+    if spec.work_dir.exists():  # a leftover of an interrupted run: start clean
+        shutil.rmtree(spec.work_dir, ignore_errors=True)
+    probe_dir = spec.work_dir / "probe"
+    probe_dir.mkdir(parents=True)
+    parameters = {**spec.parameters, "data_dir": str(spec.student_data_dir)}
+    plan = plan_probe(spec.assignment, probe_dir, spec.course_data_dir, parameters, secrets.randbits(63))
+    run = runner.run(RunRequest(
+        notebook=sub.notebook, work_dir=spec.work_dir, probe_dir=probe_dir, data_dir=spec.student_data_dir,
+        parameters=parameters, extra_cells=(plan.cell_source,), timeout_s=spec.timeout_s,
+        cell_timeout_s=spec.assignment.cell_timeout_s))
+    checks = tuple(evaluate(spec.assignment, plan, inspection, run))
+    shutil.rmtree(probe_dir, ignore_errors=True)  # drawn inputs are large and secret; the executed copy stays
+    status, reason = _status(inspection, run)
+    return _evaluation(spec, status, checks, reason, started, notes=inspection.problems)
+
+
+def _status(inspection: InspectionReport, run: RunResult):
+    status = _RUN_STATUS.get(run.status, "error")
+    if status == "graded" and not inspection.executed:
+        return "not_executed", msg("job_not_executed")
+    return status, run.reason
+
+
+def _evaluation(spec: JobSpec, status: str, checks, reason, started: float, notes=()) -> Evaluation:
+    sub = spec.submission
+    return Evaluation(job_key=spec.key, practical=sub.practical, participant=sub.participant, sha256=sub.sha256,
+                      status=status, checks=tuple(checks), reason=reason,
+                      duration_s=round(time.monotonic() - started, 3), max_points=spec.assignment.max_points,
+                      notes=tuple(notes) + tuple(sub.notes))

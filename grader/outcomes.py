@@ -1,0 +1,42 @@
+"""Course policy applied to evaluations: lateness, overrides, missing hand-ins -> PracticalScore.
+
+Pure functions of stored evaluations and the course file, so a changed policy or a new override
+re-scores a batch without running a single notebook again.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from grader.course import Course
+from grader.i18n import msg
+from grader.overrides import Override
+from grader.records import Evaluation, PracticalScore, Student, WorksheetRow
+from grader.scoring import apply_late_policy, late_status, sum_points
+
+
+def missing_score(practical: str, participant: str, student: Student, max_score: Decimal) -> PracticalScore:
+    return PracticalScore(practical=practical, participant=participant, full_name=student.full_name,
+                          status="missing", score=None, max_score=max_score, late="no",
+                          reason=msg("score_missing"), email=student.email)
+
+
+def practical_score(evaluation: Evaluation, student: Student, full_name: str, row: WorksheetRow | None,
+                    course: Course, override: Override | None) -> PracticalScore:
+    max_score = evaluation.max_points
+    score = sum_points(evaluation.checks, max_score)
+    late, days = late_status(row.submitted_at if row else None, course.deadline)
+    score, penalty = apply_late_policy(score, late, days, course)
+    reason = evaluation.reason
+    if late == "yes":
+        code = "score_late_rejected" if course.late_policy == "reject" else "score_late_penalty"
+        reason = msg(code, days=days, penalty=penalty)
+    elif late == "unknown" and reason is None:
+        reason = msg("score_late_unknown")
+    status, override_reason = evaluation.status, None
+    if override is not None:
+        status, score, override_reason = "overridden", override.score, override.reason
+        reason = msg("score_overridden", reason=override.reason)
+    return PracticalScore(practical=evaluation.practical, participant=evaluation.participant, full_name=full_name,
+                          status=status, score=score, max_score=max_score, late=late, reason=reason,
+                          checks=evaluation.checks, duration_s=evaluation.duration_s, sha256=evaluation.sha256,
+                          email=student.email, penalty=penalty, override_reason=override_reason)
