@@ -52,7 +52,9 @@ def grade_course(course: Course, out_dir: Path | None = None, *, force: bool = F
     out_dir = Path(out_dir or course.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     assignments = {pid: load_assignment(cfg.assignment_dir) for pid, cfg in course.practicals.items()}
-    overrides = load_overrides(course.path.parent / "overrides.csv", course) if course.path else {}
+    max_scores = {pid: a.max_points for pid, a in assignments.items()}
+    overrides = (load_overrides(course.path.parent / "overrides.csv", course, max_scores=max_scores)
+                 if course.path else {})
     intake = _intake(course, out_dir)
     roster = join_students(intake.submissions, intake.worksheets, course.moodle.user_key)
     runner = get_runner(runner_name or course.runner)
