@@ -1,0 +1,180 @@
+"""The one small base every check kind subclasses, its option schema, and the registry of kinds.
+
+A kind validates its options from assignment.toml, optionally plans probe items (inputs the
+probe feeds to the student's objects), and scores. It never runs student code in this process.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from grader.assignment import CheckSpec, parse_decimal
+from grader.errors import ConfigError
+from grader.records import CheckResult, InspectionReport, Reason, RunResult
+
+CENT = Decimal("0.01")
+_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One key of a check table. type: str, int, bool, decimal, threshold, ints, strs, ref."""
+
+    type: str
+    required: bool = True
+    default: Any = None
+
+
+@dataclass
+class PlanContext:
+    """What a kind may use to draw inputs for one check; arrays land in ``probe_dir`` as .npy."""
+
+    probe_dir: Path
+    data_dir: Path              # the course data folder (labels included): read here, never by the probe
+    parameters: dict[str, Any]
+    rng: np.random.Generator    # secret, per run and per check
+
+    def write_input(self, name: str, array: np.ndarray) -> str:
+        file_name = f"{name}.npy"
+        target = self.probe_dir / file_name
+        target.unlink(missing_ok=True)      # a re-planned folder: the old copy is read-only
+        np.save(target, np.ascontiguousarray(array), allow_pickle=False)
+        target.chmod(0o444)
+        return file_name
+
+
+@dataclass
+class ScoreContext:
+    """What a kind may read when scoring one check."""
+
+    inspection: InspectionReport
+    run: RunResult | None
+    outputs: Any                # grader.checks.outputs.ProbeOutputs
+    private: dict[str, Any] = field(default_factory=dict)   # what this check's plan kept back
+
+
+class Check:
+    """Base of every check kind: subclasses set ``options`` and override ``score`` (and ``plan``)."""
+
+    kind: ClassVar[str] = ""
+    options: ClassVar[dict[str, Option]] = {}
+    uses_probe: ClassVar[bool] = False
+
+    @classmethod
+    def parse_options(cls, raw: dict[str, Any], where: str, path: Path) -> dict[str, Any]:
+        unknown = sorted(set(raw) - set(cls.options))
+        if unknown:
+            allowed = ", ".join(sorted({"id", "kind", "points", "hidden", *cls.options}))
+            raise ConfigError(f"{path}: unknown key {where}.{unknown[0]} for kind {cls.kind!r} (allowed: {allowed})")
+        parsed = {}
+        for key, option in cls.options.items():
+            if key not in raw:
+                if option.required:
+                    raise ConfigError(f"{path}: {where}.{key} is missing (kind {cls.kind!r} needs it)")
+                parsed[key] = option.default
+                continue
+            parsed[key] = _typed(raw[key], option.type, f"{where}.{key}", path)
+        cls.validate(parsed, where, path)
+        return parsed
+
+    @classmethod
+    def validate(cls, options: dict[str, Any], where: str, path: Path) -> None:
+        """Cross-key rules of a kind (e.g. zero_at below full_at); raise ConfigError."""
+
+    @classmethod
+    def references(cls, spec: CheckSpec) -> list[tuple[str, str]]:
+        """(key, "module:attr") pairs the loader must be able to resolve."""
+        return [(key, spec.options[key]) for key, option in cls.options.items()
+                if option.type == "ref" and spec.options.get(key)]
+
+    @classmethod
+    def plan(cls, spec: CheckSpec, ctx: PlanContext) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Return (probe items, private facts kept for scoring). Kinds without a probe plan nothing."""
+        return [], {}
+
+    @classmethod
+    def score(cls, spec: CheckSpec, ctx: ScoreContext) -> CheckResult:
+        raise NotImplementedError
+
+
+def result(spec: CheckSpec, points: Decimal, reason: Reason, **details: Any) -> CheckResult:
+    points = min(max(points, Decimal("0")), spec.points)
+    return CheckResult(check_id=spec.id, kind=spec.kind, points=points, max_points=spec.points,
+                       reason=reason, hidden=spec.hidden, details=details)
+
+
+def share(points: Decimal, done: int, total: int) -> Decimal:
+    """``points * done / total`` rounded to cents, never above ``points``."""
+    if total <= 0:
+        return Decimal("0")
+    return min(points, (points * Decimal(done) / Decimal(total)).quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+def fmt_shape(shape) -> str:
+    return "(" + ", ".join(str(int(n)) for n in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+class CheckRegistry:
+    """Kinds registered by name, as papermill registers its engines."""
+
+    def __init__(self) -> None:
+        self._kinds: dict[str, type[Check]] = {}
+
+    def register(self, name: str, kind: type[Check]) -> None:
+        self._kinds[name] = kind
+
+    def get(self, name: str) -> type[Check]:
+        kind = self._kinds.get(name)
+        if kind is None:
+            raise ConfigError(f"no check kind named {name!r} (known: {', '.join(sorted(self._kinds))})")
+        return kind
+
+    def names(self) -> list[str]:
+        return sorted(self._kinds)
+
+
+def _typed(value: Any, type_name: str, key: str, path: Path) -> Any:
+    if type_name == "str":
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{path}: {key} must be a non-empty string, got {value!r}")
+        return value
+    if type_name == "ref":
+        if not isinstance(value, str) or not _REF.match(value):
+            raise ConfigError(f"{path}: {key} = {value!r} must be a reference 'module:attribute'")
+        return value
+    if type_name == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{path}: {key} must be true or false, got {value!r}")
+        return value
+    if type_name == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{path}: {key} must be an integer, got {value!r}")
+        return value
+    if type_name == "decimal":
+        return parse_decimal(value, key, path)
+    if type_name == "threshold":
+        return parse_threshold(value, key, path)
+    if type_name == "ints":
+        if not isinstance(value, list) or not value or not all(
+                isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
+            raise ConfigError(f"{path}: {key} must be a list of positive integers, got {value!r}")
+        return tuple(value)
+    if type_name == "strs":
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+            raise ConfigError(f"{path}: {key} must be a list of strings, got {value!r}")
+        return tuple(value)
+    raise AssertionError(f"unknown option type {type_name}")
+
+
+def parse_threshold(value: Any, key: str, path: Path) -> Decimal:
+    """A score threshold. Only absolute decimals for now; relative forms ("reference - 0.01")
+    will be parsed here, so kinds already go through this one door."""
+    if isinstance(value, str) and "reference" in value:
+        raise ConfigError(f"{path}: {key} = {value!r}: thresholds relative to the reference are not "
+                          "supported yet; write a decimal such as \"0.9\"")
+    return parse_decimal(value, key, path)

@@ -1,0 +1,40 @@
+"""Host side of the probe, after the run: every check of the assignment scored into a CheckResult.
+
+Never raises for anything the student caused: a missing run or untrusted outputs become the
+reason of each probe check, while notebook checks still use the static inspection.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from grader.assignment import Assignment
+from grader.checks import get_check
+from grader.checks.base import ScoreContext, result
+from grader.checks.outputs import ProbeOutputs, read_outputs
+from grader.checks.plan import ProbePlan
+from grader.i18n import msg
+from grader.records import CheckResult, InspectionReport, RunResult
+
+
+def evaluate(assignment: Assignment, plan: ProbePlan, inspection: InspectionReport,
+             run: RunResult | None) -> list[CheckResult]:
+    outputs = probe_outputs(run, plan.nonce)
+    results = []
+    for spec in assignment.checks:
+        kind = get_check(spec.kind)
+        if kind.uses_probe and outputs.problem is not None:
+            results.append(result(spec, Decimal("0"), outputs.problem))
+            continue
+        ctx = ScoreContext(inspection=inspection, run=run, outputs=outputs, private=plan.private.get(spec.id, {}))
+        results.append(kind.score(spec, ctx))
+    return results
+
+
+def probe_outputs(run: RunResult | None, nonce: str) -> ProbeOutputs:
+    """The run's probe answers; when the probe never finished, the reason is the run's own."""
+    if run is None:
+        return ProbeOutputs.failed(msg("checks_not_run"), absent=True)
+    outputs = read_outputs(run.out_dir, nonce)
+    if outputs.absent and run.status != "ok":
+        return ProbeOutputs.failed(run.reason or msg("checks_run_failed", status=run.status), absent=True)
+    return outputs

@@ -1,0 +1,95 @@
+"""Check kind ``metric``: a model's predictions on held-out data, scored here against the labels.
+
+The probe sees only the inputs, shuffled with the secret per-run seed; the labels stay in this
+process. Points grow linearly from ``zero_at`` to ``full_at`` (Decimal, rounded to cents).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+
+import numpy as np
+
+from grader.assignment import CheckSpec, resolve
+from grader.checks.base import CENT, Check, Option, PlanContext, ScoreContext, fmt_shape, result
+from grader.errors import ConfigError
+from grader.i18n import msg
+from grader.records import CheckResult, Reason
+
+FOUR_PLACES = Decimal("0.0001")
+
+
+def accuracy(logits: np.ndarray, labels: np.ndarray) -> Decimal:
+    """Share of rows whose argmax is the label; a row holding nan/inf counts as wrong."""
+    correct = np.isfinite(logits).all(axis=1) & (np.argmax(logits, axis=1) == labels)
+    return (Decimal(int(correct.sum())) / Decimal(len(labels))).quantize(FOUR_PLACES, rounding=ROUND_HALF_EVEN)
+
+
+def _accuracy_reason(**params) -> Reason:
+    return msg("checks_metric_accuracy", **params)
+
+
+# metric name -> (value from (outputs, labels), the student's message)
+METRICS: dict[str, tuple[Callable[[np.ndarray, np.ndarray], Decimal], Callable[..., Reason]]] = {
+    "accuracy": (accuracy, _accuracy_reason),
+}
+
+
+def linear_points(points: Decimal, value: Decimal, zero_at: Decimal, full_at: Decimal) -> Decimal:
+    """Linear between the thresholds, either direction (lower-is-better metrics put zero_at above)."""
+    fraction = (value - zero_at) / (full_at - zero_at)
+    fraction = min(max(fraction, Decimal("0")), Decimal("1"))
+    return (points * fraction).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+class MetricCheck(Check):
+    kind = "metric"
+    uses_probe = True
+    options = {
+        "metric": Option("str"),
+        "name": Option("str"),
+        "data": Option("ref"),
+        "zero_at": Option("threshold"),
+        "full_at": Option("threshold"),
+        "batch_size": Option("int", required=False, default=256),
+    }
+
+    @classmethod
+    def validate(cls, options, where, path):
+        if options["metric"] not in METRICS:
+            raise ConfigError(f"{path}: {where}.metric = {options['metric']!r} is unknown "
+                              f"(known: {', '.join(METRICS)})")
+        if options["zero_at"] == options["full_at"]:
+            raise ConfigError(f"{path}: {where}: zero_at and full_at must differ")
+        if options["batch_size"] <= 0:
+            raise ConfigError(f"{path}: {where}.batch_size must be positive")
+
+    @classmethod
+    def plan(cls, spec: CheckSpec, ctx: PlanContext):
+        images, labels = resolve(spec.options["data"])(ctx.data_dir, ctx.parameters)
+        images, labels = np.asarray(images, dtype=np.float32), np.asarray(labels, dtype=np.int64)
+        if len(images) != len(labels) or not len(labels):
+            raise ConfigError(f"check {spec.id!r}: {spec.options['data']} returned {len(images)} inputs "
+                              f"and {len(labels)} labels")
+        order = ctx.rng.permutation(len(labels))   # public labels in public order earn nothing
+        item = {"item": spec.id, "kind": "model", "name": spec.options["name"],
+                "inputs": [ctx.write_input(spec.id, images[order])], "batch_size": spec.options["batch_size"]}
+        return [item], {"labels": labels[order]}
+
+    @classmethod
+    def score(cls, spec: CheckSpec, ctx: ScoreContext) -> CheckResult:
+        name, metric = spec.options["name"], spec.options["metric"]
+        labels = ctx.private["labels"]
+        output = ctx.outputs.get(spec.id, name)
+        if output.reason is not None:
+            return result(spec, Decimal("0"), output.reason)
+        got = output.array
+        if got.ndim != 2 or got.shape[0] != len(labels) or got.shape[1] < 2:
+            return result(spec, Decimal("0"), msg("checks_metric_wrong_shape", name=name, got=fmt_shape(got.shape),
+                                                  count=len(labels)))
+        measure, describe = METRICS[metric]
+        value = measure(got, labels)
+        zero_at, full_at = spec.options["zero_at"], spec.options["full_at"]
+        points = linear_points(spec.points, value, zero_at, full_at)
+        reason = describe(name=name, value=str(value), count=len(labels), zero_at=str(zero_at), full_at=str(full_at))
+        return result(spec, points, reason, **{metric: str(value), "count": len(labels)})

@@ -1,0 +1,143 @@
+"""Reading what the probe wrote to out/: untrusted input, validated before any check sees it.
+
+status.json must carry this run's nonce; every .npy is size-capped, loaded with
+``allow_pickle=False`` and must hold numbers. This module never scores and never raises for
+anything the notebook wrote: problems become Reasons.
+"""
+from __future__ import annotations
+
+import hmac
+import io
+import json
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grader.i18n import msg
+from grader.records import Reason
+
+STATUS_FILE = "status.json"
+MAX_STATUS_BYTES = 1 << 20
+MAX_ARRAY_BYTES = 64 << 20
+MAX_ERROR_CHARS = 300
+_STATES = {"ok", "missing", "error"}
+
+
+class OutputProblem(Exception):
+    """A file under out/ that cannot be believed or used; ``str()`` is a short technical phrase."""
+
+
+@dataclass(frozen=True)
+class ItemOutput:
+    """One probe item: the array when it is usable, otherwise the reason it is not."""
+
+    array: np.ndarray | None
+    reason: Reason | None
+
+
+class ProbeOutputs:
+    """The probe's answers for one run. ``problem`` set: nothing in out/ counts (and why)."""
+
+    def __init__(self, out_dir: Path | None, statuses: dict[str, dict[str, Any]],
+                 problem: Reason | None = None, absent: bool = False) -> None:
+        self.out_dir = out_dir
+        self.statuses = statuses
+        self.problem = problem
+        self.absent = absent        # no status.json at all: the probe never finished
+
+    @classmethod
+    def failed(cls, reason: Reason, *, absent: bool = False) -> "ProbeOutputs":
+        return cls(None, {}, reason, absent)
+
+    def get(self, item: str, name: str) -> ItemOutput:
+        """The output of ``item`` (the student's object ``name`` called on the grader's input)."""
+        if self.problem is not None:
+            return ItemOutput(None, self.problem)
+        status = self.statuses.get(item)
+        if status is None:
+            return ItemOutput(None, msg("checks_probe_item_absent", name=name))
+        if status["status"] == "missing":
+            return ItemOutput(None, msg("checks_missing_name", name=name))
+        if status["status"] == "error":
+            return ItemOutput(None, msg("checks_call_failed", name=name, error=status["error"]))
+        try:
+            return ItemOutput(load_array(self.out_dir / f"{item}.npy"), None)
+        except OutputProblem as err:
+            return ItemOutput(None, msg("checks_output_invalid", name=name, problem=str(err)))
+
+
+def read_outputs(out_dir: Path | None, nonce: str) -> ProbeOutputs:
+    """Believe out/ only when status.json is small, well formed and carries ``nonce``."""
+    if out_dir is None:
+        return ProbeOutputs.failed(msg("checks_probe_no_output"), absent=True)
+    path = Path(out_dir) / STATUS_FILE
+    if not path.exists() and not path.is_symlink():
+        return ProbeOutputs.failed(msg("checks_probe_no_output"), absent=True)
+    try:
+        data = json.loads(_read_capped(path, MAX_STATUS_BYTES).decode("utf-8"))
+    except OutputProblem as err:
+        return ProbeOutputs.failed(msg("checks_probe_status_invalid", problem=str(err)))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return ProbeOutputs.failed(msg("checks_probe_status_invalid", problem="not valid JSON"))
+    if not isinstance(data, dict) or not _same_nonce(data.get("nonce"), nonce):
+        return ProbeOutputs.failed(msg("checks_probe_untrusted"))
+    statuses = _statuses(data.get("items"))
+    if statuses is None:
+        return ProbeOutputs.failed(msg("checks_probe_status_invalid", problem="malformed items"))
+    return ProbeOutputs(Path(out_dir), statuses)
+
+
+def load_array(path: Path) -> np.ndarray:
+    """A numeric array from an untrusted .npy file, or OutputProblem saying what is wrong."""
+    raw = _read_capped(path, MAX_ARRAY_BYTES)
+    try:
+        array = np.load(io.BytesIO(raw), allow_pickle=False)
+    except ValueError as err:
+        if "pickle" in str(err).lower():
+            raise OutputProblem("the file holds Python objects (pickle), which are refused") from None
+        raise OutputProblem(f"not a valid .npy file ({err})") from None
+    except Exception as err:  # numpy's header parser raises several types on corrupt files
+        raise OutputProblem(f"not a valid .npy file ({type(err).__name__})") from None
+    if not isinstance(array, np.ndarray):
+        raise OutputProblem("not a single .npy array")
+    if array.dtype.kind not in "biuf":
+        raise OutputProblem(f"dtype {array.dtype} is not numeric")
+    return array
+
+
+def _read_capped(path: Path, cap: int) -> bytes:
+    """Read a regular file of at most ``cap`` bytes; links and devices are refused (they point
+    outside out/, or never end)."""
+    try:
+        info = path.lstat()
+    except OSError:
+        raise OutputProblem(f"{path.name} is missing") from None
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISREG(info.st_mode):
+        raise OutputProblem(f"{path.name} is not a regular file")
+    if info.st_size > cap:
+        raise OutputProblem(f"{path.name} is larger than {cap // (1 << 20)} MB")
+    with path.open("rb") as fh:
+        data = fh.read(cap + 1)
+    if len(data) > cap:
+        raise OutputProblem(f"{path.name} is larger than {cap // (1 << 20)} MB")
+    return data
+
+
+def _same_nonce(found: Any, nonce: str) -> bool:
+    return isinstance(found, str) and found.isascii() and hmac.compare_digest(found, nonce)
+
+
+def _statuses(items: Any) -> dict[str, dict[str, Any]] | None:
+    if not isinstance(items, dict):
+        return None
+    statuses = {}
+    for item, entry in items.items():
+        if not isinstance(entry, dict) or entry.get("status") not in _STATES:
+            return None
+        error = entry.get("error")
+        error = str(error)[:MAX_ERROR_CHARS] if error is not None else None
+        statuses[str(item)] = {"status": entry["status"], "error": error}
+    return statuses

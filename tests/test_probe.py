@@ -1,0 +1,113 @@
+"""The in-kernel probe: calls the student's objects on the grader's inputs, saves .npy + status.json."""
+import json
+import runpy
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+import torch
+from nbclient import NotebookClient
+
+from grader.checks.plan import PROBE_FILE, SPEC_FILE, probe_cell
+from grader.probe import PROBE_SOURCE, probe_sha256
+
+
+def _probe_folder(tmp_path: Path, items: list[dict], arrays: dict[str, np.ndarray]) -> tuple[Path, Path]:
+    probe_dir, out_dir = tmp_path / "probe", tmp_path / "out"
+    probe_dir.mkdir()
+    for name, array in arrays.items():
+        np.save(probe_dir / f"{name}.npy", array, allow_pickle=False)
+    (probe_dir / SPEC_FILE).write_text(json.dumps({"version": 1, "items": items}))
+    (probe_dir / PROBE_FILE).write_bytes(PROBE_SOURCE.read_bytes())
+    return probe_dir, out_dir
+
+
+def _fn(item, name, *inputs):
+    return {"item": item, "kind": "function", "name": name, "inputs": [f"{i}.npy" for i in inputs]}
+
+
+class _Recorder(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.ones(()))
+        self.batches = []
+
+    def forward(self, x):
+        self.batches.append(len(x))
+        assert not self.training and not torch.is_grad_enabled()
+        return x.flatten(1)[:, :10] * self.weight
+
+
+def test_probe_answers_each_item_in_its_own_try(tmp_path):
+    logits = np.arange(12, dtype=np.float32).reshape(3, 4)
+    probe_dir, out_dir = _probe_folder(tmp_path, [
+        _fn("soft", "softmax", "logits"),
+        _fn("numpy_only", "numpy_only", "logits"),
+        _fn("ghost", "not_defined", "logits"),
+        _fn("broken", "broken", "logits"),
+        _fn("pair", "pair", "logits"),
+        _fn("words", "words", "logits"),
+        {"item": "net", "kind": "model", "name": "model", "inputs": ["images.npy"], "batch_size": 256},
+    ], {"logits": logits, "images": np.random.default_rng(0).random((600, 1, 4, 4), dtype=np.float32)})
+    model = _Recorder().train()
+    namespace = {
+        "softmax": lambda t: torch.softmax(t, dim=-1),
+        "numpy_only": lambda x: x.astype(np.float64) * 2,          # tensors have no .astype: retried with numpy
+        "broken": lambda t: 1 / 0,
+        "pair": lambda t: (t, t),
+        "words": lambda t: ["a", "b"],
+        "model": model,
+    }
+    probe = runpy.run_path(str(probe_dir / PROBE_FILE))
+    statuses = probe["main"](namespace, "n0nce", str(probe_dir), str(out_dir))
+
+    status = json.loads((out_dir / "status.json").read_text())
+    assert status["nonce"] == "n0nce" and status["items"] == statuses
+    assert statuses["soft"] == {"status": "ok", "ok": True, "error": None, "shape": [3, 4], "dtype": "float32"}
+    assert np.allclose(np.load(out_dir / "soft.npy").sum(axis=1), 1)
+    assert np.array_equal(np.load(out_dir / "numpy_only.npy"), logits * 2)
+    assert statuses["ghost"]["status"] == "missing" and not (out_dir / "ghost.npy").exists()
+    assert statuses["broken"]["status"] == "error" and statuses["broken"]["error"].startswith("ZeroDivisionError")
+    assert statuses["pair"]["status"] == "error" and "tuple of tensors" in statuses["pair"]["error"]
+    assert statuses["words"]["status"] == "error" and "expected numbers" in statuses["words"]["error"]
+    assert model.batches == [256, 256, 88] and model.training       # batched, and left as it was found
+    assert np.load(out_dir / "net.npy").shape == (600, 10)
+
+
+def test_files_planted_before_the_probe_runs_are_removed(tmp_path):
+    probe_dir, out_dir = _probe_folder(tmp_path, [_fn("ghost", "not_defined", "x")], {"x": np.zeros(3)})
+    out_dir.mkdir()
+    np.save(out_dir / "ghost.npy", np.ones(3))
+    (out_dir / "status.json").write_text('{"nonce": "old", "items": {}}')
+    runpy.run_path(str(probe_dir / PROBE_FILE))["main"]({}, "new", str(probe_dir), str(out_dir))
+    assert not (out_dir / "ghost.npy").exists()
+    assert json.loads((out_dir / "status.json").read_text())["nonce"] == "new"
+
+
+def test_probe_imports_nothing_of_the_grader():
+    source = PROBE_SOURCE.read_text()
+    assert "grader" not in "".join(line for line in source.splitlines() if line.lstrip().startswith(("import", "from")))
+
+
+@pytest.mark.slow
+def test_probe_cell_survives_shadowed_names_in_a_real_kernel_and_refuses_a_foreign_probe(tmp_path, monkeypatch):
+    logits = np.array([[1000.0, 0.0, -1000.0]], dtype=np.float32)
+    probe_dir, out_dir = _probe_folder(tmp_path, [_fn("soft", "softmax", "logits")], {"logits": logits})
+    student = ("import torch\n"
+               "def softmax(t):\n    return torch.softmax(t, dim=-1)\n"
+               "print = np = json = os = open = exec = compile = hashlib = None  # a student's shadowing\n")
+    cell = probe_cell("abc123")
+    foreign = cell.replace(probe_sha256(), "0" * 64)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in (student, foreign, cell)]
+    monkeypatch.setenv("GRADER_PROBE_DIR", str(probe_dir))
+    monkeypatch.setenv("GRADER_OUT_DIR", str(out_dir))
+    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+
+    assert any("not the grader's" in o.get("evalue", "") for o in nb.cells[1].outputs)
+    assert [o.get("text") for o in nb.cells[2].outputs] == ["grader probe: 1/1 items answered\n"]
+    status = json.loads((out_dir / "status.json").read_text())
+    assert status["nonce"] == "abc123" and status["items"]["soft"]["ok"]
+    assert np.allclose(np.load(out_dir / "soft.npy"), [[1, 0, 0]])
