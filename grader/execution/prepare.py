@@ -1,0 +1,101 @@
+"""The scratch copy a runner executes: the student's cells, the injected parameters, the extra cells.
+
+Works on a copy only: the notebook as handed in is read, never written. Every cell the grader adds is
+tagged ``grader-injected``; every student cell remembers its index in the original notebook.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path, PurePath
+from typing import Any
+
+import nbformat
+
+from grader.errors import InputError
+from grader.execution.base import INJECTED_TAG, RunRequest
+from grader.notebooks import PARAMETERS_TAG, read_notebook
+
+# Cell metadata key holding a student cell's index in the notebook as handed in.
+SOURCE_INDEX_KEY = "grader_source_index"
+PREPARED_NAME = "notebook.ipynb"
+_PAPERMILL_INJECTED = "injected-parameters"
+_PAPERMILL_ERROR_MARKER = "papermill-error-cell-tag"
+
+
+def prepare(request: RunRequest, kernel_name: str) -> Path:
+    """Write scratch/notebook.ipynb ready to execute and return its path; InputError if unreadable."""
+    nb, reasons = read_notebook(request.notebook)
+    if nb is None:
+        raise InputError(f"{request.notebook} cannot be read", reason=reasons[0] if reasons else None)
+    nb = nbformat.v4.upgrade(nb)  # to 4.5, so new cells may carry ids
+    nb.setdefault("metadata", nbformat.NotebookNode())  # hand-written notebooks may lack it
+    nb.cells = [_student_cell(cell, index) for index, cell in enumerate(nb.cells)
+                if _PAPERMILL_ERROR_MARKER not in _tags(cell)]
+    nb.metadata["kernelspec"] = {"name": kernel_name, "language": "python", "display_name": "Python 3 (grader)"}
+    nb.metadata["papermill"] = {"parameters": {}, "default_parameters": {}, "environment_variables": {}}
+    if request.parameters:
+        nb = _inject_parameters(nb, request.parameters, kernel_name)
+    for source in request.extra_cells:
+        nb.cells.append(injected_cell(source))
+    target = request.scratch_dir / PREPARED_NAME
+    # The v4 writer does not validate: nbformat.writes would log every schema quirk of a student's
+    # metadata to the grader's stderr, and papermill copes with them.
+    target.write_text(nbformat.v4.writes(nb), encoding="utf-8")
+    return target
+
+
+def injected_cell(source: str) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(source=source)
+    cell.metadata["tags"] = [INJECTED_TAG]
+    return cell
+
+
+def source_index(cell: dict[str, Any]) -> int | None:
+    """Index of this cell in the notebook as handed in; None for cells the grader added."""
+    value = cell.get("metadata", {}).get(SOURCE_INDEX_KEY)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _student_cell(cell: nbformat.NotebookNode, index: int) -> nbformat.NotebookNode:
+    cell.metadata[SOURCE_INDEX_KEY] = index
+    tags = [t for t in _tags(cell) if t not in (_PAPERMILL_INJECTED, INJECTED_TAG)]
+    # A student's own papermill run left an injected-parameters cell; papermill would overwrite it.
+    # papermill reads cell.metadata.tags as an attribute: every cell needs the list.
+    cell.metadata["tags"] = tags
+    if cell.cell_type == "code":
+        # Old outputs of cells this run never reaches would pass for this run's results.
+        cell.outputs = []
+        cell.execution_count = None
+    return cell
+
+
+def _inject_parameters(nb: nbformat.NotebookNode, parameters: dict[str, Any], kernel_name: str):
+    """Insert the parameters cell as papermill would: after the cell tagged `parameters`, else on top."""
+    # papermill is imported here so that importing a runner stays cheap for the CLI. Its own
+    # parameterize_notebook is not used: it logs a warning to the grader's stderr for every notebook
+    # without a `parameters` cell, which the inspection already reports to the student.
+    from papermill.translators import translate_parameters
+
+    plain = _plain(parameters)
+    cell = injected_cell(translate_parameters(kernel_name, "python", plain, "Parameters"))
+    cell.metadata["tags"] = [_PAPERMILL_INJECTED, INJECTED_TAG]
+    tagged = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and PARAMETERS_TAG in _tags(c)]
+    nb.cells.insert(tagged[0] + 1 if tagged else 0, cell)
+    nb.metadata["papermill"]["parameters"] = plain
+    return nb
+
+
+def _plain(value: Any) -> Any:
+    """Parameters as the JSON types papermill can write as Python literals."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (PurePath, Decimal)):
+        return str(value)
+    return value
+
+
+def _tags(cell: dict[str, Any]) -> list[str]:
+    tags = cell.get("metadata", {}).get("tags", [])
+    return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []

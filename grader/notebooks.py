@@ -1,0 +1,240 @@
+"""Reading and static inspection of .ipynb files as handed in: is it a notebook, was it run, how.
+
+Never raises for a bad file (every problem becomes a Reason) and never executes anything.
+Inspection parses the JSON once and reads plain dicts: it must stay fast enough for a whole course.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from grader.i18n import msg
+from grader.records import InspectionReport, Reason
+
+MAX_NOTEBOOK_BYTES = 100 * 1024 * 1024
+PLOT_MIMETYPES = ("image/png", "image/jpeg", "image/svg+xml")
+PARAMETERS_TAG = "parameters"
+_COLAB_IMPORTS = ("google.colab",)
+
+
+def read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, list[Reason]]:
+    """The notebook as nbformat v4 (v3 upgraded), or None with the reasons it cannot be used."""
+    data, version, reasons = _load(Path(path))
+    if data is None:
+        return None, reasons
+    if version == 4:
+        _fill_defaults(data)
+    try:
+        node = nbformat.versions[version].to_notebook_json(data, minor=data.get("nbformat_minor", 0))
+        if version == 3:
+            node = nbformat.convert(node, 4)
+    except Exception as err:  # nbformat's converters raise many kinds on odd but well-typed JSON
+        return None, reasons + [msg("inspect_invalid_structure", file=Path(path).name,
+                                    detail=f"{type(err).__name__}: {err}")]
+    return node, reasons
+
+
+def inspect(path: Path) -> InspectionReport:
+    """Static facts about one notebook; an unreadable file gives readable=False and its reasons."""
+    path = Path(path)
+    data, version, reasons = _load(path)
+    if data is None:
+        return _unreadable(version, reasons)
+    if version == 3:
+        # v3 keeps cells under worksheets and calls the source "input"; the converter is the one authority
+        node, more = read_notebook(path)
+        if node is None:
+            return _unreadable(version, more)
+        data = node
+    return _facts(data, version, reasons)
+
+
+def practical_hint(nb: dict[str, Any]) -> str | None:
+    """The practical id an instructor's template wrote into metadata.grader.practical, if any."""
+    grader_meta = _dict(_dict(nb.get("metadata")).get("grader"))
+    hint = grader_meta.get("practical")
+    if isinstance(hint, (str, int)) and not isinstance(hint, bool) and str(hint).strip():
+        return str(hint).strip()
+    return None
+
+
+def _unreadable(version: int | None, reasons: list[Reason]) -> InspectionReport:
+    return InspectionReport(readable=False, nbformat=version, code_cells=0, executed_cells=0, executed=False,
+                            in_order=False, error_cells=(), has_plot=False, colab=False,
+                            has_parameters_cell=False, practical_hint=None, problems=tuple(reasons))
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+def _load(path: Path) -> tuple[dict[str, Any] | None, int | None, list[Reason]]:
+    """Parse the file once: (json dict, major version, reasons); dict is None when it is unusable."""
+    name = path.name
+    try:
+        size = path.stat().st_size
+        if size > MAX_NOTEBOOK_BYTES:
+            return None, None, [msg("inspect_too_large", file=name, size_mb=_mb(size),
+                                    limit_mb=_mb(MAX_NOTEBOOK_BYTES))]
+        raw = path.read_bytes()
+    except OSError as err:
+        return None, None, [msg("inspect_unreadable_file", file=name, detail=err.strerror or str(err))]
+    if not raw.strip():
+        return None, None, [msg("inspect_empty_file", file=name)]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        return None, None, [msg("inspect_not_utf8", file=name, offset=err.start)]
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        return None, None, [msg("inspect_not_json", file=name, line=err.lineno, column=err.colno)]
+    except RecursionError:
+        return None, None, [msg("inspect_not_json", file=name, line="?", column="?")]
+    return _check_shape(data, name)
+
+
+def _check_shape(data: Any, name: str) -> tuple[dict[str, Any] | None, int | None, list[Reason]]:
+    if not isinstance(data, dict) or "nbformat" not in data:
+        return None, None, [msg("inspect_not_notebook", file=name)]
+    version = data["nbformat"]
+    if not isinstance(version, int) or isinstance(version, bool):
+        return None, None, [msg("inspect_not_notebook", file=name)]
+    if version < 3:
+        return None, version, [msg("inspect_too_old", file=name, version=version)]
+    if version > 4:
+        return None, version, [msg("inspect_unsupported_version", file=name, version=version)]
+    if version == 3:
+        if not isinstance(data.get("worksheets", []), list):
+            return None, version, [msg("inspect_invalid_structure", file=name, detail="'worksheets' is not a list")]
+        return data, version, [msg("inspect_upgraded_v3", file=name)]
+    problem = _v4_structure_problem(data)
+    if problem:
+        return None, version, [msg("inspect_invalid_structure", file=name, detail=problem)]
+    return data, version, []
+
+
+def _v4_structure_problem(data: dict[str, Any]) -> str | None:
+    """The few schema rules later stages rely on; full jsonschema validation is too slow for a batch."""
+    cells = data.get("cells")
+    if not isinstance(cells, list):
+        return "'cells' is missing or not a list"
+    if not isinstance(data.get("metadata", {}), dict):
+        return "'metadata' is not an object"
+    for index, cell in enumerate(cells):
+        if not isinstance(cell, dict):
+            return f"cell {index + 1} is not an object"
+        kind = cell.get("cell_type")
+        if kind not in ("code", "markdown", "raw"):
+            return f"cell {index + 1} has an unknown cell_type {kind!r}"
+        if not isinstance(cell.get("source", ""), (str, list)):
+            return f"cell {index + 1} has a source that is not text"
+        if not isinstance(cell.get("metadata", {}), dict):
+            return f"cell {index + 1} has metadata that is not an object"
+        if kind == "code" and not isinstance(cell.get("outputs", []), list):
+            return f"cell {index + 1} has outputs that are not a list"
+    return None
+
+
+def _fill_defaults(data: dict[str, Any]) -> None:
+    """Add the keys the schema requires and hand-written notebooks omit, so nbformat can work on it."""
+    data.setdefault("metadata", {})
+    data.setdefault("nbformat_minor", 0)
+    for cell in data["cells"]:
+        cell.setdefault("metadata", {})
+        cell.setdefault("source", "")
+        if cell["cell_type"] == "code":
+            cell.setdefault("outputs", [])
+            cell.setdefault("execution_count", None)
+
+
+# --- facts ---------------------------------------------------------------------------------------
+
+def _facts(nb: dict[str, Any], version: int, reasons: list[Reason]) -> InspectionReport:
+    cells = nb.get("cells", [])
+    code = [(i, c) for i, c in enumerate(cells) if c.get("cell_type") == "code"]
+    nonempty = [(i, c) for i, c in code if _text(c.get("source")).strip()]
+    counts = [(i, c.get("execution_count")) for i, c in code if _is_count(c.get("execution_count"))]
+    unexecuted = [i for i, c in nonempty if not _is_count(c.get("execution_count"))]
+    executed = bool(nonempty) and not unexecuted
+    disorder = _out_of_order(counts)
+    in_order = bool(counts) and not disorder
+    errors = tuple(i for i, c in code if any(_dict(o).get("output_type") == "error" for o in _outputs(c)))
+    has_parameters = any(PARAMETERS_TAG in _tags(c) for _, c in code)
+
+    problems = list(reasons)
+    if not nonempty:
+        problems.append(msg("inspect_no_code_cells"))
+    elif not executed:
+        problems.append(msg("inspect_not_executed", unexecuted=len(unexecuted),
+                            total=len(nonempty), numbers=_numbers(unexecuted)))
+    if counts and disorder:
+        problems.append(msg("inspect_out_of_order", numbers=_numbers(disorder)))
+    if errors:
+        problems.append(msg("inspect_error_outputs", numbers=_numbers(errors)))
+    if not has_parameters:
+        problems.append(msg("inspect_no_parameters_cell"))
+    return InspectionReport(
+        readable=True, nbformat=version, code_cells=len(code), executed_cells=len(counts), executed=executed,
+        in_order=in_order, error_cells=errors, has_plot=any(_has_plot(c) for _, c in code),
+        colab=_is_colab(nb, code), has_parameters_cell=has_parameters, practical_hint=practical_hint(nb),
+        problems=tuple(problems))
+
+
+def _out_of_order(counts: list[tuple[int, Any]]) -> list[int]:
+    """Indices of cells whose count is not above the one of the executed cell before them."""
+    return [index for (_, before), (index, count) in zip(counts, counts[1:]) if count <= before]
+
+
+def _has_plot(cell: dict[str, Any]) -> bool:
+    for output in _outputs(cell):
+        data = _dict(_dict(output).get("data"))
+        if any(mime in data for mime in PLOT_MIMETYPES):
+            return True
+    return False
+
+
+def _is_colab(nb: dict[str, Any], code: list[tuple[int, dict[str, Any]]]) -> bool:
+    if "colab" in _dict(nb.get("metadata")):
+        return True
+    for _, cell in code:
+        if "colab" in _dict(cell.get("metadata")):
+            return True
+        source = _text(cell.get("source"))
+        if any(marker in source for marker in _COLAB_IMPORTS):
+            return True
+    return False
+
+
+def _outputs(cell: dict[str, Any]) -> list[Any]:
+    outputs = cell.get("outputs")
+    return outputs if isinstance(outputs, list) else []
+
+
+def _tags(cell: dict[str, Any]) -> list[Any]:
+    tags = _dict(cell.get("metadata")).get("tags")
+    return tags if isinstance(tags, list) else []
+
+
+def _text(source: Any) -> str:
+    if isinstance(source, list):
+        return "".join(s for s in source if isinstance(s, str))
+    return source if isinstance(source, str) else ""
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _numbers(indices) -> list[int]:
+    """Cell numbers as a person counts them (1-based, every cell counted), for messages."""
+    return [i + 1 for i in indices]
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f}"
