@@ -87,12 +87,13 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
 
 def _print_results(console: Console, result, lang: str) -> None:
     table = Table(title="Results")
-    for col in ("practical", "participant", "name", "status", "score", "late", "reason"):
-        table.add_column(col)
+    for col in ("practical", "participant", "name", "status", "score", "late"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("reason", overflow="ellipsis", no_wrap=True, max_width=60)
     for s in result.scores:
         table.add_row(s.practical, s.participant, s.full_name, s.status,
                       "-" if s.score is None else f"{s.score}/{s.max_score}", s.late,
-                      render(s.reason, "en")[:70])
+                      render(s.reason, "en"))
     console.print(table)
     grades = Table(title="Course grades")
     for col in ("student", "key", "grade", "counted"):

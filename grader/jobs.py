@@ -42,12 +42,16 @@ class JobSpec:
 
     @property
     def key(self) -> str:
-        return job_key(self.submission.sha256, self.assignment, self.parameters)
+        return job_key(self.submission, self.assignment, self.parameters)
 
 
-def job_key(sha256: str | None, assignment: Assignment, parameters: dict[str, Any]) -> str:
-    material = json.dumps({"sha256": sha256, "spec": assignment.spec_hash, "version": assignment.version,
-                           "grader": __version__, "parameters": parameters}, sort_keys=True, default=str)
+def job_key(submission: Submission, assignment: Assignment, parameters: dict[str, Any]) -> str:
+    """Same notebook bytes, spec, grader and parameters -> same key. The participant is part of it:
+    two students handing in identical files are two submissions (and a case for a human)."""
+    material = json.dumps({"practical": submission.practical, "participant": submission.participant,
+                           "sha256": submission.sha256, "spec": assignment.spec_hash,
+                           "version": assignment.version, "grader": __version__, "parameters": parameters},
+                          sort_keys=True, default=str)
     return hashlib.sha256(material.encode()).hexdigest()
 
 

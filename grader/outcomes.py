@@ -20,8 +20,8 @@ def missing_score(practical: str, participant: str, student: Student, max_score:
                           reason=msg("score_missing"), email=student.email)
 
 
-def practical_score(evaluation: Evaluation, student: Student, full_name: str, row: WorksheetRow | None,
-                    course: Course, override: Override | None) -> PracticalScore:
+def practical_score(evaluation: Evaluation, student: Student, participant: str, full_name: str,
+                    row: WorksheetRow | None, course: Course, override: Override | None) -> PracticalScore:
     max_score = evaluation.max_points
     score = sum_points(evaluation.checks, max_score)
     late, days = late_status(row.submitted_at if row else None, course.deadline)
@@ -36,7 +36,7 @@ def practical_score(evaluation: Evaluation, student: Student, full_name: str, ro
     if override is not None:
         status, score, override_reason = "overridden", override.score, override.reason
         reason = msg("score_overridden", reason=override.reason)
-    return PracticalScore(practical=evaluation.practical, participant=evaluation.participant, full_name=full_name,
+    return PracticalScore(practical=evaluation.practical, participant=participant, full_name=full_name,
                           status=status, score=score, max_score=max_score, late=late, reason=reason,
                           checks=evaluation.checks, duration_s=evaluation.duration_s, sha256=evaluation.sha256,
                           email=student.email, penalty=penalty, override_reason=override_reason)

@@ -139,8 +139,9 @@ def _scores(course: Course, assignments: dict[str, Assignment], intake: _Intake,
                 continue
             ws = intake.worksheets.get(pid)
             row = ws.entries.get(participant) if ws else None
-            scores.append(practical_score(evaluation, student, names.get((pid, participant), student.full_name),
-                                          row, course, overrides.get((pid, participant))))
+            scores.append(practical_score(evaluation, student, participant,
+                                          names.get((pid, participant), student.full_name), row, course,
+                                          overrides.get((pid, participant))))
     return sorted(scores, key=lambda s: (s.practical, s.full_name.casefold(), s.participant))
 
 

@@ -73,7 +73,7 @@ class Store:
                 "INSERT OR REPLACE INTO evaluations (job_key, practical, participant, sha256, status, record)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (evaluation.job_key, evaluation.practical, evaluation.participant, evaluation.sha256,
-                 evaluation.status, json.dumps(evaluation_to_json(evaluation), ensure_ascii=False)),
+                 evaluation.status, json.dumps(evaluation_to_json(evaluation), ensure_ascii=False, default=str)),
             )
 
     def forget(self, practical: str | None = None, participant: str | None = None) -> int:
@@ -101,7 +101,7 @@ class Store:
                     " max_score, late, sha256, duration_s, record) VALUES (?,?,?,?,?,?,?,?,?,?)",
                     (s.practical, s.participant, s.full_name, s.status,
                      None if s.score is None else str(s.score), str(s.max_score), s.late, s.sha256,
-                     s.duration_s, json.dumps(score_to_json(s), ensure_ascii=False)),
+                     s.duration_s, json.dumps(score_to_json(s), ensure_ascii=False, default=str)),
                 )
 
     def scores(self) -> list[PracticalScore]:

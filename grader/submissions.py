@@ -135,8 +135,12 @@ def _read_source(source: Path, extractor: _Extractor, pending: dict[str, _Pendin
             entries.remove(entry)
             _read_source(source / entry.name, extractor, pending, problems, groups)
         _ingest(str(source), entries, extractor, pending, problems, groups)
+    elif source.suffix.lower() == ".ipynb":
+        # a loose notebook (``grader grade --practical ID a.ipynb``): one submission, named by its stem
+        entry = _Entry(name=source.name, open=lambda: source.open("rb"), link=source.is_symlink())
+        _ingest(str(source.parent), [entry], extractor, pending, problems, groups)
     elif not zipfile.is_zipfile(source):
-        problems.append(f"{source}: not a zip archive (nor a folder)")
+        problems.append(f"{source}: not a zip archive, a notebook or a folder")
     else:
         try:
             with zipfile.ZipFile(source) as archive:

@@ -29,8 +29,15 @@ def test_values_use_dot_decimals_and_empty_when_ungraded(tmp_path):
         ("luis@uni.es", None, "nothing handed in"),
     ])
     rows = _read(dest)
-    assert rows[1] == ["ana@uni.es", "8.50", "MNIST 9.0 · RNN 8.0"]
+    assert rows[1] == ["ana@uni.es", "8.5", "MNIST 9.0 · RNN 8.0"]
     assert rows[2] == ["luis@uni.es", "", "nothing handed in"]
+
+
+def test_a_course_grade_is_written_with_its_own_digits_never_rounded_again(tmp_path):
+    dest = tmp_path / "course.csv"
+    write_gradebook_csv(dest, "email", "Prácticas", [("ana@uni.es", Decimal("7.801"), ""),
+                                                      ("bea@uni.es", Decimal("10.0"), "")])
+    assert [r[1] for r in _read(dest)[1:]] == ["7.801", "10.0"]
 
 
 def test_an_empty_key_is_refused(tmp_path):

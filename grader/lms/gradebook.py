@@ -42,7 +42,8 @@ def write_gradebook_csv(dest: Path, user_key: str, item_name: str,
         seen.add(key.casefold())
         if grade is not None and not Decimal(0) <= grade <= _IMPORT_MAX:
             raise InputError(f"{dest}: grade {grade} for {key} is outside 0..100; Moodle would abort the import")
-        body.append([key, format_grade(grade, "."), csvcells.guard(feedback or "")])
+        # the grade arrives rounded to the course's step: written with its own digits, never re-rounded
+        body.append([key, format_grade(grade, ".", decimals=None), csvcells.guard(feedback or "")])
     text = csvcells.render([[csvcells.encode(c) for c in row] for row in [header, *body]])
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)

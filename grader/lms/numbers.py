@@ -7,14 +7,20 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 
-def format_grade(value: Decimal | None, decimal_separator: str = ".", decimals: int = 2) -> str:
-    """"8.50" (or "8,50"); "" for None, which Moodle reads as "no grade"."""
+def format_grade(value: Decimal | None, decimal_separator: str = ".", decimals: int | None = 2) -> str:
+    """"8.50" (or "8,50"); "" for None, which Moodle reads as "no grade".
+
+    ``decimals=None`` writes the value's own digits: a course grade already rounded up to the
+    course's step must not be rounded again (half-up could undo the round-up).
+    """
     if value is None:
         return ""
     if not isinstance(value, Decimal):
         raise TypeError(f"grades must be Decimal, got {type(value).__name__}")
-    quantum = Decimal(1).scaleb(-decimals)
-    text = f"{value.quantize(quantum, rounding=ROUND_HALF_UP):f}"
+    if decimals is None:
+        text = f"{value:f}"
+    else:
+        text = f"{value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP):f}"
     return text.replace(".", decimal_separator)
 
 
