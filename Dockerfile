@@ -1,0 +1,64 @@
+# The runtime image of the docker runner: Python, torch, the notebook runtime and the grader itself.
+# Build it with `grader image build` (it stages the context: this file, pyproject.toml, README.md,
+# grader/, reference/, requirements-runtime.txt and wheelhouse/). Works with the classic builder
+# (no BuildKit needed), online (empty wheelhouse: pip uses its index) or offline (wheels only).
+# No secrets are baked in: nothing of the course, the labels or the results store is copied.
+
+# A public PyTorch CUDA runtime image, so that a GPU server with a registry just works; CI and offline
+# machines pass a debootstrap-made base (`docker import`) with --build-arg BASE_IMAGE=...
+ARG BASE_IMAGE=pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
+
+# ---- stage 1: the heavy layers (a venv with the notebook runtime), built where wheels may lie around
+FROM ${BASE_IMAGE} AS runtime
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
+COPY requirements-runtime.txt /build/requirements-runtime.txt
+COPY wheelhouse/ /build/wheelhouse/
+# The venv sees the base's site-packages, so a torch that ships in the base (the CUDA build) is used
+# as it is and never downloaded again; a base without torch gets it from the requirements.
+RUN set -eu; \
+    PY="$(command -v python3 || command -v python)"; \
+    "$PY" -m venv --system-site-packages /opt/venv; \
+    cp /build/requirements-runtime.txt /build/reqs.txt; \
+    if /opt/venv/bin/python -c "import torch" 2>/dev/null; then \
+        grep -v -i -E '^torch([<>=!~ ]|$)' /build/requirements-runtime.txt > /build/reqs.txt || true; \
+    fi; \
+    if ls /build/wheelhouse/*.whl >/dev/null 2>&1; then \
+        FROM_WHEELS="--no-index --find-links /build/wheelhouse"; \
+    else \
+        FROM_WHEELS=""; \
+    fi; \
+    /opt/venv/bin/python -m pip install $FROM_WHEELS -r /build/reqs.txt; \
+    /opt/venv/bin/python -c "import torch, papermill, ipykernel, nbclient, numpy, pandas, matplotlib, sklearn, tqdm"
+
+# ---- stage 2: the image that runs submissions; the wheelhouse stays behind in stage 1
+FROM ${BASE_IMAGE}
+LABEL org.grader.image="runtime"
+COPY --from=runtime /opt/venv /opt/venv
+# uid 1000: the runner starts containers with an explicit --user anyway; this entry gives it a name.
+RUN set -eu; \
+    if ! grep -q '^[^:]*:[^:]*:1000:' /etc/passwd; then \
+        grep -q '^[^:]*:[^:]*:1000:' /etc/group || echo 'grader:x:1000:' >> /etc/group; \
+        echo 'grader:x:1000:1000:grader:/home/grader:/bin/sh' >> /etc/passwd; \
+    fi; \
+    mkdir -p /home/grader /work/scratch /work/out /data /probe; \
+    chmod 1777 /home/grader
+ENV PATH=/opt/venv/bin:$PATH \
+    HOME=/home/grader \
+    MPLBACKEND=Agg \
+    MPLCONFIGDIR=/tmp/matplotlib \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# ---- the grader last: a change to it rebuilds only these layers
+COPY pyproject.toml README.md /src/
+COPY reference/ /src/reference/
+COPY grader/ /src/grader/
+RUN /opt/venv/bin/python -m pip install --no-deps --no-index --no-build-isolation /src \
+    && rm -rf /src \
+    && /opt/venv/bin/python -c "import grader, reference"
+
+USER 1000:1000
+WORKDIR /work/scratch
+CMD ["python", "-c", "import sys, torch; print(sys.version.split()[0], torch.__version__, torch.cuda.is_available())"]

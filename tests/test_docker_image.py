@@ -1,0 +1,94 @@
+"""The image's build inputs and the runner's GPU mapping: fast, no daemon needed."""
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from grader.execution.docker import DockerRunner, gpu_device_requests
+from grader.image import content_tag, runtime_requirements, stage_context, wheel_fits
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_only_cp311_linux_x86_64_wheels_fit_the_wheelhouse():
+    assert wheel_fits("torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl")
+    assert wheel_fits("numpy-2.4.6-cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl")
+    assert wheel_fits("tqdm-4.70.1-py3-none-any.whl")
+    assert wheel_fits("wcwidth-0.9.4-cp310-abi3-manylinux2014_x86_64.manylinux_2_17_x86_64.whl")
+    assert not wheel_fits("numpy-2.4.6-cp312-cp312-manylinux_2_28_x86_64.whl")
+    assert not wheel_fits("numpy-2.4.6-cp311-cp311-macosx_14_0_arm64.whl")
+    assert not wheel_fits("numpy-2.4.6-cp311-cp311-manylinux_2_28_aarch64.whl")
+    assert not wheel_fits("numpy-2.4.6.tar.gz")
+
+
+def test_runtime_requirements_are_pinned_to_this_host_and_skip_a_torch_the_base_has():
+    import numpy
+
+    pinned = runtime_requirements()
+    assert f"numpy=={numpy.__version__}" in pinned
+    assert any(line.startswith("torch==") and "+" not in line for line in pinned)
+    for name in ("papermill", "ipykernel", "nbclient", "pandas", "matplotlib", "scikit-learn", "tqdm"):
+        assert any(line.split("==")[0] == name for line in pinned), name
+    assert not any(line.startswith("torch") for line in runtime_requirements(torch_in_base=True))
+    assert "torchvision" not in " ".join(pinned)
+
+
+def test_build_context_holds_only_what_the_dockerfile_copies(tmp_path):
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    (wheels / "tqdm-4.70.1-py3-none-any.whl").write_bytes(b"not really a wheel")
+    context = stage_context(tmp_path / "ctx", ["tqdm==4.70.1"], wheels, REPO)
+    top = sorted(p.name for p in context.iterdir())
+    assert top == sorted(["Dockerfile", "README.md", "pyproject.toml", "grader", "reference",
+                          "requirements-runtime.txt", "wheelhouse"])
+    assert (context / "wheelhouse" / "tqdm-4.70.1-py3-none-any.whl").is_file()
+    assert not list(context.rglob("__pycache__"))
+
+
+def test_image_tag_changes_with_the_wheel_list_and_the_base_only():
+    reqs = ["numpy==2.4.6", "torch==2.13.0"]
+    assert content_tag(reqs, "base:a") == content_tag(list(reversed(reqs)), "base:a")
+    assert content_tag(reqs, "base:a") != content_tag(reqs, "base:b")
+    assert content_tag(reqs, "base:a") != content_tag(["numpy==2.4.7", "torch==2.13.0"], "base:a")
+
+
+def test_gpus_map_to_device_requests():
+    assert gpu_device_requests(None) == []
+    assert gpu_device_requests([]) == []
+    [every] = gpu_device_requests("all")
+    assert every["Count"] == -1 and every["Capabilities"] == [["gpu"]]
+    [listed] = gpu_device_requests([0, 1])
+    assert listed["DeviceIDs"] == ["0", "1"]
+    assert gpu_device_requests("0,2")[0]["DeviceIDs"] == ["0", "2"]
+
+
+def test_concurrent_runs_never_share_a_listed_gpu():
+    runner = DockerRunner(gpus=[0, 1])
+    held: list[list[str]] = []
+    overlaps = []
+    lock = threading.Lock()
+
+    def job():
+        with runner._gpu() as gpus:
+            with lock:
+                overlaps.extend(g for g in gpus if any(g in h for h in held))
+                held.append(gpus)
+            time.sleep(0.05)
+            with lock:
+                held.remove(gpus)
+
+    threads = [threading.Thread(target=job) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert overlaps == []
+    with runner._gpu() as gpus:
+        assert len(gpus) == 1
+
+
+def test_scripts_are_valid_bash():
+    for script in ("build_test_images.sh", "gpu_check.sh"):
+        subprocess.run(["bash", "-n", str(REPO / "scripts" / script)], check=True)
