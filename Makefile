@@ -21,6 +21,7 @@ demo: $(STAMP)
 	$(VENV)/bin/grader grade examples/demo/course.toml --out examples/demo/out
 
 test: $(STAMP)
+	bash scripts/ensure_docker.sh
 	$(PY) -m pytest
 
 clean-demo:

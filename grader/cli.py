@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -32,8 +33,33 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--only", metavar="PRACTICAL", help="grade only this practical (with --force: re-grade it)")
     grade.add_argument("--timeout", type=float, metavar="S", help="whole-run time limit per notebook, seconds")
     grade.add_argument("--runner", help="runner to use (local); default from the course file")
+    grade.add_argument("--gpus", help='docker runner: "all", a count, or indices "0,1" (one GPU per job)')
     grade.add_argument("--quiet", action="store_true", help="print only the summary")
+
+    image = sub.add_parser("image", help="the docker runner's runtime image")
+    image_sub = image.add_subparsers(dest="image_command", required=True)
+    build = image_sub.add_parser("build", help="build the runtime image (offline: from a host wheelhouse)")
+    build.add_argument("--base", help="BASE_IMAGE (default: the Dockerfile's public PyTorch CUDA image)")
+    build.add_argument("--tag", default="grader-runtime:latest")
+    build.add_argument("--wheelhouse", type=Path, help="install from these wheels (default: pip download here)")
+    build.add_argument("--online", action="store_true", help="let pip inside the build use its index")
+    check = image_sub.add_parser("check", help="does the image exist, and what does it hold")
+    check.add_argument("--tag", default="grader-runtime:latest")
+    check.add_argument("--gpus", help='ask for GPUs when checking CUDA ("all", a count or "0,1")')
     return parser
+
+
+def parse_gpus(text: str | None):
+    """ "all" | "2" | "0,1" -> what the docker runner takes."""
+    if text is None:
+        return None
+    text = text.strip()
+    if text == "all":
+        return "all"
+    try:
+        return int(text) if "," not in text else [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise GraderError(f'--gpus: expected "all", a number or a list like "0,1", not {text!r}') from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,6 +105,8 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
             console.print(f"  {practical} {submission.participant:>8} {submission.full_name[:30]:30} "
                           f"{evaluation.status}", highlight=False)
 
+    if args.gpus is not None:
+        course = replace(course, docker={**course.docker, "gpus": parse_gpus(args.gpus)})
     result = grade_course(course, args.out, force=args.force, runner_name=args.runner, timeout_s=args.timeout,
                           only=args.only, progress=progress)
     _print_results(console, result, course.lang)
@@ -108,7 +136,27 @@ def _print_results(console: Console, result, lang: str) -> None:
         console.print(f"wrote {f}", highlight=False)
 
 
-_COMMANDS = {"grade": cmd_grade}
+def cmd_image(args: argparse.Namespace, console: Console) -> int:
+    from grader.image import build_image, check_image
+
+    if args.image_command == "build":
+        report = build_image(args.base, args.tag, args.wheelhouse, use_index=args.online,
+                             log=lambda line: console.print(line, highlight=False))
+        console.print(f"built {report.tag} ({report.size_mb} MB) in {report.seconds:.0f} s"
+                      + (" (cached)" if report.cached else ""))
+        return EXIT_OK
+    report = check_image(args.tag, gpus=parse_gpus(args.gpus))
+    if not report.exists or not report.usable:
+        console.print(f"[red]{report.tag}: not usable[/red]: {report.problem}", highlight=False)
+        return EXIT_FAILED
+    console.print(f"{report.tag}: {report.size_bytes / 2**20:.0f} MB, python {report.python}, torch {report.torch}, "
+                  f"CUDA {'available' if report.cuda_available else 'not available'}"
+                  + (f" ({report.cuda_version})" if report.cuda_version else "")
+                  + f", grader {report.grader_version}", highlight=False)
+    return EXIT_OK
+
+
+_COMMANDS = {"grade": cmd_grade, "image": cmd_image}
 
 
 if __name__ == "__main__":

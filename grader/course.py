@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone as dt_timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -67,7 +67,10 @@ _COURSE_KEYS = {"name", "keep_best", "round_step", "max_grade", "deadline", "tim
                 "late_penalty_per_day", "runner", "data_dir", "lang", "out_dir", "assignments_dir", "workers"}
 _MOODLE_KEYS = {"user_key", "course_grade_item", "decimal_separator"}
 _PRACTICAL_KEYS = {"submissions", "worksheet", "timeout_s", "parameters"}
-_TOP_KEYS = {"course", "moodle", "practicals"}
+_TOP_KEYS = {"course", "moodle", "practicals", "docker"}
+# [docker]: options of the docker runner (grader/execution/docker.py), checked here so a typo fails early
+_DOCKER_INTS = {"pids", "tmpfs_mb", "home_mb", "shm_mb"}
+_DOCKER_KEYS = {"image", "memory", "cpus", "gpus", "share_gpus"} | _DOCKER_INTS
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,10 @@ class Course:
     workers: int | None
     moodle: MoodleSettings
     practicals: dict[str, PracticalConfig]
+    docker: dict[str, Any] = field(default_factory=dict)   # keyword options of the docker runner
+
+    def runner_options(self, runner: str) -> dict[str, Any]:
+        return dict(self.docker) if runner == "docker" else {}
 
 
 class _Table:
@@ -200,7 +207,7 @@ def _course_from(data: dict[str, Any], path: Path) -> Course:
     unknown = sorted(set(data) - _TOP_KEYS)
     if unknown:
         raise ConfigError(f"{path}: {unknown[0]}: unknown top-level key (known: [course], [moodle], "
-                          "[practicals.<id>])", file=str(path), key=unknown[0])
+                          "[docker], [practicals.<id>])", file=str(path), key=unknown[0])
     if "course" not in data:
         raise ConfigError(f"{path}: the [course] table is missing", file=str(path), key="course")
     top = _Table(data, "", path, None)
@@ -225,7 +232,34 @@ def _course_from(data: dict[str, Any], path: Path) -> Course:
         workers=course.integer("workers"),
         moodle=_moodle(top.table("moodle", _MOODLE_KEYS)),
         practicals=_practicals(top.table("practicals", None), base, assignments_dir),
+        docker=_docker(top.table("docker", _DOCKER_KEYS)),
     )
+
+
+def _docker(table: _Table) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for name in ("image", "memory"):
+        if name in table.data:
+            options[name] = table.string(name)
+    for name in sorted(_DOCKER_INTS & set(table.data)):
+        options[name] = table.integer(name)
+    if "cpus" in table.data:
+        cpus = table.raw("cpus")
+        if isinstance(cpus, bool) or not isinstance(cpus, (int, float)) or cpus <= 0:
+            raise table.error("cpus", f"must be a positive number of CPUs, not {_kind(cpus)}")
+        options["cpus"] = float(cpus)
+    if "share_gpus" in table.data:
+        if not isinstance(table.raw("share_gpus"), bool):
+            raise table.error("share_gpus", f"must be true or false, not {_kind(table.raw('share_gpus'))}")
+        options["share_gpus"] = table.raw("share_gpus")
+    if "gpus" in table.data:
+        gpus = table.raw("gpus")
+        ok = (gpus == "all" or (isinstance(gpus, int) and not isinstance(gpus, bool) and gpus >= 0)
+              or (isinstance(gpus, list) and all(isinstance(g, int) and not isinstance(g, bool) for g in gpus)))
+        if not ok:
+            raise table.error("gpus", f'must be "all", a number of GPUs or a list of GPU indices, not {gpus!r}')
+        options["gpus"] = gpus
+    return options
 
 
 def _zone(course: _Table, name: str) -> ZoneInfo:

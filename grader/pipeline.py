@@ -57,7 +57,8 @@ def grade_course(course: Course, out_dir: Path | None = None, *, force: bool = F
                  if course.path else {})
     intake = _intake(course, out_dir)
     roster = join_students(intake.submissions, intake.worksheets, course.moodle.user_key)
-    runner = get_runner(runner_name or course.runner)
+    runner_name = runner_name or course.runner
+    runner = get_runner(runner_name, **course.runner_options(runner_name))
     result = BatchResult(out_dir, [], [], [], warnings=intake.warnings + list(roster.warnings))
 
     with Store(out_dir / "grader.sqlite") as store:

@@ -209,3 +209,26 @@ def test_single_practical_course_never_counts_lateness(tmp_path):
 def test_single_practical_course_checks_the_id():
     with pytest.raises(ConfigError, match="practical id"):
         single_practical_course("MNIST CNN", [Path("x.ipynb")], Path("data"), Path("out"))
+
+
+def _with_docker(tmp_path, table: str):
+    path = tmp_path / "course.toml"
+    path.write_text('[course]\nname = "c"\ndeadline = "2027-03-31T23:59:00"\ntimezone = "Europe/Madrid"\n'
+                    'runner = "docker"\n[practicals.mnist_cnn]\nsubmissions = ["a.zip"]\n[docker]\n' + table,
+                    encoding="utf-8")
+    return path
+
+
+def test_docker_options_reach_the_runner_only_when_docker_is_chosen(tmp_path):
+    course = load_course(_with_docker(tmp_path, 'memory = "2g"\ncpus = 1.5\npids = 128\ngpus = [0, 1]\n'))
+    assert course.runner_options("docker") == {"memory": "2g", "cpus": 1.5, "pids": 128, "gpus": [0, 1]}
+    assert course.runner_options("local") == {}
+
+
+def test_a_docker_typo_names_the_key_and_the_file(tmp_path):
+    path = _with_docker(tmp_path, 'memroy = "2g"\n')
+    with pytest.raises(ConfigError, match=r"docker\.memroy: unknown key") as err:
+        load_course(path)
+    assert str(path) in str(err.value)
+    with pytest.raises(ConfigError, match=r"docker\.gpus"):
+        load_course(_with_docker(tmp_path, 'gpus = "some"\n'))
