@@ -64,7 +64,8 @@ def parse_gpus(text: str | None):
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    console = Console()
+    # piped output (CI logs, `| tee`) is not a terminal: give tables room instead of rich's 80 columns
+    console = Console() if sys.stdout.isatty() else Console(width=160)
     try:
         return _COMMANDS[args.command](args, console)
     except GraderError as err:
@@ -115,8 +116,9 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
 
 def _print_results(console: Console, result, lang: str) -> None:
     table = Table(title="Results")
-    for col in ("practical", "participant", "name", "status", "score", "late"):
-        table.add_column(col, no_wrap=True)
+    for col, width in (("practical", 9), ("participant", 7), ("name", 12), ("status", 12), ("score", 9),
+                       ("late", 4)):
+        table.add_column(col, no_wrap=True, min_width=width, overflow="ellipsis")
     table.add_column("reason", overflow="ellipsis", no_wrap=True, max_width=60)
     for s in result.scores:
         table.add_row(s.practical, s.participant, s.full_name, s.status,

@@ -49,7 +49,7 @@ class _Intake:
 def grade_course(course: Course, out_dir: Path | None = None, *, force: bool = False,
                  runner_name: str | None = None, timeout_s: float | None = None,
                  only: str | None = None, progress: Progress | None = None) -> BatchResult:
-    out_dir = Path(out_dir or course.out_dir)
+    out_dir = Path(out_dir or course.out_dir).resolve()   # runners work from other folders
     out_dir.mkdir(parents=True, exist_ok=True)
     assignments = {pid: load_assignment(cfg.assignment_dir) for pid, cfg in course.practicals.items()}
     max_scores = {pid: a.max_points for pid, a in assignments.items()}

@@ -219,3 +219,26 @@ def test_long_logs_keep_head_and_tail(tmp_path):
     assert text.startswith("HEAD") and text.endswith("TAIL") and "bytes left out" in text
     assert len(text) < 1100
     assert read_capped(tmp_path / "absent.log", 1000) == ""
+
+
+@pytest.mark.slow
+def test_a_stale_injected_parameters_cell_never_overrides_the_graders_values(tmp_path):
+    """A notebook the student ran with papermill keeps papermill's injected cell; the grader's wins."""
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("epochs = 5")
+    params.metadata["tags"] = ["parameters"]
+    stale = nbformat.v4.new_code_cell("# Parameters\nepochs = 99\n")
+    stale.metadata["tags"] = ["injected-parameters"]
+    nb.cells = [params, stale, nbformat.v4.new_code_cell("print('epochs =', epochs)")]
+    path = tmp_path / "student.ipynb"
+    nbformat.write(nb, path)
+    work = tmp_path / "work"
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    result = LocalRunner().run(RunRequest(notebook=path, work_dir=work, probe_dir=probe, data_dir=None,
+                                          parameters={"epochs": 1}, extra_cells=(), timeout_s=60,
+                                          cell_timeout_s=30))
+    assert result.status == "ok", result.reason
+    executed = nbformat.read(result.executed_notebook, as_version=4)
+    printed = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
+    assert "epochs = 1" in printed and "99" not in printed

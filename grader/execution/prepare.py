@@ -29,8 +29,10 @@ def prepare(request: RunRequest, kernel_name: str) -> Path:
         raise InputError(f"{request.notebook} cannot be read", reason=reasons[0] if reasons else None)
     nb = nbformat.v4.upgrade(nb)  # to 4.5, so new cells may carry ids
     nb.setdefault("metadata", nbformat.NotebookNode())  # hand-written notebooks may lack it
+    # Papermill's marker cells and a previous papermill run's injected-parameters cell (which would
+    # override the grader's values) are dropped, as papermill itself replaces the latter.
     nb.cells = [_student_cell(cell, index) for index, cell in enumerate(nb.cells)
-                if _PAPERMILL_ERROR_MARKER not in _tags(cell)]
+                if not {_PAPERMILL_ERROR_MARKER, _PAPERMILL_INJECTED} & set(_tags(cell))]
     nb.metadata["kernelspec"] = {"name": kernel_name, "language": "python", "display_name": "Python 3 (grader)"}
     nb.metadata["papermill"] = {"parameters": {}, "default_parameters": {}, "environment_variables": {}}
     if request.parameters:
@@ -58,8 +60,7 @@ def source_index(cell: dict[str, Any]) -> int | None:
 
 def _student_cell(cell: nbformat.NotebookNode, index: int) -> nbformat.NotebookNode:
     cell.metadata[SOURCE_INDEX_KEY] = index
-    tags = [t for t in _tags(cell) if t not in (_PAPERMILL_INJECTED, INJECTED_TAG)]
-    # A student's own papermill run left an injected-parameters cell; papermill would overwrite it.
+    tags = [t for t in _tags(cell) if t != INJECTED_TAG]
     # papermill reads cell.metadata.tags as an attribute: every cell needs the list.
     cell.metadata["tags"] = tags
     if cell.cell_type == "code":

@@ -1,0 +1,154 @@
+"""The MNIST practical's reference side: data splits, probe inputs and a reference CNN.
+
+The grader decides what students train on (the training split) and what they are scored on
+(the held-out split, whose labels never leave the grader). Plain numpy/torch, no torchvision.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from reference.idx import read_idx, write_idx
+
+IMAGES = "t10k-images-idx3-ubyte.gz"
+LABELS = "t10k-labels-idx1-ubyte.gz"
+# The names torchvision's raw MNIST uses: what the student's notebook finds in its data_dir.
+STUDENT_IMAGES = "train-images-idx3-ubyte.gz"
+STUDENT_LABELS = "train-labels-idx1-ubyte.gz"
+DEFAULT_EVAL_FRACTION = 0.2
+N_CLASSES = 10
+
+
+@dataclass(frozen=True)
+class Split:
+    train_images: np.ndarray   # uint8 [n, 28, 28]
+    train_labels: np.ndarray   # int64 [n]
+    eval_images: np.ndarray    # uint8 [m, 28, 28]
+    eval_labels: np.ndarray    # int64 [m]
+
+
+def load_split(data_dir: Path, params: dict) -> Split:
+    """The course's MNIST files split by index: the last ``eval_fraction`` is held out."""
+    images, labels = _load_source(Path(data_dir) / "mnist")
+    fraction = float(params.get("eval_fraction", DEFAULT_EVAL_FRACTION))
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"eval_fraction must lie strictly between 0 and 1, got {fraction}")
+    cut = len(images) - int(round(len(images) * fraction))
+    return Split(images[:cut], labels[:cut], images[cut:], labels[cut:])
+
+
+def student_data(data_dir: Path, dest: Path, params: dict) -> None:
+    """Write the training split, and only it, where the student's notebook will read it."""
+    split = load_split(data_dir, params)
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    write_idx(dest / STUDENT_IMAGES, split.train_images)
+    write_idx(dest / STUDENT_LABELS, split.train_labels.astype(np.uint8))
+
+
+def evaluation_data(data_dir: Path, params: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The held-out split as the model sees it: float32 [M, 1, 28, 28] in [0, 1], labels int64 [M]."""
+    split = load_split(data_dir, params)
+    return to_model_input(split.eval_images), split.eval_labels
+
+
+def to_model_input(images: np.ndarray) -> np.ndarray:
+    return (np.asarray(images, dtype=np.float32) / 255.0)[:, None, :, :]
+
+
+def softmax_cases(rng: np.random.Generator) -> list[tuple[np.ndarray, ...]]:
+    """Inputs for a student's softmax: ordinary, peaked, constant, and logits that overflow exp()."""
+    return [(logits,) for logits in _logit_cases(rng)]
+
+
+def cross_entropy_cases(rng: np.random.Generator) -> list[tuple[np.ndarray, ...]]:
+    """Inputs for a student's cross_entropy: (logits, targets), large logits included."""
+    cases = []
+    for logits in _logit_cases(rng):
+        targets = rng.integers(0, N_CLASSES, size=len(logits), dtype=np.int64)
+        cases.append((logits, targets))
+    # A confident wrong answer at large scale: the loss is ~2000, finite only when computed stably.
+    logits = np.full((4, N_CLASSES), -1000.0, dtype=np.float32)
+    logits[:, 0] = 1000.0
+    cases.append((logits, np.array([0, 1, 2, 3], dtype=np.int64)))
+    return cases
+
+
+def _logit_cases(rng: np.random.Generator) -> list[np.ndarray]:
+    def normal(n: int, scale: float) -> np.ndarray:
+        return (rng.standard_normal((n, N_CLASSES)) * scale).astype(np.float32)
+
+    constant = np.full((3, N_CLASSES), 7.0, dtype=np.float32)
+    huge = rng.uniform(-1000.0, 1000.0, size=(5, N_CLASSES)).astype(np.float32)
+    huge[:, 0] = 1000.0
+    shifted = (normal(6, 1.0) + 900.0).astype(np.float32)   # every exp() overflows in float32
+    return [normal(8, 1.0), normal(1, 3.0), normal(16, 10.0), constant, huge, shifted]
+
+
+class ReferenceCNN(nn.Module):
+    """conv32-pool-conv64-pool-fc128-fc10; [N, 1, 28, 28] in [0, 1] -> [N, 10] logits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        )
+        self.classifier = nn.Sequential(
+            nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, N_CLASSES),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # MNIST's mean and std: normalisation belongs to the model, so callers pass raw [0, 1] pixels.
+        return self.classifier(self.features((x - 0.1307) / 0.3081))
+
+
+def train_reference(split: Split, params: dict, device: str = "cpu") -> tuple[nn.Module, dict]:
+    """Train ReferenceCNN under the students' budget; metrics on the held-out split."""
+    seed = int(params.get("seed", 0))
+    torch.manual_seed(seed)
+    n = min(int(params.get("train_size", len(split.train_images))), len(split.train_images))
+    x = torch.from_numpy(to_model_input(split.train_images[:n]))
+    y = torch.from_numpy(split.train_labels[:n].astype(np.int64))
+    model = ReferenceCNN().to(device)
+    optimiser = torch.optim.Adam(model.parameters(), lr=float(params.get("lr", 1e-3)))
+    batch_size = int(params.get("batch_size", 64))
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(int(params.get("epochs", 2))):
+        model.train()
+        for idx in torch.randperm(n, generator=generator).split(batch_size):
+            optimiser.zero_grad()
+            loss = nn.functional.cross_entropy(model(x[idx].to(device)), y[idx].to(device))
+            loss.backward()
+            optimiser.step()
+    predictions = predict(model, to_model_input(split.eval_images), device)
+    accuracy = float(np.mean(predictions == split.eval_labels)) if len(predictions) else 0.0
+    return model, {"accuracy": accuracy}
+
+
+@torch.no_grad()
+def predict(model: nn.Module, images: np.ndarray, device: str = "cpu", batch_size: int = 500) -> np.ndarray:
+    """Predicted classes (int64) for model-ready images, in batches."""
+    model.eval()
+    out = [model(torch.from_numpy(images[i:i + batch_size]).to(device)).argmax(1).cpu()
+           for i in range(0, len(images), batch_size)]
+    return torch.cat(out).numpy().astype(np.int64) if out else np.zeros(0, dtype=np.int64)
+
+
+def _load_source(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    images_path, labels_path = _find(folder, IMAGES), _find(folder, LABELS)
+    images, labels = read_idx(images_path), read_idx(labels_path)
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise ValueError(f"{folder}: images {images.shape} and labels {labels.shape} do not match")
+    return images.astype(np.uint8), labels.astype(np.int64)
+
+
+def _find(folder: Path, name: str) -> Path:
+    for candidate in (folder / name, folder / name.removesuffix(".gz")):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"{folder}: neither {name} nor {name.removesuffix('.gz')} is there")
