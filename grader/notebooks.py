@@ -11,6 +11,7 @@ from typing import Any
 
 import nbformat
 
+from grader.execution.habits import skipped_commands
 from grader.i18n import msg
 from grader.records import InspectionReport, Reason
 
@@ -175,6 +176,9 @@ def _facts(nb: dict[str, Any], version: int, reasons: list[Reason]) -> Inspectio
         problems.append(msg("inspect_error_outputs", numbers=_numbers(errors)))
     if not has_parameters:
         problems.append(msg("inspect_no_parameters_cell"))
+    skipped = skipped_commands([_text(cell.get("source")) for _, cell in code])
+    if skipped:
+        problems.append(msg("habit_shell_skipped", commands=skipped[:5]))
     return InspectionReport(
         readable=True, nbformat=version, code_cells=len(code), executed_cells=len(counts), executed=executed,
         in_order=in_order, error_cells=errors, has_plot=any(_has_plot(c) for _, c in code),

@@ -19,6 +19,7 @@ from typing import Any
 
 from grader.errors import GraderError
 from grader.execution.base import Runner, RunRequest
+from grader.execution.habits import diagnose
 from grader.execution.prepare import prepare, source_index
 from grader.i18n import msg
 from grader.notebooks import read_notebook
@@ -110,6 +111,10 @@ def child_main(spec_path: str) -> None:
     """Runs in the child: execute the prepared notebook with papermill, record how it ended."""
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
     _limit_resources(spec.get("memory_limit_mb"))
+    # The kernel inherits this environment: a stand-in google.colab, and no tqdm bars flooding outputs.
+    from grader.execution.habits import STANDINS_DIR
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(STANDINS_DIR), os.environ.get("PYTHONPATH")]))
+    os.environ.setdefault("TQDM_DISABLE", "1")
     outcome = _execute(spec)
     Path(spec["result"]).write_text(json.dumps(outcome), encoding="utf-8")
 
@@ -267,8 +272,8 @@ def _from_outputs(request: RunRequest, started: float, cells: list[dict], common
         ename, evalue = error
         status = "out_of_memory" if ename == "MemoryError" else "error"
         code = "run_out_of_memory" if status == "out_of_memory" else "run_cell_error"
-        return _result(request, status, started, failed_cell=index,
-                       reason=msg(code, number=index + 1, ename=ename, evalue=evalue), **common)
+        reason = diagnose(ename, evalue, index + 1) or msg(code, number=index + 1, ename=ename, evalue=evalue)
+        return _result(request, status, started, failed_cell=index, reason=reason, **common)
     if injected_error:
         return _result(request, "runner_error", started, reason=msg(
             "run_injected_cell_error", ename=injected_error[0], evalue=injected_error[1]), **common)

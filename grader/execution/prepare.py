@@ -13,6 +13,7 @@ import nbformat
 
 from grader.errors import InputError
 from grader.execution.base import INJECTED_TAG, RunRequest
+from grader.execution.habits import neutralise
 from grader.notebooks import PARAMETERS_TAG, read_notebook
 
 # Cell metadata key holding a student cell's index in the notebook as handed in.
@@ -67,6 +68,7 @@ def _student_cell(cell: nbformat.NotebookNode, index: int) -> nbformat.NotebookN
         # Old outputs of cells this run never reaches would pass for this run's results.
         cell.outputs = []
         cell.execution_count = None
+        cell.source = neutralise(cell.source)[0]   # `!pip install ...`: no shell at grading
     return cell
 
 
