@@ -43,6 +43,7 @@ class Assignment:
     student_data: str | None
     spec_hash: str              # sha256 of the assignment.toml bytes
     directory: Path
+    reference_build: str | None = None   # [reference] build: the hook whose metrics relative thresholds use
 
     def check(self, check_id: str) -> CheckSpec:
         for spec in self.checks:
@@ -64,13 +65,20 @@ def load_assignment(directory: Path) -> Assignment:
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
         raise ConfigError(f"{path}: not valid TOML ({err})") from None
 
-    _reject_unknown(data, {"assignment", "parameters", "checks"}, "", path)
+    _reject_unknown(data, {"assignment", "parameters", "checks", "reference"}, "", path)
     head = _table(data, "assignment", path, required=True)
     _reject_unknown(head, {"id", "title", "version", "max_points", "cell_timeout_s", "student_data"},
                     "assignment.", path)
     max_points = parse_points(_get(head, "max_points", "assignment.max_points", path), "assignment.max_points", path)
     student_data = _opt_ref(head, "student_data", "assignment.student_data", path)
     checks = _parse_checks(data.get("checks"), path)
+    reference = _table(data, "reference", path, required=False)
+    _reject_unknown(reference, {"build"}, "reference.", path)
+    reference_build = _opt_ref(reference, "build", "reference.build", path)
+    relative = [c.id for c in checks if any(getattr(v, "is_relative", False) for v in c.options.values())]
+    if relative and reference_build is None:
+        raise ConfigError(f"{path}: check {relative[0]!r} has a threshold relative to the reference, but there "
+                          "is no [reference] build = \"module:function\" to measure it")
 
     total = sum((c.points for c in checks), Decimal("0"))
     if total != max_points:
@@ -87,6 +95,7 @@ def load_assignment(directory: Path) -> Assignment:
         student_data=student_data,
         spec_hash=hashlib.sha256(raw_bytes).hexdigest(),
         directory=directory,
+        reference_build=reference_build,
     )
     _resolve_all(assignment, path)
     return assignment
@@ -175,6 +184,7 @@ def _resolve_all(assignment: Assignment, path: Path) -> None:
     from grader.checks import get_check
 
     refs = [("assignment.student_data", assignment.student_data)] if assignment.student_data else []
+    refs += [("reference.build", assignment.reference_build)] if assignment.reference_build else []
     for spec in assignment.checks:
         refs += [(f"checks (id {spec.id!r}).{key}", ref) for key, ref in get_check(spec.kind).references(spec)]
     for key, ref in refs:

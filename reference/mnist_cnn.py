@@ -5,6 +5,7 @@ The grader decides what students train on (the training split) and what they are
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,3 +153,63 @@ def _find(folder: Path, name: str) -> Path:
         if candidate.is_file():
             return candidate
     raise FileNotFoundError(f"{folder}: neither {name} nor {name.removesuffix('.gz')} is there")
+
+
+def build_reference(data_dir: Path, params: dict) -> dict[str, float]:
+    """Metrics of the reference CNN trained under the grading budget (``grader reference build``)."""
+    device = str(params.get("device", "cpu"))
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    _, metrics = train_reference(load_split(data_dir, params), params, device)
+    return metrics
+
+
+# What the reference's cache key hashes (the first name of each pair present is the one read).
+build_reference.data_files = [f"mnist/{name}" for name in (IMAGES, LABELS, IMAGES.removesuffix(".gz"),
+                                                           LABELS.removesuffix(".gz"))]
+
+
+DECREASE = 0.95       # last epoch's loss / first epoch's loss, at most
+BELOW_CHANCE = 0.9    # one epoch: loss / ln(classes), at most
+
+
+def history_items(ctx) -> list[dict]:
+    """Probe item of the loss check: the notebook's ``history`` as it is after training."""
+    return [{"item": "history", "kind": "value", "name": "history"}]
+
+
+def loss_decreasing(ctx):
+    """Full points when the training loss went down: the last epoch at least 5 % below the first (an
+    untrained model's loss wanders by less), or, with a one-epoch grading budget, 10 % below the loss
+    of guessing (ln 10), where a model that never trained stays."""
+    from decimal import Decimal
+
+    from grader.i18n import msg
+
+    output = ctx.output("history")
+    if output.reason is not None:
+        return Decimal("0"), output.reason
+    losses = _losses(output.value if output.is_value else output.array.tolist())
+    if losses is None:
+        return Decimal("0"), msg("checks2_history_no_loss")
+    chance = math.log(N_CLASSES)
+    if len(losses) >= 2:
+        ok = losses[-1] < DECREASE * losses[0]
+        shown = {"first": f"{losses[0]:.4f}", "last": f"{losses[-1]:.4f}", "epochs": len(losses)}
+        return (Decimal("1"), msg("checks2_history_decreasing", **shown)) if ok else \
+            (Decimal("0"), msg("checks2_history_not_decreasing", **shown))
+    shown = {"loss": f"{losses[0]:.4f}", "chance": f"{chance:.2f}"}
+    if losses[0] < BELOW_CHANCE * chance:
+        return Decimal("1"), msg("checks2_history_one_epoch_ok", **shown)
+    return Decimal("0"), msg("checks2_history_one_epoch_high", **shown)
+
+
+def _losses(history) -> list[float] | None:
+    """The per-epoch losses of ``history`` ({"loss": [...]} or a plain list), finite numbers, or None."""
+    if isinstance(history, dict):
+        history = history.get("loss", history.get("train_loss"))
+    if not isinstance(history, list) or not history:
+        return None
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in history):
+        return None
+    return [float(v) for v in history]

@@ -49,9 +49,10 @@ def test_real_mnist_assignment_loads_and_its_references_resolve():
     assignment = load_assignment(REPO / "assignments" / "mnist_cnn")
     assert assignment.id == "mnist_cnn" and assignment.max_points == Decimal("10")
     assert sum(c.points for c in assignment.checks) == Decimal("10")
-    assert [c.kind for c in assignment.checks] == ["notebook", "shape", "function", "function", "metric"]
+    assert [c.kind for c in assignment.checks] == ["notebook", "shape", "architecture", "function", "function",
+                                                   "metric", "custom", "reported"]
     refs = [assignment.student_data] + [ref for c in assignment.checks for _, ref in get_check(c.kind).references(c)]
-    assert len(refs) == 6 and all(callable(resolve(ref)) for ref in refs)
+    assert len(refs) == 8 and all(callable(resolve(ref)) for ref in refs)
     assert assignment.check("accuracy").options["full_at"] == Decimal("0.9")
 
 
@@ -87,7 +88,7 @@ def test_unknown_kind_missing_option_and_bad_reference_are_named(tmp_path):
     assert "assignment.student_data" in _error(tmp_path, bad_ref) and "nowhere" in _error(tmp_path, bad_ref)
 
 
-def test_relative_thresholds_are_refused_for_now(tmp_path):
+def test_relative_thresholds_need_a_reference_build_hook(tmp_path):
     text = GOOD.replace('max_points = "3"', 'max_points = "4"') + '''
 [[checks]]
 id = "accuracy"
@@ -99,8 +100,11 @@ zero_at = "0.5"
 full_at = "reference - 0.01"
 points = "1"
 '''
-    assert "checks[2] (id 'accuracy').full_at" in _error(tmp_path, text)
-    assert load_assignment(_write(tmp_path, text.replace("reference - 0.01", "0.9"))).checks[2].kind == "metric"
+    assert "no [reference] build" in _error(tmp_path, text)
+    assert "reference / 2" in _error(tmp_path, text.replace("reference - 0.01", "reference / 2"))
+    hooked = load_assignment(_write(tmp_path, text + '[reference]\nbuild = "reference.mnist_cnn:build_reference"\n'))
+    assert str(hooked.checks[2].options["full_at"]) == "reference - 0.01"
+    assert hooked.reference_build == "reference.mnist_cnn:build_reference"
 
 
 def test_broken_toml_and_missing_file_are_config_errors(tmp_path):

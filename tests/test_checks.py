@@ -318,3 +318,23 @@ def test_real_mnist_plan_draws_fresh_inputs_from_the_course_data(tmp_path):
     assert images.shape == (len(labels), 1, 28, 28) and images.dtype == np.float32 and 0 <= images.min()
     assert len(plan.private["softmax"]["cases"]) >= 2 and len(plan.private["cross_entropy"]["cases"]) >= 2
     plan_probe(assignment, tmp_path / "probe", data, dict(assignment.parameters), 12)   # re-planning the folder works
+
+
+def test_json_values_from_the_probe_reach_checks_and_images_are_written_read_only(tmp_path):
+    from PIL import Image
+
+    from grader.checks.base import PlanContext
+
+    ctx = PlanContext(probe_dir=tmp_path, data_dir=tmp_path, parameters={}, rng=np.random.default_rng(0))
+    name = ctx.write_image("photo", Image.new("RGB", (3, 2), color=(1, 2, 3)))
+    with Image.open(tmp_path / name) as image:
+        assert image.mode == "RGB" and image.getpixel((0, 0)) == (1, 2, 3)
+    assert not (tmp_path / name).stat().st_mode & 0o222
+    run = _planted(None, tmp_path, "n", {"hist": {**_ok(()), "shape": None, "value": {"loss": [2.0, 1.0]}},
+                                          "nothing": {**_ok(()), "value": None}, "arr": _ok((2,))})
+    np.save(tmp_path / "out" / "arr.npy", np.ones(2))
+    outputs = read_outputs(run.out_dir, "n")
+    hist, nothing, arr = outputs.get("hist", "history"), outputs.get("nothing", "f"), outputs.get("arr", "g")
+    assert hist.value == {"loss": [2.0, 1.0]} and hist.array is None and hist.reason is None and hist.is_value
+    assert nothing.is_value and nothing.value is None
+    assert arr.value is None and not arr.is_value and arr.array.tolist() == [1.0, 1.0]

@@ -111,3 +111,77 @@ def test_probe_cell_survives_shadowed_names_in_a_real_kernel_and_refuses_a_forei
     status = json.loads((out_dir / "status.json").read_text())
     assert status["nonce"] == "abc123" and status["items"]["soft"]["ok"]
     assert np.allclose(np.load(out_dir / "soft.npy"), [[1, 0, 0]])
+
+
+def test_protocol_2_items_take_json_image_and_earlier_item_arguments(tmp_path):
+    from PIL import Image
+
+    probe_dir, out_dir = _probe_folder(tmp_path, [
+        {"item": "enc", "kind": "function", "name": "encode", "args": [{"json": "hola"}]},
+        {"item": "dec", "kind": "function", "name": "decode", "args": [{"item": "enc"}]},
+        {"item": "scaled", "kind": "function", "name": "scale", "args": [{"npy": "x.npy"}],
+         "kwargs": {"factor": {"json": 3}}},
+        {"item": "pixels", "kind": "function", "name": "pixels", "args": [{"image": "grey.png"}]},
+        {"item": "draws", "kind": "function", "name": "draw", "args": [{"npy": "x.npy"}], "repeat": 4},
+        {"item": "texts", "kind": "function", "name": "generate", "args": [{"json": "ab"}], "repeat": 2},
+        {"item": "hist", "kind": "value", "name": "history"},
+        {"item": "arch", "kind": "introspect", "name": "model"},
+        {"item": "not_module", "kind": "introspect", "name": "history"},
+        {"item": "tokens", "kind": "model", "name": "model", "args": [{"npy": "ids.npy"}], "batch_size": 2},
+        {"item": "via_method", "kind": "model", "name": "model", "args": [{"npy": "x.npy"}], "method": "double"},
+        {"item": "opaque", "kind": "function", "name": "opaque", "args": []},
+        {"item": "orphan", "kind": "function", "name": "decode", "args": [{"item": "opaque_never_ran"}]},
+    ], {"x": np.arange(6, dtype=np.float32).reshape(2, 3), "ids": np.array([[1, 2], [3, 4], [5, 6]])})
+    Image.new("L", (5, 4), color=7).save(probe_dir / "grey.png")
+
+    class Embedder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = torch.nn.Embedding(10, 2)
+            self.conv = torch.nn.Conv1d(2, 2, 1)
+
+        def forward(self, ids):
+            assert ids.dtype == torch.int64
+            return self.embed(ids)
+
+        def double(self, x):
+            return x * 2
+
+    namespace = {
+        "encode": lambda s: [ord(c) for c in s],
+        "decode": lambda ids: "".join(chr(i) for i in ids),
+        "scale": lambda t, factor: t * factor,
+        "pixels": lambda image: [image.mode, *image.size],
+        "draw": lambda t: int(t.sum()) % 5,
+        "generate": lambda prompt: prompt + "c",
+        "history": {"loss": [torch.tensor(2.0), 1.5], "accuracy": [np.float32(0.5), 0.75]},
+        "model": Embedder(),
+        "opaque": lambda: object(),
+    }
+    statuses = runpy.run_path(str(probe_dir / PROBE_FILE))["main"](namespace, "n", str(probe_dir), str(out_dir))
+
+    status = json.loads((out_dir / "status.json").read_text())
+    assert status["protocol"] == 2
+    assert np.array_equal(np.load(out_dir / "enc.npy"), [104, 111, 108, 97])   # numbers are arrays
+    assert statuses["dec"]["value"] == "hola" and not (out_dir / "dec.npy").exists()
+    assert np.array_equal(np.load(out_dir / "scaled.npy"), np.arange(6).reshape(2, 3) * 3)
+    assert statuses["pixels"]["value"] == ["L", 5, 4]
+    assert np.array_equal(np.load(out_dir / "draws.npy"), [0, 0, 0, 0])
+    assert statuses["texts"]["value"] == ["abc", "abc"]
+    assert statuses["hist"]["value"] == {"loss": [2.0, 1.5], "accuracy": [0.5, 0.75]}
+    assert statuses["arch"]["value"] == {"modules": ["Embedder", "Embedding", "Conv1d"], "parameters": 26,
+                                       "shapes": [[10, 2], [2, 2, 1], [2]]}
+    assert statuses["not_module"]["status"] == "error" and "torch.nn.Module" in statuses["not_module"]["error"]
+    assert np.load(out_dir / "tokens.npy").shape == (3, 2, 2)
+    assert np.array_equal(np.load(out_dir / "via_method.npy"), np.arange(6).reshape(2, 3) * 2)
+    assert statuses["opaque"]["status"] == "error" and "neither numbers nor a JSON value" in statuses["opaque"]["error"]
+    assert statuses["orphan"]["status"] == "error" and "has no output" in statuses["orphan"]["error"]
+
+
+def test_a_value_too_large_for_the_status_file_is_an_error_not_a_broken_status(tmp_path):
+    probe_dir, out_dir = _probe_folder(tmp_path, [
+        {"item": "big", "kind": "value", "name": "big"}, {"item": "small", "kind": "value", "name": "small"}], {})
+    namespace = {"big": "x" * 2_000_000, "small": "ok"}
+    statuses = runpy.run_path(str(probe_dir / PROBE_FILE))["main"](namespace, "n", str(probe_dir), str(out_dir))
+    assert statuses["big"]["status"] == "error" and "output too large" in statuses["big"]["error"]
+    assert statuses["small"]["value"] == "ok" and (out_dir / "status.json").stat().st_size < 1 << 20

@@ -13,10 +13,24 @@ from grader.checks.function import FunctionCheck  # noqa: E402  (kinds import ba
 from grader.checks.metric import MetricCheck  # noqa: E402
 from grader.checks.notebook import NotebookCheck  # noqa: E402
 from grader.checks.shape import ShapeCheck  # noqa: E402
+from grader.checks.distribution import DistributionCheck  # noqa: E402
+from grader.checks.generation import GenerationCheck  # noqa: E402
+from grader.checks.roundtrip import RoundTripCheck  # noqa: E402
+from grader.checks.sequence_shape import SequenceShapeCheck  # noqa: E402
+from grader.checks.reported import ReportedCheck  # noqa: E402
+from grader.checks.custom import CustomCheck  # noqa: E402
+from grader.checks.introspect import ArchitectureCheck  # noqa: E402
 
 register("notebook", NotebookCheck)
 register("shape", ShapeCheck)
 register("function", FunctionCheck)
 register("metric", MetricCheck)
+register("distribution", DistributionCheck)
+register("generation", GenerationCheck)
+register("roundtrip", RoundTripCheck)
+register("sequence_shape", SequenceShapeCheck)
+register("reported", ReportedCheck)
+register("custom", CustomCheck)
+register("architecture", ArchitectureCheck)
 
 __all__ = ["Check", "CheckRegistry", "registry", "register", "get_check"]

@@ -47,6 +47,15 @@ class PlanContext:
         target.chmod(0o444)
         return file_name
 
+    def write_image(self, name: str, image: Any) -> str:
+        """A PIL image as a read-only PNG (lossless, mode kept) for an {"image": file} argument."""
+        file_name = f"{name}.png"
+        target = self.probe_dir / file_name
+        target.unlink(missing_ok=True)
+        image.save(target, format="PNG")
+        target.chmod(0o444)
+        return file_name
+
 
 @dataclass
 class ScoreContext:
@@ -56,6 +65,8 @@ class ScoreContext:
     run: RunResult | None
     outputs: Any                # grader.checks.outputs.ProbeOutputs
     private: dict[str, Any] = field(default_factory=dict)   # what this check's plan kept back
+    notebook: Path | None = None    # the notebook as handed in (its outputs are the student's own run)
+    earlier: dict[str, CheckResult] = field(default_factory=dict)   # checks scored before this one, by id
 
 
 class Check:
@@ -171,10 +182,35 @@ def _typed(value: Any, type_name: str, key: str, path: Path) -> Any:
     raise AssertionError(f"unknown option type {type_name}")
 
 
-def parse_threshold(value: Any, key: str, path: Path) -> Decimal:
-    """A score threshold. Only absolute decimals for now; relative forms ("reference - 0.01")
-    will be parsed here, so kinds already go through this one door."""
+@dataclass(frozen=True)
+class Relative:
+    """A threshold relative to the reference's metric: "reference", "reference - 0.01", "reference * 0.95".
+
+    Resolved to a Decimal once per batch (grader.references), before any check scores."""
+
+    op: str             # "", "+", "-" or "*"
+    operand: Decimal
+    is_relative: ClassVar[bool] = True
+
+    def resolve(self, reference: Decimal) -> Decimal:
+        if self.op == "*":
+            return (reference * self.operand).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+        return reference + self.operand if self.op == "+" else reference - self.operand if self.op else reference
+
+    def __str__(self) -> str:
+        return "reference" + (f" {self.op} {self.operand}" if self.op else "")
+
+
+_RELATIVE = re.compile(r"^\s*reference\s*(?:([-+*])\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?))?\s*$")
+
+
+def parse_threshold(value: Any, key: str, path: Path) -> Decimal | Relative:
+    """A score threshold: a decimal ("0.9") or relative to the reference ("reference - 0.01")."""
     if isinstance(value, str) and "reference" in value:
-        raise ConfigError(f"{path}: {key} = {value!r}: thresholds relative to the reference are not "
-                          "supported yet; write a decimal such as \"0.9\"")
+        match = _RELATIVE.match(value)
+        if match is None:
+            raise ConfigError(f"{path}: {key} = {value!r} is not a threshold: write a decimal such as \"0.9\", "
+                              "\"reference\", \"reference - 0.01\", \"reference + 0.1\" or \"reference * 0.95\"")
+        op, operand = match.group(1) or "", match.group(2)
+        return Relative(op, Decimal(operand) if operand else Decimal("0"))
     return parse_decimal(value, key, path)

@@ -6,6 +6,7 @@ reason of each probe check, while notebook checks still use the static inspectio
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 from grader.assignment import Assignment
 from grader.checks import get_check
@@ -17,7 +18,8 @@ from grader.records import CheckResult, InspectionReport, RunResult
 
 
 def evaluate(assignment: Assignment, plan: ProbePlan, inspection: InspectionReport,
-             run: RunResult | None) -> list[CheckResult]:
+             run: RunResult | None, notebook: Path | None = None) -> list[CheckResult]:
+    """``notebook``: the file as handed in, for checks that read the student's own outputs."""
     outputs = probe_outputs(run, plan.nonce)
     results = []
     for spec in assignment.checks:
@@ -25,7 +27,8 @@ def evaluate(assignment: Assignment, plan: ProbePlan, inspection: InspectionRepo
         if kind.uses_probe and outputs.problem is not None:
             results.append(result(spec, Decimal("0"), outputs.problem))
             continue
-        ctx = ScoreContext(inspection=inspection, run=run, outputs=outputs, private=plan.private.get(spec.id, {}))
+        ctx = ScoreContext(inspection=inspection, run=run, outputs=outputs, private=plan.private.get(spec.id, {}),
+                           notebook=notebook, earlier={r.check_id: r for r in results})
         results.append(kind.score(spec, ctx))
     return results
 

@@ -1,10 +1,13 @@
 """Check kind ``function``: the student's function against a reference on freshly drawn cases.
 
 Points are the share of cases within tolerance; nan/inf from the student never pass. Expected
-outputs are computed here, before the run, and kept out of the probe folder.
+outputs are computed here, before the run, and kept out of the probe folder. Cases may hold
+arrays, JSON values (str, int, ...) and PIL images; outputs may be arrays or JSON values
+(compared exactly), or go to an instructor's ``compare`` function.
 """
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +19,8 @@ from grader.errors import ConfigError
 from grader.i18n import msg
 from grader.records import CheckResult, Reason
 
+MAX_SHOWN = 60
+
 
 class FunctionCheck(Check):
     kind = "function"
@@ -26,7 +31,15 @@ class FunctionCheck(Check):
         "cases": Option("ref"),
         "rtol": Option("decimal", required=False, default=Decimal("1e-5")),
         "atol": Option("decimal", required=False, default=Decimal("1e-8")),
+        "compare": Option("ref", required=False),     # compare(got, expected) -> (ok, detail)
+        "repeat": Option("int", required=False),      # call N times; the output is the list of N results
     }
+
+    @classmethod
+    def validate(cls, options, where, path):
+        if options["repeat"] is not None and (options["repeat"] <= 0 or options["compare"] is None):
+            raise ConfigError(f"{path}: {where}.repeat must be positive and needs a compare function "
+                              "(N outputs cannot equal one reference output)")
 
     @classmethod
     def plan(cls, spec: CheckSpec, ctx: PlanContext):
@@ -36,25 +49,31 @@ class FunctionCheck(Check):
             raise ConfigError(f"check {spec.id!r}: {spec.options['cases']} returned no cases")
         items, kept = [], []
         for number, case in enumerate(cases, start=1):
-            args = [np.asarray(a) for a in (case if isinstance(case, (tuple, list)) else (case,))]
+            args, kwargs = split_case(case)
             item = f"{spec.id}__{number}"
-            files = [ctx.write_input(f"{item}__{i}", a) for i, a in enumerate(args)]
-            expected = np.asarray(reference(*[a.copy() for a in args]), dtype=np.float64)
-            items.append({"item": item, "kind": "function", "name": spec.options["name"], "inputs": files})
-            kept.append({"item": item, "expected": expected, "largest": _largest(args)})
+            probe_item = {"item": item, "kind": "function", "name": spec.options["name"],
+                          "args": [probe_arg(ctx, f"{item}__{i}", a, spec.id) for i, a in enumerate(args)],
+                          "kwargs": {k: probe_arg(ctx, f"{item}__{k}", a, spec.id) for k, a in kwargs.items()}}
+            if spec.options["repeat"] is not None:
+                probe_item["repeat"] = spec.options["repeat"]
+            raw = reference(*[_copy(a) for a in args], **{k: _copy(a) for k, a in kwargs.items()})
+            expected = raw if spec.options["compare"] else expected_output(raw, spec.id)
+            items.append(probe_item)
+            kept.append({"item": item, "expected": expected, "largest": _largest([*args, *kwargs.values()])})
         return items, {"cases": kept}
 
     @classmethod
     def score(cls, spec: CheckSpec, ctx: ScoreContext) -> CheckResult:
         name = spec.options["name"]
         cases = ctx.private["cases"]
+        compare = resolve(spec.options["compare"]) if spec.options["compare"] else None
         first: Reason | None = None
         passed = 0
         for number, case in enumerate(cases, start=1):
             output = ctx.outputs.get(case["item"], name)
             if output.reason is not None and output.reason.code == "checks_missing_name":
                 return result(spec, Decimal("0"), output.reason, cases_passed=f"0/{len(cases)}")
-            problem = _problem(output, case, spec.options)
+            problem = _compared(output, case, compare) if compare else _problem(output, case, spec.options)
             if problem is None:
                 passed += 1
             elif first is None:
@@ -67,11 +86,67 @@ class FunctionCheck(Check):
         return result(spec, share(spec.points, passed, total), first, **details)
 
 
+def split_case(case: Any) -> tuple[list[Any], dict[str, Any]]:
+    """A case is a tuple/list of arguments, {"args": [...], "kwargs": {...}}, or one argument."""
+    if isinstance(case, dict) and case and set(case) <= {"args", "kwargs"}:
+        return list(case.get("args", ())), dict(case.get("kwargs", {}))
+    if isinstance(case, (tuple, list)):
+        return list(case), {}
+    return [case], {}
+
+
+def probe_arg(ctx: PlanContext, name: str, value: Any, check_id: str) -> dict[str, Any]:
+    """One argument in the probe's ARG form: arrays as .npy, PIL images as PNG, the rest as JSON."""
+    if hasattr(value, "detach"):           # a torch tensor from a cases generator
+        value = value.detach().cpu().numpy()
+    if isinstance(value, (np.ndarray, np.generic)):
+        return {"npy": ctx.write_input(name, np.asarray(value))}
+    if hasattr(value, "save") and hasattr(value, "mode"):     # a PIL image
+        return {"image": ctx.write_image(name, value)}
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        raise ConfigError(f"check {check_id!r}: a case argument of type {type(value).__name__} is neither an "
+                          "array, a PIL image nor a JSON value") from None
+    return {"json": value}
+
+
+def expected_output(raw: Any, check_id: str) -> tuple[str, Any]:
+    """The reference output classified as the probe classifies the student's: ("array", float64
+    array) for numbers, ("value", JSON) for anything else JSON-able."""
+    if hasattr(raw, "detach"):
+        raw = raw.detach().cpu().numpy()
+    if raw is not None and not isinstance(raw, (bool, str, dict)):
+        try:
+            array = np.asarray(raw)
+        except ValueError:
+            array = None
+        if array is not None and array.dtype.kind in "iuf" + ("b" if isinstance(raw, np.ndarray) else ""):
+            return "array", array.astype(np.float64)
+    try:
+        return "value", json.loads(json.dumps(raw))
+    except (TypeError, ValueError):
+        raise ConfigError(f"check {check_id!r}: the reference returned {type(raw).__name__}, neither numbers "
+                          "nor a JSON value; give the check a compare function") from None
+
+
+def _copy(value: Any) -> Any:
+    return value.copy() if hasattr(value, "copy") else value
+
+
 def _problem(output, case: dict[str, Any], options: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     """None when the case passes, else (what went wrong, its parameters)."""
     if output.reason is not None:
         return "reason", {"reason": output.reason}
-    got, expected = output.array.astype(np.float64), case["expected"]
+    what, expected = case["expected"]
+    if what == "value":
+        got = output.value if output.is_value else output.array.tolist()
+        if got != expected:
+            return "value", {"got": shown(got), "expected": shown(expected)}
+        return None
+    if output.is_value:
+        return "not_numbers", {"got": shown(output.value)}
+    got = output.array.astype(np.float64)
     if got.shape != expected.shape:
         if got.size == expected.size == 1:    # a scalar as shape () or (1,) is the same answer
             got = got.reshape(expected.shape)
@@ -85,6 +160,28 @@ def _problem(output, case: dict[str, Any], options: dict[str, Any]) -> tuple[str
     return None
 
 
+def _compared(output, case: dict[str, Any], compare) -> tuple[str, dict[str, Any]] | None:
+    """The instructor's compare(got, expected) decides; an exception in it is this case's failure."""
+    if output.reason is not None:
+        return "reason", {"reason": output.reason}
+    got = output.value if output.is_value else output.array
+    try:
+        ok, detail = compare(got, case["expected"])
+    except Exception as err:  # student output the compare function did not expect
+        ok, detail = False, f"{type(err).__name__}: {err}"
+    return None if ok else ("compare", {"detail": str(detail)[:300]})
+
+
+def shown(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN - 3] + "..."
+
+
+_CASE_CODES = {"shape": "checks_function_case_shape", "nonfinite": "checks_function_case_nonfinite",
+               "mismatch": "checks_function_case_mismatch", "value": "checks2_function_case_value",
+               "not_numbers": "checks2_function_case_not_numbers", "compare": "checks2_function_case_compare"}
+
+
 def _case_reason(problem, **where: Any) -> Reason:
     what, params = problem
     if what == "reason":
@@ -94,16 +191,13 @@ def _case_reason(problem, **where: Any) -> Reason:
         if inner.code == "checks_output_invalid":
             return msg("checks_function_case_invalid", problem=inner.params.get("problem", ""), **where)
         return inner
-    if what == "shape":
-        return msg("checks_function_case_shape", **params, **where)
-    if what == "nonfinite":
-        return msg("checks_function_case_nonfinite", **params, **where)
-    return msg("checks_function_case_mismatch", **params, **where)
+    return msg(_CASE_CODES[what], **params, **where)
 
 
-def _largest(args: list[np.ndarray]) -> str:
-    """The case's largest magnitude, which tells a student which case hit overflow."""
-    floats = [a for a in args if a.dtype.kind == "f" and a.size] or [a for a in args if a.size]
+def _largest(args: list[Any]) -> str:
+    """The case's largest magnitude, which tells a student which case hit overflow; else its first input."""
+    arrays = [np.asarray(a) for a in args if isinstance(a, (np.ndarray, np.generic)) or hasattr(a, "detach")]
+    floats = [a for a in arrays if a.dtype.kind == "f" and a.size] or [a for a in arrays if a.size]
     if not floats:
-        return "0"
+        return shown(args[0]) if args and not hasattr(args[0], "mode") else "-"
     return f"{max(float(np.max(np.abs(a.astype(np.float64)))) for a in floats):.4g}"

@@ -29,9 +29,39 @@ def _accuracy_reason(**params) -> Reason:
     return msg("checks_metric_accuracy", **params)
 
 
+def cross_entropy_per_char(logits: np.ndarray, targets: np.ndarray) -> Decimal:
+    """Mean nats per target of logits [..., V] against integer targets [...] (a language model's
+    cross-entropy per character); nan/inf logits or targets beyond V make it infinite."""
+    x = logits.astype(np.float64)
+    if not np.isfinite(x).all() or (targets.size and int(targets.max()) >= x.shape[-1]):
+        return Decimal("Infinity")
+    shifted = x - x.max(axis=-1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    picked = np.take_along_axis(log_probs, targets[..., None].astype(np.int64), axis=-1)
+    return Decimal(repr(float(-picked.mean()))).quantize(FOUR_PLACES, rounding=ROUND_HALF_EVEN)
+
+
+def _cross_entropy_reason(**params) -> Reason:
+    return msg("rnn_cross_entropy", **params)
+
+
+def top5_accuracy(logits: np.ndarray, labels: np.ndarray) -> Decimal:
+    """Share of rows whose label is among the 5 largest logits (ties: the lower class first, as a
+    stable sort); a row holding nan/inf counts as wrong."""
+    top = np.argsort(-logits.astype(np.float64), axis=1, kind="stable")[:, :5]
+    correct = np.isfinite(logits).all(axis=1) & (top == labels[:, None]).any(axis=1)
+    return (Decimal(int(correct.sum())) / Decimal(len(labels))).quantize(FOUR_PLACES, rounding=ROUND_HALF_EVEN)
+
+
+def _top5_reason(**params) -> Reason:
+    return msg("imagenet_top5_accuracy", **params)
+
+
 # metric name -> (value from (outputs, labels), the student's message)
 METRICS: dict[str, tuple[Callable[[np.ndarray, np.ndarray], Decimal], Callable[..., Reason]]] = {
     "accuracy": (accuracy, _accuracy_reason),
+    "cross_entropy_per_char": (cross_entropy_per_char, _cross_entropy_reason),
+    "top5_accuracy": (top5_accuracy, _top5_reason),
 }
 
 
@@ -67,7 +97,9 @@ class MetricCheck(Check):
     @classmethod
     def plan(cls, spec: CheckSpec, ctx: PlanContext):
         images, labels = resolve(spec.options["data"])(ctx.data_dir, ctx.parameters)
-        images, labels = np.asarray(images, dtype=np.float32), np.asarray(labels, dtype=np.int64)
+        images, labels = np.asarray(images), np.asarray(labels, dtype=np.int64)
+        # token ids stay integers (the probe feeds them as int64); anything else is a float32 input
+        images = images.astype(np.int64 if images.dtype.kind in "iu" else np.float32)
         if len(images) != len(labels) or not len(labels):
             raise ConfigError(f"check {spec.id!r}: {spec.options['data']} returned {len(images)} inputs "
                               f"and {len(labels)} labels")
@@ -84,12 +116,18 @@ class MetricCheck(Check):
         if output.reason is not None:
             return result(spec, Decimal("0"), output.reason)
         got = output.array
-        if got.ndim != 2 or got.shape[0] != len(labels) or got.shape[1] < 2:
+        if labels.ndim > 1 and (got.ndim != labels.ndim + 1 or got.shape[:-1] != labels.shape or got.shape[-1] < 2):
+            return result(spec, Decimal("0"), msg("rnn_metric_wrong_shape", name=name, got=fmt_shape(got.shape),
+                                                  expected=fmt_shape(labels.shape)[:-1] + ", V)"))
+        if labels.ndim == 1 and (got.ndim != 2 or got.shape[0] != len(labels) or got.shape[1] < 2):
             return result(spec, Decimal("0"), msg("checks_metric_wrong_shape", name=name, got=fmt_shape(got.shape),
                                                   count=len(labels)))
         measure, describe = METRICS[metric]
         value = measure(got, labels)
         zero_at, full_at = spec.options["zero_at"], spec.options["full_at"]
+        if not isinstance(zero_at, Decimal) or not isinstance(full_at, Decimal):
+            raise ConfigError(f"check {spec.id!r}: thresholds relative to the reference need its metrics: "
+                              "grade through `grader grade`, which builds them (`grader reference build`)")
         points = linear_points(spec.points, value, zero_at, full_at)
         reason = describe(name=name, value=str(value), count=len(labels), zero_at=str(zero_at), full_at=str(full_at))
         return result(spec, points, reason, **{metric: str(value), "count": len(labels)})

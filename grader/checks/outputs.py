@@ -1,7 +1,7 @@
 """Reading what the probe wrote to out/: untrusted input, validated before any check sees it.
 
 status.json must carry this run's nonce; every .npy is size-capped, loaded with
-``allow_pickle=False`` and must hold numbers. This module never scores and never raises for
+``allow_pickle=False`` and must hold numbers; a JSON value (protocol 2) comes from status.json. This module never scores and never raises for
 anything the notebook wrote: problems become Reasons.
 """
 from __future__ import annotations
@@ -32,10 +32,13 @@ class OutputProblem(Exception):
 
 @dataclass(frozen=True)
 class ItemOutput:
-    """One probe item: the array when it is usable, otherwise the reason it is not."""
+    """One probe item: the array (or, for non-numeric answers, the JSON value) when it is usable,
+    otherwise the reason it is not. ``is_value`` tells a JSON null from an array answer."""
 
     array: np.ndarray | None
     reason: Reason | None
+    value: Any = None
+    is_value: bool = False
 
 
 class ProbeOutputs:
@@ -63,6 +66,8 @@ class ProbeOutputs:
             return ItemOutput(None, msg("checks_missing_name", name=name))
         if status["status"] == "error":
             return ItemOutput(None, msg("checks_call_failed", name=name, error=status["error"]))
+        if "value" in status:
+            return ItemOutput(None, None, status["value"], is_value=True)
         try:
             return ItemOutput(load_array(self.out_dir / f"{item}.npy"), None)
         except OutputProblem as err:
@@ -140,4 +145,6 @@ def _statuses(items: Any) -> dict[str, dict[str, Any]] | None:
         error = entry.get("error")
         error = str(error)[:MAX_ERROR_CHARS] if error is not None else None
         statuses[str(item)] = {"status": entry["status"], "error": error}
+        if entry["status"] == "ok" and "value" in entry:
+            statuses[str(item)]["value"] = entry["value"]
     return statuses

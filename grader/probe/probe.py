@@ -1,22 +1,25 @@
 """The grader's probe: the only code that runs inside the student's kernel.
 
-It feeds the grader's inputs to the student's objects and saves raw outputs (.npy, no pickle)
-plus status.json to the out folder. It imports nothing of the grader, scores nothing, and never
-lets one item's failure stop the others or crash the kernel.
+It feeds the grader's inputs to the student's objects and saves raw outputs (.npy, no pickle,
+or a JSON value in status.json) to the out folder. It imports nothing of the grader, scores
+nothing, and never lets one item's failure stop the others or crash the kernel.
 """
 import builtins
 import json
 import os
+import sys
 
 import numpy as np
 
-try:
-    import torch
-except Exception:  # a kernel without torch can still answer numpy function items
-    torch = None
+# The notebook's own torch, never a fresh import: a notebook that never imported torch gets numpy
+# inputs (its functions cannot expect tensors), and grading it skips torch's ~1.5 s import.
+torch = sys.modules.get("torch")
 
+PROTOCOL = 2
 MAX_ERROR_CHARS = 300
 DEFAULT_BATCH = 256
+MAX_LISTED = 500              # modules and parameter shapes an introspection lists
+MAX_VALUES_CHARS = 900_000     # JSON values share status.json, which the grader caps at 1 MB
 
 
 def main(student_ns, nonce, probe_dir=None, out_dir=None):
@@ -27,52 +30,144 @@ def main(student_ns, nonce, probe_dir=None, out_dir=None):
         spec = json.load(fh)
     os.makedirs(out_dir, exist_ok=True)
     _remove_stale(out_dir, spec["items"])
+    run = _Run(student_ns, probe_dir, out_dir)
     statuses = {}
     for item in spec["items"]:
-        statuses[item["item"]] = _run_item(item, student_ns, probe_dir, out_dir)
+        statuses[item["item"]] = run.item(item)
     _write_status(out_dir, nonce, statuses)
     ok = sum(1 for s in statuses.values() if s["ok"])
     builtins.print(f"grader probe: {ok}/{len(statuses)} items answered")
     return statuses
 
 
-def _run_item(item, student_ns, probe_dir, out_dir):
-    name = item["name"]
-    if name not in student_ns:
-        return _status("missing", error=f"name {name!r} is not defined")
-    try:
-        inputs = [np.load(os.path.join(probe_dir, f), allow_pickle=False) for f in item["inputs"]]
-        if item["kind"] == "model":
-            output = _call_model(student_ns[name], inputs[0], int(item.get("batch_size", DEFAULT_BATCH)))
-        else:
-            output = _call_function(student_ns[name], inputs)
-        array = _to_numpy(output)
-        np.save(os.path.join(out_dir, item["item"] + ".npy"), array, allow_pickle=False)
-    except (Exception, SystemExit) as err:  # KeyboardInterrupt stays: it is how a timeout stops us
-        return _status("error", error=_describe(err))
-    return _status("ok", shape=[int(n) for n in array.shape], dtype=str(array.dtype))
+class _Run:
+    """One probe run: raw outputs of earlier items stay here, in memory, for {"item": ...} args."""
+
+    def __init__(self, student_ns, probe_dir, out_dir):
+        self.ns, self.probe_dir, self.out_dir = student_ns, probe_dir, out_dir
+        self.raw = {}
+        self.values_left = MAX_VALUES_CHARS
+
+    def item(self, item):
+        name = item["name"]
+        if name not in self.ns:
+            return _status("missing", error=f"name {name!r} is not defined")
+        try:
+            output = self._call(item, self.ns[name])
+            self.raw[item["item"]] = output
+            if "inputs" in item:      # v1 items: numbers only, as before
+                return self._save_array(item, _to_numpy(output))
+            return self._save(item, output)
+        except (Exception, SystemExit) as err:  # KeyboardInterrupt stays: it is how a timeout stops us
+            return _status("error", error=_describe(err))
+
+    def _call(self, item, obj):
+        kind = item["kind"]
+        if kind == "value":
+            return obj
+        if kind == "introspect":
+            return _introspect(obj)
+        args = [{"npy": f} for f in item["inputs"]] if "inputs" in item else item.get("args", [])
+        kwargs = item.get("kwargs", {})
+        if kind == "model":
+            if len(args) != 1 or "npy" not in args[0] or kwargs:
+                raise ValueError("a model item takes exactly one array input")
+            return _call_model(obj, self._arg(args[0]), int(item.get("batch_size", DEFAULT_BATCH)),
+                               item.get("method"))
+        if kind != "function":
+            raise ValueError(f"unknown item kind {kind!r}")
+        loaded = ([self._arg(a) for a in args], {k: self._arg(a) for k, a in kwargs.items()})
+        repeat = item.get("repeat")
+        if repeat is None:
+            return _call_function(obj, *loaded)
+        return [_call_function(obj, *loaded) for _ in range(int(repeat))]
+
+    def _arg(self, arg):
+        if "npy" in arg:
+            return _Array(np.load(self._path(arg["npy"]), allow_pickle=False))
+        if "json" in arg:
+            return arg["json"]
+        if "image" in arg:
+            from PIL import Image
+            with Image.open(self._path(arg["image"])) as image:
+                image.load()
+                return _Image(image.copy())
+        if "item" in arg:
+            if arg["item"] not in self.raw:
+                raise ValueError(f"input item {arg['item']!r} has no output")
+            return self.raw[arg["item"]]
+        raise ValueError(f"unknown argument form {sorted(arg)}")
+
+    def _path(self, file_name):
+        return os.path.join(self.probe_dir, os.path.basename(file_name))
+
+    def _save(self, item, output):
+        array = _numeric(output)
+        if array is not None:
+            return self._save_array(item, array)
+        value = _jsonable(output)
+        size = len(json.dumps(value))
+        if size > self.values_left:
+            raise ValueError(f"output too large ({size} characters as JSON)")
+        self.values_left -= size
+        status = _status("ok")
+        status["value"] = value
+        return status
+
+    def _save_array(self, item, array):
+        np.save(os.path.join(self.out_dir, item["item"] + ".npy"), array, allow_pickle=False)
+        return _status("ok", shape=[int(n) for n in array.shape], dtype=str(array.dtype))
 
 
-def _call_function(fn, inputs):
+class _Array:
+    """An input array; each call gets a fresh copy, as a tensor first and as numpy on retry."""
+
+    def __init__(self, array):
+        self.array = array
+
+
+class _Image:
+    """An input PIL image; each call gets a fresh copy, so a student's in-place edit stays local."""
+
+    def __init__(self, image):
+        self.image = image
+
+
+def _fresh(value, as_tensor):
+    if isinstance(value, _Array):
+        return torch.from_numpy(value.array.copy()) if as_tensor else value.array.copy()
+    if isinstance(value, _Image):
+        return value.image.copy()
+    return value
+
+
+def _call_function(fn, args, kwargs):
     """Torch tensors first (the contract); numpy arrays when the function plainly wants those."""
     if not callable(fn):
         raise TypeError(f"{type(fn).__name__} object is not callable")
-    if torch is not None:
+    has_arrays = any(isinstance(a, _Array) for a in list(args) + list(kwargs.values()))
+    if torch is None or not has_arrays:
+        return fn(*[_fresh(a, False) for a in args], **{k: _fresh(a, False) for k, a in kwargs.items()})
+    try:
+        return fn(*[_fresh(a, True) for a in args], **{k: _fresh(a, True) for k, a in kwargs.items()})
+    except (TypeError, AttributeError) as first:
         try:
-            return fn(*[torch.from_numpy(a.copy()) for a in inputs])
-        except (TypeError, AttributeError) as first:
-            try:
-                return fn(*[a.copy() for a in inputs])
-            except Exception:
-                raise first from None
-    return fn(*[a.copy() for a in inputs])
+            return fn(*[_fresh(a, False) for a in args], **{k: _fresh(a, False) for k, a in kwargs.items()})
+        except Exception:
+            raise first from None
 
 
-def _call_model(model, inputs, batch_size):
-    if torch is None:
-        raise RuntimeError("torch is not available in the kernel")
-    if not callable(model):
-        raise TypeError(f"{type(model).__name__} object is not callable")
+def _call_model(model, inputs, batch_size, method=None):
+    global torch
+    if torch is None:  # a model is fed tensors even when the notebook never imported torch itself
+        try:
+            import torch
+        except Exception:
+            raise RuntimeError("torch is not available in the kernel") from None
+    inputs = inputs.array
+    call = getattr(model, method) if method else model
+    if not callable(call):
+        raise TypeError(f"{type(call).__name__} object is not callable")
     device, dtype = torch.device("cpu"), torch.float32
     was_training = None
     if isinstance(model, torch.nn.Module):
@@ -82,12 +177,14 @@ def _call_model(model, inputs, batch_size):
         if first is not None:
             device = first.device
             dtype = first.dtype if first.dtype.is_floating_point else torch.float32
+    if inputs.dtype.kind in "iu":
+        dtype = torch.int64     # token ids stay integers
     outputs = []
     try:
         with torch.no_grad():
             for start in range(0, len(inputs), batch_size):
                 batch = torch.from_numpy(inputs[start:start + batch_size].copy()).to(device=device, dtype=dtype)
-                outputs.append(_to_numpy(model(batch)))
+                outputs.append(_to_numpy(call(batch)))
     finally:
         if was_training:
             model.train()
@@ -96,18 +193,72 @@ def _call_model(model, inputs, batch_size):
     return np.concatenate(outputs, axis=0)
 
 
+def _introspect(obj):
+    if torch is None or not isinstance(obj, torch.nn.Module):
+        raise TypeError(f"expected a torch.nn.Module, got {type(obj).__name__}")
+    parameters = list(obj.parameters())
+    return {"modules": [type(m).__name__ for m in obj.modules()][:MAX_LISTED],
+            "parameters": int(sum(p.numel() for p in parameters)),
+            "shapes": [[int(n) for n in p.shape] for p in parameters][:MAX_LISTED]}
+
+
+def _is_tensor(value):
+    return torch is not None and isinstance(value, torch.Tensor)
+
+
 def _to_numpy(value):
-    if torch is not None and isinstance(value, torch.Tensor):
+    if _is_tensor(value):
         value = value.detach().cpu()
         if value.dtype in (torch.float16, torch.bfloat16):
             value = value.float()
         return value.numpy()
-    if isinstance(value, (tuple, list)) and any(torch is not None and isinstance(v, torch.Tensor) for v in value):
+    if isinstance(value, (tuple, list)) and any(_is_tensor(v) for v in value):
         raise TypeError(f"returned a {type(value).__name__} of tensors; expected one tensor")
     array = np.asarray(value)
     if array.dtype.kind not in "biuf":
         raise TypeError(f"returned {type(value).__name__} with dtype {array.dtype}; expected numbers")
     return array
+
+
+def _numeric(output):
+    """The output as a numeric array, or None when it is not numbers (then it may be a JSON value).
+
+    Python bools are values (answers such as True); a tuple of same-shaped tensors (an optimiser
+    step's (w, v)) and the results of a "repeat" are stacked; tensors of different shapes are refused."""
+    if output is None or isinstance(output, (bool, str, dict)):
+        return None
+    if isinstance(output, (list, tuple)) and any(_is_tensor(v) or isinstance(v, np.ndarray) for v in output):
+        parts = [_to_numpy(v) for v in output]
+        if len({p.shape for p in parts}) > 1:
+            raise TypeError(f"returned a {type(output).__name__} of tensors of shapes "
+                            f"{', '.join(str(tuple(p.shape)) for p in parts[:4])}; expected one tensor")
+        return np.stack(parts)
+    if _is_tensor(output) or isinstance(output, (np.ndarray, np.generic, int, float)):
+        return _to_numpy(output)
+    if isinstance(output, (list, tuple)):
+        try:
+            array = np.asarray(output)
+        except Exception:   # ragged lists are values, if anything
+            return None
+        return array if array.dtype.kind in "iuf" else None
+    return None
+
+
+def _jsonable(value, depth=0):
+    """Plain JSON data from the output, or TypeError naming the type that is not."""
+    if depth > 20:
+        raise TypeError("output nested too deeply")
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if (_is_tensor(value) or isinstance(value, np.ndarray)) and value.dtype != object:
+        return _to_numpy(value).tolist() if _is_tensor(value) else value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v, depth + 1) for v in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: _jsonable(v, depth + 1) for k, v in value.items()}
+    raise TypeError(f"returned {type(value).__name__}, which is neither numbers nor a JSON value")
 
 
 def _status(state, error=None, shape=None, dtype=None):
@@ -130,5 +281,5 @@ def _remove_stale(out_dir, items):
 def _write_status(out_dir, nonce, statuses):
     tmp = os.path.join(out_dir, ".status.json.tmp")
     with builtins.open(tmp, "w", encoding="utf-8") as fh:
-        json.dump({"nonce": nonce, "items": statuses}, fh)
+        json.dump({"protocol": PROTOCOL, "nonce": nonce, "items": statuses}, fh)
     os.replace(tmp, os.path.join(out_dir, "status.json"))

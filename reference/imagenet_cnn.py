@@ -1,0 +1,209 @@
+"""The ImageNet practical's reference side: preprocessing, top-k accuracy, data for the notebook and
+the grader, and the inputs the probe feeds to the student's functions.
+
+The held-out labels stay here; the notebook gets example images under neutral names, the class
+index and the pretrained weights. PIL + numpy/torch only, no torchvision.
+"""
+from __future__ import annotations
+
+import csv
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from reference.efficientnet_lite import WEIGHTS_FILE, load_pretrained, weights_path
+
+RESIZE = 256
+CROP = 224
+MEAN = (0.485, 0.456, 0.406)
+STD = (0.229, 0.224, 0.225)
+CLASS_INDEX = "imagenet_class_index.json"
+LABELS_CSV = "labels.csv"
+DEFAULT_EXAMPLES = 8
+
+
+@dataclass(frozen=True)
+class LabelledImage:
+    path: Path
+    label: int
+
+
+def preprocess(image: Image.Image) -> torch.Tensor:
+    """Shorter side to 256 (bilinear), centre crop 224, [0, 1], ImageNet mean/std -> float32 [3, 224, 224]."""
+    image = image.convert("RGB")
+    width, height = image.size
+    if width <= height:
+        size = (RESIZE, int(RESIZE * height / width))
+    else:
+        size = (int(RESIZE * width / height), RESIZE)
+    image = image.resize(size, Image.BILINEAR)
+    left = int(round((size[0] - CROP) / 2.0))
+    top = int(round((size[1] - CROP) / 2.0))
+    image = image.crop((left, top, left + CROP, top + CROP))
+    pixels = torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0).permute(2, 0, 1)
+    mean, std = torch.tensor(MEAN).view(3, 1, 1), torch.tensor(STD).view(3, 1, 1)
+    return ((pixels - mean) / std).contiguous()
+
+
+def topk_accuracy(logits, targets, k) -> float:
+    """Share of rows whose target is among the k largest logits (ties: the lower class index first)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    targets = np.asarray(targets).astype(np.int64).reshape(-1)
+    k = int(k)
+    if logits.ndim != 2 or len(logits) != len(targets) or not 1 <= k <= logits.shape[1]:
+        raise ValueError(f"topk_accuracy: logits {logits.shape}, targets {targets.shape}, k={k} do not fit")
+    # Stable sort of the negated logits: the same order torch.topk gives on distinct values.
+    top = np.argsort(-logits, axis=1, kind="stable")[:, :k]
+    return float(np.mean((top == targets[:, None]).any(axis=1)))
+
+
+def load_images(data_dir: Path) -> list[LabelledImage]:
+    """The course's ImageNet images with their class index, in labels.csv order."""
+    folder = Path(data_dir) / "imagenet"
+    table = folder / LABELS_CSV
+    if not table.is_file():
+        raise FileNotFoundError(f"{table} is missing (the imagenet folder needs labels.csv, images and "
+                                f"{CLASS_INDEX})")
+    with table.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    images = []
+    for number, row in enumerate(rows, start=2):
+        try:
+            path, label = folder / row["file"], int(row["class_index"])
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"{table}, line {number}: needs columns file and class_index (an integer)") from None
+        if not path.is_file() or not 0 <= label < 1000:
+            raise ValueError(f"{table}, line {number}: {row['file']} is missing or its class {label} is not 0-999")
+        images.append(LabelledImage(path, label))
+    if not images:
+        raise ValueError(f"{table} lists no images")
+    return images
+
+
+def student_data(data_dir: Path, dest: Path, params: dict) -> None:
+    """Example images under neutral names (no labels), the class index and the pretrained weights."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    images = load_images(data_dir)
+    examples = dest / "examples"
+    examples.mkdir(exist_ok=True)
+    count = min(int(params.get("example_images", DEFAULT_EXAMPLES)), len(images))
+    # Spread over the list, so the examples are not one corner of the class range.
+    for number, index in enumerate(np.linspace(0, len(images) - 1, count).astype(int), start=1):
+        shutil.copyfile(images[index].path, examples / f"example_{number:02d}{images[index].path.suffix.lower()}")
+    shutil.copyfile(Path(data_dir) / "imagenet" / CLASS_INDEX, dest / CLASS_INDEX)
+    shutil.copyfile(weights_path(), dest / WEIGHTS_FILE)
+
+
+def evaluation_data(data_dir: Path, params: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``eval_images`` images as the reference pipeline prepares them: float32 [M, 3, 224, 224],
+    labels int64 [M]."""
+    images = load_images(data_dir)
+    count = int(params.get("eval_images", len(images)))
+    if not 1 <= count <= len(images):
+        raise ValueError(f"eval_images must lie between 1 and {len(images)}, got {count}")
+    # Every fifth class from the first image on is what the data holds; taking a stride keeps a subset
+    # spread over the whole class range.
+    chosen = images[::max(1, len(images) // count)][:count]
+    batch = np.stack([_prepared(item.path) for item in chosen]).astype(np.float32)
+    return batch, np.array([item.label for item in chosen], dtype=np.int64)
+
+
+def _prepared(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return preprocess(image).numpy()
+
+
+def build_reference(data_dir: Path, params: dict, batch_size: int = 50) -> dict[str, float]:
+    """The metrics relative thresholds refer to: top-1 ("accuracy") and top-5 of the pretrained
+    EfficientNet-Lite0 on the evaluation images (no training: the weights are the ImageNet ones)."""
+    images, labels = evaluation_data(data_dir, params)
+    model = load_pretrained()
+    with torch.no_grad():
+        logits = torch.cat([model(torch.from_numpy(images[i:i + batch_size]))
+                            for i in range(0, len(images), batch_size)]).numpy()
+    return {"accuracy": topk_accuracy(logits, labels, 1), "top5_accuracy": topk_accuracy(logits, labels, 5)}
+
+
+# ---- Probe cases and the tolerance of the preprocessing check ----------------------------------
+
+POOL = 8                    # compare 8x8-pixel block means: resampling noise averages out, geometry does not
+POOLED_TOLERANCE = 0.12     # mean |difference| of the block means, in normalised units (see the README)
+# (width, height, mode): landscape, portrait, greyscale, smaller than the resize (upsampled), very wide.
+_CASE_SHAPES = ((400, 300, "RGB"), (240, 420, "RGB"), (330, 270, "L"), (180, 130, "RGB"), (600, 250, "RGB"))
+
+
+def preprocess_cases(rng: np.random.Generator) -> list[tuple[Image.Image]]:
+    """Photo-like synthetic images (smooth shading, blurred shapes, grain) of varied shape and mode."""
+    return [(synthetic_photo(rng, width, height).convert(mode),) for width, height, mode in _CASE_SHAPES]
+
+
+def synthetic_photo(rng: np.random.Generator, width: int, height: int) -> Image.Image:
+    from PIL import ImageDraw, ImageFilter
+
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    corners = rng.uniform(0, 255, size=(3, 3)).astype(np.float32)
+    shade = corners[0] + np.multiply.outer(x / width, corners[1] - corners[0]) \
+        + np.multiply.outer(y / height, corners[2] - corners[0]) * 0.5
+    image = Image.fromarray(np.clip(shade, 0, 255).astype(np.uint8), "RGB")
+    draw = ImageDraw.Draw(image)
+    # Many shapes of every size: detail at all scales, as in a photograph, so geometry errors show.
+    for _ in range(int(rng.integers(60, 90))):
+        cx, cy = rng.uniform(0, width), rng.uniform(0, height)
+        rx, ry = rng.uniform(0.02, 0.3, 2) ** 1.5 * (width, height) * 2
+        fill = tuple(int(c) for c in rng.integers(0, 256, 3))
+        shape = int(rng.integers(3))
+        if shape == 0:
+            draw.ellipse((cx - rx, cy - ry, cx + rx, cy + ry), fill=fill)
+        elif shape == 1:
+            draw.rectangle((cx - rx, cy - ry, cx + rx, cy + ry), fill=fill)
+        else:
+            draw.line((cx - rx, cy - ry, cx + rx, cy + ry), fill=fill, width=int(rng.integers(1, 6)))
+    image = image.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.5, 1.2))))
+    grain = rng.normal(0.0, 4.0, size=(height, width, 3))
+    return Image.fromarray(np.clip(np.asarray(image, dtype=np.float64) + grain, 0, 255).astype(np.uint8), "RGB")
+
+
+def compare_preprocessed(got, expected) -> tuple[bool, str]:
+    """Same shape, finite, and block means within POOLED_TOLERANCE of the reference pipeline's."""
+    got = np.asarray(got, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    if got.shape != expected.shape:
+        return False, f"shape {_shape(got.shape)}, expected {_shape(expected.shape)}"
+    if not np.isfinite(got).all():
+        return False, "the result holds nan or inf"
+    difference = float(np.mean(np.abs(_block_means(got) - _block_means(expected))))
+    if difference <= POOLED_TOLERANCE:
+        return True, ""
+    return False, (f"mean |difference| of {POOL}x{POOL}-pixel block means {difference:.3f} > {POOLED_TOLERANCE} "
+                   f"(values in [{got.min():.2f}, {got.max():.2f}], expected [{expected.min():.2f}, "
+                   f"{expected.max():.2f}])")
+
+
+def _block_means(array: np.ndarray) -> np.ndarray:
+    channels, height, width = array.shape
+    h, w = height // POOL * POOL, width // POOL * POOL
+    return array[:, :h, :w].reshape(channels, h // POOL, POOL, w // POOL, POOL).mean(axis=(2, 4))
+
+
+def _shape(shape) -> str:
+    return "(" + ", ".join(str(n) for n in shape) + ")"
+
+
+def topk_cases(rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray, int]]:
+    """(logits, targets, k): targets placed at ranks around k, so k - 1 and k + 1 give other answers."""
+    cases = []
+    for rows, classes, k in ((64, 1000, 5), (40, 1000, 1), (30, 10, 3), (1, 20, 2), (25, 50, 10), (8, 5, 5)):
+        # Distinct values in every row: with ties, which class is "in the top k" is a convention.
+        logits = (np.argsort(rng.random((rows, classes)), axis=1) * (6.0 / classes) - 3.0).astype(np.float32)
+        order = np.argsort(-logits, axis=1, kind="stable")
+        ranks = rng.integers(0, min(classes, 2 * k + 1), size=rows)
+        if rows > 2 and k < classes:     # one row at rank k - 1 and one at rank k: an off-by-one k shows
+            ranks[:2] = (k - 1, k)
+        targets = order[np.arange(rows), ranks].astype(np.int64)
+        cases.append((logits, targets, k))
+    return cases
