@@ -14,6 +14,8 @@ from grader.course import Course
 from grader.i18n import render
 from grader.lms.moodle import Worksheet, new_worksheet, write_gradebook_csv, write_worksheet
 from grader.records import CourseGrade, PracticalScore
+from grader.reports.feedback import comment_text, write_feedback
+from grader.reports.summary import write_report
 from grader.scoring import feedback_line
 
 RESULTS_COLUMNS = ["practical", "participant", "full_name", "email", "status", "score", "max_score", "late",
@@ -43,20 +45,15 @@ def write_all(out_dir: Path, course: Course, scores: list[PracticalScore], grade
     dest = out_dir / "results.csv"
     write_results_csv(dest, scores)
     files.append(dest)
+    _, feedback_warnings = write_feedback(out_dir, scores, course.lang)
+    warnings += feedback_warnings
+    files += [out_dir / "feedback", write_report(out_dir, course, scores, grades, warnings)]
     return ExportReport(files, warnings)
 
 
 def feedback_comment(score: PracticalScore, lang: str) -> str:
-    """The short plain-text summary Moodle shows in 'Feedback comments'."""
-    head = "-" if score.score is None else f"{score.score}/{score.max_score}"
-    parts = [head]
-    if score.reason is not None:
-        parts.append(render(score.reason, lang))
-    for check in score.checks:
-        mark = "OK" if check.passed else "X"
-        parts.append(f"{mark} {check.check_id} {check.points}/{check.max_points}"
-                     + ("" if check.passed else f": {render(check.reason, lang)}"))
-    return " | ".join(parts)
+    """The short plain-text summary Moodle shows in 'Feedback comments' (hidden checks as one total)."""
+    return comment_text(score, lang)
 
 
 def write_practical_worksheet(dest: Path, scores: list[PracticalScore], worksheet: Worksheet | None,

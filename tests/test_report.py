@@ -1,0 +1,132 @@
+"""The instructor's report: one self-contained page with plots and a "needs a human" list."""
+from __future__ import annotations
+
+import base64
+import re
+import struct
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+from grader.cli import main
+from grader.course import load_course
+from grader.i18n import msg
+from grader.records import CheckResult, CourseGrade, PracticalScore, Student
+from grader.reports.summary import needs_human, report_html
+from grader.store import Store
+
+D = Decimal
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _checks(accuracy: str, reported_ok: bool = True, needs_human_note: str | None = None):
+    details = {"needs_human": needs_human_note} if needs_human_note else {}
+    return (CheckResult("executed", "notebook", D("1"), D("1"), msg("checks_notebook_ok")),
+            CheckResult("accuracy", "metric", D(accuracy), D("5"), msg("checks_notebook_ok"), details=details),
+            CheckResult("reported_acc", "reported", D("1") if reported_ok else D("0"), D("1"),
+                        msg("checks_notebook_ok")))
+
+
+def _score(participant, name, status="graded", score="7", late="no", checks=None, **extra):
+    fields = dict(practical="mnist_cnn", participant=participant, full_name=name, status=status,
+                  score=None if score is None else D(score), max_score=D("7"), late=late,
+                  reason=extra.pop("reason", None), checks=_checks("5") if checks is None else checks,
+                  duration_s=extra.pop("duration_s", 10.0), email=f"{participant}@uni.es")
+    fields.update(extra)
+    return PracticalScore(**fields)
+
+
+def _scores() -> list[PracticalScore]:
+    return [
+        _score("101", "Ana Pérez"),
+        _score("102", "Bruno Slow", status="timeout", score="1", duration_s=600.0,
+               reason=msg("run_timeout", limit_s="600", number=9)),
+        _score("103", "Carla Crash", status="error", score="2", reason=msg("run_kernel_died", number=4)),
+        _score("104", "Dani Claims", score="6", checks=_checks("5", reported_ok=False)),
+        _score("105", "Eva Late", late="yes", score="0", reason=msg("score_late_rejected", days=2)),
+        _score("106", "Fede Fixed", status="overridden", score="6.5", override_reason="re-graded after review",
+               reason=msg("score_overridden", reason="re-graded after review")),
+        _score("107", "Gil Odd", score="4", checks=_checks("2", needs_human_note="loss curve looks copied")),
+        _score("108", "Hugo Missing", status="missing", score=None, checks=(), duration_s=None),
+    ]
+
+
+def _course(tmp_path: Path) -> Path:
+    path = tmp_path / "course.toml"
+    path.write_text("""
+[course]
+name = "Report test course"
+keep_best = 1
+round_step = "0.1"
+deadline = "2027-03-31T23:59:00"
+timezone = "Europe/Madrid"
+[practicals.mnist_cnn]
+submissions = ["moodle"]
+""", encoding="utf-8")
+    return path
+
+
+def _grades(scores) -> list[CourseGrade]:
+    grades = []
+    for s in scores:
+        student = Student(s.email, s.full_name, s.email, {"mnist_cnn": s.participant},
+                          ambiguous=s.participant == "101")
+        grade = D("0") if s.score is None else (s.score * 10 / s.max_score).quantize(D("0.1"))
+        grades.append(CourseGrade(student, {"mnist_cnn": s.score}, ("mnist_cnn",), grade))
+    return grades
+
+
+def test_needs_a_human_lists_timeouts_crashes_mismatches_late_joins_and_overrides():
+    scores = _scores()
+    flags = {(f.participant, f.why.split(":")[0].split(" ")[0]) for f in needs_human(scores, _grades(scores))}
+    assert ("102", "timeout") in flags
+    assert ("103", "crashed") in flags
+    assert ("104", "reported") in flags
+    assert ("105", "late") in flags
+    assert ("106", "overridden") in flags
+    assert ("107", "check") in flags
+    assert ("101", "joined") in flags          # ambiguous join by name
+    assert not any(p == "108" for p, _ in flags)
+
+
+def test_the_report_is_one_self_contained_file_with_its_plots(tmp_path):
+    scores = _scores()
+    page = report_html(load_course(_course(tmp_path)), scores, _grades(scores), ["roster: two Ana Pérez"])
+    images = re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", page)
+    assert len(images) == 3                    # grade histograms, pass rates, times
+    assert all(base64.b64decode(data).startswith(b"\x89PNG") for data in images)
+    assert not re.search(r"""(src|href)=['"]?(https?:|//|file:)""", page)   # nothing fetched from elsewhere
+    for heading in ("Overview", "Needs a human (7)", "Grades", "Pass rate per check", "Time per submission",
+                    "Warnings"):
+        assert heading in page
+    assert "reported_acc" in page and "Bruno Slow" in page and "600.0 s" in page
+
+
+def test_grader_report_rebuilds_the_page_from_the_store_without_grading(tmp_path, capsys):
+    course = _course(tmp_path)
+    out = tmp_path / "out"
+    with Store(out / "grader.sqlite") as store:
+        store.put_scores(_scores())
+    assert main(["report", str(course), "--out", str(out)]) == 0
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "Report test course" in page and "Needs a human" in page and "Carla Crash" in page
+    assert not (out / "work").exists()        # nothing was executed
+    assert main(["report", str(course), "--out", str(tmp_path / "empty")]) == 2
+    assert "no results store" in capsys.readouterr().out
+
+
+def test_the_report_renders_in_headless_chromium(tmp_path):
+    """Fails (never skips) without chromium: `make test` installs it with scripts/ensure_chromium.sh."""
+    scores = _scores()
+    html_path = tmp_path / "report.html"
+    html_path.write_text(report_html(load_course(_course(tmp_path)), scores, _grades(scores), []), encoding="utf-8")
+    png = tmp_path / "report.png"
+    done = subprocess.run([sys.executable, str(REPO / "scripts" / "render_report.py"), str(html_path), str(png),
+                           "--width", "900", "--height", "700"], capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    data = png.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = struct.unpack(">II", data[16:24])
+    assert (width, height) == (900, 700)
+    assert len(data) > 20_000                 # a drawn page, not a blank one
