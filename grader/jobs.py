@@ -10,14 +10,14 @@ import json
 import secrets
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from grader import __version__
 from grader.assignment import Assignment
 from grader.checks.evaluate import evaluate
-from grader.checks.plan import plan_probe
+from grader.checks.plan import ProbePlan, plan_probe
 from grader.errors import GraderError
 from grader.execution.base import Runner, RunRequest
 from grader.i18n import msg
@@ -39,23 +39,29 @@ class JobSpec:
     student_data_dir: Path         # what the notebook may read
     work_dir: Path
     timeout_s: float
+    static: bool = False           # inspect and score without running the notebook
+    env: dict[str, str] = field(default_factory=dict)   # for the runner's processes (batch mark, GPU); not keyed
 
     @property
     def key(self) -> str:
-        return job_key(self.submission, self.assignment, self.parameters)
+        return job_key(self.submission, self.assignment, self.parameters, static=self.static)
 
 
-def job_key(submission: Submission, assignment: Assignment, parameters: dict[str, Any]) -> str:
+def job_key(submission: Submission, assignment: Assignment, parameters: dict[str, Any], *,
+            static: bool = False) -> str:
     """Same notebook bytes, spec, grader and parameters -> same key. The participant is part of it:
-    two students handing in identical files are two submissions (and a case for a human)."""
-    material = json.dumps({"practical": submission.practical, "participant": submission.participant,
-                           "sha256": submission.sha256, "spec": assignment.spec_hash,
-                           "version": assignment.version, "grader": __version__, "parameters": parameters},
-                          sort_keys=True, default=str)
-    return hashlib.sha256(material.encode()).hexdigest()
+    two students handing in identical files are two submissions (and a case for a human). A static
+    evaluation has a key of its own: it must never pass for a run."""
+    material = {"practical": submission.practical, "participant": submission.participant,
+                "sha256": submission.sha256, "spec": assignment.spec_hash,
+                "version": assignment.version, "grader": __version__, "parameters": parameters}
+    if static:
+        material["mode"] = "static"
+    return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def run_job(spec: JobSpec, runner: Runner) -> Evaluation:
+def run_job(spec: JobSpec, runner: Runner | None) -> Evaluation:
+    """Grade one submission; ``runner`` may be None for a static job."""
     started = time.monotonic()
     sub = spec.submission
     try:
@@ -75,6 +81,8 @@ def _grade(spec: JobSpec, runner: Runner, started: float) -> Evaluation:
     if not inspection.readable:
         reason = inspection.problems[0] if inspection.problems else msg("job_unreadable_notebook")
         return _evaluation(spec, "invalid", (), reason, started, notes=inspection.problems)
+    if spec.static:
+        return _static(spec, inspection, started)
 
     if spec.work_dir.exists():  # a leftover of an interrupted run: start clean
         shutil.rmtree(spec.work_dir, ignore_errors=True)
@@ -85,10 +93,19 @@ def _grade(spec: JobSpec, runner: Runner, started: float) -> Evaluation:
     run = runner.run(RunRequest(
         notebook=sub.notebook, work_dir=spec.work_dir, probe_dir=probe_dir, data_dir=spec.student_data_dir,
         parameters=parameters, extra_cells=(plan.cell_source,), timeout_s=spec.timeout_s,
-        cell_timeout_s=spec.assignment.cell_timeout_s))
-    checks = tuple(evaluate(spec.assignment, plan, inspection, run))
+        cell_timeout_s=spec.assignment.cell_timeout_s, env=dict(spec.env)))
+    checks = tuple(evaluate(spec.assignment, plan, inspection, run, notebook=sub.notebook))
     shutil.rmtree(probe_dir, ignore_errors=True)  # drawn inputs are large and secret; the executed copy stays
     status, reason = _status(inspection, run)
+    return _evaluation(spec, status, checks, reason, started, notes=inspection.problems)
+
+
+def _static(spec: JobSpec, inspection: InspectionReport, started: float) -> Evaluation:
+    """Only what the notebook as handed in shows: the checks that need a run score 0, saying why."""
+    checks = tuple(evaluate(spec.assignment, ProbePlan(nonce="", cell_source=""), inspection, None,
+                            notebook=spec.submission.notebook))
+    status, reason = ("graded", msg("job_static")) if inspection.executed else ("not_executed",
+                                                                                 msg("job_not_executed"))
     return _evaluation(spec, status, checks, reason, started, notes=inspection.problems)
 
 

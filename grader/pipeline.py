@@ -6,26 +6,31 @@ re-run executes only what is missing.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from grader.assignment import Assignment, load_assignment, resolve
 from grader.course import Course
-from grader.errors import GraderError, InputError
+from grader.errors import ConfigError, GraderError, InputError
 from grader.execution import get_runner
+from grader.execution.dask_backend import DaskDispatcher
+from grader.execution.marker import MARK_VAR, batch_lock, stop_marked
+from grader.execution.pool import Finished, LocalPool, Started, cpu_count, gpu_ids
 from grader.exports import ExportReport, write_all
 from grader.jobs import JobSpec, run_job
 from grader.lms.moodle import Worksheet, read_worksheet
 from grader.outcomes import missing_score, practical_score
 from grader.overrides import load_overrides
+from grader.progress import BatchProgress
+from grader.references import with_reference
 from grader.records import CourseGrade, Evaluation, PracticalScore, Student, Submission
 from grader.scoring import course_grade, scale
 from grader.store import Store
 from grader.students import join_students
 from grader.submissions import collect
-
-Progress = Callable[[str, Submission, Evaluation | None], None]
 
 
 @dataclass
@@ -48,45 +53,59 @@ class _Intake:
 
 def grade_course(course: Course, out_dir: Path | None = None, *, force: bool = False,
                  runner_name: str | None = None, timeout_s: float | None = None,
-                 only: str | None = None, progress: Progress | None = None) -> BatchResult:
+                 only: str | None = None, student: str | None = None, workers: int | None = None,
+                 gpus: Any = None, dask: str | None = None, static: bool = False,
+                 progress: BatchProgress | None = None) -> BatchResult:
+    """Grade what the store does not hold yet (``force``: again; ``only``/``student``: just those), on a
+    local pool of ``workers`` (GPU slots from ``gpus``) or on the Dask cluster ``dask``; ``static``
+    scores the notebooks as handed in without running them."""
     out_dir = Path(out_dir or course.out_dir).resolve()   # runners work from other folders
-    out_dir.mkdir(parents=True, exist_ok=True)
-    assignments = {pid: load_assignment(cfg.assignment_dir) for pid, cfg in course.practicals.items()}
-    max_scores = {pid: a.max_points for pid, a in assignments.items()}
-    overrides = (load_overrides(course.path.parent / "overrides.csv", course, max_scores=max_scores)
-                 if course.path else {})
-    intake = _intake(course, out_dir)
-    roster = join_students(intake.submissions, intake.worksheets, course.moodle.user_key)
     runner_name = runner_name or course.runner
-    runner = get_runner(runner_name, **course.runner_options(runner_name))
-    result = BatchResult(out_dir, [], [], [], warnings=intake.warnings + list(roster.warnings))
+    _check_selection(course, only, student)
+    with batch_lock(out_dir) as mark:
+        # first of all: a grader killed mid-batch (kill -9) left its jobs running; they are ours to stop
+        stop_marked(mark, containers=runner_name == "docker")
+        assignments = {pid: load_assignment(cfg.assignment_dir) for pid, cfg in course.practicals.items()}
+        assignments = {pid: a if static or (only and pid != only) else   # relative thresholds made absolute
+                       with_reference(a, course.data_dir, {**a.parameters, **course.practicals[pid].parameters},
+                                      out_dir)
+                       for pid, a in assignments.items()}
+        max_scores = {pid: a.max_points for pid, a in assignments.items()}
+        overrides = (load_overrides(course.path.parent / "overrides.csv", course, max_scores=max_scores)
+                     if course.path else {})
+        intake = _intake(course, out_dir)
+        roster = join_students(intake.submissions, intake.worksheets, course.moodle.user_key)
+        result = BatchResult(out_dir, [], [], [], warnings=intake.warnings + list(roster.warnings))
+        plan = _Dispatch(runner_name, course.runner_options(runner_name), workers or course.workers, gpus, dask,
+                         static, mark)
 
-    with Store(out_dir / "grader.sqlite") as store:
-        if force:
-            store.forget(practical=only)
-        evaluations: dict[tuple[str, str], Evaluation] = {}
-        for pid, subs in intake.submissions.items():
-            if only and pid != only:
-                continue
-            for spec in _job_specs(course, pid, assignments[pid], subs, out_dir, timeout_s):
-                evaluation = store.get_evaluation(spec.key)
-                if evaluation is not None:
-                    result.reused += 1
-                elif only is None or pid == only:
-                    evaluation = run_job(spec, runner)
-                    store.put_evaluation(evaluation)  # stored before anything else can go wrong
-                    result.executed += 1
-                else:
-                    continue  # outside --only and never graded: shown as missing, not run
-                evaluations[(pid, spec.submission.participant)] = evaluation
-                if progress:
-                    progress(pid, spec.submission, evaluation)
-        result.scores = _scores(course, assignments, intake, roster.students, evaluations, overrides)
-        store.put_scores(result.scores)
-    result.grades = _course_grades(course, roster.students, result.scores)
-    exported: ExportReport = write_all(out_dir, course, result.scores, result.grades, intake.worksheets)
-    result.files, result.warnings = [out_dir / "grader.sqlite", *exported.files], result.warnings + exported.warnings
-    return result
+        with Store(out_dir / "grader.sqlite") as store:
+            if force:
+                store.forget(practical=only, participant=student)
+            evaluations, todo = {}, []
+            for pid, subs in intake.submissions.items():
+                specs = _job_specs(course, pid, assignments[pid], subs, out_dir, timeout_s, static, mark)
+                missing = _reuse_stored(store, specs, evaluations, result, only, student)
+                todo += _with_student_data(missing, pid, assignments[pid], course.data_dir, out_dir, static)
+            with progress or BatchProgress() as shown:
+                shown.start(len(todo), result.reused)
+                with closing(plan.events(todo)) as events:
+                    for event in events:
+                        _record(event, store, evaluations, result, shown)
+            result.scores = _scores(course, assignments, intake, roster.students, evaluations, overrides)
+            if not static:   # a static look never replaces the real scores
+                store.put_scores(result.scores)
+        result.grades = _course_grades(course, roster.students, result.scores)
+        exported: ExportReport = write_all(out_dir / "static" if static else out_dir, course, result.scores,
+                                           result.grades, intake.worksheets)
+        result.files = [out_dir / "grader.sqlite", *exported.files]
+        result.warnings = result.warnings + exported.warnings
+        if course.similarity.enabled:   # flags for a human, never a grade: see grader/similarity/
+            from grader.similarity import run_similarity
+            similar = run_similarity(course, out_dir,
+                                     {p: s for p, s in intake.submissions.items() if only in (None, p)})
+            result.files, result.warnings = result.files + similar.files[:2], result.warnings + similar.warnings
+        return result
 
 
 def _intake(course: Course, out_dir: Path) -> _Intake:
@@ -104,14 +123,114 @@ def _intake(course: Course, out_dir: Path) -> _Intake:
     return _Intake(submissions, worksheets, warnings)
 
 
+def _check_selection(course: Course, only: str | None, student: str | None) -> None:
+    if only is not None and only not in course.practicals:
+        raise ConfigError(f"--only {only}: the course has no such practical (it has {', '.join(course.practicals)})")
+    if student is not None and only is None and len(course.practicals) > 1:
+        raise ConfigError("--student N needs --only PRACTICAL: participant numbers differ between practicals")
+
+
 def _job_specs(course: Course, pid: str, assignment: Assignment, subs: list[Submission], out_dir: Path,
-               timeout_s: float | None) -> list[JobSpec]:
+               timeout_s: float | None, static: bool, mark: str) -> list[JobSpec]:
     cfg = course.practicals[pid]
     parameters = {**assignment.parameters, **cfg.parameters}
-    student_data = _student_data(assignment, course.data_dir, out_dir / "work" / pid / "_data", parameters)
     return [JobSpec(submission=s, assignment=assignment, parameters=parameters, course_data_dir=course.data_dir,
-                    student_data_dir=student_data, work_dir=out_dir / "work" / pid / s.participant,
-                    timeout_s=float(timeout_s or cfg.timeout_s)) for s in subs]
+                    student_data_dir=course.data_dir, work_dir=out_dir / "work" / pid / s.participant,
+                    timeout_s=float(timeout_s or cfg.timeout_s), static=static, env={MARK_VAR: mark})
+            for s in subs]
+
+
+def _reuse_stored(store: Store, specs: list[JobSpec], evaluations: dict, result: BatchResult,
+                  only: str | None, student: str | None) -> list[JobSpec]:
+    """Take what the store holds; return what is missing and selected (the rest shows as missing)."""
+    missing = []
+    for spec in specs:
+        sub = spec.submission
+        evaluation = store.get_evaluation(spec.key)
+        if evaluation is not None:
+            evaluations[(sub.practical, sub.participant)] = evaluation
+            result.reused += 1
+        elif only in (None, sub.practical) and student in (None, sub.participant):
+            missing.append(spec)
+    return missing
+
+
+def _with_student_data(specs: list[JobSpec], pid: str, assignment: Assignment, data_dir: Path, out_dir: Path,
+                       static: bool) -> list[JobSpec]:
+    """The notebook's data is prepared only when something of this practical is going to run."""
+    if not specs or static:
+        return specs
+    dest = out_dir / "work" / pid / "_data"
+    student_data = _student_data(assignment, data_dir, dest, specs[0].parameters)
+    return [replace(spec, student_data_dir=student_data) for spec in specs]
+
+
+def _record(event: Started | Finished, store: Store, evaluations: dict, result: BatchResult,
+            shown: BatchProgress) -> None:
+    """One event of the pool or cluster: a finished evaluation is stored before anything else happens."""
+    submission = event.item.submission
+    if isinstance(event, Started):
+        shown.job_started(submission)
+        return
+    if event.result is not None:
+        store.put_evaluation(event.result)   # one transaction: a kill a moment later loses nothing
+        evaluations[(submission.practical, submission.participant)] = event.result
+        result.executed += 1
+    else:
+        result.warnings.append(f"{submission.practical} {submission.participant}: not graded ({event.error}); "
+                               "run the same command again to grade it")
+    shown.job_finished(submission, event.result, event.error)
+
+
+@dataclass(frozen=True)
+class _Dispatch:
+    """Where the jobs run: in this process (static), on the local pool, or on a Dask cluster."""
+
+    runner_name: str
+    runner_options: dict[str, Any]
+    workers: int | None
+    gpus: Any
+    dask: str | None
+    static: bool
+    mark: str
+
+    def events(self, todo: list[JobSpec]) -> Iterator[Started | Finished]:
+        if self.static or not todo:   # inspection only: nothing to wait for, no runner, no threads
+            return (Finished(spec, run_job(spec, None)) for spec in todo)
+        if self.dask:
+            return self._on_dask(todo)
+        return self._on_pool(todo)
+
+    def _on_pool(self, todo: list[JobSpec]) -> Iterator[Started | Finished]:
+        docker = self.runner_name == "docker"
+        options = dict(self.runner_options)
+        slots: list[str] = []
+        if docker:
+            # one device per container, handed out by the docker runner itself (unless share_gpus)
+            gpus = self.gpus if self.gpus is not None else options.get("gpus")
+            if gpus not in (None, False) and not options.get("share_gpus"):
+                options["gpus"] = gpu_ids(gpus)
+            devices = len(options["gpus"]) if isinstance(options.get("gpus"), list) else 0
+        else:
+            slots = gpu_ids(self.gpus)   # the local runner: CUDA_VISIBLE_DEVICES, one id per job
+            devices = len(slots)
+        workers = self.workers or devices or cpu_count()
+        if not docker:   # each kernel's BLAS/OpenMP threads sized to its share of the cores
+            options.setdefault("threads", max(1, cpu_count() // workers))
+        runner = get_runner(self.runner_name, **options)
+        pool = LocalPool(workers, slots,
+                         stop_running=lambda: stop_marked(self.mark, containers=docker))
+        return pool.run(todo, lambda spec, slot: run_job(_on_gpu(spec, slot), runner))
+
+    def _on_dask(self, todo: list[JobSpec]) -> Iterator[Started | Finished]:
+        gpus = self.gpus if self.gpus is not None else self.runner_options.get("gpus")
+        with DaskDispatcher(self.dask, runner_name=self.runner_name, runner_options=self.runner_options,
+                            gpu=gpus not in (None, False, 0, "", "none"), mark=self.mark) as cluster:
+            yield from cluster.run(todo)
+
+
+def _on_gpu(spec: JobSpec, slot: str | None) -> JobSpec:
+    return spec if slot is None else replace(spec, env={**spec.env, "CUDA_VISIBLE_DEVICES": slot})
 
 
 def _student_data(assignment: Assignment, data_dir: Path, dest: Path, parameters: dict) -> Path:

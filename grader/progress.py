@@ -1,0 +1,134 @@
+"""What a batch shows while it runs: a rich progress bar on a terminal, one plain line per job in logs,
+or nothing (--quiet). The pipeline calls these hooks from its own thread only.
+
+It reports; it never decides anything about a job, and never writes to the store.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+from grader.i18n import render
+from grader.records import Evaluation, Submission
+from grader.scoring import sum_points
+
+FAILED = ("error", "timeout", "invalid")   # statuses counted as failures on the bar
+
+
+class BatchProgress:
+    """Silent (--quiet); the base of the visible ones."""
+
+    def __init__(self) -> None:
+        self.total = self.reused = self.done = self.failures = 0
+
+    def start(self, total: int, reused: int) -> None:
+        self.total, self.reused = total, reused
+
+    def job_started(self, submission: Submission) -> None:
+        pass
+
+    def job_finished(self, submission: Submission, evaluation: Evaluation | None, error: str | None = None) -> None:
+        self.done += 1
+        if evaluation is None or evaluation.status in FAILED:
+            self.failures += 1
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "BatchProgress":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def describe(submission: Submission) -> str:
+    return f"{submission.practical} {submission.participant} {submission.full_name}"
+
+
+def outcome(evaluation: Evaluation | None, error: str | None = None) -> str:
+    """ "graded 8.5/10 (12.3 s)" or "timeout 0/10 (...): reason" - one line, English (the instructor's)."""
+    if evaluation is None:
+        return f"not graded: {error or 'the job was lost'} (a re-run grades it)"
+    points = sum_points(evaluation.checks, evaluation.max_points)
+    text = f"{evaluation.status} {points}/{evaluation.max_points} ({evaluation.duration_s:.1f} s)"
+    if evaluation.status in FAILED and evaluation.reason is not None:
+        text += ": " + render(evaluation.reason, "en")[:160]
+    return text
+
+
+class PlainProgress(BatchProgress):
+    """One line per finished job, for logs and pipes (no terminal control characters)."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        super().__init__()
+        self.stream = stream or sys.stdout
+        self._started = time.monotonic()
+
+    def start(self, total: int, reused: int) -> None:
+        super().start(total, reused)
+        self._started = time.monotonic()
+        self._line(f"{total} to grade, {reused} already in the store")
+
+    def job_finished(self, submission: Submission, evaluation: Evaluation | None, error: str | None = None) -> None:
+        super().job_finished(submission, evaluation, error)
+        width = len(str(self.total))
+        self._line(f"[{self.done:>{width}}/{self.total}] {describe(submission)}: {outcome(evaluation, error)}")
+
+    def close(self) -> None:
+        if self.total:
+            self._line(f"done {self.done}/{self.total}, failures {self.failures}, "
+                       f"{time.monotonic() - self._started:.0f} s")
+
+    def _line(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)
+
+
+class RichProgress(BatchProgress):
+    """A live bar: done/total, failures, elapsed and ETA, and the job that started last."""
+
+    def __init__(self, console) -> None:
+        super().__init__()
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
+
+        self.console = console
+        self._bar = Progress(TextColumn("[bold]grading"), BarColumn(), MofNCompleteColumn(),
+                             TextColumn("failures [red]{task.fields[failures]}"), TimeElapsedColumn(),
+                             TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[current]}"),
+                             console=console, transient=False)
+        self._task = None
+
+    def start(self, total: int, reused: int) -> None:
+        super().start(total, reused)
+        if reused:
+            self.console.print(f"{reused} already in the store", highlight=False)
+        self._task = self._bar.add_task("grading", total=total, failures=0, current="")
+        self._bar.start()
+
+    def job_started(self, submission: Submission) -> None:
+        if self._task is not None:
+            self._bar.update(self._task, current=describe(submission)[:40])
+
+    def job_finished(self, submission: Submission, evaluation: Evaluation | None, error: str | None = None) -> None:
+        super().job_finished(submission, evaluation, error)
+        if evaluation is None or evaluation.status in FAILED:
+            # a failure stays on screen above the bar: the instructor sees it without waiting for the end
+            self._bar.console.print(f"  {describe(submission)}: {outcome(evaluation, error)}", highlight=False)
+        if self._task is not None:
+            self._bar.update(self._task, advance=1, failures=self.failures)
+
+    def close(self) -> None:
+        if self._task is not None:
+            self._bar.update(self._task, current="")
+        self._bar.stop()
+
+
+def make_progress(console, *, quiet: bool = False) -> BatchProgress:
+    """Nothing with --quiet, a bar on a terminal, plain lines otherwise (CI logs, `| tee`, cron)."""
+    if quiet:
+        return BatchProgress()
+    if console.is_terminal:
+        return RichProgress(console)
+    return PlainProgress(console.file)
