@@ -1,6 +1,6 @@
 # The runtime image of the docker runner: Python, torch, the notebook runtime and the grader itself.
 # Build it with `grader image build` (it stages the context: this file, pyproject.toml, README.md,
-# grader/, reference/, requirements-runtime.txt and wheelhouse/). Works with the classic builder
+# grader/, requirements-runtime.txt and wheelhouse/). Works with the classic builder
 # (no BuildKit needed), online (empty wheelhouse: pip uses its index) or offline (wheels only).
 # No secrets are baked in: nothing of the course, the labels or the results store is copied.
 
@@ -52,12 +52,13 @@ ENV PATH=/opt/venv/bin:$PATH \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 # ---- the grader last: a change to it rebuilds only these layers
+# reference/ is deliberately absent: the reference implementations must not be importable by a notebook
 COPY pyproject.toml README.md /src/
-COPY reference/ /src/reference/
 COPY grader/ /src/grader/
 RUN /opt/venv/bin/python -m pip install --no-deps --no-index --no-build-isolation /src \
     && rm -rf /src \
-    && /opt/venv/bin/python -c "import grader, reference"
+    && /opt/venv/bin/python -c "import grader.execution.local" \
+    && ! /opt/venv/bin/python -c "import reference" 2>/dev/null
 
 USER 1000:1000
 WORKDIR /work/scratch

@@ -22,6 +22,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	bash scripts/ensure_docker.sh
+	bash scripts/ensure_chromium.sh
 	$(PY) -m pytest
 
 clean-demo:

@@ -5,6 +5,7 @@ Expected failures print one line and exit 2; tracebacks only with --debug.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import traceback
 from dataclasses import replace
@@ -33,8 +34,46 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--only", metavar="PRACTICAL", help="grade only this practical (with --force: re-grade it)")
     grade.add_argument("--timeout", type=float, metavar="S", help="whole-run time limit per notebook, seconds")
     grade.add_argument("--runner", help="runner to use (local); default from the course file")
-    grade.add_argument("--gpus", help='docker runner: "all", a count, or indices "0,1" (one GPU per job)')
-    grade.add_argument("--quiet", action="store_true", help="print only the summary")
+    grade.add_argument("--gpus", help='"all", a count, or indices "0,1": one GPU per job (local runner: detected)')
+    grade.add_argument("--quiet", action="store_true", help="no progress, print only the summary")
+    grade.add_argument("--workers", type=_positive_int, metavar="N",
+                       help="jobs at once on this machine (default: one per GPU, else one per core)")
+    grade.add_argument("--dask", metavar="ADDRESS",
+                       help="run the jobs on a Dask cluster: a scheduler address (tcp://host:8786) or local:N")
+    grade.add_argument("--student", metavar="N", help="grade only participant N (with --only; --force re-grades)")
+    grade.add_argument("--static", action="store_true",
+                       help="run nothing: score only what the notebooks show as handed in")
+
+    check = sub.add_parser("check", help="students: check a notebook against the public checks before handing in")
+    check.add_argument("notebook", type=Path, help="the .ipynb file")
+    check.add_argument("--practical", help="practical id (default: from the notebook's metadata)")
+    check.add_argument("--run", action="store_true", help="re-execute the notebook locally and check its objects")
+    check.add_argument("--data", type=Path, help="data folder for --run (default: the course's, else ./data)")
+    check.add_argument("--course", type=Path, help="course.toml: its deadline, parameters and practicals")
+    check.add_argument("--lang", choices=("es", "en"), default="es")
+
+    report = sub.add_parser("report", help="rebuild OUT/report.html from the results store, grading nothing")
+    report.add_argument("course_file", type=Path, metavar="COURSE.toml")
+    report.add_argument("--out", type=Path, help="output folder (default: the course's out_dir)")
+
+    similar = sub.add_parser("similarity", help="flag similar submissions for a human to review (never a grade)")
+    similar.add_argument("course_file", type=Path, metavar="COURSE.toml")
+    similar.add_argument("--practical", help="compare only this practical's submissions")
+    similar.add_argument("--against", nargs="+", type=Path, default=[], metavar="DIR",
+                         help="also compare with earlier years' archives or folders (DIR/<practical>/ or, "
+                              "with --practical, DIR itself)")
+    similar.add_argument("--threshold", type=float, help="flag pairs scoring at least this (default: course file)")
+    similar.add_argument("--out", type=Path, help="output folder (default: the course's out_dir)")
+
+    reference = sub.add_parser("reference", help="the reference implementation's metrics (relative thresholds)")
+    reference_sub = reference.add_subparsers(dest="reference_command", required=True)
+    ref_build = reference_sub.add_parser("build", help="train the reference under the grading budget, cache its "
+                                                       "metrics in OUT/reference/")
+    ref_build.add_argument("practical", help="practical id (a folder of assignments/)")
+    ref_build.add_argument("--data", type=Path, required=True, help="the course data folder")
+    ref_build.add_argument("--out", type=Path, default=Path("out"), help="output folder (default ./out)")
+    ref_build.add_argument("--assignments", type=Path, help="folder of <practical>/assignment.toml")
+    ref_build.add_argument("--force", action="store_true", help="build again even when cached")
 
     image = sub.add_parser("image", help="the docker runner's runtime image")
     image_sub = image.add_subparsers(dest="image_command", required=True)
@@ -47,6 +86,20 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--tag", default="grader-runtime:latest")
     check.add_argument("--gpus", help='ask for GPUs when checking CUDA ("all", a count or "0,1")')
     return parser
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, not {text!r}")
+    return value
 
 
 def parse_gpus(text: str | None):
@@ -88,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
 def cmd_grade(args: argparse.Namespace, console: Console) -> int:
     from grader.course import load_course, single_practical_course
     from grader.pipeline import grade_course
+    from grader.progress import make_progress
 
     if args.practical:
         out = args.out or Path("grader-out")
@@ -101,15 +155,14 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
         console.print("[yellow]note:[/yellow] the local runner executes students' code as your user, without "
                       "isolation; use runner = \"docker\" for untrusted batches")
 
-    def progress(practical, submission, evaluation) -> None:
-        if not args.quiet:
-            console.print(f"  {practical} {submission.participant:>8} {submission.full_name[:30]:30} "
-                          f"{evaluation.status}", highlight=False)
-
-    if args.gpus is not None:
-        course = replace(course, docker={**course.docker, "gpus": parse_gpus(args.gpus)})
+    # a batch system stops jobs with SIGTERM: stop as cleanly as on Ctrl-C (running jobs killed, results kept)
+    signal.signal(signal.SIGTERM, _interrupt)
+    gpus = parse_gpus(args.gpus)
+    if gpus is not None:
+        course = replace(course, docker={**course.docker, "gpus": gpus})
     result = grade_course(course, args.out, force=args.force, runner_name=args.runner, timeout_s=args.timeout,
-                          only=args.only, progress=progress)
+                          only=args.only, student=args.student, workers=args.workers, gpus=gpus, dask=args.dask,
+                          static=args.static, progress=make_progress(console, quiet=args.quiet))
     _print_results(console, result, course.lang)
     return EXIT_OK
 
@@ -158,7 +211,71 @@ def cmd_image(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"grade": cmd_grade, "image": cmd_image}
+def cmd_check(args: argparse.Namespace, console: Console) -> int:
+    from grader.selfcheck import check_notebook, headers, summary_lines, table_rows, title
+
+    try:
+        report = check_notebook(args.notebook, practical=args.practical, run=args.run, data_dir=args.data,
+                                course_file=args.course)
+    except GraderError as err:   # the student's one line, in the student's language
+        console.print(f"[red]error:[/red] {render(err.reason, args.lang) or err}", highlight=False, soft_wrap=True)
+        return EXIT_USAGE
+    table = Table(title=title(report, args.lang))
+    for col in headers(args.lang):
+        table.add_column(col, overflow="fold")
+    for row in table_rows(report, args.lang):
+        table.add_row(*row)
+    console.print(table)
+    for line in summary_lines(report, args.lang):
+        console.print(line, highlight=False)
+    return report.exit_code
+
+
+def cmd_report(args: argparse.Namespace, console: Console) -> int:
+    from grader.course import load_course
+    from grader.reports.summary import rebuild_report
+
+    path = rebuild_report(load_course(args.course_file), args.out)
+    console.print(f"wrote {path}", highlight=False)
+    return EXIT_OK
+
+
+def cmd_similarity(args: argparse.Namespace, console: Console) -> int:
+    from grader.course import load_course
+    from grader.similarity import similarity_for_course
+
+    if args.threshold is not None and not 0 < args.threshold <= 1:
+        raise GraderError(f"--threshold: must be above 0 and at most 1, not {args.threshold}")
+    report = similarity_for_course(load_course(args.course_file), args.out, practical=args.practical,
+                                   against=args.against, threshold=args.threshold)
+    table = Table(title="Similar pairs (for review; grades are not changed)")
+    for col in ("practical", "a", "b", "score", "shared lines", "page"):
+        table.add_column(col, overflow="fold")
+    for p in report.flagged:
+        table.add_row(p.practical, f"{p.participant_a} {p.name_a}", f"{p.participant_b} {p.name_b}",
+                      f"{p.score:.3f}", str(p.shared_lines), p.page)
+    console.print(table)
+    for w in report.warnings:
+        console.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
+    compared = ", ".join(f"{pid} {n}" for pid, n in report.compared.items())
+    console.print(f"compared {compared} submissions in {report.seconds:.1f} s; {len(report.flagged)} pairs flagged",
+                  highlight=False)
+    for f in report.files[:2]:
+        console.print(f"wrote {f}", highlight=False)
+    return EXIT_OK
+
+
+def cmd_reference(args: argparse.Namespace, console: Console) -> int:
+    from grader.references import build_practical
+
+    metrics = build_practical(args.practical, args.data, args.out, assignments_dir=args.assignments,
+                              rebuild=args.force, log=lambda line: console.print(line, highlight=False))
+    console.print(f"{args.practical}: " + ", ".join(f"{k} = {v}" for k, v in metrics.items()), highlight=False)
+    return EXIT_OK
+
+
+_COMMANDS = {"grade": cmd_grade, "image": cmd_image, "reference": cmd_reference, "check": cmd_check, "report": cmd_report,
+             "similarity": cmd_similarity}
 
 
 if __name__ == "__main__":

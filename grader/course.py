@@ -30,6 +30,10 @@ practicals.<id>.submissions *  [paths]                        Moodle zips and/or
 practicals.<id>.worksheet      path       none                downloaded grading worksheet CSV
 practicals.<id>.timeout_s      int >= 1   1800                wall-clock limit of one whole run
 practicals.<id>.parameters     table      {}                  overrides of the assignment's parameters
+similarity.enabled             bool       true                compare submissions after `grader grade`
+similarity.threshold           number     0.6                 flag pairs scoring at least this (0..1]
+similarity.min_lines           int >= 1   5                   skip submissions with fewer own lines
+similarity.against             [paths]    []                  earlier years' archives/folders to compare with
 =============================  =========  ==================  ==========================================
 
 Grades ("decimal") are TOML strings or integers, never TOML floats: ``0.1`` is binary-inexact, so
@@ -67,10 +71,11 @@ _COURSE_KEYS = {"name", "keep_best", "round_step", "max_grade", "deadline", "tim
                 "late_penalty_per_day", "runner", "data_dir", "lang", "out_dir", "assignments_dir", "workers"}
 _MOODLE_KEYS = {"user_key", "course_grade_item", "decimal_separator"}
 _PRACTICAL_KEYS = {"submissions", "worksheet", "timeout_s", "parameters"}
-_TOP_KEYS = {"course", "moodle", "practicals", "docker"}
+_TOP_KEYS = {"course", "moodle", "practicals", "docker", "similarity"}
 # [docker]: options of the docker runner (grader/execution/docker.py), checked here so a typo fails early
-_DOCKER_INTS = {"pids", "tmpfs_mb", "home_mb", "shm_mb"}
+_DOCKER_INTS = {"pids", "tmpfs_mb", "home_mb", "shm_mb", "file_mb"}
 _DOCKER_KEYS = {"image", "memory", "cpus", "gpus", "share_gpus"} | _DOCKER_INTS
+_SIMILARITY_KEYS = {"enabled", "threshold", "min_lines", "against"}
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,16 @@ class MoodleSettings:
     user_key: str
     course_grade_item: str
     decimal_separator: str
+
+
+@dataclass(frozen=True)
+class SimilaritySettings:
+    """[similarity]: flags for a human (grader/similarity/); a score, not a grade, so a float is fine."""
+
+    enabled: bool = True
+    threshold: float = 0.6
+    min_lines: int = 5
+    against: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,6 +124,7 @@ class Course:
     moodle: MoodleSettings
     practicals: dict[str, PracticalConfig]
     docker: dict[str, Any] = field(default_factory=dict)   # keyword options of the docker runner
+    similarity: SimilaritySettings = field(default_factory=SimilaritySettings)
 
     def runner_options(self, runner: str) -> dict[str, Any]:
         return dict(self.docker) if runner == "docker" else {}
@@ -233,6 +249,7 @@ def _course_from(data: dict[str, Any], path: Path) -> Course:
         moodle=_moodle(top.table("moodle", _MOODLE_KEYS)),
         practicals=_practicals(top.table("practicals", None), base, assignments_dir),
         docker=_docker(top.table("docker", _DOCKER_KEYS)),
+        similarity=_similarity(top.table("similarity", _SIMILARITY_KEYS), base),
     )
 
 
@@ -260,6 +277,21 @@ def _docker(table: _Table) -> dict[str, Any]:
             raise table.error("gpus", f'must be "all", a number of GPUs or a list of GPU indices, not {gpus!r}')
         options["gpus"] = gpus
     return options
+
+
+def _similarity(table: _Table, base: Path) -> SimilaritySettings:
+    enabled = table.raw("enabled", True)
+    if not isinstance(enabled, bool):
+        raise table.error("enabled", f"must be true or false, not {_kind(enabled)}")
+    threshold = table.raw("threshold", SimilaritySettings.threshold)
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
+        raise table.error("threshold", f"must be a number above 0 and at most 1 (e.g. 0.6), not {threshold!r}")
+    against = table.raw("against", [])
+    if not isinstance(against, list) or not all(isinstance(a, str) and a.strip() for a in against):
+        raise table.error("against", 'must be a list of paths, e.g. ["../2025/moodle"]')
+    return SimilaritySettings(enabled=enabled, threshold=float(threshold),
+                              min_lines=table.integer("min_lines", SimilaritySettings.min_lines),
+                              against=tuple((base / Path(a).expanduser()).resolve() for a in against))
 
 
 def _zone(course: _Table, name: str) -> ZoneInfo:

@@ -30,7 +30,7 @@ RUNTIME_PACKAGES = ("torch", "papermill", "ipykernel", "nbclient", "numpy", "pan
 # Installing the grader itself needs a setuptools newer than the one a fresh venv brings.
 BUILD_PACKAGES = ("setuptools>=68",)
 _CONTEXT_FILES = ("Dockerfile", "pyproject.toml", "README.md")
-_CONTEXT_DIRS = ("grader", "reference")
+_CONTEXT_DIRS = ("grader",)   # never reference/: notebooks must not import the reference solutions
 _WHEEL_NAME = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-\d[^-]*)?-(?P<py>[^-]+)-(?P<abi>[^-]+)-(?P<plat>[^-]+)\.whl$")
 
 Log = Callable[[str], None]

@@ -38,3 +38,22 @@ def write_zip(path: Path, entries: dict[str, bytes | str]) -> Path:
 
 def notebook_bytes(nb: nbformat.NotebookNode) -> bytes:
     return nbformat.writes(nb).encode("utf-8")
+
+
+def variant(solution: nbformat.NotebookNode, old: str, new: str) -> nbformat.NotebookNode:
+    """A copy of the solution with one piece of code changed (asserting it was found exactly once)."""
+    nb = nbformat.from_dict(solution)
+    hits = [c for c in nb.cells if c.cell_type == "code" and old in c.source]
+    assert len(hits) == 1, f"the solution changed: {old!r} found {len(hits)} times"
+    hits[0].source = hits[0].source.replace(old, new)
+    return nb
+
+
+def as_handed_in_executed(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """What "Restart & Run All" leaves: every code cell numbered in order."""
+    count = 0
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            count += 1
+            cell.execution_count = count
+    return nb

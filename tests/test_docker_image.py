@@ -41,8 +41,8 @@ def test_build_context_holds_only_what_the_dockerfile_copies(tmp_path):
     (wheels / "tqdm-4.70.1-py3-none-any.whl").write_bytes(b"not really a wheel")
     context = stage_context(tmp_path / "ctx", ["tqdm==4.70.1"], wheels, REPO)
     top = sorted(p.name for p in context.iterdir())
-    assert top == sorted(["Dockerfile", "README.md", "pyproject.toml", "grader", "reference",
-                          "requirements-runtime.txt", "wheelhouse"])
+    assert top == sorted(["Dockerfile", "README.md", "pyproject.toml", "grader",
+                          "requirements-runtime.txt", "wheelhouse"])   # never reference/
     assert (context / "wheelhouse" / "tqdm-4.70.1-py3-none-any.whl").is_file()
     assert not list(context.rglob("__pycache__"))
 

@@ -182,6 +182,14 @@ def test_notebook_cannot_see_other_submissions_labels_or_the_results_store(runne
     assert seen(req) == {p: False for p in paths}
 
 
+def test_notebook_cannot_import_the_reference_implementations(runner, tmp_path):
+    cells = ["import importlib.util\nfound = importlib.util.find_spec('reference') is not None",
+             report("{'reference': found}")]
+    req = request(tmp_path, cells)
+    assert runner.run(req).status == "ok"
+    assert seen(req) == {"reference": False}
+
+
 def test_root_file_system_is_read_only_and_user_is_not_root(runner, tmp_path):
     cells = ["import os, subprocess\n"
              "try:\n    open('/evil', 'w'); wrote_root = True\nexcept OSError:\n    wrote_root = False\n"

@@ -77,7 +77,7 @@ class DockerRunner(Runner):
     def __init__(self, *, image: str = DEFAULT_IMAGE, memory: str = "4g", cpus: float = 2.0, pids: int = 256,
                  gpus: Any = None, share_gpus: bool = False, tmpfs_mb: int = 512, home_mb: int = 256,
                  shm_mb: int = 256, start_timeout_s: float = 60.0, kill_grace_s: float = 2.0,
-                 log_cap_bytes: int = LOG_CAP_BYTES, user: str | None = None) -> None:
+                 log_cap_bytes: int = LOG_CAP_BYTES, user: str | None = None, file_mb: int = 1024) -> None:
         self.image = image
         self.memory = str(memory)
         self.cpus = float(cpus)
@@ -85,6 +85,7 @@ class DockerRunner(Runner):
         self.tmpfs_mb, self.home_mb, self.shm_mb = int(tmpfs_mb), int(home_mb), int(shm_mb)
         self.start_timeout_s = start_timeout_s
         self.kill_grace_s = kill_grace_s
+        self.file_mb = file_mb
         self.log_cap_bytes = log_cap_bytes
         self.user = user or (CONTAINER_UID if os.getuid() == 0 else f"{os.getuid()}:{os.getgid()}")
         self.gpus = gpus
@@ -167,6 +168,8 @@ class DockerRunner(Runner):
             "cell_timeout_s": max(1, math.ceil(request.cell_timeout_s)),
             "start_timeout_s": max(1, math.ceil(min(self.start_timeout_s, request.timeout_s))),
             "memory_limit_mb": None,   # the container's cgroup limits memory
+            # scratch/ is a host folder: one file may not grow past file_mb (many files still can)
+            "file_limit_mb": self.file_mb,
         }
         (runner_dir / "runner.json").write_text(json.dumps(spec), encoding="utf-8")
         return f"{inner}/runner.json"
@@ -263,7 +266,7 @@ def remove_leftover_containers(client=None) -> int:
     """Remove every container labelled grader=1 (left by a killed grader); returns how many."""
     client = client or connect()
     removed = 0
-    for container in client.containers.list(all=True, filters={"label": f"{LABEL}=1"}):
+    for container in client.containers.list(all=True, filters={"label": f"{LABEL}=1"}, ignore_removed=True):
         _remove(container)
         removed += 1
     return removed

@@ -20,6 +20,7 @@ from typing import Any
 from grader.errors import GraderError
 from grader.execution.base import Runner, RunRequest
 from grader.execution.habits import diagnose
+from grader.execution.procfs import processes_with_env
 from grader.execution.prepare import prepare, source_index
 from grader.i18n import msg
 from grader.notebooks import read_notebook
@@ -29,6 +30,7 @@ KERNEL_NAME = "grader-python3"
 LOG_CAP_BYTES = 64 * 1024
 _TOKEN_VAR = "GRADER_RUN_TOKEN"   # marks every process of one run, wherever it moved its process group
 _EVALUE_CAP = 500
+_FILE_TOO_LARGE = "[Errno 27] File too large"   # EFBIG: a write past the file-size limit
 _GRADER_ROOT = str(Path(__file__).resolve().parents[2])
 
 
@@ -36,7 +38,8 @@ class LocalRunner(Runner):
     name = "local"
 
     def __init__(self, *, python: str | None = None, kill_grace_s: float = 3.0, memory_limit_mb: int | None = None,
-                 log_cap_bytes: int = LOG_CAP_BYTES, start_timeout_s: float = 60.0) -> None:
+                 log_cap_bytes: int = LOG_CAP_BYTES, start_timeout_s: float = 60.0,
+                 file_limit_mb: int | None = None, threads: int | None = None) -> None:
         # The kernel runs on this interpreter (the grader's own, by default), so the notebook sees the
         # same torch/numpy the checks and the reference implementations use.
         self.python = python or sys.executable
@@ -44,6 +47,10 @@ class LocalRunner(Runner):
         self.memory_limit_mb = memory_limit_mb
         self.log_cap_bytes = log_cap_bytes
         self.start_timeout_s = start_timeout_s
+        self.file_limit_mb = file_limit_mb
+        # Parallel jobs on few cores: each kernel's BLAS/OpenMP pool sized to its share, or torch
+        # threads fight each other (LSTM steps were seen 25x slower with 2 kernels x 2 threads on 2 cores).
+        self.threads = threads
 
     def run(self, request: RunRequest) -> RunResult:
         started = time.monotonic()
@@ -78,7 +85,7 @@ class LocalRunner(Runner):
             "kernel_name": KERNEL_NAME, "result": str(request.work_dir / "run.json"),
             "cell_timeout_s": max(1, math.ceil(request.cell_timeout_s)),
             "start_timeout_s": max(1, math.ceil(min(self.start_timeout_s, request.timeout_s))),
-            "memory_limit_mb": self.memory_limit_mb,
+            "memory_limit_mb": self.memory_limit_mb, "file_limit_mb": self.file_limit_mb,
         }
         path = request.work_dir / "runner.json"
         path.write_text(json.dumps(spec), encoding="utf-8")
@@ -90,6 +97,12 @@ class LocalRunner(Runner):
         # Our own kernelspec first, so a "python3" kernelspec elsewhere cannot pick another interpreter.
         env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(request.work_dir / "kernel"),
                                                             env.get("JUPYTER_PATH")]))
+        # Kernel connection files (left behind when a kernel is killed), IPython's history of the student's
+        # code and temporary files go to this run's folder, never into the host's $HOME or /tmp.
+        for var, name in (("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython"), ("TMPDIR", "tmp")):
+            folder = request.work_dir / name
+            folder.mkdir(parents=True, exist_ok=True)
+            env[var] = str(folder)
         env["GRADER_PROBE_DIR"] = str(request.probe_dir)
         env["GRADER_OUT_DIR"] = str(request.out_dir)
         if request.data_dir is not None:
@@ -97,6 +110,8 @@ class LocalRunner(Runner):
         env.update({str(k): str(v) for k, v in request.env.items()})
         env[_TOKEN_VAR] = token
         env["PYTHONUNBUFFERED"] = "1"
+        if self.threads:
+            env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(self.threads)
         return env
 
 
@@ -110,7 +125,7 @@ _CHILD_BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
 def child_main(spec_path: str) -> None:
     """Runs in the child: execute the prepared notebook with papermill, record how it ended."""
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
-    _limit_resources(spec.get("memory_limit_mb"))
+    _limit_resources(spec.get("memory_limit_mb"), spec.get("file_limit_mb"))
     # The kernel inherits this environment: a stand-in google.colab, and no tqdm bars flooding outputs.
     from grader.execution.habits import STANDINS_DIR
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(STANDINS_DIR), os.environ.get("PYTHONPATH")]))
@@ -149,12 +164,17 @@ def _drop_error_markers(output: str) -> None:
     nbformat.write(nb, output)
 
 
-def _limit_resources(memory_limit_mb: int | None) -> None:
+def _limit_resources(memory_limit_mb: int | None, file_limit_mb: int | None = None) -> None:
     try:
         import resource
     except ImportError:  # not POSIX: no rlimits
         return
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if file_limit_mb:
+        # One file past the cap fails with "File too large" (Python ignores SIGXFSZ) instead of filling
+        # the disk; many smaller files are not caught by this.
+        limit = int(file_limit_mb) * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
     if memory_limit_mb:
         limit = int(memory_limit_mb) * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -209,25 +229,7 @@ def _kill_marked(token: str, sig: int, spare: int | None = None) -> None:
 
 def marked_processes(token: str) -> list[int]:
     """Live (non-zombie) processes whose environment holds this run's token."""
-    needle = f"{_TOKEN_VAR}={token}".encode()
-    found = []
-    proc_root = Path("/proc")
-    if not proc_root.is_dir():
-        return found
-    for entry in proc_root.iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if needle in (entry / "environ").read_bytes().split(b"\0") and not _is_zombie(entry):
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
-
-
-def _is_zombie(entry: Path) -> bool:
-    stat = (entry / "stat").read_text()
-    return stat[stat.rfind(")") + 2:].startswith(("Z", "X"))
+    return processes_with_env(_TOKEN_VAR, token)
 
 
 # --- results -------------------------------------------------------------------------------------
@@ -237,6 +239,7 @@ def _interpret(request: RunRequest, started: float, timed_out: bool, returncode:
     cells = _executed_cells(request.executed_path)
     executed = request.executed_path if cells is not None else None
     cells = cells or []
+    _forget_planted_outputs(request, cells)
     outcome = _child_outcome(request.work_dir / "run.json")
     last = _last_started(cells)
     common = {"executed": executed, "log": log}
@@ -272,12 +275,28 @@ def _from_outputs(request: RunRequest, started: float, cells: list[dict], common
         ename, evalue = error
         status = "out_of_memory" if ename == "MemoryError" else "error"
         code = "run_out_of_memory" if status == "out_of_memory" else "run_cell_error"
+        if _FILE_TOO_LARGE in evalue:
+            code = "hostile_file_too_large"
         reason = diagnose(ename, evalue, index + 1) or msg(code, number=index + 1, ename=ename, evalue=evalue)
         return _result(request, status, started, failed_cell=index, reason=reason, **common)
     if injected_error:
         return _result(request, "runner_error", started, reason=msg(
             "run_injected_cell_error", ename=injected_error[0], evalue=injected_error[1]), **common)
     return _result(request, "ok", started, **common)
+
+
+def _forget_planted_outputs(request: RunRequest, cells: list[dict]) -> None:
+    """out/ is the extra cells' (the probe's): when none of them started (the kernel died, or time ran
+    out, before them), whatever lies there was written by the student's cells and must never count."""
+    extra = [c for c in cells[-len(request.extra_cells):] if source_index(c) is None] if request.extra_cells else []
+    if not request.extra_cells or any(_started(c) for c in extra):
+        return
+    shutil.rmtree(request.out_dir, ignore_errors=True)
+    request.out_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _started(cell: dict) -> bool:
+    return bool(cell.get("metadata", {}).get("papermill", {}).get("start_time"))
 
 
 def _error_output(cell: dict) -> tuple[str, str] | None:
@@ -295,7 +314,7 @@ def _last_started(cells: list[dict]) -> int | None:
     """Original index of the last student cell papermill started: where a timeout or death struck."""
     last = None
     for cell in cells:
-        if cell.get("metadata", {}).get("papermill", {}).get("start_time"):
+        if _started(cell):
             last = source_index(cell)
     return last
 
