@@ -96,15 +96,17 @@ def grade_course(course: Course, out_dir: Path | None = None, *, force: bool = F
             if not static:   # a static look never replaces the real scores
                 store.put_scores(result.scores)
         result.grades = _course_grades(course, roster.students, result.scores)
-        exported: ExportReport = write_all(out_dir / "static" if static else out_dir, course, result.scores,
-                                           result.grades, intake.worksheets)
-        result.files = [out_dir / "grader.sqlite", *exported.files]
-        result.warnings = result.warnings + exported.warnings
+        similar_files: list[Path] = []
         if course.similarity.enabled:   # flags for a human, never a grade: see grader/similarity/
             from grader.similarity import run_similarity
+            # before the exports: the report lists this run's flags, not the previous run's
             similar = run_similarity(course, out_dir,
                                      {p: s for p, s in intake.submissions.items() if only in (None, p)})
-            result.files, result.warnings = result.files + similar.files[:2], result.warnings + similar.warnings
+            similar_files, result.warnings = similar.files[:2], result.warnings + similar.warnings
+        exported: ExportReport = write_all(out_dir / "static" if static else out_dir, course, result.scores,
+                                           result.grades, intake.worksheets)
+        result.files = [out_dir / "grader.sqlite", *exported.files, *similar_files]
+        result.warnings = result.warnings + exported.warnings
         return result
 
 

@@ -130,3 +130,18 @@ def test_the_report_renders_in_headless_chromium(tmp_path):
     width, height = struct.unpack(">II", data[16:24])
     assert (width, height) == (900, 700)
     assert len(data) > 20_000                 # a drawn page, not a blank one
+
+
+def test_the_report_lists_this_runs_similarity_flags_with_their_pages(tmp_path):
+    from grader.reports.summary import write_report
+    from grader.similarity.table import FlaggedPair, write_pairs
+
+    out = tmp_path / "out"
+    out.mkdir()
+    write_pairs(out, [FlaggedPair("mnist_cnn", "101", "102", 0.93, 41, "Ana Pérez", "Luis García",
+                                  "similarity/mnist_cnn/101--102.html")])
+    scores = _scores()
+    page = write_report(out, load_course(_course(tmp_path)), scores, _grades(scores)).read_text(encoding="utf-8")
+    assert "Similar submissions (1)" in page
+    assert "Ana Pérez" in page and "Luis García" in page and "0.93" in page
+    assert "href='similarity/mnist_cnn/101--102.html'" in page

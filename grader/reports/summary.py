@@ -37,8 +37,11 @@ class Flag:
 
 def write_report(out_dir: Path, course: Course, scores: list[PracticalScore], grades: list[CourseGrade],
                  warnings: list[str] = ()) -> Path:
+    from grader.similarity import flagged_pairs
+
     dest = Path(out_dir) / REPORT_NAME
-    dest.write_text(report_html(course, scores, grades, list(warnings)), encoding="utf-8")
+    dest.write_text(report_html(course, scores, grades, list(warnings), similar=flagged_pairs(Path(out_dir))),
+                    encoding="utf-8")
     return dest
 
 
@@ -97,7 +100,7 @@ def needs_human(scores: list[PracticalScore], grades: list[CourseGrade]) -> list
 
 
 def report_html(course: Course, scores: list[PracticalScore], grades: list[CourseGrade], warnings: list[str],
-                generated: datetime | None = None) -> str:
+                generated: datetime | None = None, similar: list | None = None) -> str:
     generated = generated or datetime.now(timezone.utc)
     practicals = list(course.practicals)
     sections = [
@@ -105,6 +108,7 @@ def report_html(course: Course, scores: list[PracticalScore], grades: list[Cours
         f"{generated.strftime('%Y-%m-%d %H:%M UTC')}; {len(grades)} students</p>",
         _overview(practicals, scores),
         _needs_human_table(needs_human(scores, grades)),
+        _similar_table(similar or []),
         _section("Grades", plots.grade_histograms(
             [(p, _floats(s.score for s in scores if s.practical == p and s.score is not None),
               float(_max_score(scores, p))) for p in practicals]
@@ -189,6 +193,20 @@ def _slowest(scores: list[PracticalScore], count: int = 5) -> str:
             f"{statistics.median(s.duration_s for s in timed):.1f} s. Slowest:</p>"
             f"<table><tr><th>practical</th><th>participant</th><th>name</th><th>time</th><th>status</th></tr>"
             f"{rows}</table>")
+
+
+def _similar_table(pairs: list) -> str:
+    """Similarity flags (grader/similarity): for a human to review, never a grade."""
+    if not pairs:
+        return ""
+    rows = "".join(
+        f"<tr><td>{html.escape(p.practical)}</td><td>{html.escape(p.participant_a)} {html.escape(p.name_a)}</td>"
+        f"<td>{html.escape(p.participant_b)} {html.escape(p.name_b)}</td><td>{p.score:.2f}</td>"
+        f"<td>{p.shared_lines}</td><td>" + (f"<a href='{html.escape(p.page)}'>side by side</a>" if p.page else "")
+        + "</td></tr>" for p in pairs)
+    return (f"<h2>Similar submissions ({len(pairs)})</h2><p class='muted'>flags for review, not evidence and "
+            "never a grade</p><table><tr><th>practical</th><th>a</th><th>b</th><th>score</th>"
+            f"<th>shared lines</th><th></th></tr>{rows}</table>")
 
 
 def _needs_human_table(flags: list[Flag]) -> str:
