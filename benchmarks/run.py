@@ -158,14 +158,13 @@ def notes(results: dict) -> list[str]:
     found = []
     if ratio > 0.55:
         found.append(
-            f"- **batch** missed by {ratio - 0.55:.2f}. A grader job is more than a papermill call: it appends "
-            f"the probe cell, which imports torch in the kernel ({par['probe_s']:.1f} s a notebook here, against "
-            f"{par['per_papermill_s']:.1f} s for a whole papermill call), then draws the checks' inputs and scores "
-            "the answers. And two workers halve the wall time only with cores to spare: each job is a papermill "
-            f"host and a kernel, and this machine has {os.cpu_count()} cores for both jobs and the grader. A probe "
-            "that imported torch only for the items that need it would take most of the difference away; on a "
-            "real practical the notebook itself (training) dominates both sides and the ratio tends to "
-            "1/workers.")
+            f"- **batch** missed by {ratio - 0.55:.2f}. A grader job is more than a papermill call: it inspects "
+            f"the notebook, runs the probe cell ({par['probe_s']:.1f} s a notebook here, against "
+            f"{par['per_papermill_s']:.1f} s for a whole papermill call; the probe imports torch only when the "
+            "notebook did), draws the checks' inputs and scores the answers. And two workers halve the wall time "
+            "only with cores to spare: each job is a papermill host and a kernel, and this machine has "
+            f"{os.cpu_count()} cores for both jobs and the grader. On a real practical the notebook itself "
+            "(training) dominates both sides and the ratio tends to 1/workers.")
     if rerun > 0.02:
         found.append(
             f"- **re-run** (command) missed by {100 * (rerun - 0.02):.1f} points: its {par['rerun_cli']:.1f} s are "
