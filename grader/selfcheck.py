@@ -136,8 +136,11 @@ def known_practicals(course=None, assignments_dir: Path | None = None) -> dict[s
     if course is not None:
         return {pid: cfg.assignment_dir for pid, cfg in course.practicals.items()}
     from grader.course import DEFAULT_ASSIGNMENTS_DIR
+    from grader.public_specs import PUBLIC_DIR
 
-    folder = Path(assignments_dir or DEFAULT_ASSIGNMENTS_DIR)
+    # a pip-installed grader (Colab) has no repository beside it: the public copies shipped in the wheel
+    bundled = DEFAULT_ASSIGNMENTS_DIR if DEFAULT_ASSIGNMENTS_DIR.is_dir() else PUBLIC_DIR
+    folder = Path(assignments_dir or bundled)
     return {p.parent.name: p.parent for p in sorted(folder.glob("*/assignment.toml"))}
 
 
