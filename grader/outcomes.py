@@ -10,8 +10,8 @@ from decimal import Decimal
 from grader.course import Course
 from grader.i18n import msg
 from grader.overrides import Override
-from grader.records import Evaluation, PracticalScore, Student, WorksheetRow
-from grader.scoring import apply_late_policy, late_status, sum_points
+from grader.records import CourseGrade, Evaluation, PracticalScore, Student, WorksheetRow
+from grader.scoring import apply_late_policy, course_grade, late_status, scale, sum_points
 
 
 def missing_score(practical: str, participant: str, student: Student, max_score: Decimal) -> PracticalScore:
@@ -40,3 +40,18 @@ def practical_score(evaluation: Evaluation, student: Student, participant: str, 
                           status=status, score=score, max_score=max_score, late=late, reason=reason,
                           checks=evaluation.checks, duration_s=evaluation.duration_s, sha256=evaluation.sha256,
                           email=student.email, penalty=penalty, override_reason=override_reason)
+
+
+def course_grades(course: Course, students: list[Student], scores: list[PracticalScore]) -> list[CourseGrade]:
+    """Each student's course grade: practicals on the course scale, best keep_best, rounded up."""
+    by_key = {(s.practical, s.participant): s for s in scores}
+    grades = []
+    for student in students:
+        per_practical = {}
+        for pid in course.practicals:
+            s = by_key.get((pid, student.participants.get(pid, "")))
+            per_practical[pid] = None if s is None or s.score is None else scale(s.score, s.max_score,
+                                                                                 course.max_grade)
+        grade, counted = course_grade(per_practical, course)
+        grades.append(CourseGrade(student, per_practical, counted, grade))
+    return sorted(grades, key=lambda g: g.student.full_name.casefold())

@@ -22,12 +22,11 @@ from grader.execution.pool import Finished, LocalPool, Started, cpu_count, gpu_i
 from grader.exports import ExportReport, write_all
 from grader.jobs import JobSpec, run_job
 from grader.lms.moodle import Worksheet, read_worksheet
-from grader.outcomes import missing_score, practical_score
+from grader.outcomes import course_grades, missing_score, practical_score
 from grader.overrides import load_overrides
 from grader.progress import BatchProgress
 from grader.references import with_reference
 from grader.records import CourseGrade, Evaluation, PracticalScore, Student, Submission
-from grader.scoring import course_grade, scale
 from grader.store import Store
 from grader.students import join_students
 from grader.submissions import collect
@@ -95,7 +94,7 @@ def grade_course(course: Course, out_dir: Path | None = None, *, force: bool = F
             result.scores = _scores(course, assignments, intake, roster.students, evaluations, overrides)
             if not static:   # a static look never replaces the real scores
                 store.put_scores(result.scores)
-        result.grades = _course_grades(course, roster.students, result.scores)
+        result.grades = course_grades(course, roster.students, result.scores)
         similar_files: list[Path] = []
         if course.similarity.enabled:   # flags for a human, never a grade: see grader/similarity/
             from grader.similarity import run_similarity
@@ -265,17 +264,3 @@ def _scores(course: Course, assignments: dict[str, Assignment], intake: _Intake,
                                           names.get((pid, participant), student.full_name), row, course,
                                           overrides.get((pid, participant))))
     return sorted(scores, key=lambda s: (s.practical, s.full_name.casefold(), s.participant))
-
-
-def _course_grades(course: Course, students: list[Student], scores: list[PracticalScore]) -> list[CourseGrade]:
-    by_key = {(s.practical, s.participant): s for s in scores}
-    grades = []
-    for student in students:
-        per_practical = {}
-        for pid in course.practicals:
-            s = by_key.get((pid, student.participants.get(pid, "")))
-            per_practical[pid] = None if s is None or s.score is None else scale(s.score, s.max_score,
-                                                                                 course.max_grade)
-        grade, counted = course_grade(per_practical, course)
-        grades.append(CourseGrade(student, per_practical, counted, grade))
-    return sorted(grades, key=lambda g: g.student.full_name.casefold())

@@ -60,7 +60,7 @@ def rebuild_report(course: Course, out_dir: Path | None = None) -> Path:
 
 def grades_from_scores(course: Course, scores: list[PracticalScore]) -> list[CourseGrade]:
     """Students rebuilt from stored scores (joined by email, else by name) and graded with course policy."""
-    from grader.pipeline import _course_grades   # the batch's own arithmetic, so the two never disagree
+    from grader.outcomes import course_grades   # the batch's own arithmetic, so the two never disagree
 
     people: dict[str, dict] = {}
     for s in scores:
@@ -72,7 +72,7 @@ def grades_from_scores(course: Course, scores: list[PracticalScore]) -> list[Cou
         person["participants"][s.practical] = s.participant
     students = [Student(key=p["email"], full_name=p["name"], email=p["email"], participants=p["participants"],
                         ambiguous=p["ambiguous"]) for p in people.values()]
-    return _course_grades(course, students, scores)
+    return course_grades(course, students, scores)
 
 
 def needs_human(scores: list[PracticalScore], grades: list[CourseGrade]) -> list[Flag]:
