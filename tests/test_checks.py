@@ -338,3 +338,49 @@ def test_json_values_from_the_probe_reach_checks_and_images_are_written_read_onl
     assert hist.value == {"loss": [2.0, 1.0]} and hist.array is None and hist.reason is None and hist.is_value
     assert nothing.is_value and nothing.value is None
     assert arr.value is None and not arr.is_value and arr.array.tolist() == [1.0, 1.0]
+
+
+def test_two_metrics_of_one_model_on_one_data_set_share_a_single_pass(assignment, tmp_path):
+    """top-1 and top-5 of the same model: the images go to the probe once and the model runs once."""
+    folder = tmp_path / "two_metrics"
+    folder.mkdir()
+    (folder / "assignment.toml").write_text('''
+[assignment]
+id = "two"
+title = "Two metrics"
+version = "1"
+max_points = "2"
+[[checks]]
+id = "top1"
+kind = "metric"
+metric = "accuracy"
+name = "model"
+data = "checks_testref:evaluation_data"
+zero_at = "0.5"
+full_at = "0.9"
+points = "1"
+[[checks]]
+id = "top5"
+kind = "metric"
+metric = "top5_accuracy"
+name = "model"
+data = "checks_testref:evaluation_data"
+zero_at = "0.5"
+full_at = "0.9"
+points = "1"
+''')
+    two = load_assignment(folder)   # the fixture put checks_testref on sys.path
+    plan = plan_probe(two, tmp_path / "probe", tmp_path / "data", {}, seed=3)
+    items = json.loads((tmp_path / "probe" / "spec.json").read_text())["items"]
+    assert [i["item"] for i in items] == ["top1"]
+    images = np.load(tmp_path / "probe" / "top1.npy")
+    logits = np.zeros((len(images), 10), np.float32)
+    logits[np.arange(len(images)), images[:, 0, 0, :10].argmax(axis=1)] = 10.0   # reads the shown digit
+    out = tmp_path / "out"
+    out.mkdir()
+    np.save(out / "top1.npy", logits)
+    (out / "status.json").write_text(json.dumps({"nonce": plan.nonce, "items": {"top1": _ok(logits.shape)}}))
+    run = RunResult(status="ok", duration_s=0.1, executed_notebook=None, out_dir=out)
+    results = {r.check_id: r for r in evaluate(two, plan, INSPECTED, run)}
+    assert results["top1"].details["accuracy"] == "0.7000"
+    assert Decimal(results["top5"].details["top5_accuracy"]) >= Decimal("0.7")

@@ -38,6 +38,9 @@ class PlanContext:
     data_dir: Path              # the course data folder (labels included): read here, never by the probe
     parameters: dict[str, Any]
     rng: np.random.Generator    # secret, per run and per check
+    # per run, across checks: lets checks that need the same probe answer plan it once (e.g. top-1 and
+    # top-5 of one model on one data set: one pass over the images, one copy of them in the probe folder)
+    shared: dict[Any, Any] = field(default_factory=dict)
 
     def write_input(self, name: str, array: np.ndarray) -> str:
         file_name = f"{name}.npy"

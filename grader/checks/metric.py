@@ -96,6 +96,10 @@ class MetricCheck(Check):
 
     @classmethod
     def plan(cls, spec: CheckSpec, ctx: PlanContext):
+        same = ("metric", spec.options["name"], spec.options["data"], spec.options["batch_size"])
+        if same in ctx.shared:   # another metric of the same model on the same data: reuse its answers
+            item, labels = ctx.shared[same]
+            return [], {"item": item, "labels": labels}
         images, labels = resolve(spec.options["data"])(ctx.data_dir, ctx.parameters)
         images, labels = np.asarray(images), np.asarray(labels, dtype=np.int64)
         # token ids stay integers (the probe feeds them as int64); anything else is a float32 input
@@ -106,13 +110,14 @@ class MetricCheck(Check):
         order = ctx.rng.permutation(len(labels))   # public labels in public order earn nothing
         item = {"item": spec.id, "kind": "model", "name": spec.options["name"],
                 "inputs": [ctx.write_input(spec.id, images[order])], "batch_size": spec.options["batch_size"]}
-        return [item], {"labels": labels[order]}
+        ctx.shared[same] = (spec.id, labels[order])
+        return [item], {"item": spec.id, "labels": labels[order]}
 
     @classmethod
     def score(cls, spec: CheckSpec, ctx: ScoreContext) -> CheckResult:
         name, metric = spec.options["name"], spec.options["metric"]
         labels = ctx.private["labels"]
-        output = ctx.outputs.get(spec.id, name)
+        output = ctx.outputs.get(ctx.private.get("item", spec.id), name)
         if output.reason is not None:
             return result(spec, Decimal("0"), output.reason)
         got = output.array

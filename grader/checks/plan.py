@@ -55,12 +55,13 @@ def plan_probe(assignment: Assignment, probe_dir: Path, data_dir: Path, paramete
     probe_dir.mkdir(parents=True, exist_ok=True)
     items: list[dict[str, Any]] = []
     private: dict[str, Any] = {}
+    shared: dict[Any, Any] = {}
     for index, spec in enumerate(assignment.checks):
         kind = get_check(spec.kind)
         if not kind.uses_probe:
             continue
         ctx = PlanContext(probe_dir=probe_dir, data_dir=Path(data_dir), parameters=dict(parameters),
-                          rng=np.random.default_rng([seed, index]))
+                          rng=np.random.default_rng([seed, index]), shared=shared)
         check_items, kept = kind.plan(spec, ctx)
         items += check_items
         private[spec.id] = kept
