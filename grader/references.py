@@ -37,7 +37,7 @@ def reference_metrics(assignment: Assignment, data_dir: Path, parameters: dict[s
         cached = json.loads(path.read_text(encoding="utf-8"))
         if cached.get("key") == key:
             return {name: Decimal(value) for name, value in cached["metrics"].items()}
-    log(f"building the reference metrics of {assignment.id} (trains the reference under the grading budget)...")
+    log(f"building the reference metrics of {assignment.id} (the reference trained or evaluated under the grading budget)...")
     started = time.monotonic()
     try:
         raw = hook(Path(data_dir), dict(parameters))
