@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from grader.errors import GraderError
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _COMMANDS[args.command](args, console)
     except GraderError as err:
-        console.print(f"[red]error:[/red] {err}", highlight=False)
+        console.print(f"[red]error:[/red] {escape(str(err))}", highlight=False, soft_wrap=True)   # one line
         if args.debug:
             traceback.print_exc()
         return EXIT_USAGE
@@ -189,6 +190,18 @@ def _print_results(console: Console, result, lang: str) -> None:
     console.print(f"graded {result.executed}, reused from the store {result.reused}")
     for f in result.files:
         console.print(f"wrote {f}", highlight=False)
+    _print_attention(console, result.attention)
+
+
+def _print_attention(console: Console, attention) -> None:
+    """Last, so that the instructor reads it: grades Moodle will not take from the exported files."""
+    if not attention:
+        return
+    console.print(f"[bold yellow]Moodle will not take {len(attention)} grade(s) as exported[/bold yellow] "
+                  "(also in report.html, \"Needs a human\"):")
+    for flag in attention:
+        console.print(f"  {flag.practical} {flag.participant} {flag.name}: {flag.why}", markup=False,
+                      highlight=False, soft_wrap=True)
 
 
 def cmd_image(args: argparse.Namespace, console: Console) -> int:

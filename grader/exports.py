@@ -1,54 +1,70 @@
-"""Files that leave the grader: the Moodle worksheet per practical, the gradebook CSV, results.csv.
+"""Files that leave the grader: the Moodle worksheet and feedback zip per practical, the gradebook CSV,
+results.csv, feedback pages and the report.
 
-Formats themselves live in grader/lms/moodle.py; this module only decides what goes in them.
-It never writes a grade above a worksheet's Maximum Grade nor a gradebook row without a user key.
+Formats themselves live in grader/lms/; this module only decides what goes in them. It never writes a
+grade above a worksheet's maximum, nor a gradebook row Moodle would abort the whole import on: such rows
+go to ``course-not-imported.csv``, and every student Moodle will not take as written is named for the
+instructor (``ExportReport.attention``).
 """
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 
 from grader.course import Course
 from grader.i18n import render
-from grader.lms.moodle import Worksheet, new_worksheet, write_gradebook_csv, write_worksheet
-from grader.records import CourseGrade, PracticalScore
+from grader.lms import csvcells
+from grader.lms.feedback_zip import FeedbackFiles, write_feedback_zip
+from grader.lms.moodle import (USER_KEY_HEADERS, Worksheet, new_worksheet, write_gradebook_csv,
+                               write_worksheet)
+from grader.lms.moodle_text import moodle_cell
+from grader.lms.worksheet import on_sheet_scale
+from grader.records import CourseGrade, Flag, PracticalScore
 from grader.reports.feedback import comment_text, write_feedback
 from grader.reports.summary import write_report
 from grader.scoring import feedback_line
 
 RESULTS_COLUMNS = ["practical", "participant", "full_name", "email", "status", "score", "max_score", "late",
                    "reason", "duration_s"]
-_CENT = Decimal("0.01")
+NOT_IMPORTED_NAME = "course-not-imported.csv"
+_LOCKED = {"no"}    # "Grade can be changed": No (English and Spanish alike)
 
 
 @dataclass(frozen=True)
 class ExportReport:
     files: list[Path]
     warnings: list[str]
+    attention: list[Flag]       # students Moodle will not take from these files as written
 
 
 def write_all(out_dir: Path, course: Course, scores: list[PracticalScore], grades: list[CourseGrade],
               worksheets: dict[str, Worksheet | None]) -> ExportReport:
     moodle_dir = out_dir / "moodle"
     moodle_dir.mkdir(parents=True, exist_ok=True)
-    files, warnings = [], []
+    files, warnings, attention = [], [], []
     for practical in course.practicals:
         mine = [s for s in scores if s.practical == practical]
         dest = moodle_dir / f"{practical}.csv"
-        warnings += write_practical_worksheet(dest, mine, worksheets.get(practical), course)
+        attention += write_practical_worksheet(dest, mine, worksheets.get(practical), course)
         files.append(dest)
     dest = moodle_dir / "course.csv"
-    warnings += write_course_csv(dest, grades, course)
+    attention += write_course_csv(dest, grades, course)
     files.append(dest)
     dest = out_dir / "results.csv"
     write_results_csv(dest, scores)
     files.append(dest)
     _, feedback_warnings = write_feedback(out_dir, scores, course.lang)
     warnings += feedback_warnings
-    files += [out_dir / "feedback", write_report(out_dir, course, scores, grades, warnings)]
-    return ExportReport(files, warnings)
+    for practical in course.practicals:
+        archive, left_out = write_feedback_zip(moodle_dir / f"{practical}-feedback.zip",
+                                               feedback_files(out_dir, [s for s in scores if s.practical == practical]))
+        files.append(archive)
+        warnings += left_out
+    files += [out_dir / "feedback", write_report(out_dir, course, scores, grades, warnings, attention)]
+    return ExportReport(files, warnings, attention)
 
 
 def feedback_comment(score: PracticalScore, lang: str) -> str:
@@ -56,58 +72,110 @@ def feedback_comment(score: PracticalScore, lang: str) -> str:
     return comment_text(score, lang)
 
 
+def feedback_files(out_dir: Path, scores: list[PracticalScore]) -> list[FeedbackFiles]:
+    """The pages write_feedback wrote for each student who handed something in."""
+    found = []
+    for s in scores:
+        if s.status == "missing":
+            continue
+        folder = out_dir / "feedback" / s.practical
+        found.append(FeedbackFiles(s.participant, s.full_name, folder / f"{s.participant}.html",
+                                   (folder / f"{s.participant}-notebook.html",)))
+    return found
+
+
 def write_practical_worksheet(dest: Path, scores: list[PracticalScore], worksheet: Worksheet | None,
-                              course: Course) -> list[str]:
+                              course: Course) -> list[Flag]:
+    """The worksheet to upload; returns the students Moodle will not take from it as written."""
     sep, lang = course.moodle.decimal_separator, course.lang
     if worksheet is None:
         rows = [{"participant": s.participant, "full_name": s.full_name, "email": s.email or "",
-                 "grade": _cap(s.score, s.max_score), "max_grade": s.max_score,
+                 "grade": None if s.score is None else min(s.score, s.max_score), "max_grade": s.max_score,
                  "feedback": feedback_comment(s, lang)} for s in scores]
         new_worksheet(dest, rows, lang=lang, decimal_separator=sep)
-        return []
-    grades, warnings = {}, []
+        return [_flag(s, "worksheet: a grade of 0 is not stored by Moodle 5.1 from a worksheet; enter it by "
+                         "hand or import course.csv") for s in scores if s.score is not None and s.score == 0]
+    grades, attention = {}, []
     for s in scores:
-        row = worksheet.entries.get(s.participant)
-        if row is None:
-            warnings.append(f"{worksheet.path.name}: participant {s.participant} ({s.full_name}) has no row; "
-                            "their grade is only in results.csv")
+        if s.participant not in worksheet.entries:
+            attention.append(_flag(s, f"worksheet: no row in {worksheet.path.name}; the grade "
+                                      f"({_shown(s.score)}) is only in results.csv"))
             continue
-        grades[s.participant] = (_on_scale(s.score, s.max_score, row.max_grade), feedback_comment(s, lang))
+        on_sheet = on_sheet_scale(worksheet, s.participant, s.score, s.max_score)
+        grades[s.participant] = (on_sheet, feedback_comment(s, lang))
+        attention += _not_taken(worksheet, s, on_sheet)
     write_worksheet(worksheet, dest, grades, decimal_separator=sep)
-    return warnings
+    return attention
 
 
-def write_course_csv(dest: Path, grades: list[CourseGrade], course: Course) -> list[str]:
-    rows, warnings = [], []
+def _not_taken(worksheet: Worksheet, s: PracticalScore, on_sheet: Decimal | None) -> list[Flag]:
+    """Rows Moodle's worksheet upload skips without a word."""
+    flags = []
+    if on_sheet is not None and on_sheet == 0:
+        flags.append(_flag(s, "worksheet: a grade of 0 is not stored by Moodle 5.1 from a worksheet "
+                              "(4.x stores it); enter it by hand or import course.csv"))
+    changeable = (worksheet.cell(s.participant, "changeable") or "").strip().casefold()
+    if on_sheet is not None and changeable in _LOCKED:
+        flags.append(_flag(s, "worksheet: the grade is locked in Moodle (Grade can be changed: No); the row "
+                              "will be skipped"))
+    return flags
+
+
+def write_course_csv(dest: Path, grades: list[CourseGrade], course: Course) -> list[Flag]:
+    """course.csv for the gradebook import, with only rows Moodle accepts; the rest go to
+    course-not-imported.csv (one bad row would abort the whole import) and are returned."""
+    header = USER_KEY_HEADERS[course.moodle.user_key]
+    keys = Counter(_fold(g.student.key) for g in grades if _fold(g.student.key))
+    rows, refused = [], []
     for g in grades:
-        if not g.student.key:
-            warnings.append(f"course.csv: {g.student.full_name} has no {course.moodle.user_key} (no worksheet "
-                            f"row): left out, grade {g.grade} in results.csv")
-            continue
-        rows.append((g.student.key, g.grade, feedback_line(g.scores, g.counted, course.lang)))
+        feedback = feedback_line(g.scores, g.counted, course.lang)
+        key = _fold(g.student.key)
+        why = (f"no {header} (no worksheet row carries it)" if not key else
+               f"{header} {g.student.key!r} is shared with another student; which grade is whose needs a human"
+               if keys[key] > 1 else None)
+        if why is None:
+            rows.append((g.student.key.strip(), g.grade, moodle_cell(feedback)))
+        else:
+            refused.append((g, feedback, why))
     write_gradebook_csv(dest, course.moodle.user_key, course.moodle.course_grade_item, rows)
-    return warnings
+    _write_not_imported(dest.with_name(NOT_IMPORTED_NAME), header, course.moodle.course_grade_item, refused)
+    return [Flag("course", ", ".join(f"{p} {n}" for p, n in g.student.participants.items()), g.student.full_name,
+                 f"course.csv: not imported ({why}); grade {g.grade} in {NOT_IMPORTED_NAME}")
+            for g, _, why in refused]
+
+
+def _write_not_imported(dest: Path, header: str, item: str, refused: list) -> None:
+    if not refused:
+        dest.unlink(missing_ok=True)   # a stale list would name students who are imported now
+        return
+    with dest.open("w", newline="", encoding="utf-8-sig") as fh:
+        out = csv.writer(fh)
+        out.writerow(["Full name", header, item, "Feedback", "reason"])
+        for g, feedback, why in refused:
+            out.writerow([csvcells.guard(c) for c in (g.student.full_name, g.student.key or "", str(g.grade), feedback,
+                                                why)])
 
 
 def write_results_csv(dest: Path, scores: list[PracticalScore]) -> None:
+    """For people and scripts: every cell guarded, so a spreadsheet opens a name like "=2+5" as text."""
     with dest.open("w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh)
         out.writerow(RESULTS_COLUMNS)
         for s in scores:
-            out.writerow([s.practical, s.participant, s.full_name, s.email or "", s.status,
-                          "" if s.score is None else str(s.score), str(s.max_score), s.late,
-                          render(s.reason, "en"), "" if s.duration_s is None else f"{s.duration_s:.1f}"])
+            out.writerow([csvcells.guard(c) for c in (
+                s.practical, s.participant, s.full_name, s.email or "", s.status,
+                "" if s.score is None else str(s.score), str(s.max_score), s.late,
+                render(s.reason, "en"), "" if s.duration_s is None else f"{s.duration_s:.1f}")])
 
 
-def _cap(score: Decimal | None, max_score: Decimal) -> Decimal | None:
-    return None if score is None else min(score, max_score)
+def _fold(key: str | None) -> str:
+    # Moodle matches e-mail addresses and usernames without regard to case: so must the duplicate check
+    return (key or "").strip().casefold()
 
 
-def _on_scale(score: Decimal | None, max_score: Decimal, worksheet_max: Decimal | None) -> Decimal | None:
-    """The practical's score on the worksheet's own scale (a Moodle item may be out of 100)."""
-    if score is None:
-        return None
-    if worksheet_max is None or worksheet_max == max_score:
-        return _cap(score, max_score)
-    scaled = (score * worksheet_max / max_score).quantize(_CENT, rounding=ROUND_HALF_UP)
-    return min(scaled, worksheet_max)
+def _flag(s: PracticalScore, why: str) -> Flag:
+    return Flag(s.practical, s.participant, s.full_name, why)
+
+
+def _shown(score: Decimal | None) -> str:
+    return "none" if score is None else str(score)

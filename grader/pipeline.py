@@ -14,19 +14,20 @@ from typing import Any
 
 from grader.assignment import Assignment, load_assignment, resolve
 from grader.course import Course
-from grader.errors import ConfigError, GraderError, InputError
+from grader.errors import ConfigError, GraderError
 from grader.execution import get_runner
 from grader.execution.dask_backend import DaskDispatcher
 from grader.execution.marker import MARK_VAR, batch_lock, stop_marked
 from grader.execution.pool import Finished, LocalPool, Started, cpu_count, gpu_ids
 from grader.exports import ExportReport, write_all
 from grader.jobs import JobSpec, run_job
-from grader.lms.moodle import Worksheet, read_worksheet
+from grader.lms.moodle import Worksheet
 from grader.outcomes import course_grades, missing_score, practical_score
 from grader.overrides import load_overrides
+from grader.preflight import check_course_inputs
 from grader.progress import BatchProgress
 from grader.references import with_reference
-from grader.records import CourseGrade, Evaluation, PracticalScore, Student, Submission
+from grader.records import CourseGrade, Evaluation, Flag, PracticalScore, Student, Submission
 from grader.store import Store
 from grader.students import join_students
 from grader.submissions import collect
@@ -39,6 +40,7 @@ class BatchResult:
     grades: list[CourseGrade]
     files: list[Path]
     warnings: list[str] = field(default_factory=list)
+    attention: list[Flag] = field(default_factory=list)   # students Moodle will not take as exported
     executed: int = 0          # jobs run in this batch (the rest came from the store)
     reused: int = 0
 
@@ -61,18 +63,21 @@ def grade_course(course: Course, out_dir: Path | None = None, *, force: bool = F
     out_dir = Path(out_dir or course.out_dir).resolve()   # runners work from other folders
     runner_name = runner_name or course.runner
     _check_selection(course, only, student)
+    worksheets = check_course_inputs(course)   # a bad input stops here, before anything is written
     with batch_lock(out_dir) as mark:
         # first of all: a grader killed mid-batch (kill -9) left its jobs running; they are ours to stop
         stop_marked(mark, containers=runner_name == "docker")
         assignments = {pid: load_assignment(cfg.assignment_dir) for pid, cfg in course.practicals.items()}
-        assignments = {pid: a if static or (only and pid != only) else   # relative thresholds made absolute
+        # relative thresholds made absolute for every practical, selected or not: the job keys of the
+        # practicals a partial run leaves alone must stay those of their stored results
+        assignments = {pid: a if static else
                        with_reference(a, course.data_dir, {**a.parameters, **course.practicals[pid].parameters},
                                       out_dir)
                        for pid, a in assignments.items()}
         max_scores = {pid: a.max_points for pid, a in assignments.items()}
         overrides = (load_overrides(course.path.parent / "overrides.csv", course, max_scores=max_scores)
                      if course.path else {})
-        intake = _intake(course, out_dir)
+        intake = _intake(course, out_dir, worksheets)
         roster = join_students(intake.submissions, intake.worksheets, course.moodle.user_key)
         result = BatchResult(out_dir, [], [], [], warnings=intake.warnings + list(roster.warnings))
         plan = _Dispatch(runner_name, course.runner_options(runner_name), workers or course.workers, gpus, dask,
@@ -106,21 +111,17 @@ def grade_course(course: Course, out_dir: Path | None = None, *, force: bool = F
                                            result.grades, intake.worksheets)
         result.files = [out_dir / "grader.sqlite", *exported.files, *similar_files]
         result.warnings = result.warnings + exported.warnings
+        result.attention = exported.attention
         return result
 
 
-def _intake(course: Course, out_dir: Path) -> _Intake:
-    submissions, worksheets, warnings = {}, {}, []
+def _intake(course: Course, out_dir: Path, worksheets: dict[str, Worksheet | None]) -> _Intake:
+    submissions, warnings = {}, []
     for pid, cfg in course.practicals.items():
         found = collect(pid, list(cfg.submissions), out_dir / "intake" / pid)
         submissions[pid] = found.submissions
         warnings += found.problems
-        worksheets[pid] = None
-        if cfg.worksheet is not None:
-            try:
-                worksheets[pid] = read_worksheet(cfg.worksheet, course.timezone)
-            except InputError as err:
-                warnings.append(f"{err} - practical {pid} is graded without its worksheet")
+        warnings += worksheets[pid].warnings if worksheets.get(pid) is not None else []
     return _Intake(submissions, worksheets, warnings)
 
 

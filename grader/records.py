@@ -158,3 +158,13 @@ class Evaluation:
     duration_s: float
     max_points: Decimal
     notes: tuple[Reason, ...] = ()
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One reason for a person to look at one submission (or student): the report's "needs a human"."""
+
+    practical: str
+    participant: str
+    name: str
+    why: str

@@ -352,3 +352,28 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(_CHUNK), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def listed_participants(sources: Iterable[Path]) -> dict[str, str]:
+    """participant N -> full name, read from the Moodle entry names of ``sources`` without extracting
+    anything (for checking a worksheet against its archive before a batch starts); {} for sources
+    outside Moodle's layout or unreadable ones (intake reports those)."""
+    found: dict[str, str] = {}
+    for source in map(Path, sources):
+        try:
+            if source.is_dir():
+                names = [e.name for e in _folder_entries(source, [])]
+                for archive in [n for n in names if "/" not in n and n.lower().endswith(".zip")]:
+                    found.update(listed_participants([source / archive]))
+            elif zipfile.is_zipfile(source):
+                with zipfile.ZipFile(source) as archive:
+                    names = [_decoded_name(info) for info in archive.infolist() if not info.is_dir()]
+            else:
+                continue
+        except (zipfile.BadZipFile, OSError, ValueError):
+            continue
+        for name in names:
+            who = _moodle_name(name, ())
+            if who is not None and who.participant not in found:
+                found[who.participant] = who.full_name
+    return found

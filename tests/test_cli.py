@@ -47,14 +47,15 @@ def test_an_unknown_key_names_the_key_and_the_file(tmp_path):
     assert "Traceback" not in done.stdout + done.stderr
 
 
-def test_a_worksheet_without_its_grade_column_is_named_and_the_practical_still_graded(tmp_path, shared_data):
+def test_a_worksheet_without_its_grade_column_stops_before_grading_naming_the_key_and_the_file(tmp_path,
+                                                                                               shared_data):
     write_zip(tmp_path / "subs.zip", {moodle_entry("Ana Pérez", "7", "informe.pdf"): b"%PDF not a notebook"})
     (tmp_path / "ws.csv").write_bytes(b"\xef\xbb\xbfIdentifier,Full name,Email address,Status\n"
                                       b"Participant 7,Ana P\xc3\xa9rez,ana@uni.es,Submitted\n")
     path = _course(tmp_path, practical='worksheet = "ws.csv"', data=str(shared_data))
     done = grader("grade", str(path), "--out", str(tmp_path / "out"))
-    assert done.returncode == 0, done.stdout + done.stderr
-    warning = [line for line in done.stdout.splitlines() if "ws.csv" in line]
-    assert warning and "Grade" in warning[0]
-    results = (tmp_path / "out" / "results.csv").read_text(encoding="utf-8")
-    assert "mnist_cnn,7,Ana Pérez" in results and ",invalid," in results
+    assert done.returncode == 2, done.stdout + done.stderr
+    error = [line for line in done.stdout.splitlines() if line.startswith("error:")]
+    assert len(error) == 1 and "practicals.mnist_cnn.worksheet" in error[0] and "ws.csv" in error[0]
+    assert "'Grade'" in error[0]
+    assert not (tmp_path / "out").exists()      # stopped before writing anything

@@ -115,7 +115,8 @@ def test_a_batch_export_writes_feedback_for_everyone_and_the_report(tmp_path):
     assert (tmp_path / "out" / "feedback" / "mnist_cnn" / "101.html").is_file()
     assert (tmp_path / "out" / "feedback" / "mnist_cnn" / "104.html").is_file()
     assert tmp_path / "out" / "report.html" in report.files
-    assert feedback_comment(scores[0], "en").startswith("1.75/2.5 | Cell 7 raised ValueError")
+    assert feedback_comment(scores[0], "en").startswith("Score 1.75/2.5 | Cell 7 raised ValueError")
+    assert feedback_comment(missing, "es").startswith("Sin nota | No entregada")
 
 
 def test_every_status_and_check_state_has_words_in_both_languages():

@@ -1,5 +1,6 @@
 """Moodle's offline grading worksheet, English and Spanish, read and written back."""
 import csv
+import html
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -99,12 +100,15 @@ def test_grade_above_maximum_is_refused(tmp_path):
     write_worksheet(ws, tmp_path / "out.csv", {"1234567": (Decimal("10"), "")})
 
 
-def test_feedback_that_looks_like_a_formula_is_guarded(tmp_path):
+def test_feedback_that_looks_like_a_formula_is_guarded_without_an_apostrophe_moodle_would_show(tmp_path):
     ws = read_worksheet(_write(tmp_path, ENGLISH), MADRID)
     dest = tmp_path / "out.csv"
     write_worksheet(ws, dest, {"1234567": (Decimal(5), "-1 point: =SUM(A1)")})
     with dest.open(encoding="utf-8-sig", newline="") as fh:
-        assert list(csv.reader(fh))[1][-1] == "'-1 point: =SUM(A1)"
+        cell = list(csv.reader(fh))[1][-1]
+    # Moodle stores feedback as HTML: the entity shows as "-", and the cell no longer starts with one
+    assert cell == "&#45;1 point: =SUM(A1)"
+    assert html.unescape(cell) == "-1 point: =SUM(A1)"
 
 
 @pytest.mark.parametrize("missing,spanish", [("Grade", "Calificación"),

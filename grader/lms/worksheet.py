@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from grader.errors import InputError
 from grader.lms import csvcells
 from grader.lms.dates import parse_moodle_date
+from grader.lms.moodle_text import moodle_cell
 from grader.lms.numbers import decimals_of, format_grade, parse_grade
 from grader.records import WorksheetRow
 
@@ -28,7 +29,8 @@ TITLES: dict[str, tuple[str, ...]] = {
     "status": ("Status", "Estado"),
     "group": ("Group", "Grupo"),
     "grade": ("Grade", "Calificación"),
-    "max_grade": ("Maximum Grade", "Calificación máxima"),
+    # Moodle 5.1 writes "Maximum grade", older versions "Maximum Grade"
+    "max_grade": ("Maximum Grade", "Calificación máxima", "Maximum grade"),
     "changeable": ("Grade can be changed", "La calificación puede ser cambiada"),
     "modified_submission": ("Last modified (submission)", "Última modificación (entrega)"),
     "modified_grade": ("Last modified (grade)", "Última modificación (calificación)"),
@@ -167,10 +169,26 @@ def write_worksheet(ws: Worksheet, dest: Path, grades: dict[str, tuple[Decimal |
         raw_rows[index][ws.columns["grade"]] = csvcells.encode(
             _grade_cell(ws, participant, grade, decimal_separator))
         if "feedback" in ws.columns:
-            raw_rows[index][ws.columns["feedback"]] = csvcells.encode(csvcells.guard(feedback or ""))
+            raw_rows[index][ws.columns["feedback"]] = csvcells.encode(moodle_cell(feedback))
     text = csvcells.render([ws.raw_header, *raw_rows], ws.newline, ws.final_newline)
     _write_text(Path(dest), (BOM if ws.bom else "") + text)
     return unknown
+
+
+def on_sheet_scale(ws: Worksheet, participant: str, score: Decimal | None, out_of: Decimal) -> Decimal | None:
+    """A score out of ``out_of`` as the row's Grade cell holds it: on the row's own Maximum Grade (a
+    Moodle 5.1 assignment is out of 100 by default), rounded once, half up, to the decimals Moodle
+    shows there, and never above that maximum (Moodle would skip the row without a word)."""
+    if score is None:
+        return None
+    row = ws.entries.get(participant)
+    maximum = row.max_grade if row is not None else None
+    decimals = decimals_of(ws.cell(participant, "max_grade"))
+    step = Decimal(1).scaleb(-(2 if decimals is None else decimals))
+    if maximum is None or maximum <= 0:
+        return min(score, out_of).quantize(step, rounding=ROUND_HALF_UP)
+    scaled = (score * maximum / out_of).quantize(step, rounding=ROUND_HALF_UP)
+    return min(scaled, maximum)
 
 
 def _grade_cell(ws: Worksheet, participant: str, grade: Decimal | None, separator: str) -> str:
@@ -205,15 +223,21 @@ def new_worksheet(dest: Path, rows: list[dict], lang: str = "en", decimal_separa
                              f"the maximum {maximum}")
         cells = [
             _IDENTIFIER_WORD[lang] + str(row["participant"]),
-            csvcells.guard(row.get("full_name") or ""),
-            csvcells.guard(row.get("email") or ""),
+            _plain_cell(row.get("full_name")),
+            _plain_cell(row.get("email")),
             format_grade(grade, decimal_separator),
             format_grade(maximum, decimal_separator),
             "-",
-            csvcells.guard(row.get("feedback") or ""),
+            moodle_cell(row.get("feedback")),
         ]
         body.append([csvcells.encode(c) for c in cells])
     _write_text(Path(dest), BOM + csvcells.render([header, *body]))
+
+
+def _plain_cell(text: str | None) -> str:
+    """A name or email for a new worksheet: Moodle ignores these columns on upload, but fgetcsv still
+    reads them, so no backslash may precede a quote."""
+    return csvcells.guard((text or "").replace("\\", "/"))
 
 
 def _write_text(dest: Path, text: str) -> None:

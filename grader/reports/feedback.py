@@ -66,7 +66,9 @@ def split_hidden(checks: tuple[CheckResult, ...]) -> tuple[list[CheckResult], Hi
 
 def comment_text(score: PracticalScore, lang: str) -> str:
     """The Moodle 'Feedback comments' cell: score, reason, every public check, the hidden total."""
-    parts = ["-" if score.score is None else f"{score.score}/{score.max_score}"]
+    # starts with a word: a leading "-" would make Moodle 5.1 add an apostrophe it then shows
+    parts = [render(msg("feedback_comment_no_score") if score.score is None else
+                    msg("feedback_comment_score", score=score.score, max_score=score.max_score), lang)]
     if score.reason is not None:
         parts.append(render(score.reason, lang))
     public, hidden = split_hidden(score.checks)

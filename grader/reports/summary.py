@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import html
 import statistics
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 from grader.course import Course
 from grader.errors import InputError
 from grader.i18n import render
-from grader.records import CourseGrade, PracticalScore, Student
+from grader.records import CourseGrade, Flag, PracticalScore, Student
 from grader.reports import plots
 from grader.reports.feedback import html_page
 
@@ -25,22 +24,14 @@ REPORT_NAME = "report.html"
 _RUN_PROBLEMS = {"timeout": "timeout", "error": "crashed or raised", "invalid": "no usable notebook"}
 
 
-@dataclass(frozen=True)
-class Flag:
-    """One reason for a person to look at one submission (or student)."""
-
-    practical: str
-    participant: str
-    name: str
-    why: str
-
-
 def write_report(out_dir: Path, course: Course, scores: list[PracticalScore], grades: list[CourseGrade],
-                 warnings: list[str] = ()) -> Path:
+                 warnings: list[str] = (), attention: list[Flag] = ()) -> Path:
+    """``attention``: what the Moodle exports could not carry (grader/exports.py), listed with the rest."""
     from grader.similarity import flagged_pairs
 
     dest = Path(out_dir) / REPORT_NAME
-    dest.write_text(report_html(course, scores, grades, list(warnings), similar=flagged_pairs(Path(out_dir))),
+    dest.write_text(report_html(course, scores, grades, list(warnings), similar=flagged_pairs(Path(out_dir)),
+                                attention=list(attention)),
                     encoding="utf-8")
     return dest
 
@@ -100,14 +91,15 @@ def needs_human(scores: list[PracticalScore], grades: list[CourseGrade]) -> list
 
 
 def report_html(course: Course, scores: list[PracticalScore], grades: list[CourseGrade], warnings: list[str],
-                generated: datetime | None = None, similar: list | None = None) -> str:
+                generated: datetime | None = None, similar: list | None = None,
+                attention: list[Flag] | None = None) -> str:
     generated = generated or datetime.now(timezone.utc)
     practicals = list(course.practicals)
     sections = [
         f"<h1>{html.escape(course.name)}</h1><p class='muted'>grader report, "
         f"{generated.strftime('%Y-%m-%d %H:%M UTC')}; {len(grades)} students</p>",
         _overview(practicals, scores),
-        _needs_human_table(needs_human(scores, grades)),
+        _needs_human_table(needs_human(scores, grades) + list(attention or [])),
         _similar_table(similar or []),
         _section("Grades", plots.grade_histograms(
             [(p, _floats(s.score for s in scores if s.practical == p and s.score is not None),

@@ -9,6 +9,8 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.lms.csvcells import guard, unguard
+
 CSV_NAME = "similarity.csv"
 # The first five columns are the contract; the names and the page are there so a reader needs no join.
 COLUMNS = ("practical", "participant_a", "participant_b", "score", "shared_lines", "name_a", "name_b", "page")
@@ -42,8 +44,9 @@ def write_pairs(out_dir: Path, pairs: list[FlaggedPair]) -> Path:
         writer = csv.writer(fh)
         writer.writerow(COLUMNS)
         for p in ranked(pairs):
-            writer.writerow([p.practical, p.participant_a, p.participant_b, f"{p.score:.3f}", p.shared_lines,
-                             p.name_a, p.name_b, p.page])
+            # names and file names come from students: a spreadsheet must open them as text
+            writer.writerow([guard(str(c)) for c in (p.practical, p.participant_a, p.participant_b,
+                                                     f"{p.score:.3f}", p.shared_lines, p.name_a, p.name_b, p.page)])
     return path
 
 
@@ -52,6 +55,7 @@ def ranked(pairs: list[FlaggedPair]) -> list[FlaggedPair]:
 
 
 def _pair(row: dict[str, str]) -> FlaggedPair:
+    row = {k: unguard(v or "") for k, v in row.items() if k is not None}
     return FlaggedPair(practical=row["practical"], participant_a=row.get("participant_a", ""),
                        participant_b=row.get("participant_b", ""), score=_number(row.get("score"), float),
                        shared_lines=_number(row.get("shared_lines"), int), name_a=row.get("name_a") or "",

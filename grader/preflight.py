@@ -1,0 +1,116 @@
+"""The course's inputs, checked before anything is graded or written: every submission source, every
+worksheet, and the decimal separator the exports will use.
+
+A problem here would silently give everyone "not handed in" or hand Moodle a file it misreads, so each
+is an InputError (exit 2) naming the course key and the path, in one line. Reads, never writes.
+"""
+from __future__ import annotations
+
+import os
+import re
+import zipfile
+from pathlib import Path
+
+from grader.course import Course
+from grader.errors import InputError
+from grader.lms.archive_names import name_key
+from grader.lms.worksheet import Worksheet, read_worksheet
+from grader.submissions import listed_participants
+
+_NUMBER = re.compile(r"^\s*'?\d+([.,])\d+\s*$")
+_BLIND = {"participant", "participante"}
+
+
+def check_course_inputs(course: Course) -> dict[str, Worksheet | None]:
+    """Every practical's worksheet, read and checked; InputError on the first unusable input."""
+    for pid, cfg in course.practicals.items():
+        for source in cfg.submissions:
+            _check_source(course, f"practicals.{pid}.submissions", source)
+    worksheets = {pid: _read(course, pid, cfg.worksheet) for pid, cfg in course.practicals.items()}
+    listed = {pid: listed_participants(cfg.submissions) for pid, cfg in course.practicals.items()}
+    for pid, ws in worksheets.items():
+        if ws is not None:
+            _check_separator(course, pid, ws)
+            _check_belongs(course, pid, ws, listed, worksheets)
+    return worksheets
+
+
+def _where(course: Course, key: str, path: Path) -> str:
+    return f"{course.path}: {key}: {path}" if course.path else f"{path}"
+
+
+def _check_source(course: Course, key: str, source: Path) -> None:
+    if not source.exists():
+        raise InputError(f"{_where(course, key, source)}: no such file or folder", key=key)
+    if not os.access(source, os.R_OK | (os.X_OK if source.is_dir() else 0)):
+        raise InputError(f"{_where(course, key, source)}: not readable (permissions)", key=key)
+    if source.is_dir() or source.suffix.lower() == ".ipynb":
+        return
+    try:
+        ok = zipfile.is_zipfile(source)
+    except OSError as err:
+        raise InputError(f"{_where(course, key, source)}: cannot be read ({err.strerror})", key=key) from None
+    if not ok:
+        raise InputError(f"{_where(course, key, source)}: not a zip archive, a notebook or a folder "
+                         "(Moodle's \"Download all submissions\" gives a .zip)", key=key)
+
+
+def _read(course: Course, pid: str, path: Path | None) -> Worksheet | None:
+    if path is None:
+        return None
+    key = f"practicals.{pid}.worksheet"
+    if not path.is_file():
+        raise InputError(f"{_where(course, key, path)}: no such file", key=key)
+    try:
+        return read_worksheet(path, course.timezone)
+    except InputError as err:
+        # read_worksheet names the file; the key tells which line of course.toml to fix
+        raise InputError(f"{course.path}: {key}: {err}" if course.path else str(err), key=key) from None
+
+
+def _check_separator(course: Course, pid: str, ws: Worksheet) -> None:
+    """Moodle reads only its language's separator: "9,50" on an English site is stored as 9, silently."""
+    seen = {}
+    for name in ("max_grade", "grade"):
+        if name in ws.columns:
+            for row in ws.rows:
+                match = _NUMBER.match(row[ws.columns[name]])
+                if match:
+                    seen.setdefault(match.group(1), row[ws.columns[name]].strip())
+    configured = course.moodle.decimal_separator
+    if len(seen) == 1 and configured not in seen:
+        (used, example), = seen.items()
+        raise InputError(f"{course.path}: moodle.decimal_separator = {configured!r} contradicts {ws.path} "
+                         f"(practicals.{pid}.worksheet), whose numbers are written like {example!r}: "
+                         f"set decimal_separator = {used!r}", key="moodle.decimal_separator")
+
+
+def _check_belongs(course: Course, pid: str, ws: Worksheet, listed: dict[str, dict[str, str]],
+                   worksheets: dict[str, Worksheet | None]) -> None:
+    """Participant numbers differ between practicals: another practical's worksheet matches few of them."""
+    mine = listed[pid]
+    matched = _matches(ws, mine)
+    if not mine or 2 * matched >= len(mine):
+        return
+    hints = [f"it looks like the worksheet of {other}" for other, theirs in listed.items()
+             if other != pid and theirs and 2 * _matches(ws, theirs) >= len(theirs)]
+    hints += [f"practicals.{other}.worksheet ({other_ws.path.name}) fits {pid}'s submissions"
+              for other, other_ws in worksheets.items()
+              if other != pid and other_ws is not None and 2 * _matches(other_ws, mine) >= len(mine)]
+    key = f"practicals.{pid}.worksheet"
+    raise InputError(f"{_where(course, key, ws.path)}: only {matched} of the {len(mine)} participants in {pid}'s "
+                     "submissions are in this worksheet" + ("; " + "; ".join(hints) if hints else "")
+                     + ": is it the worksheet of another practical?", key=key)
+
+
+def _matches(ws: Worksheet, participants: dict[str, str]) -> int:
+    """Participants of an archive found in a worksheet: same N and, where both show one, the same name."""
+    count = 0
+    for n, full_name in participants.items():
+        row = ws.entries.get(n)
+        if row is None:
+            continue
+        theirs, ours = name_key(row.full_name or ""), name_key(full_name)
+        if not theirs or not ours or ours in _BLIND or theirs in _BLIND or theirs in ours:
+            count += 1    # "theirs in ours": a team prefix ("Team A-Ana Pérez") keeps the person's name
+    return count
