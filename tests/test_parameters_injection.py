@@ -60,6 +60,12 @@ def test_assignments_of_a_parameter_are_found_in_every_binding_form(source):
     assert assigned_names(source, NAMES) == ASSIGNS[source]
 
 
+def test_code_nested_too_deep_to_walk_is_no_error():
+    for terms in (200, 800):
+        assert assigned_names("epochs = " + "+".join(["1"] * terms), NAMES) == ["epochs"]
+    assert assigned_names("epochs = " + "+".join(["1"] * 5000), NAMES) == []   # too deep to parse here: not reported
+
+
 def _cell(source: str, *, count: int | None = None, tags: tuple[str, ...] = ()):
     cell = new_code_cell(source)
     cell.execution_count = count

@@ -79,7 +79,10 @@ def assigned_names(source: str, names: frozenset[str]) -> list[str]:
     if tree is None or not names:
         return []
     finder = _Finder(names)
-    finder.visit(tree)
+    try:
+        finder.visit(tree)
+    except RecursionError:   # code nested deeper than the visitor can walk: what it found so far
+        pass
     return sorted(finder.found)
 
 
@@ -118,18 +121,19 @@ class _Finder(ast.NodeVisitor):
         if isinstance(node.ctx, (ast.Store, ast.Del)):
             self._bind(node.id)
 
+    # targets before values: a value nested too deep to walk must not hide the assignment
     def visit_Assign(self, node: ast.Assign) -> None:
-        self.visit(node.value)
         self._targets(node.targets, node.value)
+        self.visit(node.value)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:        # `epochs: int` alone binds nothing
-            self.visit(node.value)
             self._targets([node.target], node.value)
+            self.visit(node.value)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
-        self.visit(node.value)
         self.visit(node.target)           # `epochs += 5` changes the value: never exempt
+        self.visit(node.value)
 
     def visit_If(self, node: ast.If) -> None:
         self.visit(node.test)
