@@ -21,7 +21,8 @@ from grader.checks.plan import ProbePlan, plan_probe
 from grader.errors import GraderError
 from grader.execution.base import Runner, RunRequest
 from grader.i18n import msg
-from grader.notebooks import inspect
+from grader.execution.reassign import reassignment_notes
+from grader.notebooks import inspect, read_notebook
 from grader.records import Evaluation, InspectionReport, RunResult, Submission
 
 # runner status -> the submission's status; anything unlisted is an error
@@ -97,7 +98,8 @@ def _grade(spec: JobSpec, runner: Runner, started: float) -> Evaluation:
     checks = tuple(evaluate(spec.assignment, plan, inspection, run, notebook=sub.notebook))
     shutil.rmtree(probe_dir, ignore_errors=True)  # drawn inputs are large and secret; the executed copy stays
     status, reason = _status(inspection, run)
-    return _evaluation(spec, status, checks, reason, started, notes=inspection.problems)
+    notes = inspection.problems + tuple(_reassigned_parameters(sub.notebook, parameters))
+    return _evaluation(spec, status, checks, reason, started, notes=notes)
 
 
 def _static(spec: JobSpec, inspection: InspectionReport, started: float) -> Evaluation:
@@ -107,6 +109,12 @@ def _static(spec: JobSpec, inspection: InspectionReport, started: float) -> Eval
     status, reason = ("graded", msg("job_static")) if inspection.executed else ("not_executed",
                                                                                  msg("job_not_executed"))
     return _evaluation(spec, status, checks, reason, started, notes=inspection.problems)
+
+
+def _reassigned_parameters(notebook: Path, parameters: dict[str, Any]):
+    """Notes naming the cells that assign a grading parameter after the grader set it (static)."""
+    nb, _ = read_notebook(notebook)
+    return reassignment_notes(list(nb.cells), parameters) if nb is not None else []
 
 
 def _status(inspection: InspectionReport, run: RunResult):

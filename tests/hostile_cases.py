@@ -262,3 +262,35 @@ def carry_mnist_labels(labels: list[int]) -> bytes:
                 return rows
         model = Model()
     ''')
+
+
+def second_parameters_cell() -> bytes:
+    """A second cell tagged `parameters` that reads its own value (papermill injects after the first
+    tagged cell only); ``square`` is right only when the grading value of ``seed`` (0) wins."""
+    nb = nbformat.reads(notebook("def square(x):\n    return x ** 2 if seed == 0 else x + 1").decode(), as_version=4)
+    cell = new_code_cell('import os\nseed = int(os.environ.get("GRADER_SEED_OVERRIDE", "3"))')
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells.insert(1, cell)
+    for count, code in enumerate(nb.cells, start=1):
+        code.execution_count = count
+    return nbformat.writes(nb).encode("utf-8")
+
+
+def reassign_parameter_later() -> bytes:
+    """A correct square, then a later cell that sets its own value of the grading parameter ``seed``."""
+    return notebook(CORRECT, 'import os\nseed = int(os.environ.get("GRADER_SEED_OVERRIDE", "3"))')
+
+
+def forge_status_value(value) -> bytes:
+    """A wrong square, and json.dump patched so that the probe's own status.json (this run's nonce
+    and all) gives every item the JSON ``value`` instead of its array."""
+    return notebook(WRONG, f'''
+        import json
+        _dump = json.dump
+        def _forged(obj, fh, *args, **kwargs):
+            if isinstance(obj, dict) and "nonce" in obj:
+                for item in obj["items"]:
+                    obj["items"][item] = {{"status": "ok", "ok": True, "error": None, "value": {value!r}}}
+            return _dump(obj, fh, *args, **kwargs)
+        json.dump = _forged
+    ''')

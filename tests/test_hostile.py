@@ -84,12 +84,16 @@ CASES = {
     "221": ("Sabotages Probe", "toy.ipynb", hc.plant_and_sabotage_probe, "graded", None, "1"),
     "222": ("Patches Numpy", "toy.ipynb", hc.monkeypatch_numpy_torch, "graded", None, "1"),
     "223": ("Overwrites Outputs", "toy.ipynb", hc.overwrite_probe_outputs, "graded", None, "1"),
+    "225": ("Second Parameters", "toy.ipynb", hc.second_parameters_cell, "graded", None, "3"),
+    "226": ("Reassigns Later", "toy.ipynb", hc.reassign_parameter_later, "graded", None, "3"),
+    "227": ("Forges Status", "toy.ipynb", lambda: hc.forge_status_value({"logits": [1, 2]}), "graded", None, "1"),
 }
 # The reason the "square" check gives where the case is about the probe's answers.
 SQUARE_REASONS = {
     "211": "checks_missing_name", "215": "run_timeout", "216": "run_timeout", "217": "run_kernel_died",
     "219": "run_kernel_died", "220": "run_kernel_died", "221": "checks_probe_untrusted",
     "222": "checks_function_case_mismatch", "223": "checks_function_case_mismatch",
+    "227": "checks2_function_case_not_numbers",
 }
 
 

@@ -181,7 +181,7 @@ def _score_temperature(spec: CheckSpec, ctx: ScoreContext) -> CheckResult:
 
 def _last_logits(ctx: ScoreContext, model: str, item: str, prompt_length: int, vocab_size: int):
     """The model's logits for the character after the prompt, or the Reason they cannot be had."""
-    output = ctx.outputs.get(item, model)
+    output = ctx.outputs.get(item, model, want="array")
     if output.reason is not None and output.reason.code == "checks_missing_name":
         return output.reason
     if output.reason is not None:

@@ -31,14 +31,15 @@ class ArchitectureCheck(Check):
     @classmethod
     def score(cls, spec: CheckSpec, ctx: ScoreContext) -> CheckResult:
         name, wanted = spec.options["name"], list(spec.options["require_any"])
-        output = ctx.outputs.get(spec.id, name)
+        output = ctx.outputs.get(spec.id, name, want="value")
         if output.reason is not None:
             return result(spec, Decimal("0"), output.reason)
         found = output.value if isinstance(output.value, dict) else {}
-        modules = [m for m in found.get("modules", []) if isinstance(m, str)]
+        # status.json is untrusted: a forged entry may hold any JSON where the probe writes lists
+        modules = [m for m in _list(found.get("modules")) if isinstance(m, str)]
         present = [m for m in wanted if m in modules]
         ndim = spec.options["or_parameter_ndim"]
-        shapes = [s for s in found.get("shapes", []) if isinstance(s, list)]
+        shapes = [s for s in _list(found.get("shapes")) if isinstance(s, list)]
         if not present and ndim is not None and any(len(s) == ndim for s in shapes):
             present = [f"{ndim}-D weights"]
         listed = sorted(set(modules) - {modules[0]} if modules else set())[:MAX_LISTED]
@@ -47,3 +48,7 @@ class ArchitectureCheck(Check):
                                                   found=listed or ["-"]), modules=listed)
         return result(spec, spec.points, msg("checks2_architecture_ok", name=name, found=present[0]),
                       modules=listed)
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else []

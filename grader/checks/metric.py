@@ -117,7 +117,7 @@ class MetricCheck(Check):
     def score(cls, spec: CheckSpec, ctx: ScoreContext) -> CheckResult:
         name, metric = spec.options["name"], spec.options["metric"]
         labels = ctx.private["labels"]
-        output = ctx.outputs.get(ctx.private.get("item", spec.id), name)
+        output = ctx.outputs.get(ctx.private.get("item", spec.id), name, want="array")
         if output.reason is not None:
             return result(spec, Decimal("0"), output.reason)
         got = output.array

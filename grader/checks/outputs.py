@@ -55,8 +55,12 @@ class ProbeOutputs:
     def failed(cls, reason: Reason, *, absent: bool = False) -> "ProbeOutputs":
         return cls(None, {}, reason, absent)
 
-    def get(self, item: str, name: str) -> ItemOutput:
-        """The output of ``item`` (the student's object ``name`` called on the grader's input)."""
+    def get(self, item: str, name: str, want: str = "any") -> ItemOutput:
+        """The output of ``item`` (the student's object ``name`` called on the grader's input).
+
+        ``want``: "array" for items whose answer can only be numbers (a model's output), "value" for
+        those that can only be JSON (an introspection); an answer of the other kind is the item's
+        failure here, so that no check ever meets a JSON value where it reads an array."""
         if self.problem is not None:
             return ItemOutput(None, self.problem)
         status = self.statuses.get(item)
@@ -67,7 +71,14 @@ class ProbeOutputs:
         if status["status"] == "error":
             return ItemOutput(None, msg("checks_call_failed", name=name, error=status["error"]))
         if "value" in status:
+            if want == "array":
+                kind = json_kind(status["value"])
+                return ItemOutput(None, msg("probe_output_not_numbers", name=name, got=kind,
+                                            problem=f"a JSON {kind} where numbers (an array) were expected"))
             return ItemOutput(None, None, status["value"], is_value=True)
+        if want == "value":
+            return ItemOutput(None, msg("probe_output_not_value", name=name,
+                                        problem="numbers where a JSON value was expected"))
         try:
             return ItemOutput(load_array(self.out_dir / f"{item}.npy"), None)
         except OutputProblem as err:
@@ -111,6 +122,17 @@ def load_array(path: Path) -> np.ndarray:
     if array.dtype.kind not in "biuf":
         raise OutputProblem(f"dtype {array.dtype} is not numeric")
     return array
+
+
+def json_kind(value: Any) -> str:
+    """JSON's own name for the type of ``value`` (a student reads it in a reason)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return {str: "string", list: "list", dict: "object"}.get(type(value), type(value).__name__)
 
 
 def _read_capped(path: Path, cap: int) -> bytes:

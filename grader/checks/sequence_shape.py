@@ -38,10 +38,10 @@ class SequenceShapeCheck(Check):
     def score(cls, spec: CheckSpec, ctx: ScoreContext) -> CheckResult:
         name, size = spec.options["name"], ctx.private["vocabulary_size"]
         n, t = spec.options["input_shape"]
-        output = ctx.outputs.get(spec.id, name)
+        output = ctx.outputs.get(spec.id, name, want="array")
         if output.reason is not None:
             return result(spec, Decimal("0"), output.reason)
-        got = output.array.shape if output.array is not None else ()
+        got = output.array.shape
         shown = {"name": name, "input_shape": fmt_shape((n, t)), "got": fmt_shape(got), "size": size,
                  "expect": f"({n}, {t}, V)"}
         if len(got) != 3 or tuple(got[:2]) != (n, t) or got[2] < size:

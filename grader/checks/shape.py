@@ -29,7 +29,7 @@ class ShapeCheck(Check):
     @classmethod
     def score(cls, spec: CheckSpec, ctx: ScoreContext) -> CheckResult:
         name, expect = spec.options["name"], tuple(spec.options["expect"])
-        output = ctx.outputs.get(spec.id, name)
+        output = ctx.outputs.get(spec.id, name, want="array")
         if output.reason is not None:
             return result(spec, Decimal("0"), output.reason)
         got = output.array.shape

@@ -15,7 +15,8 @@ import nbformat
 from grader.errors import InputError
 from grader.execution.base import INJECTED_TAG, RunRequest
 from grader.execution.habits import neutralise
-from grader.notebooks import PARAMETERS_TAG, read_notebook
+from grader.execution.reassign import injection_point
+from grader.notebooks import read_notebook
 
 # Cell metadata key holding a student cell's index in the notebook as handed in.
 SOURCE_INDEX_KEY = "grader_source_index"
@@ -76,7 +77,8 @@ def _student_cell(cell: nbformat.NotebookNode, index: int) -> nbformat.NotebookN
 
 
 def _inject_parameters(nb: nbformat.NotebookNode, parameters: dict[str, Any], kernel_name: str):
-    """Insert the parameters cell as papermill would: after the cell tagged `parameters`, else on top."""
+    """Insert the parameters cell after the LAST cell tagged `parameters` (papermill takes the first, and a
+    second tagged cell would then override the grading values), else on top, as papermill does."""
     # papermill is imported here so that importing a runner stays cheap for the CLI. Its own
     # parameterize_notebook is not used: it logs a warning to the grader's stderr for every notebook
     # without a `parameters` cell, which the inspection already reports to the student.
@@ -85,8 +87,7 @@ def _inject_parameters(nb: nbformat.NotebookNode, parameters: dict[str, Any], ke
     plain = _plain(parameters)
     cell = injected_cell(translate_parameters(kernel_name, "python", plain, "Parameters"))
     cell.metadata["tags"] = [_PAPERMILL_INJECTED, INJECTED_TAG]
-    tagged = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and PARAMETERS_TAG in _tags(c)]
-    nb.cells.insert(tagged[0] + 1 if tagged else 0, cell)
+    nb.cells.insert(injection_point(nb.cells), cell)
     nb.metadata["papermill"]["parameters"] = plain
     return nb
 
