@@ -230,7 +230,7 @@ class DockerRunner(Runner):
         return dict(
             user=self.user, working_dir=SCRATCH, environment=env, mounts=mounts,
             network_mode="none", read_only=True, ipc_mode="private",
-            tmpfs={SCRATCH: _TMPFS.format(self.scratch_mb), "/tmp": _TMPFS.format(self.tmpfs_mb),
+            tmpfs={SCRATCH: self._scratch_options(), "/tmp": _TMPFS.format(self.tmpfs_mb),
                    HOME: _TMPFS.format(self.home_mb)},
             shm_size=f"{self.shm_mb}m",
             mem_limit=self.memory, memswap_limit=self.memory, nano_cpus=int(self.cpus * 1e9),
@@ -239,6 +239,11 @@ class DockerRunner(Runner):
             labels={LABEL: "1", "grader.run": uuid.uuid4().hex},
             log_config=LogConfig(type=LogConfig.types.JSON, config={"max-size": "1m", "max-file": "1"}),
         )
+
+    def _scratch_options(self) -> str:
+        # The image's /work/scratch is root's and its mode wins over mode=: the tmpfs is given to the uid.
+        uid, gid = self.user.split(":")
+        return f"rw,nosuid,nodev,size={self.scratch_mb}m,uid={uid},gid={gid},mode=0700"
 
     def _wait(self, container, budget_s: float) -> bool:
         """Wait for the container within the budget; past it, stop it. True when it had to be stopped."""
