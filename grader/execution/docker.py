@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import queue
 import threading
 import time
 import uuid
@@ -21,7 +20,7 @@ from typing import Any, Iterator
 
 from grader.errors import GraderError, RunnerError
 from grader.execution.base import Runner, RunRequest
-from grader.execution.docker_pids import PidWatch, mentions_pid_limit
+from grader.execution.docker_limits import PidWatch, gpu_device_requests, gpu_pool, mentions_pid_limit
 from grader.execution.docker_results import clean_up, copy_results
 from grader.execution.local import (KERNEL_NAME, LOG_CAP_BYTES, _fresh_dirs, _interpret, _write_kernelspec)
 from grader.execution.prepare import PREPARED_NAME, prepare
@@ -67,21 +66,6 @@ def connect(timeout_s: float = 120.0):
     return client
 
 
-def gpu_device_requests(gpus: Any) -> list:
-    """Device requests for ``gpus``: None/False/[] none, "all"/True/-1 every GPU, an int N that many,
-    a list (or "0,1") those device ids."""
-    if gpus in (None, False, "", "none", [], ()):
-        return []
-    from docker.types import DeviceRequest
-
-    if gpus in ("all", True, -1):
-        return [DeviceRequest(count=-1, capabilities=[["gpu"]])]
-    if isinstance(gpus, int):
-        return [DeviceRequest(count=gpus, capabilities=[["gpu"]])]
-    ids = gpus.split(",") if isinstance(gpus, str) else list(gpus)
-    return [DeviceRequest(device_ids=[str(i).strip() for i in ids], capabilities=[["gpu"]])]
-
-
 class DockerRunner(Runner):
     name = "docker"
 
@@ -103,7 +87,7 @@ class DockerRunner(Runner):
         self.uid, self._uid_error = _container_uid(uid)
         self.user = f"{self.uid}:{self.uid}" if os.getuid() == 0 else f"{self.uid}:{os.getgid()}"
         self.gpus = gpus
-        self._gpu_pool = _gpu_pool(gpus, share_gpus)
+        self._gpu_pool = gpu_pool(gpus, share_gpus)
         self._client = None
         self._ready_error: RunnerError | None = None
         self._lock = threading.Lock()
@@ -316,17 +300,6 @@ def _require_image(client, image: str) -> None:
     except ImageNotFound as err:
         raise RunnerError(f"image {image} not found: run grader image build", code="docker_image_missing",
                           reason=msg("docker_image_missing", image=image)) from err
-
-
-def _gpu_pool(gpus: Any, share: bool) -> queue.Queue | None:
-    """A pool of single devices when a list of GPUs is given: never two runs on one GPU unless ``share``."""
-    if share or gpus in (None, False, "", "all", True, -1) or isinstance(gpus, int):
-        return None
-    ids = gpus.split(",") if isinstance(gpus, str) else list(gpus)
-    pool: queue.Queue = queue.Queue()
-    for device in ids:
-        pool.put(str(device).strip())
-    return pool
 
 
 def _in_container_paths(request: RunRequest) -> RunRequest:

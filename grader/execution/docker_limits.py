@@ -1,13 +1,41 @@
-"""The docker runner's PID limit: how many forks the container's cgroup refused, and whether a failure
-says a fork or a thread was refused."""
+"""The docker runner's GPU and PID limits: which devices a run gets, how many forks the container's
+cgroup refused, and whether a failure says a fork or a thread was refused."""
 from __future__ import annotations
 
+import queue
 import threading
 from pathlib import Path
+from typing import Any
 
 from grader.records import RunResult
 
 _PID_LIMIT_SIGNS = ("Resource temporarily unavailable", "BlockingIOError", "can't start new thread")
+
+
+def gpu_device_requests(gpus: Any) -> list:
+    """Device requests for ``gpus``: None/False/[] none, "all"/True/-1 every GPU, an int N that many,
+    a list (or "0,1") those device ids."""
+    if gpus in (None, False, "", "none", [], ()):
+        return []
+    from docker.types import DeviceRequest
+
+    if gpus in ("all", True, -1):
+        return [DeviceRequest(count=-1, capabilities=[["gpu"]])]
+    if isinstance(gpus, int):
+        return [DeviceRequest(count=gpus, capabilities=[["gpu"]])]
+    ids = gpus.split(",") if isinstance(gpus, str) else list(gpus)
+    return [DeviceRequest(device_ids=[str(i).strip() for i in ids], capabilities=[["gpu"]])]
+
+
+def gpu_pool(gpus: Any, share: bool) -> queue.Queue | None:
+    """A pool of single devices when a list of GPUs is given: never two runs on one GPU unless ``share``."""
+    if share or gpus in (None, False, "", "all", True, -1) or isinstance(gpus, int):
+        return None
+    ids = gpus.split(",") if isinstance(gpus, str) else list(gpus)
+    pool: queue.Queue = queue.Queue()
+    for device in ids:
+        pool.put(str(device).strip())
+    return pool
 
 
 def _pid_limit_hits(container_id: str) -> int:
