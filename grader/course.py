@@ -73,8 +73,10 @@ _MOODLE_KEYS = {"user_key", "course_grade_item", "decimal_separator"}
 _PRACTICAL_KEYS = {"submissions", "worksheet", "timeout_s", "parameters"}
 _TOP_KEYS = {"course", "moodle", "practicals", "docker", "similarity"}
 # [docker]: options of the docker runner (grader/execution/docker.py), checked here so a typo fails early
-_DOCKER_INTS = {"pids", "tmpfs_mb", "home_mb", "shm_mb", "file_mb"}
-_DOCKER_KEYS = {"image", "memory", "cpus", "gpus", "share_gpus"} | _DOCKER_INTS
+_DOCKER_INTS = {"pids", "tmpfs_mb", "home_mb", "shm_mb", "file_mb", "scratch_mb"}
+_DOCKER_KEYS = {"image", "memory", "cpus", "gpus", "share_gpus", "uid"} | _DOCKER_INTS
+# [docker] uid: 0 would be root; above 2**31 - 1 some tools take a uid for negative
+_MAX_UID = 2**31 - 1
 _SIMILARITY_KEYS = {"enabled", "threshold", "min_lines", "against"}
 
 
@@ -260,6 +262,12 @@ def _docker(table: _Table) -> dict[str, Any]:
             options[name] = table.string(name)
     for name in sorted(_DOCKER_INTS & set(table.data)):
         options[name] = table.integer(name)
+    if "uid" in table.data:
+        uid = table.raw("uid")
+        if isinstance(uid, bool) or not isinstance(uid, int) or not 1 <= uid <= _MAX_UID:
+            raise table.error("uid", f"must be a uid from 1 to {_MAX_UID} that no account of the host uses "
+                                     f"(e.g. 1000000), not {uid!r}")
+        options["uid"] = uid
     if "cpus" in table.data:
         cpus = table.raw("cpus")
         if isinstance(cpus, bool) or not isinstance(cpus, (int, float)) or cpus <= 0:

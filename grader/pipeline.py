@@ -19,6 +19,7 @@ from grader.execution import get_runner
 from grader.execution.dask_backend import DaskDispatcher
 from grader.execution.marker import MARK_VAR, batch_lock, stop_marked
 from grader.execution.pool import Finished, LocalPool, Started, cpu_count, gpu_ids
+from grader.execution.safe_files import private_dir
 from grader.exports import ExportReport, write_all
 from grader.jobs import JobSpec, run_job
 from grader.lms.moodle import Worksheet
@@ -67,6 +68,8 @@ def grade_course(course: Course, out_dir: Path | None = None, *, force: bool = F
     with batch_lock(out_dir) as mark:
         # first of all: a grader killed mid-batch (kill -9) left its jobs running; they are ours to stop
         stop_marked(mark, containers=runner_name == "docker")
+        # runs leave notebooks' files under work/: no other account of the host may enter it
+        private_dir(out_dir / "work")
         assignments = {pid: load_assignment(cfg.assignment_dir) for pid, cfg in course.practicals.items()}
         # relative thresholds made absolute for every practical, selected or not: the job keys of the
         # practicals a partial run leaves alone must stay those of their stored results

@@ -151,9 +151,12 @@ def test_host_paths_in_parameters_become_container_paths(runner, tmp_path):
 
 
 def test_files_written_in_the_container_can_be_deleted_by_the_host(runner, tmp_path):
-    req = request(tmp_path, ["open('made_here.txt', 'w').write('x')", report("'ok'")])
+    in_out = ("import os\nsub = os.path.join(os.environ['GRADER_OUT_DIR'], 'sub')\nos.mkdir(sub)\n"
+              "open(os.path.join(sub, 'made_here.txt'), 'w').write('x')")
+    req = request(tmp_path, ["open('made_here.txt', 'w').write('x')", in_out, report("'ok'")])
     assert runner.run(req).status == "ok"
-    assert (req.scratch_dir / "made_here.txt").read_text() == "x"
+    assert not req.scratch_dir.exists()      # scratch was the container's own tmpfs: gone with it
+    assert (req.out_dir / "sub" / "made_here.txt").read_text() == "x"
     shutil.rmtree(req.work_dir)
     assert not req.work_dir.exists()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import sys
 import time
 import zipfile
@@ -251,6 +252,11 @@ def test_the_host_keeps_no_file_process_or_trace_of_the_batch(batch):
     for place, names in batch["before"].items():
         assert after[place] - names == set(), f"new in {place}: {sorted(after[place] - names)}"
     assert processes_mentioning(str(batch["root"] / "out")) == []
+
+
+@pytest.mark.slow
+def test_the_work_folder_is_closed_to_other_accounts_of_the_host(batch):
+    assert stat.S_IMODE((batch["root"] / "out" / "work").stat().st_mode) == 0o700
 
 
 @pytest.mark.slow

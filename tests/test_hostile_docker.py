@@ -86,7 +86,7 @@ def test_filling_the_disk_from_the_scratch_folder_stops_at_the_file_size_limit(r
     result = runner.run(req)
     assert result.status == "error", result
     assert result.reason.code == "hostile_file_too_large" and result.reason.params["number"] == 3
-    assert (req.scratch_dir / "big.bin").stat().st_size <= 16 << 20
+    assert not req.scratch_dir.exists()     # the file was in the container's tmpfs: nothing of it on the host
 
 
 def test_answers_planted_before_the_kernel_is_killed_never_count(runner, tmp_path):

@@ -1,15 +1,16 @@
 """The docker runner: each notebook runs in its own locked-down container, through the same child entry
 point (papermill, parameters, extra cells, per-cell timeout) as the local runner.
 
-It must never mount anything but this run's scratch and out folders, the data and the probe folder, and
-never leave a container behind: every container is labelled ``grader=1`` and removed in a finally.
+It must never mount anything but this run's out folder, its spec (read-only) and results folders, the
+data and the probe folder, and never leave a container behind: every container is labelled ``grader=1``
+and removed in a finally. Nothing the container could write is followed by the host: the results come
+out through the daemon (docker_results.py), scratch is a tmpfs that goes with the container, and out/
+loses every setuid/setgid bit before anything reads it.
 """
 from __future__ import annotations
 
 import math
 import os
-import queue
-import shutil
 import threading
 import time
 import uuid
@@ -19,21 +20,30 @@ from typing import Any, Iterator
 
 from grader.errors import GraderError, RunnerError
 from grader.execution.base import Runner, RunRequest
+from grader.execution.docker_limits import PidWatch, gpu_device_requests, gpu_pool, mentions_pid_limit
+from grader.execution.docker_results import clean_up, copy_results
 from grader.execution.local import (KERNEL_NAME, LOG_CAP_BYTES, _fresh_dirs, _interpret, _write_kernelspec)
-from grader.execution.prepare import prepare
+from grader.execution.prepare import PREPARED_NAME, prepare
+from grader.execution.safe_files import fresh_dir
 from grader.i18n import msg
 from grader.records import RunResult
 
 DEFAULT_IMAGE = "grader-runtime:latest"
 LABEL = "grader"                       # every container of the grader carries grader=1
-CONTAINER_UID = "1000:1000"            # used when the host runs as root; otherwise the host's own uid
+# The container's uid (and gid) when the host runs as root: no account of a usual host, so a file the
+# notebook leaves (a setuid copy of a shell) gives no host user anything. A host that is not root cannot
+# hand folders over to another uid: its runs use its own.
+DEFAULT_UID = 1_000_000
+MAX_UID = 2**31 - 1
 # Where the mounts appear inside the container.
 SCRATCH, OUT, DATA, PROBE = "/work/scratch", "/work/out", "/data", "/probe"
+SPEC, RESULTS = "/grader/spec", "/grader/results"   # the child's spec (read-only) and what it leaves
 PYTHON = "/opt/venv/bin/python"
 HOME = "/home/grader"
-_RUNNER_DIR = ".grader"                # inside scratch: the child's spec, kernelspec and results
+# On the host, under work_dir: the folders mounted at SPEC and RESULTS.
+_SPEC_DIR, _RESULTS_DIR = "spec", "results"
+_TMPFS = "rw,nosuid,nodev,mode=1777,size={}m"
 _CHILD = "import sys; from grader.execution.local import child_main; child_main(sys.argv[1])"
-_PID_LIMIT_SIGNS = ("Resource temporarily unavailable", "BlockingIOError", "can't start new thread")
 
 
 def connect(timeout_s: float = 120.0):
@@ -56,40 +66,28 @@ def connect(timeout_s: float = 120.0):
     return client
 
 
-def gpu_device_requests(gpus: Any) -> list:
-    """Device requests for ``gpus``: None/False/[] none, "all"/True/-1 every GPU, an int N that many,
-    a list (or "0,1") those device ids."""
-    if gpus in (None, False, "", "none", [], ()):
-        return []
-    from docker.types import DeviceRequest
-
-    if gpus in ("all", True, -1):
-        return [DeviceRequest(count=-1, capabilities=[["gpu"]])]
-    if isinstance(gpus, int):
-        return [DeviceRequest(count=gpus, capabilities=[["gpu"]])]
-    ids = gpus.split(",") if isinstance(gpus, str) else list(gpus)
-    return [DeviceRequest(device_ids=[str(i).strip() for i in ids], capabilities=[["gpu"]])]
-
-
 class DockerRunner(Runner):
     name = "docker"
 
     def __init__(self, *, image: str = DEFAULT_IMAGE, memory: str = "4g", cpus: float = 2.0, pids: int = 256,
                  gpus: Any = None, share_gpus: bool = False, tmpfs_mb: int = 512, home_mb: int = 256,
                  shm_mb: int = 256, start_timeout_s: float = 60.0, kill_grace_s: float = 2.0,
-                 log_cap_bytes: int = LOG_CAP_BYTES, user: str | None = None, file_mb: int = 1024) -> None:
+                 log_cap_bytes: int = LOG_CAP_BYTES, uid: int | None = None, file_mb: int = 1024,
+                 scratch_mb: int = 1024) -> None:
         self.image = image
         self.memory = str(memory)
         self.cpus = float(cpus)
         self.pids = int(pids)
         self.tmpfs_mb, self.home_mb, self.shm_mb = int(tmpfs_mb), int(home_mb), int(shm_mb)
+        self.scratch_mb = int(scratch_mb)
         self.start_timeout_s = start_timeout_s
         self.kill_grace_s = kill_grace_s
         self.file_mb = file_mb
         self.log_cap_bytes = log_cap_bytes
-        self.user = user or (CONTAINER_UID if os.getuid() == 0 else f"{os.getuid()}:{os.getgid()}")
+        self.uid, self._uid_error = _container_uid(uid)
+        self.user = f"{self.uid}:{self.uid}" if os.getuid() == 0 else f"{self.uid}:{os.getgid()}"
         self.gpus = gpus
-        self._gpu_pool = _gpu_pool(gpus, share_gpus)
+        self._gpu_pool = gpu_pool(gpus, share_gpus)
         self._client = None
         self._ready_error: RunnerError | None = None
         self._lock = threading.Lock()
@@ -104,6 +102,8 @@ class DockerRunner(Runner):
             if self._client is not None:
                 return
             try:
+                if self._uid_error is not None:
+                    raise self._uid_error
                 client = connect()
                 _require_image(client, self.image)
             except RunnerError as err:
@@ -135,58 +135,69 @@ class DockerRunner(Runner):
     def _run(self, request: RunRequest, started: float, gpus: Any) -> RunResult:
         _fresh_dirs(request)
         request = _in_container_paths(request)
-        prepare(request, KERNEL_NAME)
-        runner_dir = request.scratch_dir / _RUNNER_DIR
-        spec = self._write_spec(request, runner_dir)
+        spec = self._write_spec(request, prepare(request, KERNEL_NAME))
+        fresh_dir(request.work_dir / _RESULTS_DIR, 0o700)
         self._hand_over(request)
         container = self._client.containers.create(self.image, [PYTHON, "-c", _CHILD, spec],
                                                    **self._container_options(request, gpus))
         try:
             container.start()
-            with _PidWatch(container.id) as pid_watch:
+            with PidWatch(container.id) as pid_watch:
                 timed_out = self._wait(container, request.timeout_s - (time.monotonic() - started))
             container.reload()
             state = container.attrs.get("State", {})
             pid_hits = pid_watch.hits
             log = _capped(container.logs(stdout=True, stderr=True), self.log_cap_bytes)
+            refused = copy_results(container, RESULTS, request.work_dir)
         finally:
             _remove(container)
         (request.work_dir / "runner.log").write_text(log, encoding="utf-8")
-        _collect(runner_dir, request.work_dir)
+        clean_up(request, (request.work_dir / _RESULTS_DIR, request.work_dir / _SPEC_DIR))
         local = _interpret(request, started, timed_out, state.get("ExitCode"), log)
-        return self._docker_outcome(request, local, state, timed_out, pid_hits)
+        outcome = self._docker_outcome(request, local, state, timed_out, pid_hits)
+        if refused:   # the notebook tampered with what tells how its run went: nothing of it is believed
+            return _replace(outcome, "error", msg("hostile_results_refused", detail="; ".join(refused)))
+        return outcome
 
-    def _write_spec(self, request: RunRequest, runner_dir: Path) -> str:
+    def _write_spec(self, request: RunRequest, notebook: Path) -> str:
+        """The child's spec, kernelspec and the prepared notebook, in the folder mounted read-only."""
         import json
 
-        runner_dir.mkdir(parents=True, exist_ok=True)
-        _write_kernelspec(runner_dir / "kernel", PYTHON)
-        inner = f"{SCRATCH}/{_RUNNER_DIR}"
+        spec_dir = request.work_dir / _SPEC_DIR
+        fresh_dir(spec_dir)
+        notebook.replace(spec_dir / PREPARED_NAME)   # scratch/ is the container's own tmpfs
+        _write_kernelspec(spec_dir / "kernel", PYTHON)
         spec = {
-            "notebook": f"{SCRATCH}/notebook.ipynb", "output": f"{inner}/executed.ipynb", "cwd": SCRATCH,
-            "kernel_name": KERNEL_NAME, "result": f"{inner}/run.json",
+            "notebook": f"{SPEC}/{PREPARED_NAME}", "output": f"{RESULTS}/executed.ipynb", "cwd": SCRATCH,
+            "kernel_name": KERNEL_NAME, "result": f"{RESULTS}/run.json",
             "cell_timeout_s": max(1, math.ceil(request.cell_timeout_s)),
             "start_timeout_s": max(1, math.ceil(min(self.start_timeout_s, request.timeout_s))),
             "memory_limit_mb": None,   # the container's cgroup limits memory
-            # scratch/ is a host folder: one file may not grow past file_mb (many files still can)
+            # out/ is a host folder: one file may not grow past file_mb (many files still can)
             "file_limit_mb": self.file_mb,
         }
-        (runner_dir / "runner.json").write_text(json.dumps(spec), encoding="utf-8")
-        return f"{inner}/runner.json"
+        (spec_dir / "runner.json").write_text(json.dumps(spec), encoding="utf-8")
+        return f"{SPEC}/runner.json"
 
     def _hand_over(self, request: RunRequest) -> None:
-        """Make scratch/ and out/ writable for the container's uid (only a root host has to chown)."""
+        """Give the container's uid the folders it uses (only a root host has to chown): it writes out/
+        and results/, and reads spec/ (mounted read-only, so owning it gives it nothing)."""
+        if os.getuid() != 0:
+            return
         uid, gid = (int(part) for part in self.user.split(":"))
-        for top in (request.scratch_dir, request.out_dir):
+        for top in (request.out_dir, request.work_dir / _RESULTS_DIR, request.work_dir / _SPEC_DIR):
             for path in [top, *top.rglob("*")]:
-                if os.getuid() == 0:
-                    os.chown(path, uid, gid, follow_symlinks=False)
+                os.chown(path, uid, gid, follow_symlinks=False)
 
     def _container_options(self, request: RunRequest, gpus: Any) -> dict[str, Any]:
         from docker.types import LogConfig, Mount
 
-        mounts = [Mount(SCRATCH, str(request.scratch_dir.resolve()), type="bind", read_only=False),
-                  Mount(OUT, str(request.out_dir.resolve()), type="bind", read_only=False),
+        # Docker offers no nosuid/nodev for a bind mount: out/ and results/ are defused on the host after
+        # the run (strip_setid, removal) instead; scratch, /tmp and HOME are tmpfs with both.
+        work = request.work_dir.resolve()
+        mounts = [Mount(OUT, str(request.out_dir.resolve()), type="bind", read_only=False),
+                  Mount(SPEC, str(work / _SPEC_DIR), type="bind", read_only=True),
+                  Mount(RESULTS, str(work / _RESULTS_DIR), type="bind", read_only=False),
                   Mount(PROBE, str(Path(request.probe_dir).resolve()), type="bind", read_only=True)]
         env = {"GRADER_PROBE_DIR": PROBE, "GRADER_OUT_DIR": OUT}
         if request.data_dir is not None:
@@ -195,14 +206,16 @@ class DockerRunner(Runner):
         # As many BLAS/OpenMP threads as the CPU quota allows: a thread per host core would be throttled.
         env["OMP_NUM_THREADS"] = str(max(1, math.ceil(self.cpus)))
         env.update({str(k): str(v) for k, v in request.env.items()})
-        env.update({"HOME": HOME, "JUPYTER_PATH": f"{SCRATCH}/{_RUNNER_DIR}/kernel",
+        env.update({"HOME": HOME, "JUPYTER_PATH": f"{SPEC}/kernel",
                     "JUPYTER_RUNTIME_DIR": "/tmp/jupyter-runtime", "IPYTHONDIR": "/tmp/ipython",
-                    "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONUNBUFFERED": "1"})
-        tmpfs_opts = "rw,nosuid,nodev,mode=1777,size={}m"
+                    "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONUNBUFFERED": "1",
+                    # the uid has no passwd entry: getpass.getuser() (torch's caches) reads these first
+                    "USER": "grader", "LOGNAME": "grader"})
         return dict(
             user=self.user, working_dir=SCRATCH, environment=env, mounts=mounts,
             network_mode="none", read_only=True, ipc_mode="private",
-            tmpfs={"/tmp": tmpfs_opts.format(self.tmpfs_mb), HOME: tmpfs_opts.format(self.home_mb)},
+            tmpfs={SCRATCH: self._scratch_options(), "/tmp": _TMPFS.format(self.tmpfs_mb),
+                   HOME: _TMPFS.format(self.home_mb)},
             shm_size=f"{self.shm_mb}m",
             mem_limit=self.memory, memswap_limit=self.memory, nano_cpus=int(self.cpus * 1e9),
             pids_limit=self.pids, cap_drop=["ALL"], security_opt=["no-new-privileges"],
@@ -210,6 +223,11 @@ class DockerRunner(Runner):
             labels={LABEL: "1", "grader.run": uuid.uuid4().hex},
             log_config=LogConfig(type=LogConfig.types.JSON, config={"max-size": "1m", "max-file": "1"}),
         )
+
+    def _scratch_options(self) -> str:
+        # The image's /work/scratch is root's and its mode wins over mode=: the tmpfs is given to the uid.
+        uid, gid = self.user.split(":")
+        return f"rw,nosuid,nodev,size={self.scratch_mb}m,uid={uid},gid={gid},mode=0700"
 
     def _wait(self, container, budget_s: float) -> bool:
         """Wait for the container within the budget; past it, stop it. True when it had to be stopped."""
@@ -236,7 +254,7 @@ class DockerRunner(Runner):
         cell = local.failed_cell
         number = cell + 1 if cell is not None else "?"
         # A refused thread in a run that went well (a BLAS pool) is no failure: only explain failures.
-        if local.status != "ok" and (pid_hits or _mentions_pid_limit(local)):
+        if local.status != "ok" and (pid_hits or mentions_pid_limit(local)):
             reason = msg("docker_pid_limit", limit=self.pids, number=number)
             return _replace(local, "error", reason)
         if state.get("OOMKilled") or (state.get("ExitCode") == 137 and not timed_out):
@@ -284,63 +302,6 @@ def _require_image(client, image: str) -> None:
                           reason=msg("docker_image_missing", image=image)) from err
 
 
-def _gpu_pool(gpus: Any, share: bool) -> queue.Queue | None:
-    """A pool of single devices when a list of GPUs is given: never two runs on one GPU unless ``share``."""
-    if share or gpus in (None, False, "", "all", True, -1) or isinstance(gpus, int):
-        return None
-    ids = gpus.split(",") if isinstance(gpus, str) else list(gpus)
-    pool: queue.Queue = queue.Queue()
-    for device in ids:
-        pool.put(str(device).strip())
-    return pool
-
-
-def _pid_limit_hits(container_id: str) -> int:
-    """How many forks the PID limit refused (cgroup ``pids.events``); 0 when unknown (remote daemon)."""
-    candidates = (f"/sys/fs/cgroup/pids/docker/{container_id}/pids.events",
-                  f"/sys/fs/cgroup/docker/{container_id}/pids.events",
-                  f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/pids.events")
-    for candidate in candidates:
-        try:
-            for line in Path(candidate).read_text().splitlines():
-                key, _, value = line.partition(" ")
-                if key == "max":
-                    return int(value)
-        except (OSError, ValueError):
-            continue
-    return 0
-
-
-class _PidWatch:
-    """Watches the container's cgroup ``pids.events`` while it runs (the cgroup goes with the container):
-    ``hits`` is how many forks the PID limit refused; 0 when unknown (a remote daemon)."""
-
-    def __init__(self, container_id: str, every_s: float = 0.2) -> None:
-        self.container_id, self.every_s, self.hits = container_id, every_s, 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-
-    def __enter__(self) -> "_PidWatch":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _poll(self) -> None:
-        while True:
-            self.hits = max(self.hits, _pid_limit_hits(self.container_id))
-            if self._stop.wait(self.every_s):
-                return
-
-
-def _mentions_pid_limit(result: RunResult) -> bool:
-    """The failure says a fork or a thread was refused (the kernel's error, or the child's last words)."""
-    reason_text = " ".join(str(v) for v in (result.reason.params.values() if result.reason else ()))
-    return any(sign in reason_text or sign in result.log for sign in _PID_LIMIT_SIGNS)
-
-
 def _in_container_paths(request: RunRequest) -> RunRequest:
     """The request with host paths in parameters and env (e.g. ``data_dir``) rewritten to the mounts."""
     from dataclasses import replace
@@ -366,12 +327,16 @@ def _in_container_paths(request: RunRequest) -> RunRequest:
                    env={k: translate(v) for k, v in request.env.items()})
 
 
-def _collect(runner_dir: Path, work_dir: Path) -> None:
-    """Move the child's files to where the local runner leaves them (work_dir/executed.ipynb, run.json)."""
-    for name in ("executed.ipynb", "run.json"):
-        source = runner_dir / name
-        if source.is_file() and not source.is_symlink():
-            shutil.move(str(source), str(work_dir / name))
+def _container_uid(uid: int | None) -> tuple[int, RunnerError | None]:
+    """The uid runs get, and the batch's error when the configured one cannot be used."""
+    if os.getuid() != 0:
+        if uid is not None and uid != os.getuid():
+            return os.getuid(), RunnerError(
+                f"[docker] uid = {uid} needs the grader to run as root (it hands each run's folders to that "
+                f"uid); leave uid out to run as this user ({os.getuid()})", code="docker_uid_unusable",
+                reason=msg("docker_runner_error", detail=f"uid {uid} needs a grader running as root"))
+        return os.getuid(), None
+    return (DEFAULT_UID if uid is None else int(uid)), None
 
 
 def _kill(container) -> None:

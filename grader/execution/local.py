@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from grader.execution.base import Runner, RunRequest
 from grader.execution.habits import diagnose
 from grader.execution.procfs import processes_with_env
 from grader.execution.prepare import prepare, source_index
+from grader.execution.safe_files import UnsafeFile, kind_of, read_regular, remove
 from grader.i18n import msg
 from grader.notebooks import read_notebook
 from grader.records import Reason, RunResult
@@ -32,6 +32,7 @@ _TOKEN_VAR = "GRADER_RUN_TOKEN"   # marks every process of one run, wherever it 
 _EVALUE_CAP = 500
 _FILE_TOO_LARGE = "[Errno 27] File too large"   # EFBIG: a write past the file-size limit
 _GRADER_ROOT = str(Path(__file__).resolve().parents[2])
+_RUN_RECORD_CAP = 64 << 10
 
 
 class LocalRunner(Runner):
@@ -236,6 +237,10 @@ def marked_processes(token: str) -> list[int]:
 
 def _interpret(request: RunRequest, started: float, timed_out: bool, returncode: int | None,
                log: str) -> RunResult:
+    refused = _refused_results(request)
+    if refused:   # a link there would show another notebook (or any file of the host) as this run's
+        return _result(request, "error", started, log=log,
+                       reason=msg("hostile_results_refused", detail="; ".join(refused)))
     cells = _executed_cells(request.executed_path)
     executed = request.executed_path if cells is not None else None
     cells = cells or []
@@ -291,7 +296,7 @@ def _forget_planted_outputs(request: RunRequest, cells: list[dict]) -> None:
     extra = [c for c in cells[-len(request.extra_cells):] if source_index(c) is None] if request.extra_cells else []
     if not request.extra_cells or any(_started(c) for c in extra):
         return
-    shutil.rmtree(request.out_dir, ignore_errors=True)
+    remove(request.out_dir)
     request.out_dir.mkdir(parents=True, exist_ok=True)
 
 
@@ -326,10 +331,16 @@ def _executed_cells(path: Path) -> list[dict] | None:
     return list(nb.cells) if nb is not None else None
 
 
+def _refused_results(request: RunRequest) -> list[str]:
+    """What stands where the child leaves its files, when it is not a regular file (never followed)."""
+    paths = (request.executed_path, request.work_dir / "run.json")
+    return [f"{path.name} is {kind}" for path in paths if (kind := kind_of(path)) is not None]
+
+
 def _child_outcome(path: Path) -> dict[str, Any] | None:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(read_regular(path, _RUN_RECORD_CAP).decode("utf-8"))
+    except (OSError, UnsafeFile, ValueError):
         return None
     return data if isinstance(data, dict) else None
 
@@ -346,7 +357,7 @@ def _fresh_dirs(request: RunRequest) -> None:
     """scratch/ and out/ belong to the runner: stale files of an earlier run must not pass for this one's."""
     request.work_dir.mkdir(parents=True, exist_ok=True)
     for folder in (request.scratch_dir, request.out_dir):
-        shutil.rmtree(folder, ignore_errors=True)
+        remove(folder)   # a link left there by an earlier run is removed, never followed
         folder.mkdir()
     for stale in (request.executed_path, request.work_dir / "run.json"):
         stale.unlink(missing_ok=True)
@@ -363,8 +374,9 @@ def _write_kernelspec(root: Path, python: str) -> None:
 def read_capped(path: Path, cap: int) -> str:
     """The file's text, or its head and tail with a marker when it is longer than ``cap`` bytes."""
     try:
-        size = path.stat().st_size
-        with path.open("rb") as fh:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
             if size <= cap:
                 data = fh.read()
             else:
