@@ -224,8 +224,8 @@ def _course_from(data: dict[str, Any], path: Path) -> Course:
     base = path.parent
     unknown = sorted(set(data) - _TOP_KEYS)
     if unknown:
-        raise ConfigError(f"{path}: {unknown[0]}: unknown top-level key (known: [course], [moodle], "
-                          "[docker], [practicals.<id>])", file=str(path), key=unknown[0])
+        raise ConfigError(f"{path}: {unknown[0]}: unknown top-level table (known: [course], [moodle], "
+                          "[practicals.<id>], [docker], [similarity])", file=str(path), key=unknown[0])
     if "course" not in data:
         raise ConfigError(f"{path}: the [course] table is missing", file=str(path), key="course")
     top = _Table(data, "", path, None)

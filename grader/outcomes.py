@@ -39,7 +39,8 @@ def practical_score(evaluation: Evaluation, student: Student, participant: str, 
     return PracticalScore(practical=evaluation.practical, participant=participant, full_name=full_name,
                           status=status, score=score, max_score=max_score, late=late, reason=reason,
                           checks=evaluation.checks, duration_s=evaluation.duration_s, sha256=evaluation.sha256,
-                          email=student.email, penalty=penalty, override_reason=override_reason)
+                          email=student.email, penalty=penalty, override_reason=override_reason,
+                          notes=evaluation.notes)
 
 
 def course_grades(course: Course, students: list[Student], scores: list[PracticalScore]) -> list[CourseGrade]:

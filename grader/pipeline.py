@@ -103,15 +103,16 @@ def grade_course(course: Course, out_dir: Path | None = None, *, force: bool = F
             if not static:   # a static look never replaces the real scores
                 store.put_scores(result.scores)
         result.grades = course_grades(course, roster.students, result.scores)
+        exports_dir = out_dir / "static" if static else out_dir   # a static look never touches the real files
+        exports_dir.mkdir(parents=True, exist_ok=True)
         similar_files: list[Path] = []
         if course.similarity.enabled:   # flags for a human, never a grade: see grader/similarity/
             from grader.similarity import run_similarity
             # before the exports: the report lists this run's flags, not the previous run's
-            similar = run_similarity(course, out_dir,
+            similar = run_similarity(course, exports_dir,
                                      {p: s for p, s in intake.submissions.items() if only in (None, p)})
             similar_files, result.warnings = similar.files[:2], result.warnings + similar.warnings
-        exported: ExportReport = write_all(out_dir / "static" if static else out_dir, course, result.scores,
-                                           result.grades, intake.worksheets)
+        exported: ExportReport = write_all(exports_dir, course, result.scores, result.grades, intake.worksheets)
         result.files = [out_dir / "grader.sqlite", *exported.files, *similar_files]
         result.warnings = result.warnings + exported.warnings
         result.attention = exported.attention

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import zipfile
 from pathlib import Path
 
 from grader.course import Course
@@ -24,6 +23,7 @@ _BLIND = {"participant", "participante"}
 def check_course_inputs(course: Course) -> dict[str, Worksheet | None]:
     """Every practical's worksheet, read and checked; InputError on the first unusable input."""
     for pid, cfg in course.practicals.items():
+        _check_assignment(course, pid, cfg.assignment_dir)
         for source in cfg.submissions:
             _check_source(course, f"practicals.{pid}.submissions", source)
     worksheets = {pid: _read(course, pid, cfg.worksheet) for pid, cfg in course.practicals.items()}
@@ -39,20 +39,27 @@ def _where(course: Course, key: str, path: Path) -> str:
     return f"{course.path}: {key}: {path}" if course.path else f"{path}"
 
 
+def _check_assignment(course: Course, pid: str, folder: Path) -> None:
+    if (folder / "assignment.toml").is_file():
+        return
+    known = sorted(p.parent.name for p in folder.parent.glob("*/assignment.toml"))
+    where = f"{course.path}: practicals.{pid}" if course.path else f"--practical {pid}"
+    raise InputError(f"{where}: no practical {pid!r} in {folder.parent} (known: {', '.join(known) or 'none'})",
+                     key=f"practicals.{pid}")
+
+
 def _check_source(course: Course, key: str, source: Path) -> None:
     if not source.exists():
         raise InputError(f"{_where(course, key, source)}: no such file or folder", key=key)
     if not os.access(source, os.R_OK | (os.X_OK if source.is_dir() else 0)):
         raise InputError(f"{_where(course, key, source)}: not readable (permissions)", key=key)
-    if source.is_dir() or source.suffix.lower() == ".ipynb":
-        return
-    try:
-        ok = zipfile.is_zipfile(source)
-    except OSError as err:
-        raise InputError(f"{_where(course, key, source)}: cannot be read ({err.strerror})", key=key) from None
-    if not ok:
-        raise InputError(f"{_where(course, key, source)}: not a zip archive, a notebook or a folder "
-                         "(Moodle's \"Download all submissions\" gives a .zip)", key=key)
+    if source.is_file():
+        try:
+            with source.open("rb") as fh:
+                fh.read(1)
+        except OSError as err:
+            raise InputError(f"{_where(course, key, source)}: cannot be read ({err.strerror})", key=key) from None
+    # a file that is not a zip is the intake's warning line (the rest of the course is still graded)
 
 
 def _read(course: Course, pid: str, path: Path | None) -> Worksheet | None:

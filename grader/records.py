@@ -119,6 +119,7 @@ class PracticalScore:
     email: str | None = None
     penalty: Decimal = Decimal("0")
     override_reason: str | None = None
+    notes: tuple[Reason, ...] = ()   # facts a student and the instructor should read (which file, what changed)
 
 
 @dataclass(frozen=True)

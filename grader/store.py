@@ -158,7 +158,8 @@ def evaluation_from_json(d: dict[str, Any]) -> Evaluation:
 def score_to_json(s: PracticalScore) -> dict[str, Any]:
     data = asdict(s)
     data.update(score=None if s.score is None else str(s.score), max_score=str(s.max_score),
-                penalty=str(s.penalty), reason=_reason(s.reason), checks=[check_to_json(c) for c in s.checks])
+                penalty=str(s.penalty), reason=_reason(s.reason), checks=[check_to_json(c) for c in s.checks],
+                notes=[n.to_json() for n in s.notes])
     return data
 
 
@@ -166,4 +167,5 @@ def score_from_json(d: dict[str, Any]) -> PracticalScore:
     return PracticalScore(
         **{**d, "score": None if d["score"] is None else Decimal(d["score"]), "max_score": Decimal(d["max_score"]),
            "penalty": Decimal(d["penalty"]), "reason": _unreason(d["reason"]),
-           "checks": tuple(check_from_json(c) for c in d["checks"])})
+           "checks": tuple(check_from_json(c) for c in d["checks"]),
+           "notes": tuple(Reason.from_json(n) for n in d.get("notes", []))})

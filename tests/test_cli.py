@@ -59,3 +59,21 @@ def test_a_worksheet_without_its_grade_column_stops_before_grading_naming_the_ke
     assert len(error) == 1 and "practicals.mnist_cnn.worksheet" in error[0] and "ws.csv" in error[0]
     assert "'Grade'" in error[0]
     assert not (tmp_path / "out").exists()      # stopped before writing anything
+
+
+def test_a_misspelt_table_lists_the_known_tables_with_their_brackets(tmp_path):
+    path = tmp_path / "course.toml"
+    path.write_text('[course]\nname = "t"\n[practical.rnn_text]\nsubmissions = ["a.zip"]\n', encoding="utf-8")
+    done = grader("grade", str(path))
+    assert done.returncode == 2
+    assert "(known: [course], [moodle], [practicals.<id>], [docker], [similarity])" in done.stdout
+
+
+def test_an_unknown_practical_lists_the_known_ones_and_writes_nothing(tmp_path):
+    notebook = tmp_path / "a.ipynb"
+    notebook.write_text("{}", encoding="utf-8")
+    done = grader("grade", "--practical", "mnist", str(notebook), "--out", str(tmp_path / "out"))
+    assert done.returncode == 2
+    line = [line for line in done.stdout.splitlines() if line.startswith("error:")][0]
+    assert "mnist" in line and "known: imagenet_cnn, mnist_cnn, rnn_text" in line
+    assert not (tmp_path / "out").exists()

@@ -129,7 +129,7 @@ def test_integer_grades_are_accepted(tmp_path):
     ('keep_best = 2', 'keep_best = 2\ncolor = "red"', "course.color: unknown key"),
     ('decimal_separator = "."', 'decimal_separator = "."\nfoo = 1', "moodle.foo: unknown key"),
     ('timeout_s = 1800', 'timeout_s = 1800\nepochs = 1', "practicals.mnist_cnn.epochs: unknown key"),
-    ('[moodle]', '[grading]\nx = 1\n[moodle]', "grading: unknown top-level key"),
+    ('[moodle]', '[grading]\nx = 1\n[moodle]', "grading: unknown top-level table"),
     ('keep_best = 2', 'keep_best = "2"', "course.keep_best: must be an integer"),
     ('keep_best = 2', 'keep_best = 0', "course.keep_best: must be at least 1"),
     ('keep_best = 2', 'keep_best = true', "course.keep_best: must be an integer"),
