@@ -12,7 +12,7 @@ import numpy as np
 
 from grader.assignment import CheckSpec, resolve
 from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_shape, result, share
-from grader.checks.generation import draw_prompt, ids_of, shown
+from grader.checks.numbering import draw_prompt, ids_of, shown
 from grader.errors import ConfigError
 from grader.i18n import msg
 from grader.records import CheckResult, Reason
