@@ -61,4 +61,5 @@ def test_a_nested_reason_renders_in_the_language_of_the_one_around_it():
 
 
 def test_the_detector_would_catch_the_old_english_fragment():
-    assert english_words('... (el carácter i tiene el id i): character 0 got id 24, the contract\'s numbering gives 47.')
+    old = "... (el carácter i tiene el id i): character 0 got id 24, the contract's numbering gives 47."
+    assert english_words(old)

@@ -97,7 +97,8 @@ def _score_format(spec: CheckSpec, ctx: ScoreContext) -> CheckResult:
         if output.reason is not None:
             return result(spec, Decimal("0"), output.reason)
         if not isinstance(output.value, str):
-            got = type(output.value).__name__ if output.is_value else f"numbers of shape {fmt_shape(output.array.shape)}"
+            got = (type(output.value).__name__ if output.is_value
+                   else msg("rnn_numbers_of_shape", shape=fmt_shape(output.array.shape)).to_json())
             return result(spec, Decimal("0"), msg("rnn_generate_not_text", name=name, got=got))
         for part, reason in _format_problems(name, case, output.value, vocabulary).items():
             failures.setdefault(part, reason)

@@ -147,7 +147,7 @@ class MetricCheck(Check):
                               "grade through `grader grade`, which builds them (`grader reference build`)")
         points = linear_points(spec.points, value, zero_at, full_at)
         reason = describe(name=name, value=str(value), count=len(labels), zero_at=str(zero_at), full_at=str(full_at))
-        numbering = {} if "numbering" not in ctx.private else {"numbering": "student" if table is not None else "contract"}
+        numbering = {"numbering": "student" if table is not None else "contract"} if "numbering" in ctx.private else {}
         return result(spec, points, reason, **{metric: str(value), "count": len(labels)}, **numbering)
 
 
