@@ -83,6 +83,8 @@ parameters = {{ {TINY_BUDGET} }}
     assert set(by_name) == set(names)
     print(f"\nrnn_text: {len(names)} notebooks graded in {wall:.1f} s; "
           + ", ".join(f"{n} {s.duration_s:.1f} s" for n, s in by_name.items()))
+    for name, score in by_name.items():     # the measured table, to set beside the intended one
+        print(f"  {name}: {score.score} = " + " · ".join(f"{c.check_id} {c.points}" for c in score.checks))
     return by_name, root
 
 
