@@ -2,7 +2,9 @@
 
 Messages live in ``grader/messages/*.toml`` (one file per stage, so stages never edit
 each other's file). Each entry is ``[code] en = "..." es = "..."`` with ``{param}``
-placeholders. Rendering never raises: a missing parameter shows as ``{name}``.
+placeholders. Rendering never raises: a missing parameter shows as ``{name}``. A parameter may
+itself be a message (``msg(...).to_json()``, plain JSON so records keep it): it renders in the same
+language, so a reason that explains itself with a smaller one never mixes languages.
 """
 from __future__ import annotations
 
@@ -44,14 +46,23 @@ def render(reason: Reason | None, lang: str = "es") -> str:
     if entry is None:
         return reason.code + (f" {reason.params}" if reason.params else "")
     template = entry.get(lang) or entry.get("en") or reason.code
-    params = _Lenient({k: _format_value(v) for k, v in reason.params.items()})
+    params = _Lenient({k: _format_value(v, lang) for k, v in reason.params.items()})
     return string.Formatter().vformat(template, (), params)
 
 
-def _format_value(value: Any) -> str:
+def _format_value(value: Any, lang: str) -> str:
+    if isinstance(value, Reason):
+        return render(value, lang)
+    if is_nested(value):
+        return render(Reason.from_json(value), lang)
     if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value)
+        return ", ".join(_format_value(v, lang) for v in value)
     return str(value)
+
+
+def is_nested(value: Any) -> bool:
+    """A message stored as a parameter of another: {"code": ..., "params": {...}}."""
+    return isinstance(value, dict) and isinstance(value.get("code"), str) and isinstance(value.get("params", {}), dict)
 
 
 def msg(code: str, **params: Any) -> Reason:

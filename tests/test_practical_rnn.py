@@ -39,6 +39,9 @@ def _notebooks(repo: Path) -> dict[str, nbformat.NotebookNode]:
         "untrained": as_handed_in_executed(variant(solution, "for step in range(steps):", "for step in range(0):")),
         "drops_a_character": as_handed_in_executed(variant(solution, 'return "".join(itos[int(i)] for i in ids)',
                                                 'return "".join(itos[int(i)] for i in ids[1:])')),
+        "no_prompt": as_handed_in_executed(variant(solution, "    out = prompt\n", "    out = \"\"\n")),
+        "own_vocabulary_order": as_handed_in_executed(variant(solution, "chars = sorted(set(text))",
+                                                              "chars = list(set(text))")),
         "template": nbformat.read(folder / "template.ipynb", as_version=4),
     }
 
@@ -80,6 +83,8 @@ parameters = {{ {TINY_BUDGET} }}
     assert set(by_name) == set(names)
     print(f"\nrnn_text: {len(names)} notebooks graded in {wall:.1f} s; "
           + ", ".join(f"{n} {s.duration_s:.1f} s" for n, s in by_name.items()))
+    for name, score in by_name.items():     # the measured table, to set beside the intended one
+        print(f"  {name}: {score.score} = " + " · ".join(f"{c.check_id} {c.points}" for c in score.checks))
     return by_name, root
 
 
@@ -144,3 +149,37 @@ def test_the_unfilled_template_earns_next_to_nothing_and_says_why_per_check(grad
     assert codes["model_shape"] == "checks_missing_name" and codes["cross_entropy"] == "checks_missing_name"
     assert codes["roundtrip"] == "rnn_roundtrip_failed" and "NotImplementedError" in render(
         next(c.reason for c in score.checks if c.check_id == "roundtrip"), "en")
+
+
+# One defect, one deduction. Intended scores, from the point table (assignment.toml, README) before
+# any run: no_prompt 9.67 (generate keeps 2 of 3 thirds: 0.67), own_vocabulary_order 9 (roundtrip 0),
+# no_temperature 8.5 (temperature 0).
+
+def test_a_generate_without_the_prompt_loses_a_third_of_the_format_point_and_nothing_else(graded):
+    score = graded[0]["no_prompt"]
+    assert _lost(score) == {"generate"} and _points(score)["generate"] == Decimal("0.67"), [
+        (c.check_id, c.points, render(c.reason, "en")) for c in score.checks]
+    assert score.score == Decimal("9.67")
+    generate = next(c for c in score.checks if c.check_id == "generate")
+    assert generate.reason.code == "rnn_generate_no_prompt" and generate.details["failed"] == ["prompt"]
+
+
+def test_an_own_vocabulary_order_loses_the_round_trip_only_and_no_temperature_hint(graded):
+    score = graded[0]["own_vocabulary_order"]
+    assert _lost(score) == {"roundtrip"} and _points(score)["roundtrip"] == Decimal("0"), [
+        (c.check_id, c.points, render(c.reason, "en")) for c in score.checks]
+    assert score.score == Decimal("9")
+    reasons = {c.check_id: c.reason for c in score.checks}
+    assert reasons["roundtrip"].code == "rnn_roundtrip_numbering"
+    assert reasons["temperature"].code == "rnn_generate_temperature_ok"
+    details = {c.check_id: c.details for c in score.checks}
+    assert details["temperature"]["numbering"] == "student" and details["cross_entropy"]["numbering"] == "student"
+    spanish = render(reasons["roundtrip"], "es")
+    assert "numeración del enunciado le da" in spanish and "contract" not in spanish and "got id" not in spanish
+
+
+def test_a_generate_ignoring_temperature_is_told_to_divide_by_it(graded):
+    score = graded[0]["no_temperature"]
+    assert score.score == Decimal("8.5") and _points(score)["temperature"] == Decimal("0")
+    reason = next(c.reason for c in score.checks if c.check_id == "temperature")
+    assert "¿Divide `generate` los logits entre la temperatura?" in render(reason, "es")

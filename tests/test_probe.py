@@ -185,3 +185,26 @@ def test_a_value_too_large_for_the_status_file_is_an_error_not_a_broken_status(t
     statuses = runpy.run_path(str(probe_dir / PROBE_FILE))["main"](namespace, "n", str(probe_dir), str(out_dir))
     assert statuses["big"]["status"] == "error" and "output too large" in statuses["big"]["error"]
     assert statuses["small"]["value"] == "ok" and (out_dir / "status.json").stat().st_size < 1 << 20
+
+
+def test_a_model_item_can_take_ids_in_the_students_own_numbering(tmp_path):
+    # The contract numbers "abc" 0, 1, 2; this student numbers them 2, 0, 1, and her model is trained so.
+    probe_dir, out_dir = _probe_folder(tmp_path, [
+        {"item": "own", "kind": "function", "name": "encode", "args": [{"json": "abc"}]},
+        {"item": "broken", "kind": "function", "name": "broken", "args": [{"json": "abc"}]},
+        {"item": "twice", "kind": "function", "name": "twice", "args": [{"json": "abc"}]},
+        {"item": "translated", "kind": "model", "name": "model", "args": [{"npy": "ids.npy"}],
+         "translate": "own", "size": 3},
+        {"item": "no_table", "kind": "model", "name": "model", "args": [{"npy": "ids.npy"}],
+         "translate": "broken", "size": 3},
+        {"item": "not_a_permutation", "kind": "model", "name": "model", "args": [{"npy": "ids.npy"}],
+         "translate": "twice", "size": 3},
+    ], {"ids": np.array([[0, 1, 2, 2]])})
+    namespace = {"encode": lambda s: [{"a": 2, "b": 0, "c": 1}[c] for c in s],
+                 "broken": lambda s: 1 / 0, "twice": lambda s: [0, 0, 1],
+                 "model": lambda ids: ids[..., None].float()}
+    runpy.run_path(str(probe_dir / PROBE_FILE))["main"](namespace, "n", str(probe_dir), str(out_dir))
+
+    assert np.load(out_dir / "translated.npy")[0, :, 0].tolist() == [2, 0, 1, 1]
+    assert np.load(out_dir / "no_table.npy")[0, :, 0].tolist() == [0, 1, 2, 2]      # the contract's ids
+    assert np.load(out_dir / "not_a_permutation.npy")[0, :, 0].tolist() == [0, 1, 2, 2]

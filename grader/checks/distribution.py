@@ -98,21 +98,21 @@ def draw_logits(rng: np.random.Generator, classes: int, temperature: float) -> n
                       "choose temperatures further from 1 or more classes")
 
 
-def as_class_ids(array: np.ndarray | None, draws: int, classes: int) -> np.ndarray | str:
-    """The draws as int64 class ids, or a short phrase saying why they are not."""
+def as_class_ids(array: np.ndarray | None, draws: int, classes: int) -> np.ndarray | Reason:
+    """The draws as int64 class ids, or a short message (nested in the check's reason) saying why not."""
     if array is None:
-        return "not numbers"
+        return msg("rnn_draws_not_numbers")
     if array.size != draws:
-        return f"{array.size} numbers for {draws} calls (one class index per call expected)"
+        return msg("rnn_draws_count", size=array.size, draws=draws)
     flat = array.reshape(-1)
     if flat.dtype.kind == "f":
         if not np.isfinite(flat).all() or not np.all(flat == np.round(flat)):
-            return "numbers that are not whole class indices"
+            return msg("rnn_draws_not_whole")
     if flat.dtype.kind not in "iuf":
-        return f"values of dtype {flat.dtype}"
+        return msg("rnn_draws_dtype", dtype=str(flat.dtype))
     ids = flat.astype(np.int64)
     if ids.min() < 0 or ids.max() >= classes:
-        return f"class indices outside 0..{classes - 1} (got {int(ids.min())}..{int(ids.max())})"
+        return msg("rnn_draws_range", last=classes - 1, low=int(ids.min()), high=int(ids.max()))
     return ids
 
 
@@ -184,11 +184,10 @@ class DistributionCheck(Check):
 def _case(output, case: dict[str, Any], name: str, draws: int, false_failure: float) -> tuple[Reason | None, Any]:
     temperature = case["temperature"]
     if output.reason is not None:
-        error = output.reason.params.get("error") or output.reason.params.get("problem") or output.reason.code
-        return msg("rnn_sample_error", name=name, temperature=temperature, error=error), None
+        return msg("rnn_sample_error", name=name, temperature=temperature, error=output.reason.to_json()), None
     ids = as_class_ids(output.array, draws, len(case["p"]))
-    if isinstance(ids, str):
-        return msg("rnn_sample_not_classes", name=name, temperature=temperature, problem=ids), None
+    if isinstance(ids, Reason):
+        return msg("rnn_sample_not_classes", name=name, temperature=temperature, problem=ids.to_json()), None
     found = fit(ids, case["p"], false_failure)
     if found.ok:
         return None, round(found.distance, 4)

@@ -2,6 +2,9 @@
 
 The probe sees only the inputs, shuffled with the secret per-run seed; the labels stay in this
 process. Points grow linearly from ``zero_at`` to ``full_at`` (Decimal, rounded to cents).
+With ``encode`` and ``vocabulary`` (token models), the ids and targets are translated into the
+student's own numbering when her encoder gives one (grader.checks.numbering): the metric judges the
+model, and the vocabulary order is the round-trip check's to score.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import numpy as np
 
 from grader.assignment import CheckSpec, resolve
 from grader.checks.base import CENT, Check, Option, PlanContext, ScoreContext, fmt_shape, result
+from grader.checks.numbering import plan_numbering, student_table, translate
 from grader.errors import ConfigError
 from grader.i18n import msg
 from grader.records import CheckResult, Reason
@@ -82,6 +86,8 @@ class MetricCheck(Check):
         "zero_at": Option("threshold"),
         "full_at": Option("threshold"),
         "batch_size": Option("int", required=False, default=256),
+        "encode": Option("str", required=False),          # the student's encoder, with vocabulary: her numbering
+        "vocabulary": Option("ref", required=False),
     }
 
     @classmethod
@@ -93,13 +99,16 @@ class MetricCheck(Check):
             raise ConfigError(f"{path}: {where}: zero_at and full_at must differ")
         if options["batch_size"] <= 0:
             raise ConfigError(f"{path}: {where}.batch_size must be positive")
+        if (options["encode"] is None) != (options["vocabulary"] is None):
+            raise ConfigError(f"{path}: {where}: encode and vocabulary go together (the student's numbering)")
 
     @classmethod
     def plan(cls, spec: CheckSpec, ctx: PlanContext):
-        same = ("metric", spec.options["name"], spec.options["data"], spec.options["batch_size"])
+        same = ("metric", spec.options["name"], spec.options["data"], spec.options["batch_size"],
+                spec.options["encode"], spec.options["vocabulary"])
         if same in ctx.shared:   # another metric of the same model on the same data: reuse its answers
-            item, labels = ctx.shared[same]
-            return [], {"item": item, "labels": labels}
+            item, labels, numbering = ctx.shared[same]
+            return [], {"item": item, "labels": labels, **numbering}
         images, labels = resolve(spec.options["data"])(ctx.data_dir, ctx.parameters)
         images, labels = np.asarray(images), np.asarray(labels, dtype=np.int64)
         # token ids stay integers (the probe feeds them as int64); anything else is a float32 input
@@ -110,8 +119,9 @@ class MetricCheck(Check):
         order = ctx.rng.permutation(len(labels))   # public labels in public order earn nothing
         item = {"item": spec.id, "kind": "model", "name": spec.options["name"],
                 "inputs": [ctx.write_input(spec.id, images[order])], "batch_size": spec.options["batch_size"]}
-        ctx.shared[same] = (spec.id, labels[order])
-        return [item], {"item": spec.id, "labels": labels[order]}
+        items, numbering = _plan_numbering(spec, ctx, item)
+        ctx.shared[same] = (spec.id, labels[order], numbering)
+        return items, {"item": spec.id, "labels": labels[order], **numbering}
 
     @classmethod
     def score(cls, spec: CheckSpec, ctx: ScoreContext) -> CheckResult:
@@ -127,6 +137,8 @@ class MetricCheck(Check):
         if labels.ndim == 1 and (got.ndim != 2 or got.shape[0] != len(labels) or got.shape[1] < 2):
             return result(spec, Decimal("0"), msg("checks_metric_wrong_shape", name=name, got=fmt_shape(got.shape),
                                                   count=len(labels)))
+        table = _student_table(spec, ctx)
+        labels = labels if table is None else table[labels]    # the ids the model was fed, the targets alike
         measure, describe = METRICS[metric]
         value = measure(got, labels)
         zero_at, full_at = spec.options["zero_at"], spec.options["full_at"]
@@ -135,4 +147,20 @@ class MetricCheck(Check):
                               "grade through `grader grade`, which builds them (`grader reference build`)")
         points = linear_points(spec.points, value, zero_at, full_at)
         reason = describe(name=name, value=str(value), count=len(labels), zero_at=str(zero_at), full_at=str(full_at))
-        return result(spec, points, reason, **{metric: str(value), "count": len(labels)})
+        numbering = {"numbering": "student" if table is not None else "contract"} if "numbering" in ctx.private else {}
+        return result(spec, points, reason, **{metric: str(value), "count": len(labels)}, **numbering)
+
+
+def _plan_numbering(spec: CheckSpec, ctx: PlanContext, item: dict) -> tuple[list[dict], dict]:
+    """The model item, translated into the student's numbering when the check names her encoder."""
+    if spec.options["encode"] is None:
+        return [item], {}
+    vocabulary = resolve(spec.options["vocabulary"])(ctx.data_dir, ctx.parameters)
+    numbering, items = plan_numbering(ctx, spec.options["encode"], vocabulary)
+    return items + [translate(item, numbering, len(vocabulary))], {"numbering": numbering, "size": len(vocabulary)}
+
+
+def _student_table(spec: CheckSpec, ctx: ScoreContext) -> np.ndarray | None:
+    if "numbering" not in ctx.private:
+        return None
+    return student_table(ctx, ctx.private["numbering"], spec.options["encode"], ctx.private["size"])

@@ -11,8 +11,8 @@ from decimal import Decimal
 import numpy as np
 
 from grader.assignment import CheckSpec, resolve
-from grader.checks.base import Check, Option, PlanContext, ScoreContext, result, share
-from grader.checks.generation import draw_prompt, ids_of, shown
+from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_shape, result, share
+from grader.checks.numbering import draw_prompt, ids_of, shown
 from grader.errors import ConfigError
 from grader.i18n import msg
 from grader.records import CheckResult, Reason
@@ -76,13 +76,13 @@ class RoundTripCheck(Check):
 def _case_problem(ctx: ScoreContext, case: dict, encode: str, decode: str) -> Reason | None:
     encoded = ctx.outputs.get(case["encode"], encode)
     if encoded.reason is not None:
-        return msg("rnn_roundtrip_failed", name=encode, problem=_text_of(encoded.reason))
-    problem = _ids_problem(encoded.array, case["ids"])
+        return msg("rnn_roundtrip_failed", name=encode, problem=encoded.reason.to_json())
+    problem = ids_problem(encoded.array, case["ids"], case["text"])
     if problem is not None:
-        return msg("rnn_roundtrip_numbering", name=encode, text=shown(case["text"]), problem=problem)
+        return msg("rnn_roundtrip_numbering", name=encode, text=shown(case["text"]), problem=problem.to_json())
     decoded = ctx.outputs.get(case["decode"], decode)
     if decoded.reason is not None:
-        return msg("rnn_roundtrip_failed", name=decode, problem=_text_of(decoded.reason))
+        return msg("rnn_roundtrip_failed", name=decode, problem=decoded.reason.to_json())
     if not isinstance(decoded.value, str):
         return msg("rnn_roundtrip_not_text", name=decode)
     if decoded.value != case["text"]:
@@ -94,20 +94,18 @@ def _case_problem(ctx: ScoreContext, case: dict, encode: str, decode: str) -> Re
     return None
 
 
-def _ids_problem(array: np.ndarray | None, expected: np.ndarray) -> str | None:
+def ids_problem(array: np.ndarray | None, expected: np.ndarray, text: str) -> Reason | None:
+    """What is wrong with ``encode(text)`` against the contract's ids, as a message (both languages)."""
     if array is None:
-        return "it did not return numbers"
+        return msg("rnn_ids_not_numbers")
     got = array.reshape(-1) if array.ndim == 2 and 1 in array.shape else array
     if got.ndim != 1 or len(got) != len(expected):
-        return f"it returned shape {tuple(got.shape)} for {len(expected)} characters"
+        return msg("rnn_ids_wrong_shape", shape=fmt_shape(got.shape), count=len(expected))
     if got.dtype.kind not in "iu" and not (np.isfinite(got).all() and np.all(got == np.round(got))):
-        return "its ids are not whole numbers"
+        return msg("rnn_ids_not_whole")
     wrong = np.flatnonzero(got.astype(np.int64) != expected)
     if len(wrong):
         i = int(wrong[0])
-        return f"character {i} got id {int(got[i])}, the contract's numbering gives {int(expected[i])}"
+        return msg("rnn_ids_other_numbering", position=i, character=shown(text[i]), got=int(got[i]),
+                   expected=int(expected[i]))
     return None
-
-
-def _text_of(reason: Reason) -> str:
-    return str(reason.params.get("error") or reason.params.get("problem") or reason.code)

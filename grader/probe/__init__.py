@@ -1,7 +1,9 @@
 """Where the in-kernel probe lives, for the host side that copies it; nothing here runs in a kernel.
 
 ``probe.py`` is the only code the grader puts inside a student's kernel; it must stay free of
-grader imports, so this package file only names it and never imports it.
+grader imports, so this package file only names it and never imports it. The host imports one
+function of it, ``translation_table``, so that probe and host decide alike which numbering a model
+was fed (grader.checks.numbering).
 """
 from __future__ import annotations
 

@@ -72,8 +72,11 @@ class _Run:
         if kind == "model":
             if len(args) != 1 or "npy" not in args[0] or kwargs:
                 raise ValueError("a model item takes exactly one array input")
-            return _call_model(obj, self._arg(args[0]), int(item.get("batch_size", DEFAULT_BATCH)),
-                               item.get("method"))
+            inputs = self._arg(args[0])
+            if "translate" in item:   # token ids in the student's own numbering, when theirs is one
+                table = translation_table(self.raw.get(item["translate"]), int(item["size"]))
+                inputs = inputs if table is None else _Array(table[inputs.array])
+            return _call_model(obj, inputs, int(item.get("batch_size", DEFAULT_BATCH)), item.get("method"))
         if kind != "function":
             raise ValueError(f"unknown item kind {kind!r}")
         loaded = ([self._arg(a) for a in args], {k: self._arg(a) for k, a in kwargs.items()})
@@ -191,6 +194,24 @@ def _call_model(model, inputs, batch_size, method=None):
     if not outputs:
         raise ValueError("no inputs")
     return np.concatenate(outputs, axis=0)
+
+
+def translation_table(answer, size):
+    """The student's ids of the contract's ids 0..size-1 (their encoder's answer on the contract's
+    vocabulary) when it is a permutation of range(size), else None: their model then gets the
+    contract's ids unchanged. The host applies this same function to the same answer, so both sides
+    always agree on which numbering a model was fed."""
+    try:
+        array = _numeric(answer)
+    except Exception:
+        return None
+    if array is None:
+        return None
+    array = array.reshape(-1) if array.ndim == 2 and 1 in array.shape else array
+    if array.ndim != 1 or array.dtype.kind not in "iu" or len(array) != size:
+        return None
+    array = array.astype(np.int64)
+    return array if np.array_equal(np.sort(array), np.arange(size)) else None
 
 
 def _introspect(obj):
