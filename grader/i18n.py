@@ -44,14 +44,25 @@ def render(reason: Reason | None, lang: str = "es") -> str:
     if entry is None:
         return reason.code + (f" {reason.params}" if reason.params else "")
     template = entry.get(lang) or entry.get("en") or reason.code
-    params = _Lenient({k: _format_value(v) for k, v in reason.params.items()})
+    params = _Lenient({k: _format_value(v, lang) for k, v in reason.params.items()})
     return string.Formatter().vformat(template, (), params)
 
 
-def _format_value(value: Any) -> str:
+def _format_value(value: Any, lang: str) -> str:
     if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value)
+        return ", ".join(_format_value(v, lang) for v in value)
+    if isinstance(value, dict):
+        return _cell(value, lang)
     return str(value)
+
+
+def _cell(ref: dict, lang: str) -> str:
+    """A cell as the student sees it (grader.notebooks.cell_ref): "In [7]", or the k-th code cell."""
+    if "in" in ref:
+        return f"In [{ref['in']}]"
+    if "code" in ref:
+        return render(Reason("cell_ref_code", {"position": ref["code"]}), lang)
+    return render(Reason("cell_ref_cell", {"number": ref.get("cell", "?")}), lang)
 
 
 def msg(code: str, **params: Any) -> Reason:
