@@ -51,9 +51,12 @@ def render(reason: Reason | None, lang: str = "es") -> str:
 def _format_value(value: Any, lang: str) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(_format_value(v, lang) for v in value)
-    if isinstance(value, dict):
+    if isinstance(value, dict) and value and set(value) <= _CELL_KEYS:
         return _cell(value, lang)
     return str(value)
+
+
+_CELL_KEYS = frozenset({"in", "code", "cell"})
 
 
 def _cell(ref: dict, lang: str) -> str:
