@@ -57,7 +57,8 @@ def test_never_executed_notebook_is_not_executed(tmp_path):
     assert not report.executed and not report.in_order and report.executed_cells == 0
     problem = next(r for r in report.problems if r.code == "inspect_not_executed")
     assert problem.params["unexecuted"] == 2 and problem.params["numbers"] == [{"code": 1}, {"code": 2}]
-    assert "code cell #2" in render(problem, "en") and "celda de código n.º 2" in render(problem, "es")
+    assert "cells #1 (counting code cells only), #2" in render(problem, "en")
+    assert "celdas n.º 1 (contando solo las celdas de código), n.º 2" in render(problem, "es")
     assert "inspect_no_parameters_cell" in _codes(report)
 
 
@@ -80,7 +81,7 @@ def test_cells_never_run_are_counted_among_code_cells_only(tmp_path):
     cells = [new_markdown_cell(f"m{i}") for i in range(3)] + [_cell("a = 1", None), new_markdown_cell("x"), _cell("1/0", None, [error])]
     report = inspect(_write(tmp_path, new_notebook(cells=cells)))
     shown = render(next(r for r in report.problems if r.code == "inspect_error_outputs"), "es")
-    assert "celda de código n.º 2" in shown and "6" not in shown
+    assert "celda(s) n.º 2 (contando solo las celdas de código)" in shown and "6" not in shown
 
 
 def test_image_output_counts_as_plot(tmp_path):
