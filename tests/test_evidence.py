@@ -14,7 +14,7 @@ from grader.evidence import literal_assignments, output_evidence
 from grader.execution.prepare import SOURCE_INDEX_KEY
 from grader.i18n import render
 from grader.notebooks import inspect
-from grader.records import RunResult
+from grader.records import Reason, RunResult
 
 SOURCES = ["import numpy as np", "print('hello')", "x = 2", "print(x)", "x", "import sys; print('w', file=sys.stderr)"]
 
@@ -109,3 +109,32 @@ def test_histories_typed_into_the_code_are_found_and_computed_ones_are_not(tmp_p
     path = tmp_path / "h.ipynb"
     nbformat.write(new_notebook(cells=cells), path)
     assert literal_assignments(path, "history") == [0, 2, 3]
+
+
+def test_a_reported_figure_that_differs_names_each_figure_where_the_student_finds_it(tmp_path):
+    from grader.checks.reported import ReportedCheck
+    from grader.records import CheckResult
+
+    def printing(name: str, text: str) -> Path:
+        cell = new_code_cell("print(acc)", execution_count=1)
+        cell.outputs = [_printed(text)]
+        nbformat.write(new_notebook(cells=[cell]), tmp_path / name)
+        return tmp_path / name
+
+    spec = CheckSpec(id="reported_accuracy", kind="reported", points=Decimal("0.5"), hidden=False,
+                     options={"pattern": "Test accuracy: ([0-9.]+)", "tolerance": Decimal("0.1"),
+                              "against": ("run", "accuracy"), "measure": "accuracy"})
+    measured = CheckResult("accuracy", "metric", Decimal("0"), Decimal("4"), Reason("x"), details={
+        "accuracy": "0.2080", "count": 2000,
+        "inputs": {"shape": "(1, 28, 28)", "dtype": "float32", "low": "0", "high": "1"}})
+    run = RunResult(status="ok", duration_s=1.0, out_dir=tmp_path,
+                    executed_notebook=printing("run.ipynb", "Test accuracy: 0.9650\n"))
+    hand_in = printing("hand_in.ipynb", "Test accuracy: 0.9731\n")
+    ctx = ScoreContext(inspection=inspect(hand_in), run=run, outputs=None, notebook=hand_in,
+                       earlier={"accuracy": measured})
+    result = ReportedCheck.score(spec, ctx)
+    shown = render(result.reason, "en")
+    assert result.points == 0 and result.details["needs_human"]
+    assert shown.index("printed 0.9731") < shown.index("printed 0.9650") < shown.index("measured 0.2080")
+    assert "values from 0 to 1" in shown and "2000 held-out inputs of shape (1, 28, 28)" in shown
+    assert "imprimiste 0.9731" in render(result.reason, "es")

@@ -98,8 +98,8 @@ class MetricCheck(Check):
     def plan(cls, spec: CheckSpec, ctx: PlanContext):
         same = ("metric", spec.options["name"], spec.options["data"], spec.options["batch_size"])
         if same in ctx.shared:   # another metric of the same model on the same data: reuse its answers
-            item, labels = ctx.shared[same]
-            return [], {"item": item, "labels": labels}
+            item, labels, inputs = ctx.shared[same]
+            return [], {"item": item, "labels": labels, "inputs": inputs}
         images, labels = resolve(spec.options["data"])(ctx.data_dir, ctx.parameters)
         images, labels = np.asarray(images), np.asarray(labels, dtype=np.int64)
         # token ids stay integers (the probe feeds them as int64); anything else is a float32 input
@@ -110,8 +110,9 @@ class MetricCheck(Check):
         order = ctx.rng.permutation(len(labels))   # public labels in public order earn nothing
         item = {"item": spec.id, "kind": "model", "name": spec.options["name"],
                 "inputs": [ctx.write_input(spec.id, images[order])], "batch_size": spec.options["batch_size"]}
-        ctx.shared[same] = (spec.id, labels[order])
-        return [item], {"item": spec.id, "labels": labels[order]}
+        inputs = describe_inputs(images)
+        ctx.shared[same] = (spec.id, labels[order], inputs)
+        return [item], {"item": spec.id, "labels": labels[order], "inputs": inputs}
 
     @classmethod
     def score(cls, spec: CheckSpec, ctx: ScoreContext) -> CheckResult:
@@ -135,4 +136,13 @@ class MetricCheck(Check):
                               "grade through `grader grade`, which builds them (`grader reference build`)")
         points = linear_points(spec.points, value, zero_at, full_at)
         reason = describe(name=name, value=str(value), count=len(labels), zero_at=str(zero_at), full_at=str(full_at))
-        return result(spec, points, reason, **{metric: str(value), "count": len(labels)})
+        return result(spec, points, reason, **{metric: str(value), "count": len(labels)},
+                      inputs=ctx.private.get("inputs", {}))
+
+
+def describe_inputs(images: np.ndarray) -> dict[str, str]:
+    """What the model was fed, for a student comparing figures: one input's shape and the value range
+    (an accuracy measured on [0, 1] pixels means little to a model trained on 0-255)."""
+    finite = images[np.isfinite(images)] if images.dtype.kind == "f" else images
+    low, high = (finite.min(), finite.max()) if finite.size else (0, 0)
+    return {"shape": fmt_shape(images.shape[1:]), "dtype": str(images.dtype), "low": f"{low:g}", "high": f"{high:g}"}
