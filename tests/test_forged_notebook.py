@@ -76,6 +76,7 @@ def _checks(score):
 
 def test_the_forged_notebook_earns_nothing_for_execution_training_or_convolution(graded):
     checks = _checks(graded["forged"])
+    assert graded["forged"].status == "not_executed"    # as its page says: the counts were typed in
     for check_id in ("executed", "loss_decreasing", "convolution"):
         assert checks[check_id].points == 0, (check_id, render(checks[check_id].reason, "en"))
     assert checks["executed"].reason.code == "checks_notebook_outputs_missing"
@@ -90,5 +91,5 @@ def test_the_forged_notebook_earns_nothing_for_execution_training_or_convolution
 def test_the_solution_handed_in_as_run_keeps_full_marks(graded):
     score = graded["solution"]
     lost = {c.check_id: render(c.reason, "en") for c in score.checks if not c.passed}
-    assert score.score == Decimal("10"), lost
+    assert score.score == Decimal("10") and score.status == "graded", lost
     assert _checks(score)["loss_decreasing"].reason.code == "checks2_training_shown"
