@@ -57,12 +57,26 @@ def _format_value(value: Any, lang: str) -> str:
         return render(Reason.from_json(value), lang)
     if isinstance(value, (list, tuple)):
         return ", ".join(_format_value(v, lang) for v in value)
+    if isinstance(value, dict) and value and set(value) <= _CELL_KEYS:
+        return _cell(value, lang)
     return str(value)
 
 
 def is_nested(value: Any) -> bool:
     """A message stored as a parameter of another: {"code": ..., "params": {...}}."""
     return isinstance(value, dict) and isinstance(value.get("code"), str) and isinstance(value.get("params", {}), dict)
+
+
+_CELL_KEYS = frozenset({"in", "code", "cell"})
+
+
+def _cell(ref: dict, lang: str) -> str:
+    """A cell as the student sees it (grader.notebooks.cell_ref): "In [7]", or the k-th code cell."""
+    if "in" in ref:
+        return f"In [{ref['in']}]"
+    if "code" in ref:
+        return render(Reason("cell_ref_code", {"position": ref["code"]}), lang)
+    return render(Reason("cell_ref_cell", {"number": ref.get("cell", "?")}), lang)
 
 
 def msg(code: str, **params: Any) -> Reason:

@@ -97,7 +97,7 @@ def _grade(spec: JobSpec, runner: Runner, started: float) -> Evaluation:
         cell_timeout_s=spec.assignment.cell_timeout_s, env=dict(spec.env)))
     checks = tuple(evaluate(spec.assignment, plan, inspection, run, notebook=sub.notebook))
     shutil.rmtree(probe_dir, ignore_errors=True)  # drawn inputs are large and secret; the executed copy stays
-    status, reason = _status(inspection, run)
+    status, reason = _status(inspection, run, checks)
     notes = inspection.problems + tuple(_reassigned_parameters(sub.notebook, parameters))
     return _evaluation(spec, status, checks, reason, started, notes=notes)
 
@@ -117,9 +117,15 @@ def _reassigned_parameters(notebook: Path, parameters: dict[str, Any]):
     return reassignment_notes(list(nb.cells), parameters) if nb is not None else []
 
 
-def _status(inspection: InspectionReport, run: RunResult):
+# the notebook check's verdict that the hand-in shows no outputs of the cells that print in the run
+_NOT_RUN_CODES = frozenset({"checks_notebook_outputs_missing"})
+
+
+def _status(inspection: InspectionReport, run: RunResult, checks=()):
+    """Forged execution counts make a hand-in look executed; the run's evidence says it was not."""
     status = _RUN_STATUS.get(run.status, "error")
-    if status == "graded" and not inspection.executed:
+    forged = any(check.reason.code in _NOT_RUN_CODES for check in checks)
+    if status == "graded" and (not inspection.executed or forged):
         return "not_executed", msg("job_not_executed")
     return status, run.reason
 

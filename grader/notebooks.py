@@ -169,11 +169,11 @@ def _facts(nb: dict[str, Any], version: int, reasons: list[Reason]) -> Inspectio
         problems.append(msg("inspect_no_code_cells"))
     elif not executed:
         problems.append(msg("inspect_not_executed", unexecuted=len(unexecuted),
-                            total=len(nonempty), numbers=_numbers(unexecuted)))
+                            total=len(nonempty), numbers=_numbers(cells, unexecuted)))
     if counts and disorder:
-        problems.append(msg("inspect_out_of_order", numbers=_numbers(disorder)))
+        problems.append(msg("inspect_out_of_order", numbers=_numbers(cells, disorder)))
     if errors:
-        problems.append(msg("inspect_error_outputs", numbers=_numbers(errors)))
+        problems.append(msg("inspect_error_outputs", numbers=_numbers(cells, errors)))
     if not has_parameters:
         problems.append(msg("inspect_no_parameters_cell"))
     skipped = skipped_commands([_text(cell.get("source")) for _, cell in code])
@@ -235,9 +235,34 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _numbers(indices) -> list[int]:
-    """Cell numbers as a person counts them (1-based, every cell counted), for messages."""
-    return [i + 1 for i in indices]
+def cell_ref(cells: list[Any], index: int) -> dict[str, int]:
+    """How the student finds cell ``index`` (of every cell, markdown included): {"in": n} for a cell
+    Jupyter shows as ``In [n]``, else {"code": k} for the k-th code cell; grader.i18n renders both."""
+    if not 0 <= index < len(cells):
+        return {"cell": index + 1}
+    count = _dict(cells[index]).get("execution_count")
+    if _is_count(count):
+        return {"in": count}
+    position = sum(1 for c in cells[:index + 1] if _dict(c).get("cell_type") == "code")
+    return {"code": position}
+
+
+def cell_refs(notebook: Path | list[Any] | None, indices) -> list[dict[str, int]]:
+    """``cell_ref`` of each index, reading the notebook as handed in when given its path."""
+    cells = notebook if isinstance(notebook, list) else _cells_of(notebook)
+    return [cell_ref(cells, i) for i in indices]
+
+
+def _cells_of(path: Path | None) -> list[Any]:
+    if path is None or not Path(path).is_file():
+        return []
+    nb, _ = read_notebook(Path(path))
+    return list(nb.cells) if nb is not None else []
+
+
+def _numbers(cells: list[Any], indices) -> list[dict[str, int]]:
+    """Cells as Jupyter shows them (In [n], or the k-th code cell), for messages."""
+    return cell_refs(cells, indices)
 
 
 def _mb(size: int) -> str:

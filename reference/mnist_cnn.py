@@ -170,7 +170,8 @@ build_reference.data_files = [f"mnist/{name}" for name in (IMAGES, LABELS, IMAGE
 
 
 DECREASE = 0.95       # last epoch's loss / first epoch's loss, at most
-BELOW_CHANCE = 0.9    # one epoch: loss / ln(classes), at most
+BELOW_CHANCE = 0.9    # one epoch, and the grader's own measurement: loss / ln(classes), at most
+HELD_OUT = 512        # held-out images the grader measures the trained model's loss on
 
 
 def history_items(ctx) -> list[dict]:
@@ -178,20 +179,58 @@ def history_items(ctx) -> list[dict]:
     return [{"item": "history", "kind": "value", "name": "history"}]
 
 
+def training_items(ctx) -> tuple[list[dict], dict]:
+    """``history``, and the logits of ``model`` on a secret sample of held-out images: the grader's own
+    measurement of the trained model's loss (the labels stay here, in ``kept``)."""
+    try:
+        images, labels = evaluation_data(ctx.data_dir, ctx.parameters)
+    except OSError:   # a student's self-check has no held-out data: it judges the history alone
+        return history_items(ctx), {}
+    pick = np.sort(ctx.rng.choice(len(images), size=min(HELD_OUT, len(images)), replace=False))
+    held_out = {"item": "held_out", "kind": "model", "name": "model",
+                "args": [{"npy": ctx.write_input("loss_held_out", images[pick])}]}
+    return history_items(ctx) + [held_out], {"labels": labels[pick].tolist()}
+
+
 def loss_decreasing(ctx):
-    """Full points when the training loss went down: the last epoch at least 5 % below the first (an
-    untrained model's loss wanders by less), or, with a one-epoch grading budget, 10 % below the loss
-    of guessing (ln 10), where a model that never trained stays."""
+    """Full points when training is shown by evidence the student cannot type in:
+
+    1. ``history`` is not written into the code as numbers (``history = {"loss": [2.3, 1.1]}``): such a
+       history is no evidence of anything, and scores 0 however it looks;
+    2. ``history`` as the grader's own run left it goes down: the last epoch at least 5 % below the first
+       (an untrained model's loss wanders by less), or, with a one-epoch grading budget, 10 % below ln 10,
+       the loss of guessing, where a model that never trained stays;
+    3. when ``training_items`` planned it, the grader measures the model's cross-entropy on held-out
+       images itself, which must also be 10 % below ln 10: a history computed by some other loop, or
+       by a model that is not ``model``, does not make ``model`` trained. (Only the model's logits are
+       read, so a model that returns probabilities still passes when trained: its loss stays under 1.5.)
+    """
     from decimal import Decimal
 
+    from grader.evidence import literal_assignments
     from grader.i18n import msg
+    from grader.notebooks import cell_refs
 
+    typed = literal_assignments(ctx.notebook, ctx.names.get("history", "history"))
+    if typed:
+        return Decimal("0"), msg("checks2_history_typed", cells=cell_refs(ctx.notebook, typed[:5]))
     output = ctx.output("history")
     if output.reason is not None:
         return Decimal("0"), output.reason
     losses = _losses(output.value if output.is_value else output.array.tolist())
     if losses is None:
         return Decimal("0"), msg("checks2_history_no_loss")
+    fraction, reason = _history_verdict(losses)
+    if fraction == 0 or "held_out" not in ctx.names:
+        return fraction, reason
+    return _measured_verdict(ctx)
+
+
+def _history_verdict(losses: list[float]):
+    from decimal import Decimal
+
+    from grader.i18n import msg
+
     chance = math.log(N_CLASSES)
     if len(losses) >= 2:
         ok = losses[-1] < DECREASE * losses[0]
@@ -202,6 +241,28 @@ def loss_decreasing(ctx):
     if losses[0] < BELOW_CHANCE * chance:
         return Decimal("1"), msg("checks2_history_one_epoch_ok", **shown)
     return Decimal("0"), msg("checks2_history_one_epoch_high", **shown)
+
+
+def _measured_verdict(ctx):
+    """The grader's measurement of ``model`` on held-out images confirms (or refutes) the history."""
+    from decimal import Decimal
+
+    from grader.checks.metric import cross_entropy_per_char
+    from grader.i18n import msg
+
+    output = ctx.output("held_out")
+    if output.reason is not None:
+        return Decimal("0"), output.reason
+    labels = np.asarray(ctx.kept["labels"], dtype=np.int64)
+    logits = output.array
+    if logits.ndim != 2 or len(logits) != len(labels) or logits.shape[1] < N_CLASSES:
+        return Decimal("0"), msg("checks2_training_unmeasured", shape=list(logits.shape))
+    measured = cross_entropy_per_char(logits, labels)
+    chance = math.log(N_CLASSES)
+    shown = {"measured": f"{measured:.4f}", "images": len(labels), "chance": f"{chance:.2f}"}
+    if not measured.is_finite() or measured >= Decimal(repr(BELOW_CHANCE * chance)):
+        return Decimal("0"), msg("checks2_training_not_shown", **shown)
+    return Decimal("1"), msg("checks2_training_shown", **shown)
 
 
 def _losses(history) -> list[float] | None:

@@ -9,7 +9,7 @@ import json
 import textwrap
 
 import nbformat
-from nbformat.v4 import new_code_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 PRACTICAL = "toy"
 CORRECT = "def square(x):\n    return x ** 2"
@@ -29,6 +29,7 @@ def notebook(*sources: str, executed: bool = True, order: list[int] | None = Non
         counts = order or list(range(1, len(cells) + 1))
         for cell, count in zip(cells, counts):
             cell.execution_count = count
+            cell.outputs = [new_output("stream", name="stdout", text="(output as run)\n")]   # as run
     nb = new_notebook(cells=cells)
     nb.metadata.update(metadata or {})
     return nbformat.writes(nb).encode("utf-8")

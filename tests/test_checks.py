@@ -183,7 +183,8 @@ def test_missing_name_is_reported_as_missing(graded):
 def test_accuracy_uses_the_secret_order_and_linear_credit(graded):
     work, plan, results = graded
     accuracy = results["accuracy"]
-    assert accuracy.details == {"accuracy": "0.7000", "count": 100}
+    assert accuracy.details["accuracy"] == "0.7000" and accuracy.details["count"] == 100
+    assert accuracy.details["inputs"]["shape"] == "(1, 28, 28)"     # what the model was fed, for `reported`
     assert accuracy.points == Decimal("2.50")                # 5 * (0.70 - 0.5) / (0.9 - 0.5)
     shown = np.load(work / "probe" / "accuracy.npy")[:, 0, 0, :10].argmax(axis=1)
     assert not np.array_equal(shown, np.arange(100) % 10)    # inputs were shuffled

@@ -81,6 +81,7 @@ def _executed_notebook(path: Path) -> None:
     params.metadata["tags"] = ["injected-parameters", "grader-injected"]
     broken = nbformat.v4.new_code_cell("1 / 0")
     broken.metadata["grader_source_index"] = 2
+    broken.metadata["grader_source_count"] = 5        # "In [5]" in the notebook as handed in
     broken.outputs = [nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="division by zero",
                                              traceback=["ZeroDivisionError: division by zero"])]
     probe = nbformat.v4.new_code_cell("def _grader_probe(nonce='abc'):\n    pass\n_grader_probe()")
@@ -101,7 +102,7 @@ def test_the_executed_notebook_is_rendered_beside_without_the_probe_and_without_
     assert "_grader_probe" not in notebook and "<script>alert" not in notebook
     page = _page(tmp_path)
     assert "href='101-notebook.html'" in page
-    assert "shows an error in cell 3" in page                       # found in the executed copy
+    assert "shows an error in cell In [5]" in page                  # named as the hand-in showed it
     assert "Handed in 2 day(s) after the deadline" in page
 
 

@@ -47,7 +47,8 @@ def test_out_of_order_counts_are_reported_with_cell_numbers(tmp_path):
     report = inspect(_write(tmp_path, nb))
     assert report.executed and not report.in_order
     problem = next(r for r in report.problems if r.code == "inspect_out_of_order")
-    assert problem.params["numbers"] == [3]   # the second code cell is the third cell of the notebook
+    assert problem.params["numbers"] == [{"in": 3}]   # named as Jupyter shows it, never "cell 3" of all cells
+    assert "In [3]" in render(problem, "en")
 
 
 def test_never_executed_notebook_is_not_executed(tmp_path):
@@ -55,7 +56,9 @@ def test_never_executed_notebook_is_not_executed(tmp_path):
     report = inspect(_write(tmp_path, nb))
     assert not report.executed and not report.in_order and report.executed_cells == 0
     problem = next(r for r in report.problems if r.code == "inspect_not_executed")
-    assert problem.params["unexecuted"] == 2 and problem.params["numbers"] == [1, 2]
+    assert problem.params["unexecuted"] == 2 and problem.params["numbers"] == [{"code": 1}, {"code": 2}]
+    assert "cells #1 (counting code cells only), #2" in render(problem, "en")
+    assert "celdas n.º 1 (contando solo las celdas de código), n.º 2" in render(problem, "es")
     assert "inspect_no_parameters_cell" in _codes(report)
 
 
@@ -70,7 +73,15 @@ def test_error_outputs_name_their_cells(tmp_path):
     nb = new_notebook(cells=[_cell("a = 1", 1), new_markdown_cell("x"), _cell("1/0", 2, [error])])
     report = inspect(_write(tmp_path, nb))
     assert report.error_cells == (2,)
-    assert "3" in render(next(r for r in report.problems if r.code == "inspect_error_outputs"), "en")
+    assert "In [2]" in render(next(r for r in report.problems if r.code == "inspect_error_outputs"), "en")
+
+
+def test_cells_never_run_are_counted_among_code_cells_only(tmp_path):
+    error = new_output("error", ename="ZeroDivisionError", evalue="division by zero", traceback=[])
+    cells = [new_markdown_cell(f"m{i}") for i in range(3)] + [_cell("a = 1", None), new_markdown_cell("x"), _cell("1/0", None, [error])]
+    report = inspect(_write(tmp_path, new_notebook(cells=cells)))
+    shown = render(next(r for r in report.problems if r.code == "inspect_error_outputs"), "es")
+    assert "celda(s) n.º 2 (contando solo las celdas de código)" in shown and "6" not in shown
 
 
 def test_image_output_counts_as_plot(tmp_path):

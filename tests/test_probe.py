@@ -208,3 +208,46 @@ def test_a_model_item_can_take_ids_in_the_students_own_numbering(tmp_path):
     assert np.load(out_dir / "translated.npy")[0, :, 0].tolist() == [2, 0, 1, 1]
     assert np.load(out_dir / "no_table.npy")[0, :, 0].tolist() == [0, 1, 2, 2]      # the contract's ids
     assert np.load(out_dir / "not_a_permutation.npy")[0, :, 0].tolist() == [0, 1, 2, 2]
+
+
+class _UnusedConv(torch.nn.Module):
+    """An nn.Conv2d defined but never called, and one whose result is thrown away."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 4, 3)
+        self.ignored = torch.nn.Conv2d(1, 4, 3)
+        self.fc = torch.nn.Linear(16, 10)
+
+    def forward(self, x):
+        self.ignored(x)
+        return self.fc(x.flatten(1))
+
+
+class _Functional(torch.nn.Module):
+    """A kernel used through F.conv2d: no Conv2d module at all."""
+
+    def __init__(self):
+        super().__init__()
+        self.kernel = torch.nn.Parameter(torch.randn(2, 1, 3, 3))
+        self.spare = torch.nn.Parameter(torch.randn(8, 1, 5, 5))    # never used
+        self.fc = torch.nn.Linear(8, 10)
+
+    def forward(self, x):
+        return self.fc(torch.nn.functional.conv2d(x, self.kernel).flatten(1))
+
+
+def test_introspection_with_a_batch_reports_only_the_layers_forward_uses(tmp_path):
+    images = np.random.default_rng(0).random((2, 1, 4, 4), dtype=np.float32)
+    item = lambda name: {"item": name, "kind": "introspect", "name": name, "args": [{"npy": "images.npy"}]}  # noqa
+    probe_dir, out_dir = _probe_folder(tmp_path, [item("unused"), item("functional")], {"images": images})
+    unused = _UnusedConv().train()
+    unused.fc.weight.grad = torch.full_like(unused.fc.weight, 7.0)
+    probe = runpy.run_path(str(probe_dir / PROBE_FILE))
+    statuses = probe["main"]({"unused": unused, "functional": _Functional()}, "n", str(probe_dir), str(out_dir))
+    found = statuses["unused"]["value"]
+    assert "Conv2d" in found["modules"] and found["ran"] == ["Linear"]
+    assert found["used_shapes"] == [[10, 16], [10]]
+    assert unused.training and bool((unused.fc.weight.grad == 7.0).all())   # the model is left as it was
+    functional = statuses["functional"]["value"]
+    assert [2, 1, 3, 3] in functional["used_shapes"] and [8, 1, 5, 5] not in functional["used_shapes"]

@@ -32,6 +32,8 @@ def _notebook(cells: list[str], practical: str | None = "mnist_cnn", executed: b
         nb.metadata["grader"] = {"practical": practical}
     for count, cell in enumerate(nb.cells, start=1):
         cell.execution_count = count if executed else None
+        if executed:    # as run: the grader compares the presence of outputs with its own run
+            cell.outputs = [nbformat.v4.new_output("stream", text="(output as run)\n")]
     return nb
 
 
@@ -43,8 +45,8 @@ def _executed_solution(repo: Path, dest: Path) -> Path:
         if cell.cell_type == "code":
             count += 1
             cell.execution_count = count
-            if "Test accuracy" in cell.source:
-                cell.outputs = [nbformat.v4.new_output("stream", text="Test accuracy: 0.9300\n")]
+            text = "Test accuracy: 0.9300\n" if "Test accuracy" in cell.source else "(output as run)\n"
+            cell.outputs = [nbformat.v4.new_output("stream", text=text)]
     nbformat.write(nb, dest)
     return dest
 

@@ -107,8 +107,8 @@ class MetricCheck(Check):
         same = ("metric", spec.options["name"], spec.options["data"], spec.options["batch_size"],
                 spec.options["encode"], spec.options["vocabulary"])
         if same in ctx.shared:   # another metric of the same model on the same data: reuse its answers
-            item, labels, numbering = ctx.shared[same]
-            return [], {"item": item, "labels": labels, **numbering}
+            item, labels, numbering, inputs = ctx.shared[same]
+            return [], {"item": item, "labels": labels, **numbering, "inputs": inputs}
         images, labels = resolve(spec.options["data"])(ctx.data_dir, ctx.parameters)
         images, labels = np.asarray(images), np.asarray(labels, dtype=np.int64)
         # token ids stay integers (the probe feeds them as int64); anything else is a float32 input
@@ -120,8 +120,9 @@ class MetricCheck(Check):
         item = {"item": spec.id, "kind": "model", "name": spec.options["name"],
                 "inputs": [ctx.write_input(spec.id, images[order])], "batch_size": spec.options["batch_size"]}
         items, numbering = _plan_numbering(spec, ctx, item)
-        ctx.shared[same] = (spec.id, labels[order], numbering)
-        return items, {"item": spec.id, "labels": labels[order], **numbering}
+        inputs = describe_inputs(images)
+        ctx.shared[same] = (spec.id, labels[order], numbering, inputs)
+        return items, {"item": spec.id, "labels": labels[order], **numbering, "inputs": inputs}
 
     @classmethod
     def score(cls, spec: CheckSpec, ctx: ScoreContext) -> CheckResult:
@@ -148,7 +149,16 @@ class MetricCheck(Check):
         points = linear_points(spec.points, value, zero_at, full_at)
         reason = describe(name=name, value=str(value), count=len(labels), zero_at=str(zero_at), full_at=str(full_at))
         numbering = {"numbering": "student" if table is not None else "contract"} if "numbering" in ctx.private else {}
-        return result(spec, points, reason, **{metric: str(value), "count": len(labels)}, **numbering)
+        return result(spec, points, reason, **{metric: str(value), "count": len(labels)}, **numbering,
+                      inputs=ctx.private.get("inputs", {}))
+
+
+def describe_inputs(images: np.ndarray) -> dict[str, str]:
+    """What the model was fed, for a student comparing figures: one input's shape and the value range
+    (an accuracy measured on [0, 1] pixels means little to a model trained on 0-255)."""
+    finite = images[np.isfinite(images)] if images.dtype.kind == "f" else images
+    low, high = (finite.min(), finite.max()) if finite.size else (0, 0)
+    return {"shape": fmt_shape(images.shape[1:]), "dtype": str(images.dtype), "low": f"{low:g}", "high": f"{high:g}"}
 
 
 def _plan_numbering(spec: CheckSpec, ctx: PlanContext, item: dict) -> tuple[list[dict], dict]:

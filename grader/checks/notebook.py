@@ -1,14 +1,23 @@
 """Check kind ``notebook``: points for facts of the notebook as handed in (executed, in order...).
 
-Reads only the static InspectionReport; it never looks at the grader's own run of the notebook.
+``executed`` needs evidence from the grader's own run, not only execution counts (one integer each,
+which anybody can type): the cells that print or plot when the grader runs the notebook must show
+output in the hand-in too (``outputs_shown`` of them, 80 % by default, as outputs may legitimately
+differ or be cleared one by one). A notebook that was not executed earns none of the points: "no
+errors" and "in order" say nothing about a notebook that never ran.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from decimal import Decimal
+
 from grader.assignment import CheckSpec
 from grader.checks.base import Check, Option, ScoreContext, result, share
 from grader.errors import ConfigError
+from grader.evidence import OutputEvidence, output_evidence
 from grader.i18n import msg
+from grader.notebooks import cell_refs
 from grader.records import CheckResult, InspectionReport, Reason
 
 FACTS: dict[str, Callable[[InspectionReport], bool]] = {
@@ -18,9 +27,11 @@ FACTS: dict[str, Callable[[InspectionReport], bool]] = {
     "no_errors": lambda r: r.readable and not r.error_cells,
     "has_plot": lambda r: r.readable and r.has_plot,
 }
+GATE = "executed"   # without it the other facts earn nothing
 
 
-def _failure(fact: str, report: InspectionReport) -> Reason:
+def _failure(fact: str, ctx: ScoreContext) -> Reason:
+    report = ctx.inspection
     if not report.readable:
         return msg("checks_notebook_unreadable")
     if fact == "executed":
@@ -28,13 +39,19 @@ def _failure(fact: str, report: InspectionReport) -> Reason:
     if fact == "in_order":
         return msg("checks_notebook_out_of_order")
     if fact == "no_errors":
-        return msg("checks_notebook_errors", cells=[i + 1 for i in report.error_cells])
+        return msg("checks_notebook_errors", cells=cell_refs(ctx.notebook, report.error_cells))
     return msg("checks_notebook_no_plot")
+
+
+def needed(printing: int, fraction: Decimal) -> int:
+    """How many of the cells that print in the run must show output as handed in (rounded up)."""
+    return math.ceil(printing * fraction)
 
 
 class NotebookCheck(Check):
     kind = "notebook"
-    options = {"require": Option("strs", required=False, default=("executed", "in_order", "no_errors"))}
+    options = {"require": Option("strs", required=False, default=("executed", "in_order", "no_errors")),
+               "outputs_shown": Option("decimal", required=False, default=Decimal("0.8"))}
 
     @classmethod
     def validate(cls, options, where, path):
@@ -42,13 +59,39 @@ class NotebookCheck(Check):
         if unknown:
             raise ConfigError(f"{path}: {where}.require: unknown fact {unknown[0]!r} "
                               f"(known: {', '.join(FACTS)})")
+        if not Decimal("0") <= options["outputs_shown"] <= Decimal("1"):
+            raise ConfigError(f"{path}: {where}.outputs_shown must lie between 0 and 1")
 
     @classmethod
     def score(cls, spec: CheckSpec, ctx: ScoreContext) -> CheckResult:
         require = spec.options["require"]
         failed = [fact for fact in require if not FACTS[fact](ctx.inspection)]
+        evidence = _evidence(ctx) if GATE in require else None
+        shown = {} if evidence is None else {"outputs_in_run": len(evidence.printing),
+                                             "outputs_shown": evidence.shown}
+        if GATE not in failed and evidence is not None \
+                and evidence.shown < needed(len(evidence.printing), spec.options["outputs_shown"]):
+            return result(spec, Decimal("0"), _no_outputs(evidence, spec, ctx), facts=f"0/{len(require)}",
+                          failed=[GATE], **shown)
+        if GATE in failed:    # the rest says nothing about a notebook that never ran
+            return result(spec, Decimal("0"), _failure(GATE, ctx), facts=f"0/{len(require)}", failed=failed,
+                          **shown)
         met = len(require) - len(failed)
-        reason = _failure(failed[0], ctx.inspection) if failed else msg("checks_notebook_ok")
+        reason = _failure(failed[0], ctx) if failed else msg("checks_notebook_ok")
         points = share(spec.points, met, len(require)) if failed else spec.points
-        return result(spec, points, reason,
-                      facts=f"{met}/{len(require)}", failed=failed)
+        return result(spec, points, reason, facts=f"{met}/{len(require)}", failed=failed, **shown)
+
+
+def _evidence(ctx: ScoreContext) -> OutputEvidence | None:
+    """The comparison with the grader's run; None in a static look or when the run left no notebook."""
+    executed = ctx.run.executed_notebook if ctx.run is not None else None
+    if executed is None or ctx.notebook is None or not executed.is_file():
+        return None
+    return output_evidence(ctx.notebook, executed)
+
+
+def _no_outputs(evidence: OutputEvidence, spec: CheckSpec, ctx: ScoreContext) -> Reason:
+    printing = len(evidence.printing)
+    return msg("checks_notebook_outputs_missing", missing=len(evidence.missing), printing=printing,
+               needed=needed(printing, spec.options["outputs_shown"]),
+               cells=cell_refs(ctx.notebook, evidence.missing[:8]))

@@ -15,7 +15,7 @@ from grader.errors import ConfigError
 from grader.execution.base import INJECTED_TAG
 from grader.i18n import msg
 from grader.notebooks import read_notebook
-from grader.records import CheckResult
+from grader.records import CheckResult, Reason
 
 RUN = "run"     # the reproduced value printed by the grader's own run of the notebook
 
@@ -54,12 +54,28 @@ class ReportedCheck(Check):
         tolerance = spec.options["tolerance"]
         source, value = max(reproduced.items(), key=lambda kv: abs(kv[1] - reported))
         if abs(value - reported) > tolerance:
-            return result(spec, Decimal("0"), msg("checks2_reported_differs", reported=str(reported),
-                                                  reproduced=str(value), tolerance=str(tolerance)),
+            return result(spec, Decimal("0"), _differs(spec, ctx, reported, reproduced),
                           reported=str(reported), reproduced=shown, needs_human=True)
         return result(spec, spec.points, msg("checks2_reported_ok", reported=str(reported), reproduced=str(value),
                                              tolerance=str(tolerance)),
                       reported=str(reported), reproduced=shown, needs_human=False)
+
+
+def _differs(spec: CheckSpec, ctx: ScoreContext, reported: Decimal, reproduced: dict[str, Decimal]) -> Reason:
+    """Every figure labelled by where the student can find it: their own printed line, the line the
+    grader's run of their notebook printed, then a check's own measurement and what it fed the model."""
+    params = {"reported": str(reported), "tolerance": str(spec.options["tolerance"])}
+    if RUN in reproduced:
+        params["run"] = str(reproduced[RUN])
+    measured = next((source for source in reproduced if source != RUN), None)
+    if measured is None:
+        return msg("checks2_reported_differs_run", **params)
+    inputs = ctx.earlier[measured].details.get("inputs") or {}
+    inputs = inputs if isinstance(inputs, dict) else {}
+    params.update(check=measured, measured=str(reproduced[measured]),
+                  count=ctx.earlier[measured].details.get("count", "?"),
+                  **{key: inputs.get(key, "?") for key in ("shape", "dtype", "low", "high")})
+    return msg("checks2_reported_differs" if RUN in reproduced else "checks2_reported_differs_measured", **params)
 
 
 def printed_value(notebook: Path | None, pattern: str) -> Decimal | None:

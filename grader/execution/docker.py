@@ -26,6 +26,7 @@ from grader.execution.local import (KERNEL_NAME, LOG_CAP_BYTES, _fresh_dirs, _in
 from grader.execution.prepare import PREPARED_NAME, prepare
 from grader.execution.safe_files import fresh_dir
 from grader.i18n import msg
+from grader.notebooks import cell_refs
 from grader.records import RunResult
 
 DEFAULT_IMAGE = "grader-runtime:latest"
@@ -252,7 +253,7 @@ class DockerRunner(Runner):
                         pid_hits: int) -> RunResult:
         """The local runner's reading of the run, corrected by what only the container knows."""
         cell = local.failed_cell
-        number = cell + 1 if cell is not None else "?"
+        number = cell_refs(request.notebook, [cell])[0] if cell is not None else "?"   # as Jupyter shows it
         # A refused thread in a run that went well (a BLAS pool) is no failure: only explain failures.
         if local.status != "ok" and (pid_hits or mentions_pid_limit(local)):
             reason = msg("docker_pid_limit", limit=self.pids, number=number)

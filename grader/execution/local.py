@@ -23,7 +23,7 @@ from grader.execution.procfs import processes_with_env
 from grader.execution.prepare import prepare, source_index
 from grader.execution.safe_files import UnsafeFile, kind_of, read_regular, remove
 from grader.i18n import msg
-from grader.notebooks import read_notebook
+from grader.notebooks import cell_refs, read_notebook
 from grader.records import Reason, RunResult
 
 KERNEL_NAME = "grader-python3"
@@ -250,16 +250,16 @@ def _interpret(request: RunRequest, started: float, timed_out: bool, returncode:
     common = {"executed": executed, "log": log}
     if timed_out:
         return _result(request, "timeout", started, reason=msg("run_timeout", limit_s=_seconds(request.timeout_s),
-                       number=_number(last)), failed_cell=last, **common)
+                       number=_number(request, last)), failed_cell=last, **common)
     if outcome is None:
         return _result(request, "runner_error", started, reason=msg("run_child_failed", exit_code=returncode,
                        detail=_last_line(log)), **common)
     kind = outcome.get("outcome")
     if kind == "cell_timeout":
-        return _result(request, "timeout", started, reason=msg("run_cell_timeout", number=_number(last),
+        return _result(request, "timeout", started, reason=msg("run_cell_timeout", number=_number(request, last),
                        limit_s=_seconds(request.cell_timeout_s)), failed_cell=last, **common)
     if kind == "kernel_died":
-        return _result(request, "kernel_died", started, reason=msg("run_kernel_died", number=_number(last)),
+        return _result(request, "kernel_died", started, reason=msg("run_kernel_died", number=_number(request, last)),
                        failed_cell=last, **common)
     if kind != "completed":
         return _result(request, "runner_error", started,
@@ -282,7 +282,8 @@ def _from_outputs(request: RunRequest, started: float, cells: list[dict], common
         code = "run_out_of_memory" if status == "out_of_memory" else "run_cell_error"
         if _FILE_TOO_LARGE in evalue:
             code = "hostile_file_too_large"
-        reason = diagnose(ename, evalue, index + 1) or msg(code, number=index + 1, ename=ename, evalue=evalue)
+        number = _number(request, index)
+        reason = diagnose(ename, evalue, number) or msg(code, number=number, ename=ename, evalue=evalue)
         return _result(request, status, started, failed_cell=index, reason=reason, **common)
     if injected_error:
         return _result(request, "runner_error", started, reason=msg(
@@ -388,8 +389,9 @@ def read_capped(path: Path, cap: int) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def _number(index: int | None) -> int | str:
-    return index + 1 if index is not None else "?"
+def _number(request: RunRequest, index: int | None) -> dict[str, int] | str:
+    """The cell as the student finds it in the notebook they handed in (In [n], or the k-th code cell)."""
+    return cell_refs(request.notebook, [index])[0] if index is not None else "?"
 
 
 def _seconds(value: float) -> str:

@@ -20,6 +20,8 @@ from grader.notebooks import read_notebook
 
 # Cell metadata key holding a student cell's index in the notebook as handed in.
 SOURCE_INDEX_KEY = "grader_source_index"
+# ... and the execution count it was handed in with (or None), so later pages name it as Jupyter did.
+SOURCE_COUNT_KEY = "grader_source_count"
 PREPARED_NAME = "notebook.ipynb"
 _PAPERMILL_INJECTED = "injected-parameters"
 _PAPERMILL_ERROR_MARKER = "papermill-error-cell-tag"
@@ -63,12 +65,26 @@ def source_index(cell: dict[str, Any]) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def handed_in_ref(cells: list[Any], position: int) -> dict[str, int] | None:
+    """cells[position] of an executed copy named as the hand-in showed it: {"in": n}, else {"code": k}
+    (k counts the student's code cells only); None for a cell the grader added."""
+    cell = cells[position]
+    if source_index(cell) is None:
+        return None
+    count = cell.get("metadata", {}).get(SOURCE_COUNT_KEY)
+    if isinstance(count, int) and not isinstance(count, bool):
+        return {"in": count}
+    return {"code": sum(1 for c in cells[:position + 1]
+                        if c.get("cell_type") == "code" and source_index(c) is not None)}
+
+
 def _student_cell(cell: nbformat.NotebookNode, index: int) -> nbformat.NotebookNode:
     cell.metadata[SOURCE_INDEX_KEY] = index
     tags = [t for t in _tags(cell) if t != INJECTED_TAG]
     # papermill reads cell.metadata.tags as an attribute: every cell needs the list.
     cell.metadata["tags"] = tags
     if cell.cell_type == "code":
+        cell.metadata[SOURCE_COUNT_KEY] = cell.get("execution_count")
         # Old outputs of cells this run never reaches would pass for this run's results.
         cell.outputs = []
         cell.execution_count = None

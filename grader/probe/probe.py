@@ -65,9 +65,9 @@ class _Run:
         kind = item["kind"]
         if kind == "value":
             return obj
-        if kind == "introspect":
-            return _introspect(obj)
         args = [{"npy": f} for f in item["inputs"]] if "inputs" in item else item.get("args", [])
+        if kind == "introspect":
+            return _introspect(obj, self._arg(args[0]) if args else None)
         kwargs = item.get("kwargs", {})
         if kind == "model":
             if len(args) != 1 or "npy" not in args[0] or kwargs:
@@ -214,13 +214,63 @@ def translation_table(answer, size):
     return array if np.array_equal(np.sort(array), np.arange(size)) else None
 
 
-def _introspect(obj):
+def _introspect(obj, inputs=None):
+    """Module types and parameter shapes; with ``inputs``, also what one forward pass really used."""
     if torch is None or not isinstance(obj, torch.nn.Module):
         raise TypeError(f"expected a torch.nn.Module, got {type(obj).__name__}")
     parameters = list(obj.parameters())
-    return {"modules": [type(m).__name__ for m in obj.modules()][:MAX_LISTED],
-            "parameters": int(sum(p.numel() for p in parameters)),
-            "shapes": [[int(n) for n in p.shape] for p in parameters][:MAX_LISTED]}
+    found = {"modules": [type(m).__name__ for m in obj.modules()][:MAX_LISTED],
+             "parameters": int(sum(p.numel() for p in parameters)),
+             "shapes": [[int(n) for n in p.shape] for p in parameters][:MAX_LISTED]}
+    if inputs is not None:
+        found.update(_used_in_forward(obj, inputs.array))
+    return found
+
+
+def _used_in_forward(model, array):
+    """Which modules ran in one forward pass and reached the output, and the shapes of the parameters
+    the output depends on. A layer defined in __init__ but never called in forward (or whose result is
+    thrown away) is absent; a kernel used through F.conv2d shows as a used 4-D parameter. Gradients
+    go through torch.autograd.grad, so the model's own .grad fields are left untouched."""
+    ran = []
+    hooks = [m.register_forward_hook(lambda module, _in, _out: ran.append(module))
+             for m in model.modules() if m is not model]
+    first = next(iter(model.parameters()), None)
+    device = first.device if first is not None else torch.device("cpu")
+    dtype = first.dtype if first is not None and first.dtype.is_floating_point else torch.float32
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.enable_grad():
+            output = model(torch.from_numpy(array.copy()).to(device=device, dtype=dtype))
+            reached = _reached(model, output)
+    finally:
+        for hook in hooks:
+            hook.remove()
+        if was_training:
+            model.train()
+    ran_ids = {id(m) for m in ran}
+    used = [m for m in model.modules() if id(m) in ran_ids and _reaches(m.parameters(recurse=False), reached)]
+    shapes = [[int(n) for n in p.shape] for p in model.parameters() if _reaches([p], reached)]
+    return {"ran": sorted({type(m).__name__ for m in used})[:MAX_LISTED], "used_shapes": shapes[:MAX_LISTED]}
+
+
+def _reaches(parameters, reached):
+    """Frozen parameters (no gradient to follow) and parameter-free modules count by having run."""
+    trainable = [p for p in parameters if p.requires_grad]
+    return reached is None or not trainable or any(id(p) in reached for p in trainable)
+
+
+def _reached(model, output):
+    """ids of the parameters the output depends on; None when the output carries no graph at all."""
+    tensors = [t for t in (output if isinstance(output, (tuple, list)) else [output]) if _is_tensor(t)]
+    tensors = [t for t in tensors if t.requires_grad and t.is_floating_point()]
+    parameters = [p for p in model.parameters() if p.requires_grad]
+    if not tensors or not parameters:
+        return None
+    total = sum(t.float().sum() for t in tensors)
+    grads = torch.autograd.grad(total, parameters, allow_unused=True)
+    return {id(p) for p, g in zip(parameters, grads) if g is not None}
 
 
 def _is_tensor(value):

@@ -112,7 +112,7 @@ def write_feedback(out_dir: Path, scores: list[PracticalScore], lang: str) -> tu
 
 
 def feedback_page(score: PracticalScore, lang: str, notebook_link: str | None = None,
-                  notebook_note: Reason | None = None, error_cell: int | None = None) -> str:
+                  notebook_note: Reason | None = None, error_cell: dict[str, int] | None = None) -> str:
     esc = html.escape
     t = lambda code, **params: esc(render(msg(code, **params), lang))  # noqa: E731
     facts = [t("feedback_student", name=score.full_name, participant=score.participant),
@@ -187,14 +187,15 @@ def _is_probe_cell(cell) -> bool:
     return INJECTED_TAG in tags and _PARAMETERS_TAG not in tags
 
 
-def _first_error_cell(nb) -> int | None:
-    from grader.execution.prepare import source_index
+def _first_error_cell(nb) -> dict[str, int] | None:
+    """The first student cell with an error, named as the student's notebook showed it (In [n])."""
+    from grader.execution.prepare import handed_in_ref
 
-    for cell in nb.cells:
+    for position, cell in enumerate(nb.cells):
         if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
-            index = source_index(cell)
-            if index is not None:
-                return index + 1
+            ref = handed_in_ref(nb.cells, position)
+            if ref is not None:
+                return ref
     return None
 
 
