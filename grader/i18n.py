@@ -3,6 +3,10 @@
 Messages live in ``grader/messages/*.toml`` (one file per stage, so stages never edit
 each other's file). Each entry is ``[code] en = "..." es = "..."`` with ``{param}``
 placeholders. Rendering never raises: a missing parameter shows as ``{name}``.
+
+A parameter may itself be language-bound: a nested reason (``Reason.to_json()``, e.g. which case
+failed and how) or a text in both languages (``{"es": ..., "en": ...}``, e.g. a case description an
+instructor's cases generator wrote); both render in the language of the message around them.
 """
 from __future__ import annotations
 
@@ -44,13 +48,17 @@ def render(reason: Reason | None, lang: str = "es") -> str:
     if entry is None:
         return reason.code + (f" {reason.params}" if reason.params else "")
     template = entry.get(lang) or entry.get("en") or reason.code
-    params = _Lenient({k: _format_value(v) for k, v in reason.params.items()})
+    params = _Lenient({k: _format_value(v, lang) for k, v in reason.params.items()})
     return string.Formatter().vformat(template, (), params)
 
 
-def _format_value(value: Any) -> str:
+def _format_value(value: Any, lang: str) -> str:
     if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value)
+        return ", ".join(_format_value(v, lang) for v in value)
+    if isinstance(value, dict) and set(value) == {"code", "params"} and isinstance(value["code"], str):
+        return render(Reason.from_json(value), lang)
+    if isinstance(value, dict) and "en" in value and set(value) <= set(LANGUAGES):
+        return str(value.get(lang) or value["en"])
     return str(value)
 
 
