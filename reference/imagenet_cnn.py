@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 
 from reference.cases import Case
 from reference.efficientnet_lite import WEIGHTS_FILE, load_pretrained, weights_path
@@ -148,7 +148,10 @@ def preprocess_cases(rng: np.random.Generator) -> list[Case]:
     cases = []
     for width, height, mode in _CASE_SHAPES:
         es, en = _MODES[mode]
-        cases.append(Case(synthetic_photo(rng, width, height).convert(mode), part="greyscale" if mode == "L" else None,
+        image = synthetic_photo(rng, width, height).convert(mode)
+        if mode == "L":     # grey flattens colours of equal brightness: stretched back, geometry errors still show
+            image = ImageOps.autocontrast(image, cutoff=1)
+        cases.append(Case(image, part="greyscale" if mode == "L" else None,
                           es=f"{es} de {width}×{height}", en=f"{en} {width}×{height}"))
     return cases
 
@@ -162,8 +165,9 @@ def synthetic_photo(rng: np.random.Generator, width: int, height: int) -> Image.
         + np.multiply.outer(y / height, corners[2] - corners[0]) * 0.5
     image = Image.fromarray(np.clip(shade, 0, 255).astype(np.uint8), "RGB")
     draw = ImageDraw.Draw(image)
-    # Many shapes of every size: detail at all scales, as in a photograph, so geometry errors show.
-    for _ in range(int(rng.integers(60, 90))):
+    # Many shapes of every size: detail at all scales, as in a photograph, so geometry errors show. As many
+    # per 300 x 300 pixels in a large image as in a small one: the centre crop of a wide one is not bare.
+    for _ in range(int(rng.integers(60, 90) * max(1.0, width * height / 90_000))):
         cx, cy = rng.uniform(0, width), rng.uniform(0, height)
         rx, ry = rng.uniform(0.02, 0.3, 2) ** 1.5 * (width, height) * 2
         fill = tuple(int(c) for c in rng.integers(0, 256, 3))
