@@ -172,10 +172,10 @@ def _parse_checks(raw: Any, path: Path) -> tuple[CheckSpec, ...]:
         if not isinstance(hidden, bool):
             raise ConfigError(f"{path}: {where}.hidden must be true or false")
         options = {k: v for k, v in entry.items() if k not in _COMMON_CHECK_KEYS}
-        specs.append(CheckSpec(
-            id=check_id, kind=kind_name,
-            points=parse_points(_get(entry, "points", f"{where}.points", path), f"{where}.points", path),
-            hidden=hidden, options=kind.parse_options(options, where, path)))
+        points = parse_points(_get(entry, "points", f"{where}.points", path), f"{where}.points", path)
+        options = kind.parse_options(options, where, path)
+        kind.validate_points(options, points, where, path)
+        specs.append(CheckSpec(id=check_id, kind=kind_name, points=points, hidden=hidden, options=options))
     return tuple(specs)
 
 

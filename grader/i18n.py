@@ -2,9 +2,12 @@
 
 Messages live in ``grader/messages/*.toml`` (one file per stage, so stages never edit
 each other's file). Each entry is ``[code] en = "..." es = "..."`` with ``{param}``
-placeholders. Rendering never raises: a missing parameter shows as ``{name}``. A parameter may
-itself be a message (``msg(...).to_json()``, plain JSON so records keep it): it renders in the same
-language, so a reason that explains itself with a smaller one never mixes languages.
+placeholders. Rendering never raises: a missing parameter shows as ``{name}``.
+
+A parameter may itself be language-bound: a nested reason (``Reason.to_json()``, e.g. which case
+failed and how), a text in both languages (``{"es": ..., "en": ...}``, e.g. a case description an
+instructor's cases generator wrote) or a cell reference; each renders in the language of the message
+around it, so a reason that explains itself with a smaller one never mixes languages.
 """
 from __future__ import annotations
 
@@ -59,6 +62,8 @@ def _format_value(value: Any, lang: str) -> str:
         return ", ".join(_format_value(v, lang) for v in value)
     if isinstance(value, dict) and value and set(value) <= _CELL_KEYS:
         return _cell(value, lang)
+    if isinstance(value, dict) and "en" in value and set(value) <= set(LANGUAGES):
+        return str(value.get(lang) or value["en"])
     return str(value)
 
 

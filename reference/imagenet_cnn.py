@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 
+from reference.cases import Case
 from reference.efficientnet_lite import WEIGHTS_FILE, load_pretrained, weights_path
 
 RESIZE = 256
@@ -133,13 +134,26 @@ def build_reference(data_dir: Path, params: dict, batch_size: int = 50) -> dict[
 
 POOL = 8                    # compare 8x8-pixel block means: resampling noise averages out, geometry does not
 POOLED_TOLERANCE = 0.12     # mean |difference| of the block means, in normalised units (see the README)
-# (width, height, mode): landscape, portrait, greyscale, smaller than the resize (upsampled), very wide.
-_CASE_SHAPES = ((400, 300, "RGB"), (240, 420, "RGB"), (330, 270, "L"), (180, 130, "RGB"), (600, 250, "RGB"))
+# (width, height, mode): landscape, portrait, smaller than the resize (upsampled), very wide; then the part
+# "greyscale", landscape and portrait. No image is near square: a squashed resize or a corner crop shows.
+_CASE_SHAPES = ((400, 300, "RGB"), (240, 420, "RGB"), (180, 130, "RGB"), (600, 250, "RGB"),
+                (380, 240, "L"), (240, 400, "L"))
+_MODES = {"RGB": ("imagen RGB", "RGB image"), "L": ("imagen en escala de grises", "greyscale image")}
 
 
-def preprocess_cases(rng: np.random.Generator) -> list[tuple[Image.Image]]:
-    """Photo-like synthetic images (smooth shading, blurred shapes, grain) of varied shape and mode."""
-    return [(synthetic_photo(rng, width, height).convert(mode),) for width, height, mode in _CASE_SHAPES]
+def preprocess_cases(rng: np.random.Generator) -> list[Case]:
+    """Photo-like synthetic images (smooth shading, blurred shapes, grain) of varied shape; the
+    greyscale ones form the part ``greyscale``, so a pipeline that cannot turn them into three
+    channels loses that part exactly, and one that mishandles colour (BGR) loses the rest."""
+    cases = []
+    for width, height, mode in _CASE_SHAPES:
+        es, en = _MODES[mode]
+        image = synthetic_photo(rng, width, height).convert(mode)
+        if mode == "L":     # grey flattens colours of equal brightness: stretched back, geometry errors still show
+            image = ImageOps.autocontrast(image, cutoff=1)
+        cases.append(Case(image, part="greyscale" if mode == "L" else None,
+                          es=f"{es} de {width}×{height}", en=f"{en} {width}×{height}"))
+    return cases
 
 
 def synthetic_photo(rng: np.random.Generator, width: int, height: int) -> Image.Image:
@@ -151,8 +165,9 @@ def synthetic_photo(rng: np.random.Generator, width: int, height: int) -> Image.
         + np.multiply.outer(y / height, corners[2] - corners[0]) * 0.5
     image = Image.fromarray(np.clip(shade, 0, 255).astype(np.uint8), "RGB")
     draw = ImageDraw.Draw(image)
-    # Many shapes of every size: detail at all scales, as in a photograph, so geometry errors show.
-    for _ in range(int(rng.integers(60, 90))):
+    # Many shapes of every size: detail at all scales, as in a photograph, so geometry errors show. As many
+    # per 300 x 300 pixels in a large image as in a small one: the centre crop of a wide one is not bare.
+    for _ in range(int(rng.integers(60, 90) * max(1.0, width * height / 90_000))):
         cx, cy = rng.uniform(0, width), rng.uniform(0, height)
         rx, ry = rng.uniform(0.02, 0.3, 2) ** 1.5 * (width, height) * 2
         fill = tuple(int(c) for c in rng.integers(0, 256, 3))
@@ -194,16 +209,23 @@ def _shape(shape) -> str:
     return "(" + ", ".join(str(n) for n in shape) + ")"
 
 
-def topk_cases(rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray, int]]:
-    """(logits, targets, k): targets placed at ranks around k, so k - 1 and k + 1 give other answers."""
+# (rows, classes, k): never k = classes (every row a hit) nor one row (an error shows only by chance); never
+# rows = k (a forgotten targets[:, None] would broadcast); classes > 3k (the k smallest logits hold no target).
+_TOPK_SHAPES = ((64, 1000, 5), (40, 1000, 2), (30, 10, 3), (6, 20, 2), (25, 50, 10), (8, 16, 4))
+
+
+def topk_cases(rng: np.random.Generator) -> list[Case]:
+    """(logits, targets, k): targets placed at ranks around k. In every case one row's target is at
+    rank k - 1 (a hit) and one at rank k (a miss), so the accuracy lies strictly between 0 and 1 and
+    k - 1, k + 1, a percentage, a count or an integer division each give another answer."""
     cases = []
-    for rows, classes, k in ((64, 1000, 5), (40, 1000, 1), (30, 10, 3), (1, 20, 2), (25, 50, 10), (8, 5, 5)):
+    for rows, classes, k in _TOPK_SHAPES:
         # Distinct values in every row: with ties, which class is "in the top k" is a convention.
         logits = (np.argsort(rng.random((rows, classes)), axis=1) * (6.0 / classes) - 3.0).astype(np.float32)
         order = np.argsort(-logits, axis=1, kind="stable")
         ranks = rng.integers(0, min(classes, 2 * k + 1), size=rows)
-        if rows > 2 and k < classes:     # one row at rank k - 1 and one at rank k: an off-by-one k shows
-            ranks[:2] = (k - 1, k)
+        ranks[:2] = (k - 1, k)
         targets = order[np.arange(rows), ranks].astype(np.int64)
-        cases.append((logits, targets, k))
+        cases.append(Case(logits, targets, k, es=f"k = {k} de {classes} clases, {rows} filas",
+                          en=f"k = {k} of {classes} classes, {rows} rows"))
     return cases

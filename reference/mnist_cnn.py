@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from reference.cases import Case
 from reference.idx import read_idx, write_idx
 
 IMAGES = "t10k-images-idx3-ubyte.gz"
@@ -61,33 +62,80 @@ def to_model_input(images: np.ndarray) -> np.ndarray:
     return (np.asarray(images, dtype=np.float32) / 255.0)[:, None, :, :]
 
 
-def softmax_cases(rng: np.random.Generator) -> list[tuple[np.ndarray, ...]]:
-    """Inputs for a student's softmax: ordinary, peaked, constant, and logits that overflow exp()."""
-    return [(logits,) for logits in _logit_cases(rng)]
+def softmax_cases(rng: np.random.Generator) -> list[Case]:
+    """Inputs for a student's softmax: ordinary logits, then the part ``stable`` (logits of ±1000).
+
+    Every case has several rows, so a softmax over the whole array or over the wrong axis fails it;
+    ordinary logits stay small enough that exp() never overflows in float32, so a softmax without
+    the max shift passes them all; every stable case overflows exp() even in float64, and holds
+    rows whose maxima lie ~2000 apart, so a shift by the array's maximum (not each row's) fails too."""
+    ordinary = [Case(logits, es=es, en=en) for logits, es, en in _ordinary_logits(rng)]
+    return ordinary + [Case(logits, part="stable", es=es, en=en) for logits, es, en in _stable_logits(rng)]
 
 
-def cross_entropy_cases(rng: np.random.Generator) -> list[tuple[np.ndarray, ...]]:
-    """Inputs for a student's cross_entropy: (logits, targets), large logits included."""
-    cases = []
-    for logits in _logit_cases(rng):
-        targets = rng.integers(0, N_CLASSES, size=len(logits), dtype=np.int64)
-        cases.append((logits, targets))
-    # A confident wrong answer at large scale: the loss is ~2000, finite only when computed stably.
-    logits = np.full((4, N_CLASSES), -1000.0, dtype=np.float32)
-    logits[:, 0] = 1000.0
-    cases.append((logits, np.array([0, 1, 2, 3], dtype=np.int64)))
+def cross_entropy_cases(rng: np.random.Generator) -> list[Case]:
+    """Inputs for a student's cross_entropy: (logits, targets), ordinary, then the part ``stable``.
+
+    Several rows everywhere (a sum instead of the mean fails); in every stable case some target lies
+    ~2000 below its row's maximum, so log(softmax(x)) gives -inf there and log(sum(exp(x))) without
+    the shift overflows, whatever precision the student computes in."""
+    cases = [Case(logits, _targets(rng, logits), es=es, en=en) for logits, es, en in _ordinary_logits(rng)
+             if logits.std() > 0]          # equal logits: every target gives ln 10, a wrong pick would pass
+    wide, _, _ = _stable_logits(rng)[0]
+    targets = _targets(rng, wide)
+    top = int(np.argmax(wide[0]))          # the row's +1000 stays: exp() must still overflow without the shift
+    targets[0] = (top + 1 + rng.integers(N_CLASSES - 1)) % N_CLASSES
+    wide[0, targets[0]] = -1000.0          # a confident wrong answer in the first row
+    cases.append(Case(wide, targets, part="stable", es="5 filas de logits entre −1000 y +1000, un objetivo en −1000",
+                      en="5 rows of logits between −1000 and +1000, one target at −1000"))
+    confident = np.full((4, N_CLASSES), -1000.0, dtype=np.float32)
+    confident[:2, 0] = confident[2:, -1] = 1000.0      # the loss is ~1500, finite only when computed stably
+    confident[2:] -= 2000.0                # rows topping at -1000: a shift by the array's maximum underflows
+    cases.append(Case(confident, np.array([0, 1, 2, 3], dtype=np.int64), part="stable",
+                      es="4 filas seguras de sí (la mayor 2000 por encima), 3 equivocadas",
+                      en="4 confident rows (the top logit 2000 above the rest), 3 of them wrong"))
+    apart = _apart(rng)
+    targets = _targets(rng, apart)
+    apart[0, targets[0]] -= 2000.0
+    cases.append(Case(apart, targets, part="stable", es="6 filas en torno a +900 y −900, una equivocada por 2000",
+                      en="6 rows around +900 and −900, one wrong by 2000"))
     return cases
 
 
-def _logit_cases(rng: np.random.Generator) -> list[np.ndarray]:
+def _ordinary_logits(rng: np.random.Generator) -> list[tuple[np.ndarray, str, str]]:
     def normal(n: int, scale: float) -> np.ndarray:
         return (rng.standard_normal((n, N_CLASSES)) * scale).astype(np.float32)
 
-    constant = np.full((3, N_CLASSES), 7.0, dtype=np.float32)
-    huge = rng.uniform(-1000.0, 1000.0, size=(5, N_CLASSES)).astype(np.float32)
-    huge[:, 0] = 1000.0
-    shifted = (normal(6, 1.0) + 900.0).astype(np.float32)   # every exp() overflows in float32
-    return [normal(8, 1.0), normal(1, 3.0), normal(16, 10.0), constant, huge, shifted]
+    constant = np.full((3, N_CLASSES), float(rng.integers(-9, 10)), dtype=np.float32)
+    return [(normal(8, 1.0), "8 filas de logits corrientes (escala 1)", "8 rows of ordinary logits (scale 1)"),
+            (normal(16, 5.0), "16 filas de logits marcados (escala 5)", "16 rows of peaked logits (scale 5)"),
+            (normal(2, 3.0), "2 filas de logits (escala 3)", "2 rows of logits (scale 3)"),
+            (constant, "3 filas de logits iguales", "3 rows of equal logits")]
+
+
+def _stable_logits(rng: np.random.Generator) -> list[tuple[np.ndarray, str, str]]:
+    wide = rng.uniform(-1000.0, 1000.0, size=(5, N_CLASSES)).astype(np.float32)
+    wide[0, rng.integers(N_CLASSES)] = 1000.0
+    wide[-1] = rng.uniform(-1000.0, -990.0, size=N_CLASSES)     # a row entirely near -1000
+    extremes = np.array([[1000.0] * N_CLASSES, [-1000.0] * N_CLASSES], dtype=np.float32)
+    return [(wide, "5 filas de logits entre −1000 y +1000", "5 rows of logits between −1000 and +1000"),
+            (_apart(rng), "6 filas en torno a +900 y −900", "6 rows around +900 and −900"),
+            (extremes, "2 filas de logits iguales, +1000 y −1000", "2 rows of equal logits, +1000 and −1000")]
+
+
+def _apart(rng: np.random.Generator) -> np.ndarray:
+    """Rows around +900 and -900 alternately: exp() overflows in some rows, underflows in others."""
+    offsets = np.where(np.arange(6) % 2 == 0, 900.0, -900.0)[:, None]
+    return (rng.standard_normal((6, N_CLASSES)) + offsets).astype(np.float32)
+
+
+def _targets(rng: np.random.Generator, logits: np.ndarray) -> np.ndarray:
+    """Random classes, never all the same: with one class for every row, picking a column of the
+    whole batch (logp[:, targets]) instead of one entry per row would give the right mean."""
+    targets = rng.integers(0, N_CLASSES, size=len(logits), dtype=np.int64)
+    if len(targets) > 1 and np.all(targets == targets[0]):
+        targets[-1] = (targets[0] + 1) % N_CLASSES
+    return targets
 
 
 class ReferenceCNN(nn.Module):

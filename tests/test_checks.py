@@ -166,7 +166,7 @@ def test_correct_code_scores_full_points_from_a_real_kernel(graded):
 def test_softmax_without_max_shift_loses_exactly_the_large_logit_cases(graded):
     naive = graded[2]["naive"]
     assert naive.points == Decimal("1.00") and naive.details == {"cases_passed": "4/6"}
-    assert naive.reason.code == "checks_function_case_nonfinite"
+    assert naive.reason.code == "function_case_nonfinite"
     text = render(naive.reason, "en")
     assert "case 5 (inputs up to" in text and "got nan" in text and "4/6" in text
     assert "caso 5" in render(naive.reason, "es")
@@ -238,7 +238,7 @@ def test_pickled_oversized_and_linked_arrays_are_refused(assignment, tmp_path):
     assert "not a regular file" in outputs.get("softmax__1", "softmax").reason.params["problem"]
     results = {r.check_id: r for r in evaluate(assignment, plan, INSPECTED, run)}
     assert results["model_shape"].points == 0 and results["model_shape"].reason.code == "checks_output_invalid"
-    assert results["softmax"].reason.code == "checks_function_case_invalid"
+    assert results["softmax"].reason.code == "function_case_invalid"
 
 
 def test_wrong_output_shape_is_named(assignment, tmp_path):

@@ -93,8 +93,8 @@ CASES = {
 SQUARE_REASONS = {
     "211": "checks_missing_name", "215": "run_timeout", "216": "run_timeout", "217": "run_kernel_died",
     "219": "run_kernel_died", "220": "run_kernel_died", "221": "checks_probe_untrusted",
-    "222": "checks_function_case_mismatch", "223": "checks_function_case_mismatch",
-    "227": "checks2_function_case_not_numbers",
+    "222": "function_case_mismatch", "223": "function_case_mismatch",
+    "227": "function_case_not_numbers",
 }
 
 

@@ -35,3 +35,10 @@ def test_render_fills_parameters_in_the_chosen_language():
 
 def test_render_survives_a_missing_parameter():
     assert "{days}" in render(msg("score_late_rejected"), "en")
+
+
+def test_a_nested_reason_or_a_text_in_both_languages_renders_in_the_language_of_the_message():
+    about = {"es": "imagen en escala de grises 330×270", "en": "greyscale image 330×270"}
+    reason = msg("function_case_nonfinite", name="f", passed=1, total=2, lost="", about=about, got="nan")
+    assert "greyscale image 330×270" in render(reason, "en") and "got nan" in render(reason, "en")
+    assert "escala de grises" in render(reason, "es") and "se obtuvo nan" in render(reason, "es")

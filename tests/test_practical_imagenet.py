@@ -87,8 +87,15 @@ def test_a_broken_variant_loses_exactly_its_checks(batch, participant):
 
 def test_preprocessing_without_normalisation_fails_every_case_and_says_by_how_much(batch):
     check = _checks(batch["202"])["preprocess"]
-    assert check.points == 0 and check.details["cases_passed"] == "0/5"
+    assert check.points == 0 and check.details["cases_passed"] == "0/6"
     assert "block means" in render(check.reason, "en")
+
+
+def test_an_off_by_one_k_loses_every_topk_point_and_the_case_is_described_in_words(batch):
+    check = _checks(batch["203"])["topk_accuracy"]
+    assert check.points == 0 and check.details["cases_passed"] == "0/6"
+    assert "First failure, k = 5 of 1000 classes, 64 rows: differs by up to" in render(check.reason, "en")
+    assert "Primer fallo, k = 5 de 1000 clases, 64 filas" in render(check.reason, "es")
 
 
 def test_an_untrained_model_keeps_its_shape_points(batch):

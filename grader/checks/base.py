@@ -23,7 +23,7 @@ _REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 @dataclass(frozen=True)
 class Option:
-    """One key of a check table. type: str, int, bool, decimal, threshold, ints, strs, ref."""
+    """One key of a check table. type: str, int, bool, decimal, threshold, ints, strs, ref, parts."""
 
     type: str
     required: bool = True
@@ -99,6 +99,10 @@ class Check:
     @classmethod
     def validate(cls, options: dict[str, Any], where: str, path: Path) -> None:
         """Cross-key rules of a kind (e.g. zero_at below full_at); raise ConfigError."""
+
+    @classmethod
+    def validate_points(cls, options: dict[str, Any], points: Decimal, where: str, path: Path) -> None:
+        """Rules between a kind's options and the check's points (e.g. parts within them); raise ConfigError."""
 
     @classmethod
     def references(cls, spec: CheckSpec) -> list[tuple[str, str]]:
@@ -178,6 +182,9 @@ def _typed(value: Any, type_name: str, key: str, path: Path) -> Any:
                 isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
             raise ConfigError(f"{path}: {key} must be a list of positive integers, got {value!r}")
         return tuple(value)
+    if type_name == "parts":
+        from grader.checks.parts import parse_parts     # parts scores with share() from here
+        return parse_parts(value, key, path)
     if type_name == "strs":
         if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
             raise ConfigError(f"{path}: {key} must be a list of strings, got {value!r}")

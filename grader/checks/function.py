@@ -4,6 +4,14 @@ Points are the share of cases within tolerance; nan/inf from the student never p
 outputs are computed here, before the run, and kept out of the probe folder. Cases may hold
 arrays, JSON values (str, int, ...) and PIL images; outputs may be arrays or JSON values
 (compared exactly), or go to an instructor's ``compare`` function.
+
+Named parts (``[[checks.parts]]``: id, points, es, en) give one property of the function a fixed
+share of the points: the cases generator tags the cases that test it (``part``), each part earns
+the share of its own cases passed, and untagged cases share the points the parts leave. A softmax
+of 1.5 points with a part ``stable`` of 0.5 on ±1000 logits loses exactly 0.5 when it overflows,
+however many cases of each kind a run draws. The reason names the parts lost in words, and the
+first failing case by the generator's description of it (``about``, es and en) when it gives one
+(see grader.checks.parts and reference.cases.Case); plain tuples still work, as "case 3".
 """
 from __future__ import annotations
 
@@ -14,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from grader.assignment import CheckSpec, resolve
-from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_shape, result, share
+from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_shape, result
+from grader.checks.parts import case_tags, check_cases, scored, validate_points
 from grader.errors import ConfigError
 from grader.i18n import msg
 from grader.records import CheckResult, Reason
@@ -33,6 +42,7 @@ class FunctionCheck(Check):
         "atol": Option("decimal", required=False, default=Decimal("1e-8")),
         "compare": Option("ref", required=False),     # compare(got, expected) -> (ok, detail)
         "repeat": Option("int", required=False),      # call N times; the output is the list of N results
+        "parts": Option("parts", required=False, default=()),   # named shares of the points (see above)
     }
 
     @classmethod
@@ -42,13 +52,19 @@ class FunctionCheck(Check):
                               "(N outputs cannot equal one reference output)")
 
     @classmethod
+    def validate_points(cls, options, points, where, path):
+        validate_points(options["parts"], points, where, path)
+
+    @classmethod
     def plan(cls, spec: CheckSpec, ctx: PlanContext):
         reference = resolve(spec.options["reference"])
         cases = list(resolve(spec.options["cases"])(ctx.rng))
         if not cases:
             raise ConfigError(f"check {spec.id!r}: {spec.options['cases']} returned no cases")
+        tags = [case_tags(case, spec.id) for case in cases]
+        check_cases(spec.options["parts"], spec.points, [part for part, _ in tags], spec.id)
         items, kept = [], []
-        for number, case in enumerate(cases, start=1):
+        for number, (case, (part, about)) in enumerate(zip(cases, tags), start=1):
             args, kwargs = split_case(case)
             item = f"{spec.id}__{number}"
             probe_item = {"item": item, "kind": "function", "name": spec.options["name"],
@@ -59,7 +75,9 @@ class FunctionCheck(Check):
             raw = reference(*[_copy(a) for a in args], **{k: _copy(a) for k, a in kwargs.items()})
             expected = raw if spec.options["compare"] else expected_output(raw, spec.id)
             items.append(probe_item)
-            kept.append({"item": item, "expected": expected, "largest": _largest([*args, *kwargs.values()])})
+            about = about or msg("function_case_number", case=number,
+                                 largest=_largest([*args, *kwargs.values()])).to_json()
+            kept.append({"item": item, "expected": expected, "part": part, "about": about})
         return items, {"cases": kept}
 
     @classmethod
@@ -67,28 +85,30 @@ class FunctionCheck(Check):
         name = spec.options["name"]
         cases = ctx.private["cases"]
         compare = resolve(spec.options["compare"]) if spec.options["compare"] else None
-        first: Reason | None = None
-        passed = 0
-        for number, case in enumerate(cases, start=1):
+        first: tuple[Any, dict[str, Any]] | None = None
+        outcomes = []
+        for case in cases:
             output = ctx.outputs.get(case["item"], name)
             if output.reason is not None and output.reason.code == "checks_missing_name":
                 return result(spec, Decimal("0"), output.reason, cases_passed=f"0/{len(cases)}")
             problem = _compared(output, case, compare) if compare else _problem(output, case, spec.options)
-            if problem is None:
-                passed += 1
-            elif first is None:
-                first = _case_reason(problem, name=name, case=number, largest=case["largest"])
-        total = len(cases)
-        details = {"cases_passed": f"{passed}/{total}"}
+            outcomes.append((case["part"], problem is None))
+            if problem is not None and first is None:
+                first = problem, case
+        passed, total = sum(ok for _, ok in outcomes), len(cases)
+        points, lost, counts = scored(spec.options["parts"], spec.points, outcomes)
+        details = {"cases_passed": f"{passed}/{total}", **({"parts_passed": counts} if spec.options["parts"] else {})}
         if first is None:
             return result(spec, spec.points, msg("checks_function_ok", name=name, total=total), **details)
-        first = Reason(first.code, {**first.params, "passed": passed, "total": total})
-        return result(spec, share(spec.points, passed, total), first, **details)
+        problem, case = first
+        reason = _case_reason(problem, name=name, about=case["about"], lost=lost, passed=passed, total=total)
+        return result(spec, points, reason, **details)
 
 
 def split_case(case: Any) -> tuple[list[Any], dict[str, Any]]:
-    """A case is a tuple/list of arguments, {"args": [...], "kwargs": {...}}, or one argument."""
-    if isinstance(case, dict) and case and set(case) <= {"args", "kwargs"}:
+    """A case is a tuple/list of arguments, {"args": [...], "kwargs": {...}} (with "part" and "about"
+    if the generator tags it), or one argument."""
+    if isinstance(case, dict) and set(case) & {"args", "kwargs"} and set(case) <= {"args", "kwargs", "part", "about"}:
         return list(case.get("args", ())), dict(case.get("kwargs", {}))
     if isinstance(case, (tuple, list)):
         return list(case), {}
@@ -177,9 +197,9 @@ def shown(value: Any) -> str:
     return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN - 3] + "..."
 
 
-_CASE_CODES = {"shape": "checks_function_case_shape", "nonfinite": "checks_function_case_nonfinite",
-               "mismatch": "checks_function_case_mismatch", "value": "checks2_function_case_value",
-               "not_numbers": "checks2_function_case_not_numbers", "compare": "checks2_function_case_compare"}
+_CASE_CODES = {"shape": "function_case_shape", "nonfinite": "function_case_nonfinite",
+               "mismatch": "function_case_mismatch", "value": "function_case_value",
+               "not_numbers": "function_case_not_numbers", "compare": "function_case_compare"}
 
 
 def _case_reason(problem, **where: Any) -> Reason:
@@ -187,10 +207,10 @@ def _case_reason(problem, **where: Any) -> Reason:
     if what == "reason":
         inner: Reason = params["reason"]
         if inner.code == "checks_call_failed":
-            return msg("checks_function_case_error", error=inner.params.get("error", ""), **where)
+            return msg("function_case_error", error=inner.params.get("error", ""), **where)
         if inner.code == "checks_output_invalid":
-            return msg("checks_function_case_invalid", problem=inner.params.get("problem", ""), **where)
-        return inner
+            return msg("function_case_invalid", problem=inner.params.get("problem", ""), **where)
+        return msg("function_case_other", problem=inner.to_json(), **where)
     return msg(_CASE_CODES[what], **params, **where)
 
 
