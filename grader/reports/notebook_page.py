@@ -27,10 +27,12 @@ MARK_RENDERED = f'<meta name="grader-notebook" content="rendered {RENDERER_VERSI
 MARK_NOT_RENDERED = f'<meta name="grader-notebook" content="not-rendered {RENDERER_VERSION}">'
 
 KB = 1024
-SOURCE_CAP = 100 * KB        # per cell source: pygments + bleach cost grows steeply beyond this
-TEXT_CAP = 100 * KB          # per text output (stream, text/plain, html, markdown, traceback)
-IMAGE_CAP = 2048 * KB        # per image (base64 characters): a large plot is ~200 KB
-PAGE_CAP = 8192 * KB         # everything together; outputs past it are replaced by a note
+# Caps per part and per page. Highlighted code costs most (pygments writes ~23 bytes of markup per byte
+# of dense code, ~25 s per MB to render and scrub), plain text outputs little, images nearly nothing.
+SOURCE_CAP = 100 * KB        # one cell's source
+TEXT_CAP = 100 * KB          # one text output (stream, text/plain, html, markdown, traceback)
+IMAGE_CAP = 2048 * KB        # one image (base64 characters): a large plot is ~200 KB
+PAGE_CAPS = {"source": 512 * KB, "text": 2048 * KB, "image": 8192 * KB}   # all of a kind on one page
 
 _PARAMETERS_TAG = "injected-parameters"      # papermill's tag: the grading parameters stay visible
 _TEXT_TYPES = ("text/plain", "text/html", "text/markdown", "text/latex", "image/svg+xml")
@@ -42,21 +44,21 @@ _TAG = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 class _Budget:
-    """What is left of PAGE_CAP, and the note a cut part gets, in the page's language."""
+    """What is left of each page cap, and the note a cut part gets, in the page's language."""
 
     def __init__(self, lang: str):
-        self.left = PAGE_CAP
+        self.left = dict(PAGE_CAPS)
         self.lang = lang
 
-    def cut(self, text: str, cap: int) -> tuple[str, str | None]:
-        """``text`` within ``cap`` and what is left of the page, and the note to show (None: whole)."""
+    def cut(self, text: str, cap: int, kind: str) -> tuple[str, str | None]:
+        """``text`` within ``cap`` and what is left of its kind, and the note to show (None: whole)."""
         size = len(text.encode("utf-8", "replace"))
-        allowed = max(0, min(cap, self.left))
+        allowed = max(0, min(cap, self.left[kind]))
         if size <= allowed:
-            self.left -= size
+            self.left[kind] -= size
             return text, None
         kept = text[:allowed]      # characters, at most ``allowed`` bytes
-        self.left -= len(kept.encode("utf-8", "replace"))
+        self.left[kind] -= len(kept.encode("utf-8", "replace"))
         return kept, render(msg("notebook_truncated", shown=allowed // KB, total=size // KB), self.lang)
 
 
@@ -77,7 +79,7 @@ def _clean_cell(cell, budget: _Budget):
     import nbformat
 
     kind, source = cell.get("cell_type"), _text(cell.get("source", ""))
-    source, note = budget.cut(source, SOURCE_CAP)
+    source, note = budget.cut(source, SOURCE_CAP, "source")
     if kind == "code":
         new = nbformat.v4.new_code_cell(source + (f"\n# {note}" if note else ""))
         count = cell.get("execution_count")
@@ -102,12 +104,12 @@ def _clean_output(output, budget: _Budget):
 
     kind = output.get("output_type")
     if kind == "stream":
-        text, note = budget.cut(_text(output.get("text", "")), TEXT_CAP)
+        text, note = budget.cut(_text(output.get("text", "")), TEXT_CAP, "text")
         name = output.get("name") if output.get("name") in ("stdout", "stderr") else "stdout"
         return nbformat.v4.new_output("stream", name=name, text=text + (f"\n{note}\n" if note else ""))
     if kind == "error":
         lines = output.get("traceback", [])
-        text, note = budget.cut("\n".join(_text(line) for line in lines if isinstance(line, str)), TEXT_CAP)
+        text, note = budget.cut("\n".join(_text(line) for line in lines if isinstance(line, str)), TEXT_CAP, "text")
         return nbformat.v4.new_output("error", ename=_text(output.get("ename", ""))[:200],
                                       evalue=_text(output.get("evalue", ""))[:2000],
                                       traceback=[text] + ([note] if note else []))
@@ -128,7 +130,7 @@ def _clean_data(data, metadata, budget: _Budget) -> tuple[dict, dict]:
     for mimetype in _IMAGE_TYPES:
         value = data.get(mimetype)
         if isinstance(value, str) and _BASE64.fullmatch(value):
-            kept, note = budget.cut(value, IMAGE_CAP)
+            kept, note = budget.cut(value, IMAGE_CAP, "image")
             if note is None:               # half an image is no image: the note alone
                 clean[mimetype] = kept
                 sizes[mimetype] = _sizes(metadata.get(mimetype))
@@ -137,7 +139,7 @@ def _clean_data(data, metadata, budget: _Budget) -> tuple[dict, dict]:
     for mimetype in _TEXT_TYPES:
         value = _text(data.get(mimetype)) if isinstance(data.get(mimetype), (str, list)) else None
         if value is not None:
-            kept, note = budget.cut(value, TEXT_CAP)
+            kept, note = budget.cut(value, TEXT_CAP, "text")
             clean[mimetype] = kept + (f"\n{note}" if note else "")
     return clean, {k: v for k, v in sizes.items() if v}
 
@@ -254,11 +256,48 @@ def render_body(nb, lang: str) -> str:
     return scrub_html(body)
 
 
+# nbconvert's basic template, but the highlighted source is not passed through bleach again: pygments
+# escapes every character of the source itself, and bleach on its output was 70 % of a big cell's cost.
+# (Markdown and HTML outputs are still bleached; the scrubber still sees everything.)
+_TEMPLATE = """{%- extends 'basic/index.html.j2' -%}
+{% block input %}
+<div class="inner_cell">
+<div class="input_area">
+{{ cell.source | highlight_code(metadata=cell.metadata) }}
+</div>
+</div>
+{%- endblock input %}
+"""
+
+
 @lru_cache(maxsize=1)
 def _exporter():
-    from nbconvert import HTMLExporter
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter, TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
-    return HTMLExporter(template_name="basic", sanitize_html=True)
+    class PageExporter(HTMLExporter):
+        """HTMLExporter without its last step, which re-parses the whole page with BeautifulSoup to add
+        alt texts and tab stops: over half the time of a large page. The scrubber re-parses it anyway."""
+
+        def from_notebook_node(self, nb, resources=None, **kw):
+            resources = self._init_resources(resources)       # sets should_sanitize_html for the template
+            self.register_filter("highlight_code", Highlight2HTML(pygments_lexer="ipython3", parent=self))
+            self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+            return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+
+    return PageExporter(template_name="basic", sanitize_html=True, template_file="grader_notebook.html.j2",
+                        extra_loaders=[DictLoader({"grader_notebook.html.j2": _TEMPLATE})])
+
+
+def warm_up() -> None:
+    """Import nbconvert and compile its templates by rendering an empty notebook."""
+    import nbformat
+
+    render_body(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1"),
+                                                nbformat.v4.new_markdown_cell("1")]), "en")
 
 
 def notebook_page(nb, title: str, lang: str) -> str:
