@@ -220,7 +220,19 @@ def test_a_page_from_an_older_renderer_is_rendered_again(tmp_path):
 def test_the_messages_about_pages_exist_in_both_languages():
     from grader.i18n import catalogue
 
-    for code in ("notebook_truncated", "notebook_not_rendered", "notebook_render_timeout",
+    for code in ("notebook_truncated", "notebook_image_left_out", "notebook_not_rendered", "notebook_render_timeout",
                  "notebook_render_memory", "notebook_render_failed"):
         assert {"es", "en"} <= set(catalogue()[code])
     assert msg("notebook_render_timeout", limit_s=2).code == "notebook_render_timeout"
+
+
+def test_an_image_over_its_cap_is_replaced_by_a_note_and_the_next_image_still_shows(tmp_path):
+    cell = nbformat.v4.new_code_cell("plot()")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"image/png": "A" * (3 * 1024 * 1024),
+                                                                 "text/html": "<b>figure</b>"}),
+                    nbformat.v4.new_output("display_data", data={"image/png": PNG})]
+    _write(tmp_path, "101", [cell])
+    write_feedback(tmp_path, [_score("101")], "en")
+    page = (tmp_path / "feedback" / "mnist_cnn" / "101-notebook.html").read_text(encoding="utf-8")
+    assert "[image left out: 3072 KB, more than the page shows]" in page
+    assert f"data:image/png;base64,{PNG}" in page and "AAAAAAAA" not in page

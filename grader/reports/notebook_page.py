@@ -50,6 +50,12 @@ class _Budget:
         self.left = dict(PAGE_CAPS)
         self.lang = lang
 
+    def fits(self, text: str, cap: int, kind: str) -> bool:
+        return len(text) <= min(cap, self.left[kind])      # base64: characters are bytes
+
+    def left_out(self, text: str) -> str:
+        return render(msg("notebook_image_left_out", size=len(text) // KB), self.lang)
+
     def cut(self, text: str, cap: int, kind: str) -> tuple[str, str | None]:
         """``text`` within ``cap`` and what is left of its kind, and the note to show (None: whole)."""
         size = len(text.encode("utf-8", "replace"))
@@ -130,12 +136,10 @@ def _clean_data(data, metadata, budget: _Budget) -> tuple[dict, dict]:
     for mimetype in _IMAGE_TYPES:
         value = data.get(mimetype)
         if isinstance(value, str) and _BASE64.fullmatch(value):
-            kept, note = budget.cut(value, IMAGE_CAP, "image")
-            if note is None:               # half an image is no image: the note alone
-                clean[mimetype] = kept
-                sizes[mimetype] = _sizes(metadata.get(mimetype))
-            else:
-                data = {**data, "text/plain": note}
+            if not budget.fits(value, IMAGE_CAP, "image"):     # half an image is no image: the note alone
+                return {"text/plain": budget.left_out(value)}, {}
+            clean[mimetype], _ = budget.cut(value, IMAGE_CAP, "image")
+            sizes[mimetype] = _sizes(metadata.get(mimetype))
     for mimetype in _TEXT_TYPES:
         value = _text(data.get(mimetype)) if isinstance(data.get(mimetype), (str, list)) else None
         if value is not None:
