@@ -53,9 +53,9 @@ class LimitedRenderer:
             return self._lost(worker)
         answer = _read_line(worker, self.time_limit_s)
         if answer is None:
-            if worker.poll() is None:
-                self._stop()
-                return msg("notebook_render_timeout", limit_s=f"{self.time_limit_s:g}")
+            self._stop()
+            return msg("notebook_render_timeout", limit_s=f"{self.time_limit_s:g}")
+        if not answer:
             return self._lost(worker)
         reply = json.loads(answer)
         if reply.get("ok"):
@@ -104,7 +104,7 @@ class LimitedRenderer:
 
 
 def _read_line(worker: subprocess.Popen, timeout_s: float) -> str | None:
-    """One answer line within ``timeout_s``; None on timeout or when the worker ended."""
+    """One answer line within ``timeout_s``: None on timeout, "" when the worker ended."""
     deadline = time.monotonic() + timeout_s
     while True:
         left = deadline - time.monotonic()
@@ -112,14 +112,15 @@ def _read_line(worker: subprocess.Popen, timeout_s: float) -> str | None:
             return None
         ready, _, _ = select.select([worker.stdout], [], [], left)
         if ready:
-            line = worker.stdout.readline()
-            return line.strip() if line else None
+            return worker.stdout.readline().strip()
 
 
 def _import_path() -> str:
-    """The worker imports this very grader, wherever it was imported from (a checkout or a wheel)."""
-    root = str(Path(__file__).resolve().parents[2])
-    return os.pathsep.join([root, *filter(None, [os.environ.get("PYTHONPATH")])])
+    """The worker imports this very grader: from a checkout, its root goes first on the path (an
+    installed wheel is found as it is; site-packages ahead of the standard library could shadow it)."""
+    root = Path(__file__).resolve().parents[2]
+    first = [] if root.name in ("site-packages", "dist-packages") else [str(root)]
+    return os.pathsep.join([*first, *filter(None, [os.environ.get("PYTHONPATH")])])
 
 
 # --- the worker -----------------------------------------------------------------------------------------
