@@ -236,3 +236,13 @@ def test_an_image_over_its_cap_is_replaced_by_a_note_and_the_next_image_still_sh
     page = (tmp_path / "feedback" / "mnist_cnn" / "101-notebook.html").read_text(encoding="utf-8")
     assert "[image left out: 3072 KB, more than the page shows]" in page
     assert f"data:image/png;base64,{PNG}" in page and "AAAAAAAA" not in page
+
+
+def test_a_renderer_that_cannot_start_fails_every_page_at_once_and_the_feedback_is_still_written(tmp_path):
+    for participant in ("101", "102"):
+        _write(tmp_path, participant, [nbformat.v4.new_code_cell("print('small')")])
+    with LimitedRenderer(memory_mb=20) as renderer:            # too little for Python itself
+        _, warnings = write_feedback(tmp_path, [_score("101"), _score("102")], "en", renderer)
+    assert len(warnings) == 2 and all("did not start" in w for w in warnings)
+    for participant in ("101", "102"):
+        assert "Feedback: mnist_cnn" in (tmp_path / "feedback" / "mnist_cnn" / f"{participant}.html").read_text()

@@ -90,7 +90,7 @@ def _notebook_page(executed: Path, page: Path, title: str, lang: str, renderer: 
         if why is None:
             return None
         warnings.append(f"feedback: {executed} could not be rendered ({render(why, 'en')})")
-        # a small page in its place: the link works, and a re-run does not try again
+        # a small page in its place says why, and tells a re-run not to try again
         page.write_text(not_rendered_page(title, render(why, lang), lang), encoding="utf-8")
         state = "not-rendered"
     return None if state == "rendered" else msg("feedback_notebook_failed")

@@ -33,6 +33,7 @@ class LimitedRenderer:
         self.time_limit_s = time_limit_s
         self.memory_mb = memory_mb
         self._worker: subprocess.Popen | None = None
+        self._failed_start = False      # one failed start is enough: the next pages do not wait again
 
     def __enter__(self) -> LimitedRenderer:
         return self
@@ -76,12 +77,15 @@ class LimitedRenderer:
     def _started(self) -> subprocess.Popen | None:
         if self._worker is not None and self._worker.poll() is None:
             return self._worker
+        if self._failed_start:
+            return None
         self._worker = subprocess.Popen(
             [sys.executable, "-m", "grader.reports.render_worker", str(self.memory_mb)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
             env={**os.environ, "PYTHONPATH": _import_path()})
         if _read_line(self._worker, _START_TIME_S) != "ready":
             self._stop()
+            self._failed_start = True
         return self._worker
 
     def _lost(self, worker: subprocess.Popen) -> Reason:
