@@ -168,3 +168,25 @@ def test_selfcheck_in_a_live_kernel_shows_an_html_table(tmp_path):
     assert "model_shape" in page and "Graded at submission" in page
     assert "partly" in page                                  # the naive softmax, judged on the kernel's objects
     assert "Self-check of mnist_cnn" in shown[0].data["text/plain"]
+
+
+def test_the_selfcheck_table_escapes_whatever_the_students_notebook_supplied():
+    """The table is a fragment shown inside the student's own notebook (no <head>, so no CSP of its own:
+    a policy <meta> outside <head> is ignored); escaping is its wall, and it is complete."""
+    import re
+    from decimal import Decimal
+
+    from grader.i18n import msg
+    from grader.selfcheck import CheckLine, SelfCheck, as_html
+
+    payload = "<img src=x onerror=alert(1)>"
+    now = datetime(2027, 3, 1, tzinfo=MADRID)
+    report = SelfCheck("mnist_cnn", f"{payload}.ipynb",
+                       (CheckLine("softmax", Decimal("0"), Decimal("1"),
+                                  msg("checks_function_case_nonfinite", name=payload, passed=0, total=1, case=1,
+                                      largest="1", got=payload)),),
+                       0, Decimal("0"), Decimal("1"), (msg("run_cell_error", number=1, ename=payload, evalue=payload),),
+                       Deadline(datetime(2027, 3, 31, 23, 59, tzinfo=MADRID), True), now)
+    page = as_html(report, "en")
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert re.findall(r"<[a-z][^>]*\son[a-z]+=", page) == [] and "<img" not in page

@@ -7,44 +7,18 @@ hidden checks are summed into one "hidden checks: x/y" line.
 from __future__ import annotations
 
 import html
+from contextlib import nullcontext
 from dataclasses import dataclass
-from functools import lru_cache
 from decimal import Decimal
 from pathlib import Path
-from string import Template
 
-from grader.execution.base import INJECTED_TAG
 from grader.i18n import msg, render
 from grader.records import CheckResult, PracticalScore, Reason
+from grader.reports.notebook_page import not_rendered_page, page_state
+from grader.reports.page import html_page
+from grader.reports.render_worker import LimitedRenderer
 
-# Inline, so an installed package needs no data file for it; one look for feedback and the report.
-PAGE = Template("""<!DOCTYPE html>
-<html lang="$lang">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>$title</title>
-<style>
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; margin: 2em auto;
-       max-width: 1100px; padding: 0 1em; color: #202124; line-height: 1.45; }
-h1 { font-size: 1.6em; margin-bottom: .2em; } h2 { font-size: 1.25em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
-table { border-collapse: collapse; margin: .6em 0; } th, td { padding: 4px 10px; text-align: left; vertical-align: top; }
-th { background: #f1f3f4; } tr + tr td { border-top: 1px solid #eee; }
-tr.pass { background: #e6f4ea; } tr.partial { background: #fff4e5; } tr.fail { background: #fdecea; }
-tr.hidden { background: #f1f3f4; font-style: italic; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.grid { display: flex; flex-wrap: wrap; gap: 1em; } .grid figure { margin: 0; }
-.muted { color: #5f6368; } img { max-width: 100%; }
-pre { background: #f8f9fa; padding: .5em; overflow-x: auto; }
-</style>
-</head>
-<body>
-$body
-</body>
-</html>
-""")
 _POLICY_CODES = ("score_",)       # late, override and missing reasons have lines of their own
-_PARAMETERS_TAG = "injected-parameters"      # papermill's tag: the grading parameters stay visible
 
 
 @dataclass(frozen=True)
@@ -81,34 +55,54 @@ def comment_text(score: PracticalScore, lang: str) -> str:
     return " | ".join(parts)
 
 
-def write_feedback(out_dir: Path, scores: list[PracticalScore], lang: str) -> tuple[list[Path], list[str]]:
+def write_feedback(out_dir: Path, scores: list[PracticalScore], lang: str,
+                   renderer: LimitedRenderer | None = None) -> tuple[list[Path], list[str]]:
     """``<out>/feedback/<practical>/<participant>.html`` for every score, and ``...-notebook.html``
-    beside it when the grader executed the notebook. Returns (pages written, warnings)."""
+    beside it when the grader executed the notebook. Returns (pages written, warnings).
+    Notebook pages are rendered by ``renderer`` (a limited child process; one is made when not given)."""
     pages, warnings = [], []
-    for score in scores:
-        folder = out_dir / "feedback" / score.practical
-        folder.mkdir(parents=True, exist_ok=True)
-        executed = out_dir / "work" / score.practical / score.participant / "executed.ipynb"
-        notebook_page = folder / f"{score.participant}-notebook.html"
-        notebook_note: Reason | None = msg("feedback_no_notebook")
-        error_cell = None
-        if executed.is_file():
-            try:
-                nb = _read(executed)
-                error_cell = _first_error_cell(nb)
-                if not _up_to_date(notebook_page, executed):   # a re-run batch renders only what changed
-                    notebook_page.write_text(html_page(f"{score.practical} · {score.participant}",
-                                                       render_notebook(nb), lang), encoding="utf-8")
+    # the worker process starts only if a page needs rendering; a renderer passed in stays open
+    with nullcontext(renderer) if renderer else LimitedRenderer() as rendering:
+        for score in scores:
+            folder = out_dir / "feedback" / score.practical
+            folder.mkdir(parents=True, exist_ok=True)
+            executed = out_dir / "work" / score.practical / score.participant / "executed.ipynb"
+            notebook_page = folder / f"{score.participant}-notebook.html"
+            notebook_note: Reason | None = msg("feedback_no_notebook")
+            error_cell = None
+            if executed.is_file():
+                title = f"{score.practical} · {score.participant}"
+                notebook_note = _notebook_page(executed, notebook_page, title, lang, rendering, warnings)
+                error_cell = _error_cell(executed)
                 pages.append(notebook_page)
-                notebook_note = None
-            except Exception as err:  # nbconvert on a student's odd notebook: lose the rendering, not the page
-                warnings.append(f"feedback: {executed} could not be rendered ({type(err).__name__}: {err})")
-                notebook_note = msg("feedback_notebook_failed")
-        page = folder / f"{score.participant}.html"
-        link = notebook_page.name if notebook_note is None else None
-        page.write_text(feedback_page(score, lang, link, notebook_note, error_cell), encoding="utf-8")
-        pages.append(page)
+            page = folder / f"{score.participant}.html"
+            link = notebook_page.name if notebook_note is None else None
+            page.write_text(feedback_page(score, lang, link, notebook_note, error_cell), encoding="utf-8")
+            pages.append(page)
     return pages, warnings
+
+
+def _notebook_page(executed: Path, page: Path, title: str, lang: str, renderer: LimitedRenderer,
+                   warnings: list[str]) -> Reason | None:
+    """Render ``page`` unless this renderer already did (a re-run pays nothing, not even for a page that
+    failed). None when the page shows the notebook, else the note for the feedback page."""
+    state = page_state(page) if _up_to_date(page, executed) else None
+    if state is None:
+        why = renderer.render(executed, page, title, lang)
+        if why is None:
+            return None
+        warnings.append(f"feedback: {executed} could not be rendered ({render(why, 'en')})")
+        # a small page in its place says why, and tells a re-run not to try again
+        page.write_text(not_rendered_page(title, render(why, lang), lang), encoding="utf-8")
+        state = "not-rendered"
+    return None if state == "rendered" else msg("feedback_notebook_failed")
+
+
+def _error_cell(executed: Path) -> int | None:
+    try:
+        return _first_error_cell(_read(executed))
+    except Exception:  # an unreadable copy has no error cell to point at; its page says why
+        return None
 
 
 def feedback_page(score: PracticalScore, lang: str, notebook_link: str | None = None,
@@ -156,22 +150,6 @@ def _check_row(check: CheckResult, lang: str) -> str:
     return f"<tr class='{state}'>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
 
 
-def render_notebook(nb) -> str:
-    """The executed notebook as HTML (nbconvert, sanitised: nothing runs when a reviewer opens it),
-    without the grader's probe cell."""
-    nb = nb.copy()
-    nb.cells = [c for c in nb.cells if not _is_probe_cell(c)]
-    body, _ = _exporter().from_notebook_node(nb)
-    return body
-
-
-@lru_cache(maxsize=1)
-def _exporter():
-    from nbconvert import HTMLExporter
-
-    return HTMLExporter(template_name="basic", sanitize_html=True)
-
-
 def _read(path: Path):
     import nbformat
 
@@ -180,11 +158,6 @@ def _read(path: Path):
 
 def _up_to_date(page: Path, source: Path) -> bool:
     return page.is_file() and page.stat().st_mtime_ns >= source.stat().st_mtime_ns
-
-
-def _is_probe_cell(cell) -> bool:
-    tags = cell.get("metadata", {}).get("tags", [])
-    return INJECTED_TAG in tags and _PARAMETERS_TAG not in tags
 
 
 def _first_error_cell(nb) -> dict[str, int] | None:
@@ -197,8 +170,3 @@ def _first_error_cell(nb) -> dict[str, int] | None:
             if ref is not None:
                 return ref
     return None
-
-
-def html_page(title: str, body: str, lang: str) -> str:
-    """One self-contained page (styles inline) around ``body``; ``title`` is plain text."""
-    return PAGE.substitute(title=html.escape(title), body=body, lang=html.escape(lang))

@@ -18,7 +18,7 @@ from grader.errors import InputError
 from grader.i18n import render
 from grader.records import CourseGrade, Flag, PracticalScore, Student
 from grader.reports import plots
-from grader.reports.feedback import html_page
+from grader.reports.page import html_page
 
 REPORT_NAME = "report.html"
 _RUN_PROBLEMS = {"timeout": "timeout", "error": "crashed or raised", "invalid": "no usable notebook"}

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from copydetect.utils import highlight_overlap
 
+from grader.reports.page import CSP_META
 from grader.similarity.compare import Match
 from grader.similarity.table import FlaggedPair
 
@@ -65,7 +66,8 @@ def _link(page: str) -> str:
 
 def _write(path: Path, title: str, body: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
+    # the policy too: these pages show students' code, so they get the same second wall as feedback
+    path.write_text(f"<!doctype html><html><head><meta charset='utf-8'>{CSP_META}<title>{escape(title)}</title>"
                     f"<style>{_STYLE}</style></head><body>{body}</body></html>\n", encoding="utf-8")
     return path
 
