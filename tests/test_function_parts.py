@@ -119,3 +119,14 @@ def test_case_objects_unpack_as_the_plain_tuple():
     assert logits.shape == (2,) and targets.shape == (2,)
     with pytest.raises(ValueError, match="both languages"):
         Case(1, en="only English")
+
+
+
+def test_a_check_without_parts_scores_a_tagging_generator_as_plain_cases(tmp_path):
+    # a generator that tags cases (as reference.mnist_cnn:softmax_cases does) behind an assignment written
+    # before parts existed: it loads, and every case shares the check's points
+    assignment = _assignment(tmp_path, parts="")
+    results = points_lost(assignment, "double", {"right": lambda x: np.asarray(x) * 2,
+                                                 "small_only": _double_small_only}, seed=0)
+    assert results["right"].points == Decimal("2")
+    assert results["small_only"].points == Decimal("1.5")     # 3 of 4 cases, no part of its own
