@@ -73,7 +73,7 @@ CASES = {
     "208": ("Latin One", "toy.ipynb", hc.non_utf8, "invalid", "inspect_not_utf8", "0"),
     "209": ("Old Format", "toy.ipynb", hc.nbformat3, "graded", None, "3"),
     "211": ("Other Practical", "toy.ipynb", hc.other_practical, "graded", None, "1"),
-    "212": ("Never Ran", "toy.ipynb", hc.never_executed, "not_executed", "job_not_executed", "2.33"),
+    "212": ("Never Ran", "toy.ipynb", hc.never_executed, "not_executed", "job_not_executed", "2"),   # executed earns nothing unless executed
     "213": ("Out Of Order", "toy.ipynb", hc.out_of_order, "graded", None, "2.67"),
     "214": ("Cell Raises", "toy.ipynb", hc.cell_raises, "error", "run_cell_error", "3"),
     "215": ("Endless Loop", "toy.ipynb", hc.endless_loop, "timeout", "run_timeout", "1"),
