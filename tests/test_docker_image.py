@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from grader.execution.docker import DockerRunner, gpu_device_requests
-from grader.image import content_tag, runtime_requirements, stage_context, wheel_fits
+from grader.docker_image import content_tag, runtime_requirements, stage_context, wheel_fits
 
 REPO = Path(__file__).resolve().parents[1]
 

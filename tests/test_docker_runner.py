@@ -22,7 +22,7 @@ from grader.errors import RunnerError
 from grader.execution import get_runner
 from grader.execution.base import RunRequest
 from grader.execution.docker import DockerRunner, connect, remove_leftover_containers
-from grader.image import check_image
+from grader.docker_image import check_image
 
 pytestmark = pytest.mark.slow
 

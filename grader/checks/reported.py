@@ -12,7 +12,7 @@ from pathlib import Path
 from grader.assignment import CheckSpec
 from grader.checks.base import Check, Option, ScoreContext, result
 from grader.errors import ConfigError
-from grader.execution.base import INJECTED_TAG
+from grader.notebook_tags import INJECTED_TAG
 from grader.i18n import msg
 from grader.notebooks import read_notebook
 from grader.records import CheckResult, Reason

@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from string import Template
 
-from grader.execution.base import INJECTED_TAG
+from grader.notebook_tags import INJECTED_TAG, PAPERMILL_PARAMETERS_TAG
 from grader.i18n import msg, render
 from grader.records import CheckResult, PracticalScore, Reason
 
@@ -44,7 +44,6 @@ $body
 </html>
 """)
 _POLICY_CODES = ("score_",)       # late, override and missing reasons have lines of their own
-_PARAMETERS_TAG = "injected-parameters"      # papermill's tag: the grading parameters stay visible
 
 
 @dataclass(frozen=True)
@@ -184,7 +183,7 @@ def _up_to_date(page: Path, source: Path) -> bool:
 
 def _is_probe_cell(cell) -> bool:
     tags = cell.get("metadata", {}).get("tags", [])
-    return INJECTED_TAG in tags and _PARAMETERS_TAG not in tags
+    return INJECTED_TAG in tags and PAPERMILL_PARAMETERS_TAG not in tags
 
 
 def _first_error_cell(nb) -> dict[str, int] | None:
