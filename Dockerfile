@@ -1,6 +1,7 @@
 # The runtime image of the docker runner: Python, torch, the notebook runtime and the grader itself.
 # Build it with `grader image build` (it stages the context: this file, pyproject.toml, README.md,
-# grader/, requirements-runtime.txt and wheelhouse/). Works with the classic builder
+# grader/, runtime-requirements.txt and wheelhouse/). runtime-requirements.txt is the repo's list of
+# runtime packages (the one place it is written) with the grader's dependencies, pinned to the host's versions. Works with the classic builder
 # (no BuildKit needed), online (empty wheelhouse: pip uses its index) or offline (wheels only).
 # No secrets are baked in: nothing of the course, the labels or the results store is copied.
 
@@ -11,16 +12,16 @@ ARG BASE_IMAGE=pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
 # ---- stage 1: the heavy layers (a venv with the notebook runtime), built where wheels may lie around
 FROM ${BASE_IMAGE} AS runtime
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
-COPY requirements-runtime.txt /build/requirements-runtime.txt
+COPY runtime-requirements.txt /build/runtime-requirements.txt
 COPY wheelhouse/ /build/wheelhouse/
 # The venv sees the base's site-packages, so a torch that ships in the base (the CUDA build) is used
 # as it is and never downloaded again; a base without torch gets it from the requirements.
 RUN set -eu; \
     PY="$(command -v python3 || command -v python)"; \
     "$PY" -m venv --system-site-packages /opt/venv; \
-    cp /build/requirements-runtime.txt /build/reqs.txt; \
+    cp /build/runtime-requirements.txt /build/reqs.txt; \
     if /opt/venv/bin/python -c "import torch" 2>/dev/null; then \
-        grep -v -i -E '^torch([<>=!~ ]|$)' /build/requirements-runtime.txt > /build/reqs.txt || true; \
+        grep -v -i -E '^torch([<>=!~ ]|$)' /build/runtime-requirements.txt > /build/reqs.txt || true; \
     fi; \
     if ls /build/wheelhouse/*.whl >/dev/null 2>&1; then \
         FROM_WHEELS="--no-index --find-links /build/wheelhouse"; \
@@ -28,7 +29,10 @@ RUN set -eu; \
         FROM_WHEELS=""; \
     fi; \
     /opt/venv/bin/python -m pip install $FROM_WHEELS -r /build/reqs.txt; \
-    /opt/venv/bin/python -c "import torch, papermill, ipykernel, nbclient, numpy, pandas, matplotlib, sklearn, tqdm"
+    /opt/venv/bin/python -c "import torch"; \
+    /opt/venv/bin/python -c "import re, sys; from importlib.metadata import version; \
+[version(re.split(r'[<>=!~ ]', line.strip())[0]) for line in open(sys.argv[1]) if line.strip() and not line.startswith('#')]" \
+        /build/reqs.txt
 
 # ---- stage 2: the image that runs submissions; the wheelhouse stays behind in stage 1
 FROM ${BASE_IMAGE}

@@ -1,10 +1,11 @@
-# The two commands of the README. Both set everything up on a machine that has only Python.
+# The two commands of the README (both set everything up on a machine that has only Python), and
+# `make check`, the developer's fast loop: the tests not marked slow (no kernel, container or training).
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test install clean-demo
+.PHONY: demo test check install clean-demo
 
 install: $(STAMP)
 
@@ -24,6 +25,9 @@ test: $(STAMP)
 	bash scripts/ensure_docker.sh
 	bash scripts/ensure_chromium.sh
 	$(PY) -m pytest
+
+check: $(STAMP)
+	$(PY) -m pytest -m "not slow" -q
 
 clean-demo:
 	rm -rf examples/demo/out

@@ -205,7 +205,7 @@ def _print_attention(console: Console, attention) -> None:
 
 
 def cmd_image(args: argparse.Namespace, console: Console) -> int:
-    from grader.image import build_image, check_image
+    from grader.docker_image import build_image, check_image
 
     if args.image_command == "build":
         report = build_image(args.base, args.tag, args.wheelhouse, use_index=args.online,

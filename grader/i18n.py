@@ -1,8 +1,11 @@
 """The one message catalogue: every text a student reads, in Spanish and English.
 
-Messages live in ``grader/messages/*.toml`` (one file per stage, so stages never edit
-each other's file). Each entry is ``[code] en = "..." es = "..."`` with ``{param}``
-placeholders. Rendering never raises: a missing parameter shows as ``{name}``.
+Messages are filed by the module that emits them: ``grader/messages/<stage>.toml`` (intake,
+inspection, execution, ...) and ``grader/messages/checks/<kind>.toml``; a practical whose reference
+emits codes of its own ships them in ``assignments/<id>/messages.toml``. Each entry is
+``[code] en = "..." es = "..."`` with ``{param}`` placeholders. ``messages/renamed.toml`` maps codes
+that were renamed to today's, so results stored under an old code still render. Rendering never
+raises: a missing parameter shows as ``{name}``.
 
 A parameter may itself be language-bound: a nested reason (``Reason.to_json()``, e.g. which case
 failed and how), a text in both languages (``{"es": ..., "en": ...}``, e.g. a case description an
@@ -20,21 +23,40 @@ from typing import Any
 from grader.records import Reason
 
 LANGUAGES = ("es", "en")
-_MESSAGES_DIR = Path(__file__).parent / "messages"
+MESSAGES_DIR = Path(__file__).parent / "messages"
+_RENAMED = MESSAGES_DIR / "renamed.toml"
+PRACTICAL_CATALOGUE = "messages.toml"   # in assignments/<id>/, beside assignment.toml
+
+
+def catalogue_files() -> list[Path]:
+    """The grader's catalogue files, then each bundled practical's own (a wheel carries public copies)."""
+    from grader.course import DEFAULT_ASSIGNMENTS_DIR
+    from grader.public_specs import PUBLIC_DIR
+
+    assignments = DEFAULT_ASSIGNMENTS_DIR if DEFAULT_ASSIGNMENTS_DIR.is_dir() else PUBLIC_DIR
+    grader_files = sorted(p for p in MESSAGES_DIR.rglob("*.toml") if p != _RENAMED)
+    return grader_files + sorted(assignments.glob(f"*/{PRACTICAL_CATALOGUE}"))
 
 
 @lru_cache(maxsize=1)
 def catalogue() -> dict[str, dict[str, str]]:
     """code -> {lang: template}, merged from every catalogue file; duplicated codes are a bug."""
     merged: dict[str, dict[str, str]] = {}
-    for path in sorted(_MESSAGES_DIR.glob("*.toml")):
+    for path in catalogue_files():
         with path.open("rb") as fh:
             entries = tomllib.load(fh)
         for code, texts in entries.items():
             if code in merged:
-                raise ValueError(f"message code {code!r} defined twice (again in {path.name})")
+                raise ValueError(f"message code {code!r} defined twice (again in {path})")
             merged[code] = texts
     return merged
+
+
+@lru_cache(maxsize=1)
+def renamed() -> dict[str, str]:
+    """old code -> today's code, for reasons stored before a rename."""
+    with _RENAMED.open("rb") as fh:
+        return tomllib.load(fh)
 
 
 class _Lenient(dict):
@@ -45,7 +67,7 @@ class _Lenient(dict):
 def render(reason: Reason | None, lang: str = "es") -> str:
     if reason is None:
         return ""
-    entry = catalogue().get(reason.code)
+    entry = catalogue().get(reason.code) or catalogue().get(renamed().get(reason.code, ""))
     if entry is None:
         return reason.code + (f" {reason.params}" if reason.params else "")
     template = entry.get(lang) or entry.get("en") or reason.code

@@ -13,11 +13,11 @@ import nbformat
 
 from grader.execution.habits import skipped_commands
 from grader.i18n import msg
+from grader.notebook_tags import PARAMETERS_TAG
 from grader.records import InspectionReport, Reason
 
 MAX_NOTEBOOK_BYTES = 100 * 1024 * 1024
 PLOT_MIMETYPES = ("image/png", "image/jpeg", "image/svg+xml")
-PARAMETERS_TAG = "parameters"
 _COLAB_IMPORTS = ("google.colab",)
 
 

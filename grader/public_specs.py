@@ -14,7 +14,7 @@ from pathlib import Path
 
 PUBLIC_DIR = Path(__file__).parent / "public_assignments"   # inside an installed wheel
 _CHECKS = re.compile(r"^\[\[checks\]\]\s*(#.*)?$", re.MULTILINE)
-_COPIED = ("template.ipynb",)
+_COPIED = ("template.ipynb", "messages.toml")   # a practical's own messages: its reference's reasons render
 
 
 def public_spec(text: str) -> str:

@@ -261,13 +261,13 @@ def loss_decreasing(ctx):
 
     typed = literal_assignments(ctx.notebook, ctx.names.get("history", "history"))
     if typed:
-        return Decimal("0"), msg("checks2_history_typed", cells=cell_refs(ctx.notebook, typed[:5]))
+        return Decimal("0"), msg("mnist_history_typed", cells=cell_refs(ctx.notebook, typed[:5]))
     output = ctx.output("history")
     if output.reason is not None:
         return Decimal("0"), output.reason
     losses = _losses(output.value if output.is_value else output.array.tolist())
     if losses is None:
-        return Decimal("0"), msg("checks2_history_no_loss")
+        return Decimal("0"), msg("mnist_history_no_loss")
     fraction, reason = _history_verdict(losses)
     if fraction == 0 or "held_out" not in ctx.names:
         return fraction, reason
@@ -283,12 +283,12 @@ def _history_verdict(losses: list[float]):
     if len(losses) >= 2:
         ok = losses[-1] < DECREASE * losses[0]
         shown = {"first": f"{losses[0]:.4f}", "last": f"{losses[-1]:.4f}", "epochs": len(losses)}
-        return (Decimal("1"), msg("checks2_history_decreasing", **shown)) if ok else \
-            (Decimal("0"), msg("checks2_history_not_decreasing", **shown))
+        return (Decimal("1"), msg("mnist_history_decreasing", **shown)) if ok else \
+            (Decimal("0"), msg("mnist_history_not_decreasing", **shown))
     shown = {"loss": f"{losses[0]:.4f}", "chance": f"{chance:.2f}"}
     if losses[0] < BELOW_CHANCE * chance:
-        return Decimal("1"), msg("checks2_history_one_epoch_ok", **shown)
-    return Decimal("0"), msg("checks2_history_one_epoch_high", **shown)
+        return Decimal("1"), msg("mnist_history_one_epoch_ok", **shown)
+    return Decimal("0"), msg("mnist_history_one_epoch_high", **shown)
 
 
 def _measured_verdict(ctx):
@@ -304,13 +304,13 @@ def _measured_verdict(ctx):
     labels = np.asarray(ctx.kept["labels"], dtype=np.int64)
     logits = output.array
     if logits.ndim != 2 or len(logits) != len(labels) or logits.shape[1] < N_CLASSES:
-        return Decimal("0"), msg("checks2_training_unmeasured", shape=list(logits.shape))
+        return Decimal("0"), msg("mnist_training_unmeasured", shape=list(logits.shape))
     measured = cross_entropy_per_char(logits, labels)
     chance = math.log(N_CLASSES)
     shown = {"measured": f"{measured:.4f}", "images": len(labels), "chance": f"{chance:.2f}"}
     if not measured.is_finite() or measured >= Decimal(repr(BELOW_CHANCE * chance)):
-        return Decimal("0"), msg("checks2_training_not_shown", **shown)
-    return Decimal("1"), msg("checks2_training_shown", **shown)
+        return Decimal("0"), msg("mnist_training_not_shown", **shown)
+    return Decimal("1"), msg("mnist_training_shown", **shown)
 
 
 def _losses(history) -> list[float] | None:

@@ -49,7 +49,7 @@ else
     log "base image $BASE_TAG made in $(( $(date +%s) - started )) s"
 fi
 
-TAG="$("$PY" -c 'import sys; from grader.image import content_tag, runtime_requirements
+TAG="$("$PY" -c 'import sys; from grader.docker_image import content_tag, runtime_requirements
 print(content_tag(runtime_requirements(), sys.argv[1]))' "$BASE_TAG")"
 
 if docker image inspect "$TAG" >/dev/null 2>&1; then
@@ -57,7 +57,7 @@ if docker image inspect "$TAG" >/dev/null 2>&1; then
 else
     "$PY" - "$BASE_TAG" "$TAG" >&2 <<'PYEOF'
 import sys
-from grader.image import build_image
+from grader.docker_image import build_image
 
 report = build_image(sys.argv[1], sys.argv[2], None, log=lambda line: print(line, file=sys.stderr))
 print(f"runtime image {report.tag}: {report.size_mb} MB, {report.wheels} wheels, built in {report.seconds} s",

@@ -48,7 +48,7 @@ out = Path(os.environ["OUT"])
 
 if mode == "docker":
     from grader.execution.docker import DockerRunner
-    from grader.image import build_image, check_image
+    from grader.docker_image import build_image, check_image
 
     report = check_image(image, gpus=gpus)
     if not report.exists:

@@ -151,7 +151,7 @@ def test_reported_is_also_compared_with_the_measured_metric(graded):
 def test_a_missing_printed_line_has_its_own_reason(graded):
     _, handed = graded
     silent = handed["silent"]["reported_run"]
-    assert silent.points == 0 and silent.reason.code == "checks2_reported_missing"
+    assert silent.points == 0 and silent.reason.code == "reported_missing"
     assert "Test accuracy" in render(silent.reason, "en")
 
 
@@ -285,7 +285,7 @@ def test_string_arguments_json_outputs_and_a_compare_function(tmp_path):
 def test_a_history_without_losses_is_named(tmp_path):
     results = _fast(tmp_path, {"history": "not a dict", "model": _Functional(), "shout": str, "length": len,
                                "generate": lambda p, n: p})
-    assert results["loss"].points == 0 and results["loss"].reason.code == "checks2_history_no_loss"
+    assert results["loss"].points == 0 and results["loss"].reason.code == "mnist_history_no_loss"
     assert 'history = {"loss": [...], ...}' in render(results["loss"].reason, "es")
 
 

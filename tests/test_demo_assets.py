@@ -144,6 +144,7 @@ def test_demo_files_stay_small():
     assert total < 1_500_000
 
 
+@pytest.mark.slow
 def test_reference_masters_the_demo_under_the_course_budget():
     # The demo's solution must earn full marks: the assignment gives full accuracy points at 0.9.
     params = load_course(DEMO / "course.toml").practicals["mnist_cnn"].parameters

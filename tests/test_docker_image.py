@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 
 from grader.execution.docker import DockerRunner, gpu_device_requests
-from grader.image import content_tag, runtime_requirements, stage_context, wheel_fits
+from grader.docker_image import (RUNTIME_REQUIREMENTS, _check_script, content_tag, runtime_packages,
+                                 runtime_requirements, stage_context, wheel_fits)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -29,7 +30,8 @@ def test_runtime_requirements_are_pinned_to_this_host_and_skip_a_torch_the_base_
     pinned = runtime_requirements()
     assert f"numpy=={numpy.__version__}" in pinned
     assert any(line.startswith("torch==") and "+" not in line for line in pinned)
-    for name in ("papermill", "ipykernel", "nbclient", "pandas", "matplotlib", "scikit-learn", "tqdm"):
+    assert {"papermill", "ipykernel", "scikit-learn", "tqdm"} <= set(runtime_packages())
+    for name in runtime_packages():
         assert any(line.split("==")[0] == name for line in pinned), name
     assert not any(line.startswith("torch") for line in runtime_requirements(torch_in_base=True))
     assert "torchvision" not in " ".join(pinned)
@@ -42,7 +44,7 @@ def test_build_context_holds_only_what_the_dockerfile_copies(tmp_path):
     context = stage_context(tmp_path / "ctx", ["tqdm==4.70.1"], wheels, REPO)
     top = sorted(p.name for p in context.iterdir())
     assert top == sorted(["Dockerfile", "README.md", "pyproject.toml", "grader",
-                          "requirements-runtime.txt", "wheelhouse"])   # never reference/
+                          RUNTIME_REQUIREMENTS, "wheelhouse"])   # never reference/
     assert (context / "wheelhouse" / "tqdm-4.70.1-py3-none-any.whl").is_file()
     assert not list(context.rglob("__pycache__"))
 
@@ -92,3 +94,13 @@ def test_concurrent_runs_never_share_a_listed_gpu():
 def test_scripts_are_valid_bash():
     for script in ("build_test_images.sh", "gpu_check.sh"):
         subprocess.run(["bash", "-n", str(REPO / "scripts" / script)], check=True)
+
+
+def test_the_runtime_package_list_is_written_once_and_read_by_the_build_and_the_check():
+    packages = runtime_packages()
+    assert "torch" in packages and "tqdm" in packages
+    script = _check_script()
+    assert all(repr(name) in script for name in packages if name != "torch")
+    dockerfile = (REPO / "Dockerfile").read_text(encoding="utf-8")
+    assert f"COPY {RUNTIME_REQUIREMENTS} " in dockerfile and "-r /build/reqs.txt" in dockerfile
+    assert "tqdm" not in dockerfile and "sklearn" not in dockerfile   # no second copy of the list

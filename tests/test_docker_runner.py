@@ -22,7 +22,7 @@ from grader.errors import RunnerError
 from grader.execution import get_runner
 from grader.execution.base import RunRequest
 from grader.execution.docker import DockerRunner, connect, remove_leftover_containers
-from grader.image import check_image
+from grader.docker_image import check_image
 
 pytestmark = pytest.mark.slow
 
@@ -228,7 +228,7 @@ def test_endless_loop_is_stopped_at_the_time_limit(runner, tmp_path, startup_s):
     req = request(tmp_path, ["x = 1", "while True:\n    pass"], timeout_s=limit, cell_timeout_s=100)
     result = runner.run(req)
     assert result.status == "timeout", result
-    assert result.reason.code == "docker_timeout"
+    assert result.reason.code == "run_timeout"
     assert result.failed_cell == 1             # the executed copy was saved: it says where time ran out
     assert limit <= result.duration_s <= limit * 1.1 + startup_s, (result.duration_s, startup_s)
 

@@ -80,9 +80,9 @@ def test_the_forged_notebook_earns_nothing_for_execution_training_or_convolution
     for check_id in ("executed", "loss_decreasing", "convolution"):
         assert checks[check_id].points == 0, (check_id, render(checks[check_id].reason, "en"))
     assert checks["executed"].reason.code == "checks_notebook_outputs_missing"
-    assert checks["loss_decreasing"].reason.code == "checks2_history_typed"
+    assert checks["loss_decreasing"].reason.code == "mnist_history_typed"
     assert "In [" in render(checks["loss_decreasing"].reason, "en")
-    assert checks["convolution"].reason.code == "checks2_architecture_unused"
+    assert checks["convolution"].reason.code == "architecture_unused"
     assert "never uses it" in render(checks["convolution"].reason, "en")
     for check_id in ("executed", "loss_decreasing", "convolution"):
         assert render(checks[check_id].reason, "es") != render(checks[check_id].reason, "en")
@@ -92,4 +92,4 @@ def test_the_solution_handed_in_as_run_keeps_full_marks(graded):
     score = graded["solution"]
     lost = {c.check_id: render(c.reason, "en") for c in score.checks if not c.passed}
     assert score.score == Decimal("10") and score.status == "graded", lost
-    assert _checks(score)["loss_decreasing"].reason.code == "checks2_training_shown"
+    assert _checks(score)["loss_decreasing"].reason.code == "mnist_training_shown"

@@ -95,5 +95,5 @@ def test_answers_planted_before_the_kernel_is_killed_never_count(runner, tmp_pat
     (tmp_path / "probe" / "spec.json").write_text(json.dumps({"version": 1, "items": []}))
     result = runner.run(req)
     assert result.status == "kernel_died", result
-    assert result.reason.code == "docker_kernel_died" and result.reason.params["number"] == {"in": 4}
+    assert result.reason.code == "run_kernel_died" and result.reason.params["number"] == {"in": 4}
     assert list(req.out_dir.iterdir()) == []      # status.json and the .npy files it planted: gone

@@ -111,7 +111,7 @@ def test_generate_ignoring_temperature_loses_only_the_temperature_check(graded):
     score = graded[0]["no_temperature"]
     assert _lost(score) == {"temperature"}
     reason = next(c.reason for c in score.checks if c.check_id == "temperature")
-    assert reason.code == "rnn_generate_temperature" and reason.params["temperature"] == 0.05
+    assert reason.code == "temperature_wrong" and reason.params["temperature"] == 0.05
 
 
 def test_an_argmax_sample_loses_the_sample_check_and_the_temperature_its_generate_ignores(graded):
@@ -120,7 +120,7 @@ def test_an_argmax_sample_loses_the_sample_check_and_the_temperature_its_generat
     assert _lost(score) == {"sample", "temperature"}
     assert _points(score)["sample"] == Decimal("0")
     reason = next(c.reason for c in score.checks if c.check_id == "sample")
-    assert reason.code == "rnn_sample_mismatch" and reason.params["top_observed"] == "100.0"
+    assert reason.code == "distribution_mismatch" and reason.params["top_observed"] == "100.0"
 
 
 def test_a_model_that_never_trained_loses_only_the_cross_entropy(graded):
@@ -134,7 +134,7 @@ def test_a_decode_that_drops_a_character_loses_only_the_round_trip(graded):
     score = graded[0]["drops_a_character"]
     assert _lost(score) == {"roundtrip"} and _points(score)["roundtrip"] == Decimal("0")
     reason = next(c.reason for c in score.checks if c.check_id == "roundtrip")
-    assert reason.code == "rnn_roundtrip_differs" and reason.params["position"] == 0
+    assert reason.code == "roundtrip_differs" and reason.params["position"] == 0
 
 
 def test_the_unfilled_template_earns_next_to_nothing_and_says_why_per_check(graded):
@@ -147,7 +147,7 @@ def test_the_unfilled_template_earns_next_to_nothing_and_says_why_per_check(grad
         assert text and "{" not in text, (check.check_id, text)
     codes = {c.check_id: c.reason.code for c in score.checks}
     assert codes["model_shape"] == "checks_missing_name" and codes["cross_entropy"] == "checks_missing_name"
-    assert codes["roundtrip"] == "rnn_roundtrip_failed" and "NotImplementedError" in render(
+    assert codes["roundtrip"] == "roundtrip_failed" and "NotImplementedError" in render(
         next(c.reason for c in score.checks if c.check_id == "roundtrip"), "en")
 
 
@@ -161,7 +161,7 @@ def test_a_generate_without_the_prompt_loses_a_third_of_the_format_point_and_not
         (c.check_id, c.points, render(c.reason, "en")) for c in score.checks]
     assert score.score == Decimal("9.67")
     generate = next(c for c in score.checks if c.check_id == "generate")
-    assert generate.reason.code == "rnn_generate_no_prompt" and generate.details["failed"] == ["prompt"]
+    assert generate.reason.code == "generation_no_prompt" and generate.details["failed"] == ["prompt"]
 
 
 def test_an_own_vocabulary_order_loses_the_round_trip_only_and_no_temperature_hint(graded):
@@ -170,8 +170,8 @@ def test_an_own_vocabulary_order_loses_the_round_trip_only_and_no_temperature_hi
         (c.check_id, c.points, render(c.reason, "en")) for c in score.checks]
     assert score.score == Decimal("9")
     reasons = {c.check_id: c.reason for c in score.checks}
-    assert reasons["roundtrip"].code == "rnn_roundtrip_numbering"
-    assert reasons["temperature"].code == "rnn_generate_temperature_ok"
+    assert reasons["roundtrip"].code == "roundtrip_numbering"
+    assert reasons["temperature"].code == "temperature_ok"
     details = {c.check_id: c.details for c in score.checks}
     assert details["temperature"]["numbering"] == "student" and details["cross_entropy"]["numbering"] == "student"
     spanish = render(reasons["roundtrip"], "es")

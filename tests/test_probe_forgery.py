@@ -44,7 +44,7 @@ def data(data_dir, params):
 '''
 
 # every kind that reads the probe's answers; "custom" hands them to the instructor's code, which is
-# guarded apart (checks2_custom_failed)
+# guarded apart (custom_failed)
 ASSIGNMENT = '''
 [assignment]
 id = "forgery"
@@ -219,7 +219,7 @@ def test_a_forged_introspection_of_odd_structure_finds_no_layer(assignment, tmp_
     plan = plan_probe(assignment, tmp_path / "probe", tmp_path, {}, 5)
     run = _forge(tmp_path, plan.nonce, ["architecture"], _ok(value=found), None)
     checked = {r.check_id: r for r in evaluate(assignment, plan, INSPECTED, run)}["architecture"]
-    assert checked.points == 0 and checked.reason.code == "checks2_architecture_missing"
+    assert checked.points == 0 and checked.reason.code == "architecture_missing"
 
 
 # --- a real notebook forges the seal ---------------------------------------------------------------

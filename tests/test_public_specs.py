@@ -6,6 +6,8 @@ import sys
 import zipfile
 from decimal import Decimal
 
+import pytest
+
 from grader.assignment import load_assignment
 from grader.public_specs import public_spec
 from grader.selfcheck import known_practicals
@@ -51,6 +53,7 @@ def test_a_spec_without_hidden_checks_is_shipped_unchanged():
     assert public_spec(plain) == plain
 
 
+@pytest.mark.slow
 def test_a_built_wheel_carries_every_practical_for_selfcheck(tmp_path, repo):
     done = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
                            "-w", str(tmp_path / "wheel"), str(repo)], capture_output=True, text=True, timeout=300)

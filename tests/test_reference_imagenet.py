@@ -39,6 +39,7 @@ def _torch_pipeline(image: Image.Image, *, normalise: bool = True, crop: bool = 
     return (x - _MEAN) / _STD if normalise else x
 
 
+@pytest.mark.slow
 def test_reference_model_loads_the_real_weights_strictly():
     model = load_pretrained()
     assert weights_path().name == WEIGHTS_FILE
@@ -100,6 +101,7 @@ def test_preprocess_cases_cover_greyscale_non_square_and_small_images():
 
 
 @pytest.mark.parametrize("antialias", [False, True])
+@pytest.mark.slow
 def test_another_reasonable_pipeline_passes_every_case(antialias):
     for seed in range(3):
         for (image,) in preprocess_cases(np.random.default_rng(seed)):
@@ -108,6 +110,7 @@ def test_another_reasonable_pipeline_passes_every_case(antialias):
 
 
 @pytest.mark.parametrize("mistake", [{"normalise": False}, {"crop": False}, {"short": 224}])
+@pytest.mark.slow
 def test_a_missing_normalisation_or_crop_fails_every_colour_case(mistake):
     for seed in range(3):
         for (image,) in preprocess_cases(np.random.default_rng(seed)):

@@ -131,6 +131,7 @@ def test_real_mnist_split_holds_out_the_last_fifth(shared_data):
     assert np.array_equal(split.eval_images, everything[8000:])
 
 
+@pytest.mark.slow
 def test_student_data_writes_only_the_training_split(shared_data, tmp_path):
     student_data(shared_data, tmp_path, {})
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([STUDENT_IMAGES, STUDENT_LABELS])

@@ -90,6 +90,7 @@ def test_cross_entropy_of_nan_logits_or_a_too_small_vocabulary_earns_nothing():
     assert cross_entropy_per_char(np.zeros((2, 5, 10), np.float32), targets) == Decimal("Infinity")
 
 
+@pytest.mark.slow
 def test_the_reference_lstm_learns_under_a_tiny_budget(text_data):
     params = {"steps": 15, "hidden_size": 32, "seq_len": 32, "batch_size": 8, "eval_windows": 16,
               "device": "cpu"}

@@ -9,6 +9,8 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from grader.cli import main
 from grader.course import load_course
 from grader.i18n import msg
@@ -116,6 +118,7 @@ def test_grader_report_rebuilds_the_page_from_the_store_without_grading(tmp_path
     assert "no results store" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_the_report_renders_in_headless_chromium(tmp_path):
     """Fails (never skips) without chromium: `make test` installs it with scripts/ensure_chromium.sh."""
     scores = _scores()

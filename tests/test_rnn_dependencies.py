@@ -178,7 +178,7 @@ def test_an_own_vocabulary_order_costs_the_round_trip_only(assignment, tmp_path)
     order = VOCABULARY[::-1]
     results = grade(assignment, tmp_path, student(order))
     assert points(results) == {**FULL, "roundtrip": Decimal("0")}
-    assert results["roundtrip"].reason.code == "rnn_roundtrip_numbering"
+    assert results["roundtrip"].reason.code == "roundtrip_numbering"
     assert results["temperature"].details["numbering"] == "student"
     contract = grade(assignment, tmp_path / "contract", student())
     assert (results["cross_entropy"].details["cross_entropy_per_char"]
@@ -188,14 +188,14 @@ def test_an_own_vocabulary_order_costs_the_round_trip_only(assignment, tmp_path)
 def test_a_generate_without_the_prompt_costs_a_third_of_the_format_point_only(assignment, tmp_path):
     results = grade(assignment, tmp_path, student(prompt=False))
     assert points(results) == {**FULL, "generate": Decimal("0.67")}
-    assert results["generate"].reason.code == "rnn_generate_no_prompt"
+    assert results["generate"].reason.code == "generation_no_prompt"
     assert results["generate"].details["failed"] == ["prompt"]
 
 
 def test_a_generate_ignoring_temperature_is_told_to_divide_by_it(assignment, tmp_path):
     results = grade(assignment, tmp_path, student(VOCABULARY[::-1], uses_temperature=False))
     assert points(results) == {**FULL, "roundtrip": Decimal("0"), "temperature": Decimal("0")}
-    assert results["temperature"].reason.code == "rnn_generate_temperature"
+    assert results["temperature"].reason.code == "temperature_wrong"
     assert "¿Divide `generate` los logits entre la temperatura?" in render(results["temperature"].reason, "es")
 
 
@@ -206,8 +206,8 @@ def test_without_an_encode_the_contracts_numbering_is_used_and_a_mismatch_is_not
     results = grade(assignment, tmp_path / "own", student(VOCABULARY[::-1], encode_works=False))
     reason = results["temperature"].reason
     assert results["temperature"].points == Decimal("0") and results["roundtrip"].points == Decimal("0")
-    assert reason.code == "rnn_not_judged" and reason.params["check"] == "roundtrip"
-    assert reason.params["problem"]["code"] == "rnn_generate_no_numbering"
+    assert reason.code == "checks_not_judged" and reason.params["check"] == "roundtrip"
+    assert reason.params["problem"]["code"] == "temperature_no_numbering"
     assert "temperatura?" not in render(reason, "es") and "No se ha evaluado porque" in render(reason, "es")
 
 
@@ -215,7 +215,7 @@ def test_without_a_model_temperature_is_not_judged_and_names_the_model_check(ass
     results = grade(assignment, tmp_path, student(has_model=False))
     reason = results["temperature"].reason
     assert results["model_shape"].points == Decimal("0") and results["temperature"].points == Decimal("0")
-    assert reason.code == "rnn_not_judged" and reason.params["check"] == "model_shape"
+    assert reason.code == "checks_not_judged" and reason.params["check"] == "model_shape"
     assert "`model` no está definido" in render(reason, "es")
 
 
@@ -223,5 +223,5 @@ def test_two_characters_per_step_cost_the_format_and_leave_temperature_not_judge
     results = grade(assignment, tmp_path, student(extra="a"))
     reason = results["temperature"].reason
     assert results["generate"].points == Decimal("0.67") and results["generate"].details["failed"] == ["length"]
-    assert reason.code == "rnn_not_judged" and reason.params["check"] == "generate"
-    assert reason.params["problem"]["code"] == "rnn_generate_one_character"
+    assert reason.code == "checks_not_judged" and reason.params["check"] == "generate"
+    assert reason.params["problem"]["code"] == "temperature_one_character"

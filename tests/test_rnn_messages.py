@@ -18,7 +18,7 @@ ENGLISH = {"the", "of", "and", "is", "not", "does", "did", "got", "gives", "expe
            "its", "it", "by", "which", "only", "because", "could", "calling", "text", "draws"}
 # what a student never reads as prose: code in backticks, quoted text, {placeholders} left unfilled
 _NOT_PROSE = re.compile(r"`[^`]*`|\"[^\"]*\"|'[^']*'")
-NESTED = msg("rnn_ids_other_numbering", position=3, character="q", got=7, expected=2).to_json()
+NESTED = msg("roundtrip_ids_other_numbering", position=3, character="q", got=7, expected=2).to_json()
 
 
 def codes_used() -> set[str]:
@@ -36,9 +36,9 @@ def sample_params(template: str) -> dict:
 
 def test_the_scan_finds_the_codes_of_every_rnn_check():
     used = codes_used()
-    assert {"rnn_roundtrip_numbering", "rnn_ids_other_numbering", "rnn_generate_temperature", "rnn_not_judged",
-            "rnn_not_judged_here", "rnn_generate_no_numbering", "rnn_logits_shape", "rnn_shape_wrong",
-            "rnn_sample_mismatch", "rnn_generate_no_prompt", "checks_missing_name"} <= used
+    assert {"roundtrip_numbering", "roundtrip_ids_other_numbering", "temperature_wrong", "checks_not_judged",
+            "checks_not_judged_here", "temperature_no_numbering", "temperature_logits_shape", "sequence_shape_wrong",
+            "distribution_mismatch", "generation_no_prompt", "checks_missing_name"} <= used
 
 
 def test_every_reason_of_the_rnn_checks_renders_fully_in_both_languages():
@@ -51,10 +51,10 @@ def test_every_reason_of_the_rnn_checks_renders_fully_in_both_languages():
 
 
 def test_a_nested_reason_renders_in_the_language_of_the_one_around_it():
-    reason = msg("rnn_roundtrip_numbering", passed=0, total=4, case=1, name="encode", text="to be", problem=NESTED)
+    reason = msg("roundtrip_numbering", passed=0, total=4, case=1, name="encode", text="to be", problem=NESTED)
     assert "la numeración del enunciado le da 2" in render(reason, "es")
     assert "the contract's numbering gives 2" in render(reason, "en")
-    twice = msg("rnn_not_judged", check="roundtrip", problem=msg("rnn_roundtrip_failed", passed=0, total=4, case=1,
+    twice = msg("checks_not_judged", check="roundtrip", problem=msg("roundtrip_failed", passed=0, total=4, case=1,
                                                                   problem=NESTED).to_json())
     assert "No se ha evaluado porque la comprobación `roundtrip` falló" in render(twice, "es")
     assert not english_words(render(twice, "es"))

@@ -76,6 +76,7 @@ def test_the_work_folder_is_made_private(tmp_path):
     assert stat.S_IMODE((tmp_path / "out" / "work").stat().st_mode) == 0o700
 
 
+@pytest.mark.slow
 def test_local_runner_refuses_a_linked_executed_copy(tmp_path):
     victim = tmp_path / "victim" / "executed.ipynb"
     victim.parent.mkdir()

@@ -190,6 +190,7 @@ def test_the_similarity_table_of_the_course_file_is_checked(tmp_path):
             load_course(path)
 
 
+@pytest.mark.slow
 def test_grading_a_course_writes_the_flags_unless_the_course_file_turns_them_off(tmp_path, shared_data):
     from grader.pipeline import grade_course
 

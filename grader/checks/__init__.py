@@ -19,7 +19,7 @@ from grader.checks.roundtrip import RoundTripCheck  # noqa: E402
 from grader.checks.sequence_shape import SequenceShapeCheck  # noqa: E402
 from grader.checks.reported import ReportedCheck  # noqa: E402
 from grader.checks.custom import CustomCheck  # noqa: E402
-from grader.checks.introspect import ArchitectureCheck  # noqa: E402
+from grader.checks.architecture import ArchitectureCheck  # noqa: E402
 
 register("notebook", NotebookCheck)
 register("shape", ShapeCheck)

@@ -65,10 +65,10 @@ class CustomCheck(Check):
         except ConfigError:
             raise
         except Exception as err:   # the instructor's code met an output it did not expect: a human looks
-            return result(spec, Decimal("0"), msg("checks2_custom_failed", error=f"{type(err).__name__}: {err}"),
+            return result(spec, Decimal("0"), msg("custom_failed", error=f"{type(err).__name__}: {err}"),
                           needs_human=True)
         fraction = _fraction(fraction, function)
-        reason = said if isinstance(said, Reason) else msg("checks2_custom_message", text=str(said))
+        reason = said if isinstance(said, Reason) else msg("custom_message", text=str(said))
         return result(spec, (spec.points * fraction).quantize(CENT, rounding=ROUND_HALF_UP), reason)
 
 

@@ -101,18 +101,18 @@ def draw_logits(rng: np.random.Generator, classes: int, temperature: float) -> n
 def as_class_ids(array: np.ndarray | None, draws: int, classes: int) -> np.ndarray | Reason:
     """The draws as int64 class ids, or a short message (nested in the check's reason) saying why not."""
     if array is None:
-        return msg("rnn_draws_not_numbers")
+        return msg("distribution_draws_not_numbers")
     if array.size != draws:
-        return msg("rnn_draws_count", size=array.size, draws=draws)
+        return msg("distribution_draws_count", size=array.size, draws=draws)
     flat = array.reshape(-1)
     if flat.dtype.kind == "f":
         if not np.isfinite(flat).all() or not np.all(flat == np.round(flat)):
-            return msg("rnn_draws_not_whole")
+            return msg("distribution_draws_not_whole")
     if flat.dtype.kind not in "iuf":
-        return msg("rnn_draws_dtype", dtype=str(flat.dtype))
+        return msg("distribution_draws_dtype", dtype=str(flat.dtype))
     ids = flat.astype(np.int64)
     if ids.min() < 0 or ids.max() >= classes:
-        return msg("rnn_draws_range", last=classes - 1, low=int(ids.min()), high=int(ids.max()))
+        return msg("distribution_draws_range", last=classes - 1, low=int(ids.min()), high=int(ids.max()))
     return ids
 
 
@@ -175,7 +175,7 @@ class DistributionCheck(Check):
         details = {"cases_passed": f"{passed}/{len(cases)}", "total_variation": distances,
                    "false_failure_per_case": str(spec.options["false_failure"])}
         if first is None:
-            return result(spec, spec.points, msg("rnn_sample_ok", name=name, total=len(cases), draws=draws),
+            return result(spec, spec.points, msg("distribution_ok", name=name, total=len(cases), draws=draws),
                           **details)
         first = Reason(first.code, {**first.params, "passed": passed, "total": len(cases)})
         return result(spec, share(spec.points, passed, len(cases)), first, **details)
@@ -184,12 +184,12 @@ class DistributionCheck(Check):
 def _case(output, case: dict[str, Any], name: str, draws: int, false_failure: float) -> tuple[Reason | None, Any]:
     temperature = case["temperature"]
     if output.reason is not None:
-        return msg("rnn_sample_error", name=name, temperature=temperature, error=output.reason.to_json()), None
+        return msg("distribution_error", name=name, temperature=temperature, error=output.reason.to_json()), None
     ids = as_class_ids(output.array, draws, len(case["p"]))
     if isinstance(ids, Reason):
-        return msg("rnn_sample_not_classes", name=name, temperature=temperature, problem=ids.to_json()), None
+        return msg("distribution_not_classes", name=name, temperature=temperature, problem=ids.to_json()), None
     found = fit(ids, case["p"], false_failure)
     if found.ok:
         return None, round(found.distance, 4)
-    return (msg("rnn_sample_mismatch", name=name, temperature=temperature, draws=draws, **fit_params(found)),
+    return (msg("distribution_mismatch", name=name, temperature=temperature, draws=draws, **fit_params(found)),
             round(found.distance, 4))

@@ -98,14 +98,14 @@ def _score_format(spec: CheckSpec, ctx: ScoreContext) -> CheckResult:
             return result(spec, Decimal("0"), output.reason)
         if not isinstance(output.value, str):
             got = (type(output.value).__name__ if output.is_value
-                   else msg("rnn_numbers_of_shape", shape=fmt_shape(output.array.shape)).to_json())
-            return result(spec, Decimal("0"), msg("rnn_generate_not_text", name=name, got=got))
+                   else msg("generation_numbers_of_shape", shape=fmt_shape(output.array.shape)).to_json())
+            return result(spec, Decimal("0"), msg("generation_not_text", name=name, got=got))
         for part, reason in _format_problems(name, case, output.value, vocabulary).items():
             failures.setdefault(part, reason)
     met = len(FORMAT_PARTS) - len(failures)
     details = {"parts_met": f"{met}/{len(FORMAT_PARTS)}", "failed": [p for p in FORMAT_PARTS if p in failures]}
     if not failures:
-        return result(spec, spec.points, msg("rnn_generate_format_ok", name=name), **details)
+        return result(spec, spec.points, msg("generation_format_ok", name=name), **details)
     first = next(failures[p] for p in FORMAT_PARTS if p in failures)
     return result(spec, share(spec.points, met, len(FORMAT_PARTS)), first, **details)
 
@@ -114,13 +114,13 @@ def _format_problems(name: str, case: dict[str, Any], text: str, vocabulary: set
     prompt, length = case["prompt"], case["length"]
     problems = {}
     if not text.startswith(prompt):
-        problems["prompt"] = msg("rnn_generate_no_prompt", name=name, prompt=shown(prompt), got=shown(text))
+        problems["prompt"] = msg("generation_no_prompt", name=name, prompt=shown(prompt), got=shown(text))
     new = text[len(prompt):] if text.startswith(prompt) else text   # a missing prompt is one defect
     if len(new) != length:
-        problems["length"] = msg("rnn_generate_length", name=name, prompt_length=len(prompt), length=length,
+        problems["length"] = msg("generation_length", name=name, prompt_length=len(prompt), length=length,
                                  expected=len(prompt) + length, got=len(text))
     strangers = sorted(set(text) - vocabulary)
     if strangers:
-        problems["vocabulary"] = msg("rnn_generate_vocabulary", name=name,
+        problems["vocabulary"] = msg("generation_vocabulary", name=name,
                                      characters=" ".join(repr(c) for c in strangers[:10]))
     return problems

@@ -46,7 +46,7 @@ def cross_entropy_per_char(logits: np.ndarray, targets: np.ndarray) -> Decimal:
 
 
 def _cross_entropy_reason(**params) -> Reason:
-    return msg("rnn_cross_entropy", **params)
+    return msg("metric_cross_entropy", **params)
 
 
 def top5_accuracy(logits: np.ndarray, labels: np.ndarray) -> Decimal:
@@ -58,7 +58,7 @@ def top5_accuracy(logits: np.ndarray, labels: np.ndarray) -> Decimal:
 
 
 def _top5_reason(**params) -> Reason:
-    return msg("imagenet_top5_accuracy", **params)
+    return msg("metric_top5_accuracy", **params)
 
 
 # metric name -> (value from (outputs, labels), the student's message)
@@ -133,7 +133,7 @@ class MetricCheck(Check):
             return result(spec, Decimal("0"), output.reason)
         got = output.array
         if labels.ndim > 1 and (got.ndim != labels.ndim + 1 or got.shape[:-1] != labels.shape or got.shape[-1] < 2):
-            return result(spec, Decimal("0"), msg("rnn_metric_wrong_shape", name=name, got=fmt_shape(got.shape),
+            return result(spec, Decimal("0"), msg("metric_sequence_wrong_shape", name=name, got=fmt_shape(got.shape),
                                                   expected=fmt_shape(labels.shape)[:-1] + ", V)"))
         if labels.ndim == 1 and (got.ndim != 2 or got.shape[0] != len(labels) or got.shape[1] < 2):
             return result(spec, Decimal("0"), msg("checks_metric_wrong_shape", name=name, got=fmt_shape(got.shape),

@@ -12,7 +12,7 @@ from pathlib import Path
 from grader.assignment import CheckSpec
 from grader.checks.base import Check, Option, ScoreContext, result
 from grader.errors import ConfigError
-from grader.execution.base import INJECTED_TAG
+from grader.notebook_tags import INJECTED_TAG
 from grader.i18n import msg
 from grader.notebooks import read_notebook
 from grader.records import CheckResult, Reason
@@ -45,18 +45,18 @@ class ReportedCheck(Check):
         pattern = spec.options["pattern"]
         reported = printed_value(ctx.notebook, pattern)
         if reported is None:
-            return result(spec, Decimal("0"), msg("checks2_reported_missing", pattern=pattern))
+            return result(spec, Decimal("0"), msg("reported_missing", pattern=pattern))
         reproduced = _reproduced(spec, ctx)
         shown = {source: str(value) for source, value in reproduced.items()}
         if not reproduced:
-            return result(spec, Decimal("0"), msg("checks2_reported_not_reproduced", reported=str(reported)),
+            return result(spec, Decimal("0"), msg("reported_not_reproduced", reported=str(reported)),
                           reported=str(reported), needs_human=True)
         tolerance = spec.options["tolerance"]
         source, value = max(reproduced.items(), key=lambda kv: abs(kv[1] - reported))
         if abs(value - reported) > tolerance:
             return result(spec, Decimal("0"), _differs(spec, ctx, reported, reproduced),
                           reported=str(reported), reproduced=shown, needs_human=True)
-        return result(spec, spec.points, msg("checks2_reported_ok", reported=str(reported), reproduced=str(value),
+        return result(spec, spec.points, msg("reported_ok", reported=str(reported), reproduced=str(value),
                                              tolerance=str(tolerance)),
                       reported=str(reported), reproduced=shown, needs_human=False)
 
@@ -69,13 +69,13 @@ def _differs(spec: CheckSpec, ctx: ScoreContext, reported: Decimal, reproduced: 
         params["run"] = str(reproduced[RUN])
     measured = next((source for source in reproduced if source != RUN), None)
     if measured is None:
-        return msg("checks2_reported_differs_run", **params)
+        return msg("reported_differs_run", **params)
     inputs = ctx.earlier[measured].details.get("inputs") or {}
     inputs = inputs if isinstance(inputs, dict) else {}
     params.update(check=measured, measured=str(reproduced[measured]),
                   count=ctx.earlier[measured].details.get("count", "?"),
                   **{key: inputs.get(key, "?") for key in ("shape", "dtype", "low", "high")})
-    return msg("checks2_reported_differs" if RUN in reproduced else "checks2_reported_differs_measured", **params)
+    return msg("reported_differs" if RUN in reproduced else "reported_differs_measured", **params)
 
 
 def printed_value(notebook: Path | None, pattern: str) -> Decimal | None:

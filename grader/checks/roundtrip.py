@@ -67,7 +67,7 @@ class RoundTripCheck(Check):
                 first = Reason(reason.code, {**reason.params, "case": number})
         details = {"cases_passed": f"{passed}/{len(cases)}"}
         if first is None:
-            return result(spec, spec.points, msg("rnn_roundtrip_ok", encode=names[0], decode=names[1],
+            return result(spec, spec.points, msg("roundtrip_ok", encode=names[0], decode=names[1],
                                                  total=len(cases)), **details)
         first = Reason(first.code, {**first.params, "passed": passed, "total": len(cases)})
         return result(spec, share(spec.points, passed, len(cases)), first, **details)
@@ -76,19 +76,19 @@ class RoundTripCheck(Check):
 def _case_problem(ctx: ScoreContext, case: dict, encode: str, decode: str) -> Reason | None:
     encoded = ctx.outputs.get(case["encode"], encode)
     if encoded.reason is not None:
-        return msg("rnn_roundtrip_failed", name=encode, problem=encoded.reason.to_json())
+        return msg("roundtrip_failed", name=encode, problem=encoded.reason.to_json())
     problem = ids_problem(encoded.array, case["ids"], case["text"])
     if problem is not None:
-        return msg("rnn_roundtrip_numbering", name=encode, text=shown(case["text"]), problem=problem.to_json())
+        return msg("roundtrip_numbering", name=encode, text=shown(case["text"]), problem=problem.to_json())
     decoded = ctx.outputs.get(case["decode"], decode)
     if decoded.reason is not None:
-        return msg("rnn_roundtrip_failed", name=decode, problem=decoded.reason.to_json())
+        return msg("roundtrip_failed", name=decode, problem=decoded.reason.to_json())
     if not isinstance(decoded.value, str):
-        return msg("rnn_roundtrip_not_text", name=decode)
+        return msg("roundtrip_not_text", name=decode)
     if decoded.value != case["text"]:
         at = next((i for i, (a, b) in enumerate(zip(decoded.value, case["text"])) if a != b),
                   min(len(decoded.value), len(case["text"])))
-        return msg("rnn_roundtrip_differs", encode=encode, decode=decode, length=len(case["text"]),
+        return msg("roundtrip_differs", encode=encode, decode=decode, length=len(case["text"]),
                    got_length=len(decoded.value), position=at, expected=shown(case["text"][at:at + 20]),
                    got=shown(decoded.value[at:at + 20]))
     return None
@@ -97,15 +97,15 @@ def _case_problem(ctx: ScoreContext, case: dict, encode: str, decode: str) -> Re
 def ids_problem(array: np.ndarray | None, expected: np.ndarray, text: str) -> Reason | None:
     """What is wrong with ``encode(text)`` against the contract's ids, as a message (both languages)."""
     if array is None:
-        return msg("rnn_ids_not_numbers")
+        return msg("roundtrip_ids_not_numbers")
     got = array.reshape(-1) if array.ndim == 2 and 1 in array.shape else array
     if got.ndim != 1 or len(got) != len(expected):
-        return msg("rnn_ids_wrong_shape", shape=fmt_shape(got.shape), count=len(expected))
+        return msg("roundtrip_ids_wrong_shape", shape=fmt_shape(got.shape), count=len(expected))
     if got.dtype.kind not in "iu" and not (np.isfinite(got).all() and np.all(got == np.round(got))):
-        return msg("rnn_ids_not_whole")
+        return msg("roundtrip_ids_not_whole")
     wrong = np.flatnonzero(got.astype(np.int64) != expected)
     if len(wrong):
         i = int(wrong[0])
-        return msg("rnn_ids_other_numbering", position=i, character=shown(text[i]), got=int(got[i]),
+        return msg("roundtrip_ids_other_numbering", position=i, character=shown(text[i]), got=int(got[i]),
                    expected=int(expected[i]))
     return None

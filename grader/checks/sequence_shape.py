@@ -45,7 +45,7 @@ class SequenceShapeCheck(Check):
         shown = {"name": name, "input_shape": fmt_shape((n, t)), "got": fmt_shape(got), "size": size,
                  "expect": f"({n}, {t}, V)"}
         if len(got) != 3 or tuple(got[:2]) != (n, t) or got[2] < size:
-            return result(spec, Decimal("0"), msg("rnn_shape_wrong", **shown), shape=list(got))
+            return result(spec, Decimal("0"), msg("sequence_shape_wrong", **shown), shape=list(got))
         if not np.isfinite(output.array).all():
-            return result(spec, Decimal("0"), msg("rnn_shape_nonfinite", **shown), shape=list(got))
-        return result(spec, spec.points, msg("rnn_shape_ok", **shown), shape=list(got))
+            return result(spec, Decimal("0"), msg("sequence_shape_nonfinite", **shown), shape=list(got))
+        return result(spec, spec.points, msg("sequence_shape_ok", **shown), shape=list(got))

@@ -67,7 +67,7 @@ def score_temperature(spec: CheckSpec, ctx: ScoreContext) -> CheckResult:
             return result(spec, Decimal("0"), _mismatch(spec, ctx, table, case, found), total_variation=distances,
                           numbering="student" if table is not None else "contract")
     temperatures = ", ".join(f"{c['temperature']:g}" for c in private["cases"])
-    return result(spec, spec.points, msg("rnn_generate_temperature_ok", name=name, temperatures=temperatures,
+    return result(spec, spec.points, msg("temperature_ok", name=name, temperatures=temperatures,
                                          draws=opts["draws"]), total_variation=distances,
                   numbering="student" if table is not None else "contract")
 
@@ -76,11 +76,11 @@ def _mismatch(spec: CheckSpec, ctx: ScoreContext, table: np.ndarray | None, case
     """Blame temperature only when the draws were read in a numbering the student's code uses: without
     one of her own (encode gives none), a mismatch may just be her other numbering."""
     opts = spec.options
-    hint = msg("rnn_generate_temperature", name=opts["name"], draws=opts["draws"], temperature=case["temperature"],
+    hint = msg("temperature_wrong", name=opts["name"], draws=opts["draws"], temperature=case["temperature"],
                prompt=shown(ctx.private["prompt"]), **fit_params(found))
     if table is not None:
         return hint
-    return not_judged(ctx, opts["codec_check"], msg("rnn_generate_no_numbering", encode=opts["encode"],
+    return not_judged(ctx, opts["codec_check"], msg("temperature_no_numbering", encode=opts["encode"],
                                                     name=opts["name"]))
 
 
@@ -88,15 +88,15 @@ def _last_logits(ctx: ScoreContext, model: str, item: str, prompt_length: int, v
     """The model's logits for the character after the prompt, or the Reason they cannot be had."""
     output = ctx.outputs.get(item, model, want="array")
     if output.reason is not None:
-        return msg("rnn_generate_needs_model", model=model, problem=output.reason.to_json())
+        return msg("temperature_needs_model", model=model, problem=output.reason.to_json())
     got = output.array
     if got.ndim != 3 or got.shape[:2] != (1, prompt_length) or got.shape[2] < vocab_size:
-        problem = msg("rnn_logits_shape", model=model, got=fmt_shape(got.shape),
+        problem = msg("temperature_logits_shape", model=model, got=fmt_shape(got.shape),
                       expected=f"(1, {prompt_length}, {vocab_size})")
-        return msg("rnn_generate_needs_model", model=model, problem=problem.to_json())
+        return msg("temperature_needs_model", model=model, problem=problem.to_json())
     last = got[0, -1].astype(np.float64)
     if not np.isfinite(last).all():
-        return msg("rnn_generate_needs_model", model=model, problem=msg("rnn_logits_nonfinite", model=model).to_json())
+        return msg("temperature_needs_model", model=model, problem=msg("temperature_logits_nonfinite", model=model).to_json())
     return last
 
 
@@ -104,14 +104,14 @@ def first_new_characters(name: str, value: Any, prompt: str, draws: int, vocabul
     """The character each draw adds, as contract ids: after the prompt, or the whole answer when
     ``generate`` leaves the prompt out (a format defect, scored by the format check alone)."""
     if not isinstance(value, list) or len(value) != draws or not all(isinstance(v, str) for v in value):
-        return msg("rnn_generate_draws_not_text", name=name, draws=draws)
+        return msg("temperature_draws_not_text", name=name, draws=draws)
     index = {c: i for i, c in enumerate(vocabulary)}
     ids = []
     for text in value:
         new = text[len(prompt):] if text.startswith(prompt) else text
         if len(new) != 1:
-            return msg("rnn_generate_one_character", name=name, prompt=shown(prompt), got=shown(text))
+            return msg("temperature_one_character", name=name, prompt=shown(prompt), got=shown(text))
         if new not in index:
-            return msg("rnn_generate_vocabulary", name=name, characters=repr(new))
+            return msg("generation_vocabulary", name=name, characters=repr(new))
         ids.append(index[new])
     return np.array(ids, dtype=np.int64)

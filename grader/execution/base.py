@@ -10,10 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.records import RunResult
-
-# Tag on every cell the grader adds (injected parameters, probe cells), so later stages can tell them
-# from the student's own cells.
-INJECTED_TAG = "grader-injected"
+from grader.notebook_tags import INJECTED_TAG  # noqa: F401  (runners' callers read it here too)
 
 
 @dataclass(frozen=True)

@@ -129,7 +129,7 @@ class DockerRunner(Runner):
                                   code="docker_daemon_unreachable",
                                   reason=msg("docker_daemon_unreachable", detail=_first_line(err))) from err
             return _result(request, "runner_error", started,
-                           reason=msg("docker_runner_error", detail=f"{type(err).__name__}: {_first_line(err)}"))
+                           reason=msg("run_runner_error", detail=f"{type(err).__name__}: {_first_line(err)}"))
 
     # --- one run -------------------------------------------------------------------------------
 
@@ -261,9 +261,9 @@ class DockerRunner(Runner):
         if state.get("OOMKilled") or (state.get("ExitCode") == 137 and not timed_out):
             return _replace(local, "out_of_memory", msg("docker_out_of_memory", limit=self.memory, number=number))
         if timed_out:
-            return _replace(local, "timeout", msg("docker_timeout", limit_s=f"{request.timeout_s:g}", number=number))
+            return _replace(local, "timeout", msg("run_timeout", limit_s=f"{request.timeout_s:g}", number=number))
         if local.status == "kernel_died":
-            return _replace(local, "kernel_died", msg("docker_kernel_died", number=number))
+            return _replace(local, "kernel_died", msg("run_kernel_died", number=number))
         return local
 
     @contextmanager
@@ -335,7 +335,7 @@ def _container_uid(uid: int | None) -> tuple[int, RunnerError | None]:
             return os.getuid(), RunnerError(
                 f"[docker] uid = {uid} needs the grader to run as root (it hands each run's folders to that "
                 f"uid); leave uid out to run as this user ({os.getuid()})", code="docker_uid_unusable",
-                reason=msg("docker_runner_error", detail=f"uid {uid} needs a grader running as root"))
+                reason=msg("run_runner_error", detail=f"uid {uid} needs a grader running as root"))
         return os.getuid(), None
     return (DEFAULT_UID if uid is None else int(uid)), None
 

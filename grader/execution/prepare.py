@@ -13,9 +13,10 @@ from typing import Any
 import nbformat
 
 from grader.errors import InputError
-from grader.execution.base import INJECTED_TAG, RunRequest
+from grader.execution.base import RunRequest
 from grader.execution.habits import neutralise
 from grader.execution.reassign import injection_point
+from grader.notebook_tags import INJECTED_TAG, PAPERMILL_ERROR_TAG, PAPERMILL_PARAMETERS_TAG
 from grader.notebooks import read_notebook
 
 # Cell metadata key holding a student cell's index in the notebook as handed in.
@@ -23,8 +24,8 @@ SOURCE_INDEX_KEY = "grader_source_index"
 # ... and the execution count it was handed in with (or None), so later pages name it as Jupyter did.
 SOURCE_COUNT_KEY = "grader_source_count"
 PREPARED_NAME = "notebook.ipynb"
-_PAPERMILL_INJECTED = "injected-parameters"
-_PAPERMILL_ERROR_MARKER = "papermill-error-cell-tag"
+_PAPERMILL_INJECTED = PAPERMILL_PARAMETERS_TAG
+_PAPERMILL_ERROR_MARKER = PAPERMILL_ERROR_TAG
 
 
 def prepare(request: RunRequest, kernel_name: str) -> Path:

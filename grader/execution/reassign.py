@@ -17,11 +17,11 @@ from functools import lru_cache
 from typing import Any, Iterable
 
 from grader.i18n import msg
-from grader.notebooks import PARAMETERS_TAG
+from grader.notebook_tags import PAPERMILL_ERROR_TAG, PAPERMILL_PARAMETERS_TAG, PARAMETERS_TAG
 from grader.records import Reason
 
 # cells the prepared copy drops (grader.execution.prepare): a papermill run's injected values and markers
-DROPPED_TAGS = frozenset({"injected-parameters", "papermill-error-cell-tag"})
+DROPPED_TAGS = frozenset({PAPERMILL_PARAMETERS_TAG, PAPERMILL_ERROR_TAG})
 MAX_NOTED_CELLS = 5
 # magics whose argument or body is Python run in the notebook's namespace
 _PYTHON_MAGICS = frozenset({"time", "timeit", "capture", "prun"})

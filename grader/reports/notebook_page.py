@@ -17,7 +17,7 @@ from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 
-from grader.execution.base import INJECTED_TAG
+from grader.notebook_tags import INJECTED_TAG, PAPERMILL_PARAMETERS_TAG
 from grader.i18n import msg, render
 from grader.reports.page import html_page
 
@@ -34,7 +34,6 @@ TEXT_CAP = 100 * KB          # one text output (stream, text/plain, html, markdo
 IMAGE_CAP = 2048 * KB        # one image (base64 characters): a large plot is ~200 KB
 PAGE_CAPS = {"source": 512 * KB, "text": 2048 * KB, "image": 8192 * KB}   # all of a kind on one page
 
-_PARAMETERS_TAG = "injected-parameters"      # papermill's tag: the grading parameters stay visible
 _TEXT_TYPES = ("text/plain", "text/html", "text/markdown", "text/latex", "image/svg+xml")
 _IMAGE_TYPES = ("image/png", "image/jpeg")
 _BASE64 = re.compile(r"[A-Za-z0-9+/=\s]*")
@@ -172,7 +171,7 @@ def _text(value) -> str:
 def _is_probe_cell(cell) -> bool:
     metadata = cell.get("metadata", {})
     tags = metadata.get("tags", []) if isinstance(metadata, dict) else []
-    return isinstance(tags, list) and INJECTED_TAG in tags and _PARAMETERS_TAG not in tags
+    return isinstance(tags, list) and INJECTED_TAG in tags and PAPERMILL_PARAMETERS_TAG not in tags
 
 
 # --- after nbconvert: keep only what a notebook page uses ---------------------------------------------

@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.execution.base import INJECTED_TAG
-from grader.notebooks import PARAMETERS_TAG, read_notebook
+from grader.notebook_tags import INJECTED_TAG, PAPERMILL_ERROR_TAG, PAPERMILL_PARAMETERS_TAG, PARAMETERS_TAG
+from grader.notebooks import read_notebook
 
 # Cells that are the grader's or papermill's, never the student's: the parameters cell is the grader's
 # contract (its values change from run to run), the others are what a papermill run leaves behind.
-_NOT_STUDENT_TAGS = frozenset({INJECTED_TAG, PARAMETERS_TAG, "injected-parameters", "papermill-error-cell-tag"})
+_NOT_STUDENT_TAGS = frozenset({INJECTED_TAG, PARAMETERS_TAG, PAPERMILL_PARAMETERS_TAG, PAPERMILL_ERROR_TAG})
 # A marker line between cells: a comment, so the tokenizer drops it and it never counts as code.
 CELL_MARK = "# %% cell {number}"
 

@@ -24,9 +24,9 @@ from grader.execution.docker import connect, gpu_device_requests
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TAG = "grader-runtime:latest"
-# What a notebook may import besides the grader's own dependencies (read from pyproject.toml).
-RUNTIME_PACKAGES = ("torch", "papermill", "ipykernel", "nbclient", "numpy", "pandas", "matplotlib",
-                    "scikit-learn", "tqdm")
+# What a notebook may import besides the grader's own dependencies (read from pyproject.toml): the
+# one list, also installed by the Dockerfile (pinned, under the same name) and reported by the check.
+RUNTIME_REQUIREMENTS = "runtime-requirements.txt"
 # Installing the grader itself needs a setuptools newer than the one a fresh venv brings.
 BUILD_PACKAGES = ("setuptools>=68",)
 _CONTEXT_FILES = ("Dockerfile", "pyproject.toml", "README.md")
@@ -80,10 +80,16 @@ class ImageReport:
 
 # --- requirements and wheelhouse -----------------------------------------------------------------
 
+def runtime_packages(root: Path = REPO_ROOT) -> list[str]:
+    """The distribution names of ``runtime-requirements.txt``, in its order (comments and blanks skipped)."""
+    lines = (root / RUNTIME_REQUIREMENTS).read_text(encoding="utf-8").splitlines()
+    return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
+
+
 def runtime_requirements(*, torch_in_base: bool = False, pin: bool = True) -> list[str]:
     """The runtime image's requirement lines; pinned to this host's versions, so that a notebook sees
     in the container the same library versions the grader's checks were written and tested with."""
-    names = list(dict.fromkeys([*RUNTIME_PACKAGES, *_pyproject_dependencies()]))
+    names = list(dict.fromkeys([*runtime_packages(), *_pyproject_dependencies()]))
     lines = []
     for name in names:
         if torch_in_base and name == "torch":
@@ -185,7 +191,7 @@ def stage_context(dest: Path, requirements: Iterable[str], wheelhouse: Path | No
         target = dest / path.relative_to(root)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
-    (dest / "requirements-runtime.txt").write_text("\n".join(requirements) + "\n", encoding="utf-8")
+    (dest / RUNTIME_REQUIREMENTS).write_text("\n".join(requirements) + "\n", encoding="utf-8")
     wheels_dir = dest / "wheelhouse"
     wheels_dir.mkdir()
     (wheels_dir / ".keep").touch()   # COPY wheelhouse/ needs the folder even when empty
@@ -219,7 +225,7 @@ _CHECK_SCRIPT = """
 import json, sys
 from importlib import metadata
 info = {"python": sys.version.split()[0], "packages": {}}
-for name in ("papermill", "ipykernel", "nbclient", "numpy", "pandas", "matplotlib", "scikit-learn", "tqdm"):
+for name in NAMES:
     try:
         info["packages"][name] = metadata.version(name)
     except Exception:
@@ -241,13 +247,19 @@ print(json.dumps(info))
 """
 
 
+def _check_script() -> str:
+    """The check run inside an image; it reports the version of every runtime package but torch (apart)."""
+    names = [name for name in runtime_packages() if name != "torch"]
+    return f"NAMES = {names!r}\n" + _CHECK_SCRIPT
+
+
 def check_image(tag: str = DEFAULT_TAG, *, gpus: object = None) -> ImageReport:
     """Whether ``tag`` exists and what it holds (python, torch, CUDA); ``gpus`` as the runner takes them."""
     client = connect()
     if not _image_exists(client, tag):
         return ImageReport(tag, exists=False, problem=f"image {tag} not found: run grader image build")
     try:
-        out = _run_python(client, tag, _CHECK_SCRIPT, device_requests=gpu_device_requests(gpus))
+        out = _run_python(client, tag, _check_script(), device_requests=gpu_device_requests(gpus))
         data = json.loads(out.strip().splitlines()[-1])
     except (RunnerError, ValueError, IndexError) as err:
         return ImageReport(tag, exists=True, size_bytes=_image_size(client, tag), problem=str(err))

@@ -51,18 +51,18 @@ class ArchitectureCheck(Check):
         listed = sorted(set(modules[1:]))[:MAX_LISTED]
         running = spec.options["input_shape"] is not None
         if running and not isinstance(found.get("ran"), list):   # an old or forged answer: no evidence
-            return result(spec, Decimal("0"), msg("checks2_architecture_no_forward", name=name), modules=listed)
+            return result(spec, Decimal("0"), msg("architecture_no_forward", name=name), modules=listed)
         present = _present(spec, found, wanted, running)
         if present:
-            return result(spec, spec.points, msg("checks2_architecture_ok", name=name, found=present[0]),
+            return result(spec, spec.points, msg("architecture_ok", name=name, found=present[0]),
                           modules=listed)
         if running and _present(spec, found, wanted, False):
             defined = [m for m in wanted if m in modules] or [f"{spec.options['or_parameter_ndim']}-D weights"]
-            return result(spec, Decimal("0"), msg("checks2_architecture_unused", name=name, defined=defined,
+            return result(spec, Decimal("0"), msg("architecture_unused", name=name, defined=defined,
                                                   input_shape=fmt_shape(spec.options["input_shape"]),
                                                   ran=_strs(found.get("ran"))[:MAX_LISTED] or ["-"]),
                           modules=listed)
-        return result(spec, Decimal("0"), msg("checks2_architecture_missing", name=name, wanted=wanted,
+        return result(spec, Decimal("0"), msg("architecture_missing", name=name, wanted=wanted,
                                               found=listed or ["-"]), modules=listed)
 
 
