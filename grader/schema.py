@@ -95,26 +95,30 @@ def decimal(minimum: str | None = None, *, positive: bool = False) -> Any:
 
     ``0.1`` is binary-inexact, so a float is refused with a hint to quote it."""
     def check(value: Any, info: ValidationInfo) -> Decimal:
-        if isinstance(value, Decimal):
-            number = value
-        elif isinstance(value, float):
-            name = info.field_name or "it"
-            raise problem(f'is a TOML float, which is inexact for grades: quote it (write {name} = "{value}")')
-        elif isinstance(value, bool) or not isinstance(value, (str, int)):
-            raise problem(f'must be a decimal number as a string (e.g. "0.5"), not {kind_of(value)}')
-        else:
-            try:
-                number = Decimal(str(value).strip())
-            except InvalidOperation:
-                raise problem(f"is not a decimal number: {value!r}") from None
-        if not number.is_finite():
-            raise problem(f"must be a finite number, not {value!r}")
-        if positive and number <= 0:
-            raise problem(f"must be greater than 0, not {value!r}")
-        if minimum is not None and number < Decimal(minimum):
-            raise problem(f"must be at least {minimum}, not {value!r}")
-        return number
+        return to_decimal(value, info.field_name, minimum=minimum, positive=positive)
     return Annotated[Decimal, BeforeValidator(check)]
+
+
+def to_decimal(value: Any, name: str | None, *, minimum: str | None = None, positive: bool = False) -> Decimal:
+    """The check of ``decimal()``, for types that accept a decimal among other things."""
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, float):
+        raise problem(f'is a TOML float, which is inexact for grades: quote it (write {name or "it"} = "{value}")')
+    elif isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise problem(f'must be a decimal number as a string (e.g. "0.5"), not {kind_of(value)}')
+    else:
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise problem(f"is not a decimal number: {value!r}") from None
+    if not number.is_finite():
+        raise problem(f"must be a finite number, not {value!r}")
+    if positive and number <= 0:
+        raise problem(f"must be greater than 0, not {value!r}")
+    if minimum is not None and number < Decimal(minimum):
+        raise problem(f"must be at least {minimum}, not {value!r}")
+    return number
 
 
 def text_list(*, what: str = "strings", example: str = '["a", "b"]', entry: str = "a non-empty string",
@@ -172,7 +176,7 @@ def config_error(err: ValidationError, model: type[BaseModel], file: Any, prefix
     if first["type"] == "grader":
         text = ctx["problem"]
         if ctx.get("key"):
-            loc.append(ctx["key"])
+            loc.extend(str(ctx["key"]).split("."))
     elif first["type"] == "missing":
         text = "is required"
     elif first["type"] == "extra_forbidden":
@@ -219,4 +223,4 @@ def _inner_model(annotation: Any) -> Any:
 
 
 __all__ = ["Table", "Field", "problem", "kind_of", "doc", "Text", "Flag", "Reference", "one_of", "integer",
-           "decimal", "text_list", "positive_ints", "table_of", "validated", "config_error", "known_keys"]
+           "decimal", "to_decimal", "text_list", "positive_ints", "table_of", "validated", "config_error", "known_keys"]

@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from grader.assignment import CheckSpec, resolve
+from grader.specs import CheckSpec, resolve
 from grader.checks.base import CENT, Check, Option, PlanContext, ScoreContext, result
 from grader.errors import ConfigError
 from grader.i18n import msg

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.assignment import CheckSpec
+from grader.specs import CheckSpec
 from grader.checks.base import Check, Option, PlanContext, ScoreContext, result, share
 from grader.errors import ConfigError
 from grader.i18n import msg

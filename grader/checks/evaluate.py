@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from grader.assignment import Assignment
+from grader.specs import Assignment
 from grader.checks import get_check
 from grader.checks.base import ScoreContext, result
 from grader.checks.outputs import ProbeOutputs, read_outputs

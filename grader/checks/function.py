@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.assignment import CheckSpec, resolve
+from grader.specs import CheckSpec, resolve
 from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_shape, result
 from grader.checks.parts import case_tags, check_cases, scored, validate_points
 from grader.errors import ConfigError

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 
-from grader.assignment import CheckSpec, resolve
+from grader.specs import CheckSpec, resolve
 from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_shape, result, share
 from grader.checks.distribution import parse_temperatures
 from grader.checks.numbering import draw_prompt, shown

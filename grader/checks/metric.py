@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 import numpy as np
 
-from grader.assignment import CheckSpec, resolve
+from grader.specs import CheckSpec, resolve
 from grader.checks.base import CENT, Check, Option, PlanContext, ScoreContext, fmt_shape, result
 from grader.checks.numbering import plan_numbering, student_table, translate
 from grader.errors import ConfigError

@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable
 from decimal import Decimal
 
-from grader.assignment import CheckSpec
+from grader.specs import CheckSpec
 from grader.checks.base import Check, Option, ScoreContext, result, share
 from grader.errors import ConfigError
 from grader.evidence import OutputEvidence, output_evidence

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.assignment import Assignment
+from grader.specs import Assignment
 from grader.checks import get_check
 from grader.checks.base import PlanContext
 from grader.probe import PROBE_SOURCE, probe_sha256

@@ -9,7 +9,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from grader.assignment import CheckSpec
+from grader.specs import CheckSpec
 from grader.checks.base import Check, Option, ScoreContext, result
 from grader.errors import ConfigError
 from grader.execution.base import INJECTED_TAG

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from grader.assignment import CheckSpec, resolve
+from grader.specs import CheckSpec, resolve
 from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_shape, result, share
 from grader.checks.numbering import draw_prompt, ids_of, shown
 from grader.errors import ConfigError

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from grader.assignment import CheckSpec, resolve
+from grader.specs import CheckSpec, resolve
 from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_shape, result
 from grader.errors import ConfigError
 from grader.i18n import msg

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from grader.assignment import CheckSpec
+from grader.specs import CheckSpec
 from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_shape, result
 from grader.i18n import msg
 from grader.records import CheckResult
