@@ -89,6 +89,12 @@ class Check:
     needs_evaluation_data: ClassVar[bool] = False   # needs labels that exist only at grading time
     codes: ClassVar[tuple[str, ...]] = ()       # message codes the kind emits (grader/messages/*.toml)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A kind registers itself under its name when its class is defined (one class in one file)."""
+        super().__init_subclass__(**kwargs)
+        if cls.kind:
+            KINDS.register(cls.kind, cls)
+
     @classmethod
     def options_model(cls) -> type[BaseModel]:
         """The kind's options as a pydantic model (built once from ``options``)."""
@@ -151,22 +157,48 @@ def fmt_shape(shape) -> str:
 
 
 class CheckRegistry:
-    """Kinds registered by name, as papermill registers its engines."""
+    """Kinds registered by name, as papermill registers its engines. ``load`` (called before the first
+    lookup) imports the modules that define kinds, so a kind's module registers it by being imported."""
 
-    def __init__(self) -> None:
+    def __init__(self, load: Any = None) -> None:
         self._kinds: dict[str, type[Check]] = {}
+        self._load, self._loaded = load, load is None
 
     def register(self, name: str, kind: type[Check]) -> None:
         self._kinds[name] = kind
 
+    def _ensure_loaded(self) -> None:
+        if not self._loaded:
+            self._loaded = True
+            self._load()
+
     def get(self, name: str) -> type[Check]:
+        self._ensure_loaded()
         kind = self._kinds.get(name)
         if kind is None:
             raise ConfigError(f"no check kind named {name!r} (known: {', '.join(sorted(self._kinds))})")
         return kind
 
     def names(self) -> list[str]:
+        self._ensure_loaded()
         return sorted(self._kinds)
+
+    def kinds(self) -> list[type[Check]]:
+        return [self.get(name) for name in self.names()]
+
+
+def _load_kind_modules() -> None:
+    """Import every module of grader.checks: each kind's class registers itself."""
+    import importlib
+    import pkgutil
+
+    import grader.checks as package
+
+    for module in sorted(m.name for m in pkgutil.iter_modules(package.__path__)):
+        importlib.import_module(f"grader.checks.{module}")
+
+
+KINDS = CheckRegistry(_load_kind_modules)
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from grader.specs import CheckSpec
 from grader.checks.base import Check, Option, PlanContext, ScoreContext, result, share
 from grader.errors import ConfigError
 from grader.i18n import msg
 from grader.records import CheckResult, Reason
+from grader.specs import CheckSpec
 
 MAX_BINS = 8
 # Drawn logits must tell a right sampler from the usual wrong ones (argmax, temperature ignored)
@@ -123,6 +123,11 @@ def fit_params(found: Fit) -> dict[str, Any]:
 
 class DistributionCheck(Check):
     kind = "distribution"
+    codes = (
+        "rnn_draws_count", "rnn_draws_dtype", "rnn_draws_not_numbers", "rnn_draws_not_whole",
+        "rnn_draws_range", "rnn_sample_error", "rnn_sample_mismatch", "rnn_sample_not_classes",
+        "rnn_sample_ok",
+    )
     uses_probe = True
     options = {
         "name": Option("str"),

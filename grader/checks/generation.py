@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 
-from grader.specs import CheckSpec, resolve
 from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_shape, result, share
 from grader.checks.distribution import parse_temperatures
 from grader.checks.numbering import draw_prompt, shown
@@ -21,6 +20,7 @@ from grader.checks.temperature import plan_temperature, score_temperature
 from grader.errors import ConfigError
 from grader.i18n import msg
 from grader.records import CheckResult, Reason
+from grader.specs import CheckSpec, resolve
 
 TESTS = ("format", "temperature")
 FORMAT_PARTS = ("prompt", "length", "vocabulary")
@@ -29,6 +29,13 @@ FORMAT_TEMPERATURE = 1.0
 
 class GenerationCheck(Check):
     kind = "generation"
+    codes = (
+        "rnn_generate_draws_not_text", "rnn_generate_format_ok", "rnn_generate_length",
+        "rnn_generate_needs_model", "rnn_generate_no_numbering", "rnn_generate_no_prompt",
+        "rnn_generate_not_text", "rnn_generate_one_character", "rnn_generate_temperature",
+        "rnn_generate_temperature_ok", "rnn_generate_vocabulary", "rnn_logits_nonfinite", "rnn_logits_shape",
+        "rnn_not_judged", "rnn_not_judged_here", "rnn_numbers_of_shape",
+    )
     uses_probe = True
     options = {
         "test": Option("str"),

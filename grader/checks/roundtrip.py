@@ -10,16 +10,21 @@ from decimal import Decimal
 
 import numpy as np
 
-from grader.specs import CheckSpec, resolve
 from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_shape, result, share
 from grader.checks.numbering import draw_prompt, ids_of, shown
 from grader.errors import ConfigError
 from grader.i18n import msg
 from grader.records import CheckResult, Reason
+from grader.specs import CheckSpec, resolve
 
 
 class RoundTripCheck(Check):
     kind = "roundtrip"
+    codes = (
+        "rnn_ids_not_numbers", "rnn_ids_not_whole", "rnn_ids_other_numbering", "rnn_ids_wrong_shape",
+        "rnn_not_judged", "rnn_not_judged_here", "rnn_roundtrip_differs", "rnn_roundtrip_failed",
+        "rnn_roundtrip_not_text", "rnn_roundtrip_numbering", "rnn_roundtrip_ok",
+    )
     uses_probe = True
     options = {
         "encode": Option("str", required=False, default="encode"),
