@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ConfigDict, Field
@@ -77,4 +76,4 @@ class CheckHead(Table):
     hidden: Flag = False
 
 
-__all__ = ["AssignmentFile", "CheckHead", "COMMON_CHECK_KEYS", "Points", "Decimal"]
+__all__ = ["AssignmentFile", "CheckHead", "COMMON_CHECK_KEYS", "Points"]

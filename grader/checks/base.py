@@ -103,7 +103,7 @@ class Check:
             types = option_types()
             fields = {key: (types[o.type], Field(... if o.required else o.default, description=o.meaning))
                       for key, o in cls.options.items()}
-            model = _MODELS[cls] = create_model(f"{type(cls).__name__}_{cls.kind}_options", __base__=Table,
+            model = _MODELS[cls] = create_model(f"{cls.__name__}Options", __base__=Table,
                                                 **fields)
         return model
 
