@@ -7,35 +7,35 @@ Used at wheel-build time (setup.py); never imports anything heavy.
 """
 from __future__ import annotations
 
-import re
 import shutil
 import tomllib
 from pathlib import Path
 
+import tomli_w
+
 PUBLIC_DIR = Path(__file__).parent / "public_assignments"   # inside an installed wheel
-_CHECKS = re.compile(r"^\[\[checks\]\]\s*(#.*)?$", re.MULTILINE)
 _COPIED = ("template.ipynb", "messages.toml")   # a practical's own messages: its reference's reasons render
 
 
 def public_spec(text: str) -> str:
-    """assignment.toml with every hidden check reduced to a placeholder carrying only its points."""
-    starts = [m.start() for m in _CHECKS.finditer(text)]
-    if not starts:
+    """assignment.toml with every hidden check reduced to a placeholder carrying only its points.
+
+    A spec without hidden checks is shipped byte for byte (comments kept); otherwise the redacted
+    tables are written back with a TOML writer (tomli-w), never edited as text."""
+    data = tomllib.loads(text)
+    checks = data.get("checks")
+    if not isinstance(checks, list) or not any(isinstance(c, dict) and c.get("hidden") is True for c in checks):
         return text
-    head, blocks = text[:starts[0]], [text[a:b] for a, b in zip(starts, starts[1:] + [len(text)])]
     hidden = 0
-    out = [head]
-    for block in blocks:
-        check = tomllib.loads(block)["checks"][0]
-        if not check.get("hidden", False):
-            out.append(block)
+    public = []
+    for check in checks:
+        if not (isinstance(check, dict) and check.get("hidden") is True):
+            public.append(check)
             continue
         hidden += 1
-        points = check["points"]
-        points = f'"{points}"' if isinstance(points, str) else str(points)
         # a notebook check with default facts: valid everywhere, judged by nobody (selfcheck skips hidden ones)
-        out.append(f'[[checks]]\nid = "hidden_{hidden}"\nkind = "notebook"\npoints = {points}\nhidden = true\n\n')
-    return "".join(out)
+        public.append({"id": f"hidden_{hidden}", "kind": "notebook", "points": check["points"], "hidden": True})
+    return tomli_w.dumps({**data, "checks": public})
 
 
 def write_public_assignments(source: Path, dest: Path) -> list[str]:

@@ -31,8 +31,6 @@ from grader.records import InspectionReport, Reason
 # `import grader` in a student's kernel must stay cheap.
 
 SEED_TIMEZONE = "Europe/Madrid"          # the seed course's deadline: 31 March 23:59, Madrid time
-KERNEL_LATER_KINDS = ("metric",)         # need labels a student's kernel never has
-STATIC_KINDS = ("notebook",)             # judged from the notebook as handed in alone, without a run
 ZERO = Decimal("0")
 
 # In a live kernel the notebook file is not at hand: notebook-kind checks are not judged there, so
@@ -160,10 +158,11 @@ def _which_practical(asked: str | None, hint: str | None, known: dict[str, Path]
 
 def _judge_statically(assignment, public, inspection, path: Path) -> dict[str, Any]:
     """Checks of the notebook's own facts; the rest (probe checks, comparisons with a run) wait for --run."""
+    from grader.checks import get_check
     from grader.checks.evaluate import evaluate
     from grader.checks.plan import ProbePlan
 
-    static = tuple(spec for spec in public if spec.kind in STATIC_KINDS)
+    static = tuple(spec for spec in public if get_check(spec.kind).static)
     results = evaluate(replace(assignment, checks=static), ProbePlan(nonce="", cell_source=""), inspection, None,
                        notebook=path)
     return {r.check_id: r for r in results}
@@ -265,8 +264,9 @@ def kernel_report(namespace: dict[str, Any], *, practical: str | None = None, as
                                                             known=sorted(known)))
     assignment = load_assignment(known[pid])
     public = [spec for spec in assignment.checks if not spec.hidden]
-    judged = tuple(spec for spec in public
-                   if get_check(spec.kind).uses_probe and spec.kind not in KERNEL_LATER_KINDS and _absolute(spec))
+    judged = tuple(spec for spec in public   # labels exist only at grading time, never in a student's kernel
+                   if get_check(spec.kind).uses_probe and not get_check(spec.kind).needs_evaluation_data
+                   and _absolute(spec))
     results = _probe_in_process(replace(assignment, checks=judged), namespace)
     lines = []
     for spec in public:
@@ -274,7 +274,7 @@ def kernel_report(namespace: dict[str, Any], *, practical: str | None = None, as
             r = results[spec.id]
             lines.append(CheckLine(spec.id, r.points, r.max_points, r.reason))
         else:
-            later = "student_later_data" if spec.kind in KERNEL_LATER_KINDS else "student_later_notebook"
+            later = "student_later_data" if get_check(spec.kind).needs_evaluation_data else "student_later_notebook"
             lines.append(CheckLine(spec.id, None, spec.points, msg(later)))
     now = now or datetime.now(ZoneInfo(SEED_TIMEZONE))
     return _report(assignment, "kernel", lines, (), _deadline(None, now), now)

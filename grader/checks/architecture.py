@@ -13,16 +13,20 @@ from decimal import Decimal
 
 import numpy as np
 
-from grader.assignment import CheckSpec
 from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_shape, result
 from grader.i18n import msg
 from grader.records import CheckResult
+from grader.specs import CheckSpec
 
 MAX_LISTED = 12
 
 
 class ArchitectureCheck(Check):
     kind = "architecture"
+    codes = (
+        "architecture_missing", "architecture_no_forward", "architecture_ok",
+        "architecture_unused",
+    )
     uses_probe = True
     options = {
         "name": Option("str", required=False, default="model"),

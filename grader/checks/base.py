@@ -1,7 +1,9 @@
 """The one small base every check kind subclasses, its option schema, and the registry of kinds.
 
-A kind validates its options from assignment.toml, optionally plans probe items (inputs the
-probe feeds to the student's objects), and scores. It never runs student code in this process.
+A kind declares its options (``Option``: a type of grader.schema, whether required, a default, a
+meaning; built into a pydantic model), its flags (static, needs evaluation data) and the message codes
+it emits; optionally plans probe items (inputs the probe feeds to the student's objects), and scores.
+It never runs student code in this process.
 """
 from __future__ import annotations
 
@@ -9,25 +11,30 @@ import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import numpy as np
+from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, create_model
 
-from grader.assignment import CheckSpec, parse_decimal
+from grader.assignment_schema import COMMON_CHECK_KEYS
 from grader.errors import ConfigError
 from grader.records import CheckResult, InspectionReport, Reason, RunResult
+from grader.schema import (Flag, Reference, Table, Text, decimal, integer, positive_ints, problem, text_list,
+                           to_decimal, validated)
+from grader.specs import CheckSpec
 
 CENT = Decimal("0.01")
-_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
 @dataclass(frozen=True)
 class Option:
-    """One key of a check table. type: str, int, bool, decimal, threshold, ints, strs, ref, parts."""
+    """One key of a check table. type: str, int, bool, decimal, threshold, ints, strs, ref, parts
+    (the field types of ``option_types``); ``meaning`` documents it."""
 
     type: str
     required: bool = True
     default: Any = None
+    meaning: str = ""
 
 
 @dataclass
@@ -77,22 +84,34 @@ class Check:
 
     kind: ClassVar[str] = ""
     options: ClassVar[dict[str, Option]] = {}
-    uses_probe: ClassVar[bool] = False
+    uses_probe: ClassVar[bool] = False          # plans probe items answered inside the student's kernel
+    static: ClassVar[bool] = False              # scored from the notebook as handed in alone, without a run
+    needs_evaluation_data: ClassVar[bool] = False   # needs labels that exist only at grading time
+    codes: ClassVar[tuple[str, ...]] = ()       # message codes the kind emits (grader/messages/*.toml)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A kind registers itself under its name when its class is defined (one class in one file)."""
+        super().__init_subclass__(**kwargs)
+        if cls.kind:
+            KINDS.register(cls.kind, cls)
+
+    @classmethod
+    def options_model(cls) -> type[BaseModel]:
+        """The kind's options as a pydantic model (built once from ``options``)."""
+        model = _MODELS.get(cls)
+        if model is None:
+            types = option_types()
+            fields = {key: (types[o.type], Field(... if o.required else o.default, description=o.meaning))
+                      for key, o in cls.options.items()}
+            model = _MODELS[cls] = create_model(f"{cls.__name__}Options", __base__=Table,
+                                                **fields)
+        return model
 
     @classmethod
     def parse_options(cls, raw: dict[str, Any], where: str, path: Path) -> dict[str, Any]:
-        unknown = sorted(set(raw) - set(cls.options))
-        if unknown:
-            allowed = ", ".join(sorted({"id", "kind", "points", "hidden", *cls.options}))
-            raise ConfigError(f"{path}: unknown key {where}.{unknown[0]} for kind {cls.kind!r} (allowed: {allowed})")
-        parsed = {}
-        for key, option in cls.options.items():
-            if key not in raw:
-                if option.required:
-                    raise ConfigError(f"{path}: {where}.{key} is missing (kind {cls.kind!r} needs it)")
-                parsed[key] = option.default
-                continue
-            parsed[key] = _typed(raw[key], option.type, f"{where}.{key}", path)
+        model = validated(cls.options_model(), raw, path, where, also_known=COMMON_CHECK_KEYS,
+                          known_note=f" for kind {cls.kind!r}")
+        parsed = {key: getattr(model, key) for key in cls.options}
         cls.validate(parsed, where, path)
         return parsed
 
@@ -138,58 +157,48 @@ def fmt_shape(shape) -> str:
 
 
 class CheckRegistry:
-    """Kinds registered by name, as papermill registers its engines."""
+    """Kinds registered by name, as papermill registers its engines. ``load`` (called before the first
+    lookup) imports the modules that define kinds, so a kind's module registers it by being imported."""
 
-    def __init__(self) -> None:
+    def __init__(self, load: Any = None) -> None:
         self._kinds: dict[str, type[Check]] = {}
+        self._load, self._loaded = load, load is None
 
     def register(self, name: str, kind: type[Check]) -> None:
         self._kinds[name] = kind
 
+    def _ensure_loaded(self) -> None:
+        if not self._loaded:
+            self._loaded = True
+            self._load()
+
     def get(self, name: str) -> type[Check]:
+        self._ensure_loaded()
         kind = self._kinds.get(name)
         if kind is None:
             raise ConfigError(f"no check kind named {name!r} (known: {', '.join(sorted(self._kinds))})")
         return kind
 
     def names(self) -> list[str]:
+        self._ensure_loaded()
         return sorted(self._kinds)
 
+    def kinds(self) -> list[type[Check]]:
+        return [self.get(name) for name in self.names()]
 
-def _typed(value: Any, type_name: str, key: str, path: Path) -> Any:
-    if type_name == "str":
-        if not isinstance(value, str) or not value:
-            raise ConfigError(f"{path}: {key} must be a non-empty string, got {value!r}")
-        return value
-    if type_name == "ref":
-        if not isinstance(value, str) or not _REF.match(value):
-            raise ConfigError(f"{path}: {key} = {value!r} must be a reference 'module:attribute'")
-        return value
-    if type_name == "bool":
-        if not isinstance(value, bool):
-            raise ConfigError(f"{path}: {key} must be true or false, got {value!r}")
-        return value
-    if type_name == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{path}: {key} must be an integer, got {value!r}")
-        return value
-    if type_name == "decimal":
-        return parse_decimal(value, key, path)
-    if type_name == "threshold":
-        return parse_threshold(value, key, path)
-    if type_name == "ints":
-        if not isinstance(value, list) or not value or not all(
-                isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
-            raise ConfigError(f"{path}: {key} must be a list of positive integers, got {value!r}")
-        return tuple(value)
-    if type_name == "parts":
-        from grader.checks.parts import parse_parts     # parts scores with share() from here
-        return parse_parts(value, key, path)
-    if type_name == "strs":
-        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
-            raise ConfigError(f"{path}: {key} must be a list of strings, got {value!r}")
-        return tuple(value)
-    raise AssertionError(f"unknown option type {type_name}")
+
+def _load_kind_modules() -> None:
+    """Import every module of grader.checks: each kind's class registers itself."""
+    import importlib
+    import pkgutil
+
+    import grader.checks as package
+
+    for module in sorted(m.name for m in pkgutil.iter_modules(package.__path__)):
+        importlib.import_module(f"grader.checks.{module}")
+
+
+KINDS = CheckRegistry(_load_kind_modules)
 
 
 @dataclass(frozen=True)
@@ -214,13 +223,25 @@ class Relative:
 _RELATIVE = re.compile(r"^\s*reference\s*(?:([-+*])\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?))?\s*$")
 
 
-def parse_threshold(value: Any, key: str, path: Path) -> Decimal | Relative:
+def _threshold(value: Any, info: ValidationInfo) -> Decimal | Relative:
     """A score threshold: a decimal ("0.9") or relative to the reference ("reference - 0.01")."""
     if isinstance(value, str) and "reference" in value:
         match = _RELATIVE.match(value)
         if match is None:
-            raise ConfigError(f"{path}: {key} = {value!r} is not a threshold: write a decimal such as \"0.9\", "
-                              "\"reference\", \"reference - 0.01\", \"reference + 0.1\" or \"reference * 0.95\"")
+            raise problem(f"{value!r} is not a threshold: write a decimal such as \"0.9\", \"reference\", "
+                          "\"reference - 0.01\", \"reference + 0.1\" or \"reference * 0.95\"")
         op, operand = match.group(1) or "", match.group(2)
         return Relative(op, Decimal(operand) if operand else Decimal("0"))
-    return parse_decimal(value, key, path)
+    return to_decimal(value, info.field_name)
+
+
+_MODELS: dict[type, type[BaseModel]] = {}
+
+
+def option_types() -> dict[str, Any]:
+    """Option type name -> the pydantic field type (grader.schema's words for every problem)."""
+    from grader.checks.parts import Parts       # parts scores with share() from here
+
+    return {"str": Text, "ref": Reference, "bool": Flag, "int": integer(None), "decimal": decimal(),
+            "threshold": Annotated[Any, BeforeValidator(_threshold)],
+            "ints": positive_ints(), "strs": text_list(), "parts": Parts}

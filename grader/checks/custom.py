@@ -10,11 +10,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from grader.assignment import CheckSpec, resolve
 from grader.checks.base import CENT, Check, Option, PlanContext, ScoreContext, result
 from grader.errors import ConfigError
 from grader.i18n import msg
 from grader.records import CheckResult, InspectionReport, Reason, RunResult
+from grader.specs import CheckSpec, resolve
 
 
 @dataclass
@@ -40,6 +40,9 @@ class CustomContext:
 
 class CustomCheck(Check):
     kind = "custom"
+    codes = (
+        "custom_failed", "custom_message",
+    )
     uses_probe = True      # planned always; without items it plans nothing
     options = {"function": Option("ref"), "items": Option("ref", required=False)}
 

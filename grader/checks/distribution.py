@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from grader.assignment import CheckSpec
 from grader.checks.base import Check, Option, PlanContext, ScoreContext, result, share
 from grader.errors import ConfigError
 from grader.i18n import msg
 from grader.records import CheckResult, Reason
+from grader.specs import CheckSpec
 
 MAX_BINS = 8
 # Drawn logits must tell a right sampler from the usual wrong ones (argmax, temperature ignored)
@@ -123,6 +123,11 @@ def fit_params(found: Fit) -> dict[str, Any]:
 
 class DistributionCheck(Check):
     kind = "distribution"
+    codes = (
+        "distribution_draws_count", "distribution_draws_dtype", "distribution_draws_not_numbers", "distribution_draws_not_whole",
+        "distribution_draws_range", "distribution_error", "distribution_mismatch", "distribution_not_classes",
+        "distribution_ok",
+    )
     uses_probe = True
     options = {
         "name": Option("str"),

@@ -8,13 +8,13 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from grader.assignment import Assignment
 from grader.checks import get_check
 from grader.checks.base import ScoreContext, result
 from grader.checks.outputs import ProbeOutputs, read_outputs
 from grader.checks.plan import ProbePlan
 from grader.i18n import msg
 from grader.records import CheckResult, InspectionReport, RunResult
+from grader.specs import Assignment
 
 
 def evaluate(assignment: Assignment, plan: ProbePlan, inspection: InspectionReport,

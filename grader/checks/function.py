@@ -21,18 +21,22 @@ from typing import Any
 
 import numpy as np
 
-from grader.assignment import CheckSpec, resolve
 from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_shape, result
 from grader.checks.parts import case_tags, check_cases, scored, validate_points
 from grader.errors import ConfigError
 from grader.i18n import msg
 from grader.records import CheckResult, Reason
+from grader.specs import CheckSpec, resolve
 
 MAX_SHOWN = 60
 
 
 class FunctionCheck(Check):
     kind = "function"
+    codes = (
+        "checks_function_ok", "function_case_error", "function_case_invalid", "function_case_number",
+        "function_case_other", "function_part", "function_part_rest", "function_parts_lost",
+    )
     uses_probe = True
     options = {
         "name": Option("str"),

@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 
-from grader.assignment import CheckSpec, resolve
 from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_shape, result, share
 from grader.checks.distribution import parse_temperatures
 from grader.checks.numbering import draw_prompt, shown
@@ -21,6 +20,7 @@ from grader.checks.temperature import plan_temperature, score_temperature
 from grader.errors import ConfigError
 from grader.i18n import msg
 from grader.records import CheckResult, Reason
+from grader.specs import CheckSpec, resolve
 
 TESTS = ("format", "temperature")
 FORMAT_PARTS = ("prompt", "length", "vocabulary")
@@ -29,6 +29,13 @@ FORMAT_TEMPERATURE = 1.0
 
 class GenerationCheck(Check):
     kind = "generation"
+    codes = (
+        "temperature_draws_not_text", "generation_format_ok", "generation_length",
+        "temperature_needs_model", "temperature_no_numbering", "generation_no_prompt",
+        "generation_not_text", "temperature_one_character", "temperature_wrong",
+        "temperature_ok", "generation_vocabulary", "temperature_logits_nonfinite", "temperature_logits_shape",
+        "checks_not_judged", "checks_not_judged_here", "generation_numbers_of_shape",
+    )
     uses_probe = True
     options = {
         "test": Option("str"),

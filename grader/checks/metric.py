@@ -9,16 +9,17 @@ model, and the vocabulary order is the round-trip check's to score.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 import numpy as np
 
-from grader.assignment import CheckSpec, resolve
 from grader.checks.base import CENT, Check, Option, PlanContext, ScoreContext, fmt_shape, result
 from grader.checks.numbering import plan_numbering, student_table, translate
 from grader.errors import ConfigError
 from grader.i18n import msg
-from grader.records import CheckResult, Reason
+from grader.records import CheckResult
+from grader.specs import CheckSpec, resolve
 
 FOUR_PLACES = Decimal("0.0001")
 
@@ -27,10 +28,6 @@ def accuracy(logits: np.ndarray, labels: np.ndarray) -> Decimal:
     """Share of rows whose argmax is the label; a row holding nan/inf counts as wrong."""
     correct = np.isfinite(logits).all(axis=1) & (np.argmax(logits, axis=1) == labels)
     return (Decimal(int(correct.sum())) / Decimal(len(labels))).quantize(FOUR_PLACES, rounding=ROUND_HALF_EVEN)
-
-
-def _accuracy_reason(**params) -> Reason:
-    return msg("checks_metric_accuracy", **params)
 
 
 def cross_entropy_per_char(logits: np.ndarray, targets: np.ndarray) -> Decimal:
@@ -45,10 +42,6 @@ def cross_entropy_per_char(logits: np.ndarray, targets: np.ndarray) -> Decimal:
     return Decimal(repr(float(-picked.mean()))).quantize(FOUR_PLACES, rounding=ROUND_HALF_EVEN)
 
 
-def _cross_entropy_reason(**params) -> Reason:
-    return msg("metric_cross_entropy", **params)
-
-
 def top5_accuracy(logits: np.ndarray, labels: np.ndarray) -> Decimal:
     """Share of rows whose label is among the 5 largest logits (ties: the lower class first, as a
     stable sort); a row holding nan/inf counts as wrong."""
@@ -57,15 +50,18 @@ def top5_accuracy(logits: np.ndarray, labels: np.ndarray) -> Decimal:
     return (Decimal(int(correct.sum())) / Decimal(len(labels))).quantize(FOUR_PLACES, rounding=ROUND_HALF_EVEN)
 
 
-def _top5_reason(**params) -> Reason:
-    return msg("metric_top5_accuracy", **params)
+@dataclass(frozen=True)
+class Metric:
+    """One entry of the metric registry: its value from (outputs, labels) and the code of its message."""
+
+    measure: Callable[[np.ndarray, np.ndarray], Decimal]
+    code: str
 
 
-# metric name -> (value from (outputs, labels), the student's message)
-METRICS: dict[str, tuple[Callable[[np.ndarray, np.ndarray], Decimal], Callable[..., Reason]]] = {
-    "accuracy": (accuracy, _accuracy_reason),
-    "cross_entropy_per_char": (cross_entropy_per_char, _cross_entropy_reason),
-    "top5_accuracy": (top5_accuracy, _top5_reason),
+METRICS: dict[str, Metric] = {
+    "accuracy": Metric(accuracy, code="checks_metric_accuracy"),
+    "cross_entropy_per_char": Metric(cross_entropy_per_char, code="metric_cross_entropy_per_char"),
+    "top5_accuracy": Metric(top5_accuracy, code="metric_top5_accuracy"),
 }
 
 
@@ -79,6 +75,8 @@ def linear_points(points: Decimal, value: Decimal, zero_at: Decimal, full_at: De
 class MetricCheck(Check):
     kind = "metric"
     uses_probe = True
+    needs_evaluation_data = True      # labels: only at grading time, never in a student's kernel
+    codes = ("checks_metric_wrong_shape", "metric_sequence_wrong_shape", *sorted({m.code for m in METRICS.values()}))
     options = {
         "metric": Option("str"),
         "name": Option("str"),
@@ -140,14 +138,13 @@ class MetricCheck(Check):
                                                   count=len(labels)))
         table = _student_table(spec, ctx)
         labels = labels if table is None else table[labels]    # the ids the model was fed, the targets alike
-        measure, describe = METRICS[metric]
-        value = measure(got, labels)
+        value = METRICS[metric].measure(got, labels)
         zero_at, full_at = spec.options["zero_at"], spec.options["full_at"]
         if not isinstance(zero_at, Decimal) or not isinstance(full_at, Decimal):
             raise ConfigError(f"check {spec.id!r}: thresholds relative to the reference need its metrics: "
                               "grade through `grader grade`, which builds them (`grader reference build`)")
         points = linear_points(spec.points, value, zero_at, full_at)
-        reason = describe(name=name, value=str(value), count=len(labels), zero_at=str(zero_at), full_at=str(full_at))
+        reason = msg(METRICS[metric].code, name=name, value=str(value), count=len(labels), zero_at=str(zero_at), full_at=str(full_at))
         numbering = {"numbering": "student" if table is not None else "contract"} if "numbering" in ctx.private else {}
         return result(spec, points, reason, **{metric: str(value), "count": len(labels)}, **numbering,
                       inputs=ctx.private.get("inputs", {}))

@@ -12,13 +12,13 @@ import math
 from collections.abc import Callable
 from decimal import Decimal
 
-from grader.assignment import CheckSpec
 from grader.checks.base import Check, Option, ScoreContext, result, share
 from grader.errors import ConfigError
 from grader.evidence import OutputEvidence, output_evidence
 from grader.i18n import msg
 from grader.notebooks import cell_refs
 from grader.records import CheckResult, InspectionReport, Reason
+from grader.specs import CheckSpec
 
 FACTS: dict[str, Callable[[InspectionReport], bool]] = {
     "readable": lambda r: r.readable,
@@ -50,6 +50,12 @@ def needed(printing: int, fraction: Decimal) -> int:
 
 class NotebookCheck(Check):
     kind = "notebook"
+    static = True          # judged from the notebook as handed in alone, without a run
+    codes = (
+        "checks_notebook_errors", "checks_notebook_no_plot", "checks_notebook_not_executed",
+        "checks_notebook_ok", "checks_notebook_out_of_order", "checks_notebook_outputs_missing",
+        "checks_notebook_unreadable",
+    )
     options = {"require": Option("strs", required=False, default=("executed", "in_order", "no_errors")),
                "outputs_shown": Option("decimal", required=False, default=Decimal("0.8"))}
 

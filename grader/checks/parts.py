@@ -17,12 +17,15 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from grader.assignment import parse_points
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+
+from grader.assignment_schema import Points
 from grader.checks.base import share
 from grader.errors import ConfigError
 from grader.i18n import LANGUAGES, msg
+from grader.schema import Table, problem
 
 REST = "rest"                      # the details' key of the untagged cases; no part may take the name
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -35,25 +38,44 @@ class Part:
     about: dict[str, str]          # the part in words, {"es": ..., "en": ...}, as students read it
 
 
-def parse_parts(value: Any, key: str, path: Path) -> tuple[Part, ...]:
-    """``[[checks.parts]]`` tables: each an id, its points and its name in every language."""
+class PartTable(Table):
+    """One ``[[checks.parts]]`` table: an id, its points and its name in every language."""
+
+    id: str = Field(..., description="a lower-case name, not 'rest'")
+    points: Points = Field(..., description="the part's share of the check's points")
+    es: str = Field(..., description="the part in Spanish, as students read it")
+    en: str = Field(..., description="the part in English, as students read it")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _named_in_words(cls, table: Any) -> Any:
+        if isinstance(table, dict):
+            part_id = table.get("id")
+            if not isinstance(part_id, str) or not _ID.match(part_id) or part_id == REST:
+                raise problem(f"{part_id!r} must be a new lower-case name, not {REST!r}", key="id")
+            for lang in LANGUAGES:
+                if not isinstance(table.get(lang), str) or not table[lang].strip():
+                    raise problem(f"{lang} must name the part in words (es and en)")
+        return table
+
+
+def _tables(value: Any) -> Any:
     if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
-        raise ConfigError(f"{path}: {key} must be [[checks.parts]] tables (id, points, es, en)")
-    parts, seen = [], set()
-    for index, table in enumerate(value):
-        where = f"{key}[{index}]"
-        unknown = sorted(set(table) - {"id", "points", *LANGUAGES})
-        if unknown:
-            raise ConfigError(f"{path}: unknown key {where}.{unknown[0]} (allowed: id, points, es, en)")
-        part_id = table.get("id")
-        if not isinstance(part_id, str) or not _ID.match(part_id) or part_id == REST or part_id in seen:
-            raise ConfigError(f"{path}: {where}.id = {part_id!r} must be a new lower-case name, not {REST!r}")
-        seen.add(part_id)
-        if "points" not in table:
-            raise ConfigError(f"{path}: {where}.points is missing")
-        points = parse_points(table["points"], f"{where}.points", path)
-        parts.append(Part(part_id, points, _about(table, where, path)))
-    return tuple(parts)
+        raise problem("must be [[checks.parts]] tables (id, points, es, en)")
+    return value
+
+
+def _parts(tables: list[PartTable]) -> tuple[Part, ...]:
+    seen: set[str] = set()
+    for index, table in enumerate(tables):
+        if table.id in seen:
+            raise problem(f"{table.id!r} must be a new lower-case name, not {REST!r}", key=f"{index}.id")
+        seen.add(table.id)
+    return tuple(Part(t.id, t.points, {lang: getattr(t, lang) for lang in LANGUAGES}) for t in tables)
+
+
+# the option type "parts" of a function check
+Parts = Annotated[list[PartTable], BeforeValidator(_tables), AfterValidator(_parts)]
 
 
 def validate_points(parts: tuple[Part, ...], points: Decimal, where: str, path: Path) -> None:
@@ -116,13 +138,6 @@ def scored(parts: tuple[Part, ...], points: Decimal, outcomes: list[tuple[str | 
     if not parts or not lost:
         return earned, "", counts
     return earned, msg("function_parts_lost", parts=lost).to_json(), counts
-
-
-def _about(table: dict[str, Any], where: str, path: Path) -> dict[str, str]:
-    for lang in LANGUAGES:
-        if not isinstance(table.get(lang), str) or not table[lang].strip():
-            raise ConfigError(f"{path}: {where}.{lang} must name the part in words (es and en)")
-    return {lang: table[lang] for lang in LANGUAGES}
 
 
 def _plain(points: Decimal) -> str:

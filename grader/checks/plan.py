@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from grader.assignment import Assignment
 from grader.checks import get_check
 from grader.checks.base import PlanContext
 from grader.probe import PROBE_SOURCE, probe_sha256
+from grader.specs import Assignment
 
 SPEC_FILE = "spec.json"
 PROBE_FILE = "probe.py"

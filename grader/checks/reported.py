@@ -9,19 +9,23 @@ import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from grader.assignment import CheckSpec
 from grader.checks.base import Check, Option, ScoreContext, result
 from grader.errors import ConfigError
 from grader.notebook_tags import INJECTED_TAG
 from grader.i18n import msg
 from grader.notebooks import read_notebook
 from grader.records import CheckResult, Reason
+from grader.specs import CheckSpec
 
 RUN = "run"     # the reproduced value printed by the grader's own run of the notebook
 
 
 class ReportedCheck(Check):
     kind = "reported"
+    codes = (
+        "reported_differs", "reported_differs_run", "reported_missing",
+        "reported_not_reproduced", "reported_ok",
+    )
     options = {
         "pattern": Option("str"),        # a regex whose first group is the number, e.g. "Test accuracy: ([0-9.]+)"
         "tolerance": Option("decimal"),  # absolute; grading budgets are smaller than students' own runs

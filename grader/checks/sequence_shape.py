@@ -9,15 +9,18 @@ from decimal import Decimal
 
 import numpy as np
 
-from grader.assignment import CheckSpec, resolve
 from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_shape, result
 from grader.errors import ConfigError
 from grader.i18n import msg
 from grader.records import CheckResult
+from grader.specs import CheckSpec, resolve
 
 
 class SequenceShapeCheck(Check):
     kind = "sequence_shape"
+    codes = (
+        "sequence_shape_nonfinite", "sequence_shape_ok", "sequence_shape_wrong",
+    )
     uses_probe = True
     options = {"name": Option("str"), "input_shape": Option("ints"), "vocabulary": Option("ref")}
 

@@ -8,14 +8,17 @@ from decimal import Decimal
 
 import numpy as np
 
-from grader.assignment import CheckSpec
 from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_shape, result
 from grader.i18n import msg
 from grader.records import CheckResult
+from grader.specs import CheckSpec
 
 
 class ShapeCheck(Check):
     kind = "shape"
+    codes = (
+        "checks_shape_nonfinite", "checks_shape_ok", "checks_shape_wrong",
+    )
     uses_probe = True
     options = {"name": Option("str"), "input_shape": Option("ints"), "expect": Option("ints")}
 

@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from grader.assignment import CheckSpec
 from grader.checks.base import PlanContext, ScoreContext, fmt_shape, result
 from grader.checks.distribution import fit, fit_params, parse_temperatures, softmax
 from grader.checks.numbering import draw_prompt, ids_of, not_judged, plan_numbering, shown, student_table, translate
 from grader.i18n import msg
 from grader.records import CheckResult, Reason
+from grader.specs import CheckSpec
 
 
 def plan_temperature(spec: CheckSpec, ctx: PlanContext, vocabulary: str, text: str):

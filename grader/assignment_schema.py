@@ -1,0 +1,79 @@
+"""The declared schema of ``assignment.toml`` (pydantic): the [assignment] head, [parameters],
+[reference] and the keys every [[checks]] table shares. Each kind's own keys are declared by the kind
+(grader.checks.base.Check.options) and validated by grader.assignment; nothing here imports a kind.
+"""
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, ConfigDict, Field
+
+from grader.schema import Flag, Reference, Table, Text, decimal, doc, integer, kind_of, problem
+
+ID = re.compile(r"^[A-Za-z0-9_-]+$")
+COMMON_CHECK_KEYS = ("id", "kind", "points", "hidden")
+Points = decimal("0")
+
+
+def _id(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise problem(f"must be a non-empty string, not {kind_of(value)}")
+    if not ID.match(value):
+        raise problem(f"{value!r} may hold only letters, digits, '_' and '-'")
+    return value
+
+
+def _parameters(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise problem(f"must be a table ([parameters]), not {kind_of(value)}")
+    for key, item in value.items():
+        if isinstance(item, (dict, list)) or not isinstance(item, (str, int, float, bool)):
+            raise problem("must be a string, number or boolean", key=key)
+    return dict(value)
+
+
+def _checks(value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or not value:
+        raise problem("at least one [[checks]] table is required")
+    for index, entry in enumerate(value):
+        if not isinstance(entry, dict):
+            raise problem("must be a table", key=str(index))
+    return value
+
+
+Id = Annotated[str, BeforeValidator(_id)]
+
+
+class Head(Table):
+    id: Id = Field(..., **doc("string", "", "the practical's id (letters, digits, '_', '-')"))
+    title: Text = Field(..., **doc("string", "", "shown to students"))
+    version: Text = Field(..., **doc("string", "", "changes with the grading rules"))
+    max_points: Points = Field(..., **doc('"decimal"', "", "the practical's scale: its checks' points add up to it"))
+    cell_timeout_s: integer(1) = Field(600, **doc("int ≥ 1", "600", "time limit of one cell"))
+    student_data: Reference = Field(None, **doc("reference", "none", "hook preparing the data a student may read"))
+
+
+class ReferenceTable(Table):
+    build: Reference = Field(None, **doc("reference", "none", "hook whose metrics relative thresholds use"))
+
+
+class AssignmentFile(Table):
+    assignment: Head
+    parameters: Annotated[dict[str, Any], BeforeValidator(_parameters)] = Field({})
+    checks: Annotated[list[dict[str, Any]], BeforeValidator(_checks)] = Field(None, validate_default=True)
+    reference: ReferenceTable = Field(default_factory=ReferenceTable)
+
+
+class CheckHead(Table):
+    """The keys every [[checks]] table has; the rest belongs to its kind."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: Id
+    kind: Text
+    points: Points
+    hidden: Flag = False
+
+
+__all__ = ["AssignmentFile", "CheckHead", "COMMON_CHECK_KEYS", "Points"]

@@ -1,0 +1,170 @@
+"""The declared schema of course.toml (pydantic): every key's type, default and meaning in one place.
+
+grader.course builds its records from these models; grader.config_doc prints the README's key table
+from them. Runner tables (``[docker]``) stay raw here: each runner validates its own.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+
+from grader.schema import (Flag, Table, Text, decimal, doc, integer, kind_of, one_of, problem, table_of,
+                           text_list)
+
+PRACTICAL_ID = re.compile(r"[a-z0-9_]+")
+LATE_POLICIES = ("reject", "penalty")
+USER_KEYS = ("email", "idnumber", "username")
+DECIMAL_SEPARATORS = (".", ",")
+LANGS = ("es", "en")
+RUNNER_TABLES = ("docker",)      # tables of runner options, validated by each runner (grader.course)
+TOP_TABLES = ("course", "moodle", "practicals", *RUNNER_TABLES, "similarity")
+_EXAMPLE_DEADLINE = '"2027-03-31T23:59:00"'
+
+
+def _path(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise problem(f"must be a path (a string), not {kind_of(value)}")
+    return value
+
+
+def _zone(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise problem(f"must be a non-empty string, not {kind_of(value)}")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise problem(f"unknown time zone {value!r} (use an IANA name such as 'Europe/Madrid')") from None
+    return value
+
+
+def _deadline(value: Any) -> datetime:
+    if isinstance(value, str):
+        # A date alone would silently mean midnight at the start of that day.
+        if not re.search(r"\d[T ]\d", value.strip()):
+            raise problem(f"must be a date and time, e.g. {_EXAMPLE_DEADLINE}, not {value!r}")
+        try:
+            return datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise problem(f"is not an ISO date and time (e.g. {_EXAMPLE_DEADLINE}): {value!r}") from None
+    if not isinstance(value, datetime):
+        kind = "a date without a time" if isinstance(value, date) else kind_of(value)
+        raise problem(f"must be a date and time, e.g. {_EXAMPLE_DEADLINE}, not {kind}")
+    return value
+
+
+def _runner(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise problem(f"must be a non-empty string, not {kind_of(value)}")
+    if not PRACTICAL_ID.fullmatch(value):
+        raise problem(f"must be a plain name such as 'local', not {value!r}")
+    return value
+
+
+def _threshold(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        raise problem(f"must be a number above 0 and at most 1 (e.g. 0.6), not {value!r}")
+    return float(value)
+
+
+def _practical_id(value: str) -> str:
+    if not PRACTICAL_ID.fullmatch(value):
+        raise problem("practical ids may use only lowercase letters, digits and '_'")
+    return value
+
+
+Path_ = Annotated[str, BeforeValidator(_path)]
+Paths = text_list(what="paths", example='["moodle/export.zip"]', entry="a path (a non-empty string)")
+
+
+class CourseTable(Table):
+    name: Text = Field(..., **doc("string", "", "shown in reports"))
+    keep_best: integer(1) = Field(1, **doc("int ≥ 1", "1", "the best N practicals make the course grade "
+                                                            "(missing ones count 0)"))
+    round_step: decimal(positive=True) = Field(Decimal("0.01"), **doc(
+        '"decimal"', '"0.01"', "the course grade is rounded **up** to a multiple of this"))
+    max_grade: decimal(positive=True) = Field(Decimal("10"), **doc(
+        '"decimal"', '"10"', "the course scale; practicals are rescaled to it, the grade never exceeds it"))
+    deadline: Annotated[datetime, BeforeValidator(_deadline)] = Field(..., **doc(
+        "ISO date-time", "", f"local time in `timezone`, e.g. `{_EXAMPLE_DEADLINE}`"))
+    timezone: Annotated[str, BeforeValidator(_zone)] = Field(..., **doc("IANA name", "", 'e.g. `"Europe/Madrid"`'))
+    late_policy: one_of(*LATE_POLICIES) = Field("reject", **doc(
+        "string", '"reject"', '`"reject"`: a late practical scores 0; `"penalty"`: minus `late_penalty_per_day` '
+        "per started day"))
+    late_penalty_per_day: decimal(positive=True) = Field(None, **doc(
+        '"decimal"', '(required with "penalty")', "points of the practical's own scale"))
+    runner: Annotated[str, BeforeValidator(_runner)] = Field("local", **doc(
+        "string", '"local"', '`"local"` (child process) or `"docker"` (one isolated container per notebook)'))
+    data_dir: Path_ = Field("data", **doc("path", '"data"', "data sets; evaluation labels stay here, never "
+                                                            "reach a notebook"))
+    lang: one_of(*LANGS) = Field("es", **doc("string", '"es"', 'language of feedback: `"es"` or `"en"`'))
+    out_dir: Path_ = Field("out", **doc("path", '"out"', "results, worksheets, the store"))
+    assignments_dir: Path_ = Field(None, **doc("path", "the repo's `assignments/`",
+                                               "holds `<practical>/assignment.toml`"))
+    workers: integer(1) = Field(None, **doc("int ≥ 1", "one per GPU, else one per core",
+                                            "parallel jobs (`--workers` overrides)"))
+
+    @model_validator(mode="after")
+    def _late_penalty_goes_with_its_policy(self) -> "CourseTable":
+        given = "late_penalty_per_day" in self.model_fields_set
+        if self.late_policy == "penalty" and not given:
+            raise problem('is required when late_policy = "penalty"', key="late_penalty_per_day")
+        if self.late_policy != "penalty" and given:
+            # Silently ignoring it would let an instructor believe a penalty applies.
+            raise problem(f'only applies with late_policy = "penalty" (late_policy is {self.late_policy!r})',
+                          key="late_penalty_per_day")
+        return self
+
+
+class MoodleTable(Table):
+    user_key: one_of(*USER_KEYS) = Field("email", **doc(
+        "string", '"email"', "joins a student across practicals, and keys `course.csv`: `email`, `idnumber`, "
+        "`username`"))
+    course_grade_item: Text = Field("Prácticas", **doc("string", '"Prácticas"', "title of the course-grade "
+                                                                                "column in `course.csv`"))
+    decimal_separator: one_of(*DECIMAL_SEPARATORS) = Field(".", **doc(
+        "string", '"."', '`"."` is read right by English and Spanish sites alike'))
+
+
+class PracticalTable(Table):
+    submissions: Paths = Field(..., **doc("list of paths", "", 'Moodle "download all submissions" zips and/or '
+                                                              "folders"))
+    worksheet: Path_ = Field(None, **doc("path", "none", "the downloaded grading worksheet (English or Spanish, "
+                                                         "BOM or not)"))
+    timeout_s: integer(1) = Field(1800, **doc("int ≥ 1", "1800", "wall-clock limit of one notebook's whole run"))
+    parameters: table_of("{ epochs = 1 }") = Field({}, **doc(
+        "table", "{}", "overrides of the assignment's grading parameters (e.g. `{ epochs = 1 }`)"))
+
+
+class SimilarityTable(Table):
+    enabled: Flag = Field(True, **doc("bool", "true", "compare every pair of submissions of a practical after "
+                                                      "`grader grade`"))
+    threshold: Annotated[float, BeforeValidator(_threshold)] = Field(0.6, **doc(
+        "number", "0.6", "flag pairs scoring at least this (0 to 1; a score, not a grade, so a plain number)"))
+    min_lines: integer(1) = Field(5, **doc("int ≥ 1", "5", "submissions with fewer lines of their own (the "
+                                                           "template's aside) are not compared"))
+    against: text_list(what="paths", example='["../2025/moodle"]', entry="a path (a non-empty string)",
+                       empty=True) = Field((), **doc("list of paths", "[]", "earlier years' archives or folders, "
+                                                                           "always compared as with `--against`"))
+
+
+def _some_practicals(value: dict[str, PracticalTable]) -> dict[str, PracticalTable]:
+    if not value:
+        raise problem("no practicals: add at least one [practicals.<id>] table")
+    return value
+
+
+class CourseFile(Table):
+    """The whole file; unknown top-level tables are refused by grader.course before this model."""
+
+    course: CourseTable
+    moodle: MoodleTable = Field(default_factory=MoodleTable)
+    practicals: Annotated[dict[Annotated[str, AfterValidator(_practical_id)], PracticalTable],
+                          AfterValidator(_some_practicals)] = Field(default_factory=dict, validate_default=True)
+    docker: table_of("{ memory = \"4g\" }") = Field({}, **doc("table", "", "the docker runner's limits: see "
+                                                                           "[The docker runner](#the-docker-runner)"))
+    similarity: SimilarityTable = Field(default_factory=SimilarityTable)
