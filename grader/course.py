@@ -17,7 +17,7 @@ course.timezone *              IANA name                      the deadline's zon
 course.late_policy             string     "reject"            "reject" (late = 0) or "penalty"
 course.late_penalty_per_day    "decimal"  (required with      points of the practical's own scale per
                                           "penalty")          started day late; only with "penalty"
-course.runner                  string     "local"             runner name ("local", "docker")
+course.runner                  string     "local"             a registered runner ("local", "docker")
 course.data_dir                path       "data"              datasets (evaluation labels stay here)
 course.lang                    string     "es"                feedback language: "es" or "en"
 course.out_dir                 path       "out"               results, worksheets, store
@@ -56,6 +56,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from grader.errors import ConfigError
+from grader.execution.registry import runner_class, runner_classes, runner_names
 
 PRACTICAL_ID = re.compile(r"[a-z0-9_]+")
 LATE_POLICIES = ("reject", "penalty")
@@ -71,12 +72,8 @@ _COURSE_KEYS = {"name", "keep_best", "round_step", "max_grade", "deadline", "tim
                 "late_penalty_per_day", "runner", "data_dir", "lang", "out_dir", "assignments_dir", "workers"}
 _MOODLE_KEYS = {"user_key", "course_grade_item", "decimal_separator"}
 _PRACTICAL_KEYS = {"submissions", "worksheet", "timeout_s", "parameters"}
-_TOP_KEYS = {"course", "moodle", "practicals", "docker", "similarity"}
-# [docker]: options of the docker runner (grader/execution/docker.py), checked here so a typo fails early
-_DOCKER_INTS = {"pids", "tmpfs_mb", "home_mb", "shm_mb", "file_mb", "scratch_mb"}
-_DOCKER_KEYS = {"image", "memory", "cpus", "gpus", "share_gpus", "uid"} | _DOCKER_INTS
-# [docker] uid: 0 would be root; above 2**31 - 1 some tools take a uid for negative
-_MAX_UID = 2**31 - 1
+# The course's own tables; each runner brings its own (e.g. [docker]), checked by the runner itself.
+_COURSE_TABLES = ("course", "moodle", "practicals", "similarity")
 _SIMILARITY_KEYS = {"enabled", "threshold", "min_lines", "against"}
 
 
@@ -125,11 +122,18 @@ class Course:
     workers: int | None
     moodle: MoodleSettings
     practicals: dict[str, PracticalConfig]
-    docker: dict[str, Any] = field(default_factory=dict)   # keyword options of the docker runner
+    # each runner's table (keyed by table name, e.g. "docker"), already its constructor's keyword options
+    runner_tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     similarity: SimilaritySettings = field(default_factory=SimilaritySettings)
 
     def runner_options(self, runner: str) -> dict[str, Any]:
-        return dict(self.docker) if runner == "docker" else {}
+        """The keyword options of ``runner`` from its own table; ConfigError for an unknown runner."""
+        table = runner_class(runner).options_table
+        return dict(self.runner_tables.get(table, {})) if table else {}
+
+    @property
+    def docker(self) -> dict[str, Any]:
+        return dict(self.runner_tables.get("docker", {}))
 
 
 class _Table:
@@ -222,10 +226,13 @@ def load_course(path: Path) -> Course:
 
 def _course_from(data: dict[str, Any], path: Path) -> Course:
     base = path.parent
-    unknown = sorted(set(data) - _TOP_KEYS)
+    runner_tables = [cls.options_table for cls in runner_classes() if cls.options_table]
+    unknown = sorted(set(data) - set(_COURSE_TABLES) - set(runner_tables))
     if unknown:
-        raise ConfigError(f"{path}: {unknown[0]}: unknown top-level table (known: [course], [moodle], "
-                          "[practicals.<id>], [docker], [similarity])", file=str(path), key=unknown[0])
+        known = ", ".join(f"[{name}.<id>]" if name == "practicals" else f"[{name}]"
+                          for name in (*_COURSE_TABLES[:3], *sorted(runner_tables), *_COURSE_TABLES[3:]))
+        raise ConfigError(f"{path}: {unknown[0]}: unknown top-level table (known: {known})",
+                          file=str(path), key=unknown[0])
     if "course" not in data:
         raise ConfigError(f"{path}: the [course] table is missing", file=str(path), key="course")
     top = _Table(data, "", path, None)
@@ -243,48 +250,29 @@ def _course_from(data: dict[str, Any], path: Path) -> Course:
         timezone=tz_name,
         late_policy=late_policy,
         late_penalty_per_day=_late_penalty(course, late_policy),
-        runner=_identifier(course, "runner", "local"),
+        runner=_runner(course),
         data_dir=course.path("data_dir", "data", base),
         lang=course.string("lang", "es", choices=LANGS),
         out_dir=course.path("out_dir", "out", base),
         workers=course.integer("workers"),
         moodle=_moodle(top.table("moodle", _MOODLE_KEYS)),
         practicals=_practicals(top.table("practicals", None), base, assignments_dir),
-        docker=_docker(top.table("docker", _DOCKER_KEYS)),
+        runner_tables=_runner_tables(data, path),
         similarity=_similarity(top.table("similarity", _SIMILARITY_KEYS), base),
     )
 
 
-def _docker(table: _Table) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    for name in ("image", "memory"):
-        if name in table.data:
-            options[name] = table.string(name)
-    for name in sorted(_DOCKER_INTS & set(table.data)):
-        options[name] = table.integer(name)
-    if "uid" in table.data:
-        uid = table.raw("uid")
-        if isinstance(uid, bool) or not isinstance(uid, int) or not 1 <= uid <= _MAX_UID:
-            raise table.error("uid", f"must be a uid from 1 to {_MAX_UID} that no account of the host uses "
-                                     f"(e.g. 1000000), not {uid!r}")
-        options["uid"] = uid
-    if "cpus" in table.data:
-        cpus = table.raw("cpus")
-        if isinstance(cpus, bool) or not isinstance(cpus, (int, float)) or cpus <= 0:
-            raise table.error("cpus", f"must be a positive number of CPUs, not {_kind(cpus)}")
-        options["cpus"] = float(cpus)
-    if "share_gpus" in table.data:
-        if not isinstance(table.raw("share_gpus"), bool):
-            raise table.error("share_gpus", f"must be true or false, not {_kind(table.raw('share_gpus'))}")
-        options["share_gpus"] = table.raw("share_gpus")
-    if "gpus" in table.data:
-        gpus = table.raw("gpus")
-        ok = (gpus == "all" or (isinstance(gpus, int) and not isinstance(gpus, bool) and gpus >= 0)
-              or (isinstance(gpus, list) and all(isinstance(g, int) and not isinstance(g, bool) for g in gpus)))
-        if not ok:
-            raise table.error("gpus", f'must be "all", a number of GPUs or a list of GPU indices, not {gpus!r}')
-        options["gpus"] = gpus
-    return options
+def _runner_tables(data: dict[str, Any], path: Path) -> dict[str, dict[str, Any]]:
+    """Every runner checks its own table (present or not), so a typo fails before anything runs."""
+    return {cls.options_table: cls.validate_options(data.get(cls.options_table, {}), str(path))
+            for cls in runner_classes() if cls.options_table}
+
+
+def _runner(course: _Table) -> str:
+    name = _identifier(course, "runner", "local")
+    if name not in runner_names():
+        raise course.error("runner", f"unknown runner {name!r} (registered: {', '.join(runner_names())})")
+    return name
 
 
 def _similarity(table: _Table, base: Path) -> SimilaritySettings:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.records import RunResult
+from grader.execution.options import OptionsTable
 
 # Tag on every cell the grader adds (injected parameters, probe cells), so later stages can tell them
 # from the student's own cells.
@@ -42,9 +43,50 @@ class RunRequest:
 
 
 class Runner:
-    """Base of every runner backend; subclasses set ``name`` and implement ``run``."""
+    """Base of every runner backend; subclasses set ``name`` and implement ``run``.
+
+    The class-level hooks are what the pipeline, the Dask backend, the course loader and the CLI ask a
+    runner, so none of them ever names one: its course.toml table, its GPUs, its leftovers.
+    """
 
     name: str = ""
+    options_table: str | None = None   # the course.toml table this runner owns ("docker"); None: no options
+    isolated: bool = False             # False: students' code runs as the grader's user (the CLI says so)
+
+    @classmethod
+    def validate_options(cls, raw: dict, where: str) -> dict:
+        """The keyword options for the constructor from the runner's raw table; ConfigError naming
+        "<where>: <table>.<key>: <problem>". A runner without options accepts only an empty table."""
+        OptionsTable(raw, where, cls.options_table or cls.name, set())
+        return {}
+
+    @classmethod
+    def assign_gpus(cls, options: dict, gpus: Any, workers: int | None) -> tuple[dict, list[str]]:
+        """For the local pool: the options to build the runner with, and the GPU slots the pool hands
+        out (one per running job, as CUDA_VISIBLE_DEVICES). ``gpus`` as --gpus gave it (None: detect);
+        ``workers``: the jobs at once asked for (None: ``default_workers`` decides)."""
+        from grader.execution.pool import gpu_ids
+
+        return dict(options), gpu_ids(gpus)
+
+    @classmethod
+    def default_workers(cls, options: dict, slots: list[str]) -> int:
+        """Jobs at once when neither the course nor the command line says: one per GPU, else per core."""
+        from grader.execution.pool import cpu_count
+
+        return len(slots) or cpu_count()
+
+    @classmethod
+    def cluster_options(cls, options: dict, gpus: Any) -> tuple[dict, bool]:
+        """For a Dask cluster: the options workers build the runner with, and whether each job needs a
+        worker's GPU resource."""
+        return dict(options), gpus not in (None, False, 0, "", "none")
+
+    @classmethod
+    def stop_leftovers(cls, mark: str) -> int:
+        """Stop what runs of the batch ``mark`` left outside the host's processes (containers); returns
+        how many. The batch's marked processes are stopped by the marker for every runner."""
+        return 0
 
     def run(self, request: RunRequest) -> RunResult:
         raise NotImplementedError(f"runner {type(self).__name__} does not implement run()")

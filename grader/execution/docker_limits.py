@@ -1,5 +1,6 @@
-"""The docker runner's GPU and PID limits: which devices a run gets, how many forks the container's
-cgroup refused, and whether a failure says a fork or a thread was refused."""
+"""The docker runner's limits: its ``[docker]`` table of course.toml checked into keyword options, which
+GPUs a run gets, how many forks the container's cgroup refused, and whether a failure says a fork or a
+thread was refused. It checks and counts only: it starts no container."""
 from __future__ import annotations
 
 import queue
@@ -7,9 +8,70 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from grader.execution.options import OptionsTable, kind
 from grader.records import RunResult
 
+_INT_KEYS = {"pids", "tmpfs_mb", "home_mb", "shm_mb", "file_mb", "scratch_mb"}
+OPTION_KEYS = {"image", "memory", "cpus", "gpus", "share_gpus", "uid"} | _INT_KEYS
+# uid: 0 would be root; above 2**31 - 1 some tools take a uid for negative
+MAX_UID = 2**31 - 1
+
 _PID_LIMIT_SIGNS = ("Resource temporarily unavailable", "BlockingIOError", "can't start new thread")
+
+
+def checked_options(raw: dict, where: str, table: str) -> dict[str, Any]:
+    """The ``[docker]`` table as the runner's keyword options; ConfigError "<where>: docker.<key>: ..."."""
+    options_table = OptionsTable(raw, where, table, OPTION_KEYS)
+    data = options_table.data
+    options: dict[str, Any] = {}
+    for name in ("image", "memory"):
+        if name in data:
+            options[name] = options_table.string(name)
+    for name in sorted(_INT_KEYS & set(data)):
+        options[name] = options_table.integer(name)
+    if "uid" in data:
+        options["uid"] = _uid(options_table, data["uid"])
+    if "cpus" in data:
+        cpus = data["cpus"]
+        if isinstance(cpus, bool) or not isinstance(cpus, (int, float)) or cpus <= 0:
+            raise options_table.error("cpus", f"must be a positive number of CPUs, not {kind(cpus)}")
+        options["cpus"] = float(cpus)
+    if "share_gpus" in data:
+        options["share_gpus"] = options_table.boolean("share_gpus")
+    if "gpus" in data:
+        options["gpus"] = _gpus(options_table, data["gpus"])
+    return options
+
+
+def _uid(table: OptionsTable, uid: Any) -> int:
+    if isinstance(uid, bool) or not isinstance(uid, int) or not 1 <= uid <= MAX_UID:
+        raise table.error("uid", f"must be a uid from 1 to {MAX_UID} that no account of the host uses "
+                                 f"(e.g. 1000000), not {uid!r}")
+    return uid
+
+
+def _gpus(table: OptionsTable, gpus: Any) -> Any:
+    ok = (gpus == "all" or (isinstance(gpus, int) and not isinstance(gpus, bool) and gpus >= 0)
+          or (isinstance(gpus, list) and all(isinstance(g, int) and not isinstance(g, bool) for g in gpus)))
+    if not ok:
+        raise table.error("gpus", f'must be "all", a number of GPUs or a list of GPU indices, not {gpus!r}')
+    return gpus
+
+
+def pool_gpus(options: dict, gpus: Any) -> dict:
+    """The options for the local pool: --gpus (else the table's ``gpus``) as a list of device ids, which
+    the runner hands out one per container, unless ``share_gpus`` gives every run all of them."""
+    from grader.execution.pool import gpu_ids
+
+    options = with_gpus(options, gpus)
+    if options.get("gpus") not in (None, False) and not options.get("share_gpus"):
+        options["gpus"] = gpu_ids(options["gpus"])
+    return options
+
+
+def with_gpus(options: dict, gpus: Any) -> dict:
+    """--gpus, when given, replaces the table's ``gpus``."""
+    return {**options, "gpus": gpus} if gpus is not None else dict(options)
 
 
 def gpu_device_requests(gpus: Any) -> list:

@@ -16,6 +16,7 @@ from grader.errors import InputError
 from grader.execution.base import INJECTED_TAG, RunRequest
 from grader.execution.habits import neutralise
 from grader.execution.reassign import injection_point
+from grader.execution.safe_files import remove
 from grader.notebooks import read_notebook
 
 # Cell metadata key holding a student cell's index in the notebook as handed in.
@@ -25,6 +26,16 @@ SOURCE_COUNT_KEY = "grader_source_count"
 PREPARED_NAME = "notebook.ipynb"
 _PAPERMILL_INJECTED = "injected-parameters"
 _PAPERMILL_ERROR_MARKER = "papermill-error-cell-tag"
+
+
+def fresh_dirs(request: RunRequest) -> None:
+    """scratch/ and out/ belong to the runner: stale files of an earlier run must not pass for this one's."""
+    request.work_dir.mkdir(parents=True, exist_ok=True)
+    for folder in (request.scratch_dir, request.out_dir):
+        remove(folder)   # a link left there by an earlier run is removed, never followed
+        folder.mkdir()
+    for stale in (request.executed_path, request.work_dir / "run.json"):
+        stale.unlink(missing_ok=True)
 
 
 def prepare(request: RunRequest, kernel_name: str) -> Path:
