@@ -56,7 +56,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from grader.errors import ConfigError
-from grader.execution.registry import runner_class, runner_classes, runner_names
+from grader.execution.registry import DEFAULT_RUNNER, runner_class, runner_classes, runner_names
 
 PRACTICAL_ID = re.compile(r"[a-z0-9_]+")
 LATE_POLICIES = ("reject", "penalty")
@@ -130,10 +130,6 @@ class Course:
         """The keyword options of ``runner`` from its own table; ConfigError for an unknown runner."""
         table = runner_class(runner).options_table
         return dict(self.runner_tables.get(table, {})) if table else {}
-
-    @property
-    def docker(self) -> dict[str, Any]:
-        return dict(self.runner_tables.get("docker", {}))
 
 
 class _Table:
@@ -269,7 +265,7 @@ def _runner_tables(data: dict[str, Any], path: Path) -> dict[str, dict[str, Any]
 
 
 def _runner(course: _Table) -> str:
-    name = _identifier(course, "runner", "local")
+    name = _identifier(course, "runner", DEFAULT_RUNNER)
     if name not in runner_names():
         raise course.error("runner", f"unknown runner {name!r} (registered: {', '.join(runner_names())})")
     return name
@@ -387,7 +383,7 @@ def single_practical_course(practical: str, paths: list[Path], data_dir: Path, o
                              assignment_dir=DEFAULT_ASSIGNMENTS_DIR / practical)
     return Course(path=None, name=practical, keep_best=1, round_step=Decimal("0.01"), max_grade=Decimal("10"),
                   deadline=NO_DEADLINE, timezone="UTC", late_policy="penalty", late_penalty_per_day=Decimal("0"),
-                  runner="local", data_dir=Path(data_dir).resolve(), lang="es", out_dir=Path(out_dir).resolve(),
+                  runner=DEFAULT_RUNNER, data_dir=Path(data_dir).resolve(), lang="es", out_dir=Path(out_dir).resolve(),
                   workers=None, moodle=MoodleSettings("email", "Prácticas", "."), practicals={practical: config})
 
 

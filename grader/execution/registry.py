@@ -12,6 +12,7 @@ from typing import Any
 from grader.errors import ConfigError
 from grader.execution.base import Runner
 
+DEFAULT_RUNNER = "local"   # when course.toml names none
 _RUNNERS: dict[str, type[Runner] | str] = {}
 
 
