@@ -36,6 +36,9 @@ similarity.min_lines           int >= 1   5                   skip submissions w
 similarity.against             [paths]    []                  earlier years' archives/folders to compare with
 =============================  =========  ==================  ==========================================
 
+A runner's own table (``[docker]``) is read by that runner (``validate_options``; the docker keys are in
+grader/execution/docker_limits.py).
+
 Grades ("decimal") are TOML strings or integers, never TOML floats: ``0.1`` is binary-inexact, so
 ``round_step = 0.1`` is refused with a hint to write ``"0.1"``. Practical ids match ``[a-z0-9_]+``.
 
@@ -225,9 +228,9 @@ def _course_from(data: dict[str, Any], path: Path) -> Course:
     runner_tables = [cls.options_table for cls in runner_classes() if cls.options_table]
     unknown = sorted(set(data) - set(_COURSE_TABLES) - set(runner_tables))
     if unknown:
-        known = ", ".join(f"[{name}.<id>]" if name == "practicals" else f"[{name}]"
-                          for name in (*_COURSE_TABLES[:3], *sorted(runner_tables), *_COURSE_TABLES[3:]))
-        raise ConfigError(f"{path}: {unknown[0]}: unknown top-level table (known: {known})",
+        known = ["[course]", "[moodle]", "[practicals.<id>]", *(f"[{t}]" for t in sorted(runner_tables)),
+                 "[similarity]"]
+        raise ConfigError(f"{path}: {unknown[0]}: unknown top-level table (known: {', '.join(known)})",
                           file=str(path), key=unknown[0])
     if "course" not in data:
         raise ConfigError(f"{path}: the [course] table is missing", file=str(path), key="course")

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.records import RunResult
 from grader.execution.options import OptionsTable
+from grader.records import RunResult
 
 # Tag on every cell the grader adds (injected parameters, probe cells), so later stages can tell them
 # from the student's own cells.

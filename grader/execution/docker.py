@@ -22,7 +22,9 @@ from grader.errors import GraderError, RunnerError
 from grader.execution.base import Runner, RunRequest
 from grader.execution.child import CHILD_CALL, KERNEL_NAME, child_spec, write_kernelspec
 from grader.execution.docker_daemon import (LABEL, connect, daemon_gone, first_line, kill, remove,
-                                            remove_leftover_containers, remove_marked_containers, require_image)
+                                            remove_marked_containers, require_image)
+# taken from here by the image commands and the tests, as before the daemon helpers moved
+from grader.execution.docker_daemon import remove_leftover_containers  # noqa: F401
 from grader.execution.docker_limits import (PidWatch, checked_options, gpu_device_requests, gpu_pool,
                                             mentions_pid_limit, pool_gpus, with_gpus)
 from grader.execution.docker_results import clean_up, copy_results
