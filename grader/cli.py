@@ -8,7 +8,6 @@ import argparse
 import signal
 import sys
 import traceback
-from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -34,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--force", action="store_true", help="grade again what the store already holds")
     grade.add_argument("--only", metavar="PRACTICAL", help="grade only this practical (with --force: re-grade it)")
     grade.add_argument("--timeout", type=float, metavar="S", help="whole-run time limit per notebook, seconds")
-    grade.add_argument("--runner", help="runner to use (local); default from the course file")
+    grade.add_argument("--runner", help="runner to use (local, docker, ...); default from the course file")
     grade.add_argument("--gpus", help='"all", a count, or indices "0,1": one GPU per job (local runner: detected)')
     grade.add_argument("--quiet", action="store_true", help="no progress, print only the summary")
     grade.add_argument("--workers", type=_positive_int, metavar="N",
@@ -141,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def cmd_grade(args: argparse.Namespace, console: Console) -> int:
     from grader.course import load_course, single_practical_course
+    from grader.execution import runner_class, runner_names
     from grader.pipeline import grade_course
     from grader.progress import make_progress
 
@@ -152,15 +152,15 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
             raise GraderError("give one COURSE.toml, or --practical ID followed by submissions")
         course = load_course(args.paths[0])
     runner = args.runner or course.runner
-    if runner == "local":
-        console.print("[yellow]note:[/yellow] the local runner executes students' code as your user, without "
-                      "isolation; use runner = \"docker\" for untrusted batches")
+    if not runner_class(runner).isolated:   # an unknown --runner stops here, listing the registered ones
+        isolated = [name for name in runner_names() if runner_class(name).isolated]
+        hint = f"; use runner = \"{isolated[0]}\" for untrusted batches" if isolated else ""
+        console.print(f"[yellow]note:[/yellow] the {escape(runner)} runner executes students' code as your user, "
+                      f"without isolation{escape(hint)}")
 
     # a batch system stops jobs with SIGTERM: stop as cleanly as on Ctrl-C (running jobs killed, results kept)
     signal.signal(signal.SIGTERM, _interrupt)
-    gpus = parse_gpus(args.gpus)
-    if gpus is not None:
-        course = replace(course, docker={**course.docker, "gpus": gpus})
+    gpus = parse_gpus(args.gpus)   # each runner takes them its own way (pipeline: assign_gpus)
     result = grade_course(course, args.out, force=args.force, runner_name=args.runner, timeout_s=args.timeout,
                           only=args.only, student=args.student, workers=args.workers, gpus=gpus, dask=args.dask,
                           static=args.static, progress=make_progress(console, quiet=args.quiet))

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from grader.course_schema import PRACTICAL_ID, TOP_TABLES, CourseFile, PracticalTable
 from grader.errors import ConfigError
+from grader.execution.registry import runner_class, runner_classes, runner_names
 from grader.schema import validated
 
 DEFAULT_ASSIGNMENTS_DIR = Path(__file__).resolve().parents[1] / "assignments"
@@ -74,11 +75,14 @@ class Course:
     workers: int | None
     moodle: MoodleSettings
     practicals: dict[str, PracticalConfig]
-    docker: dict[str, Any] = field(default_factory=dict)   # keyword options of the docker runner
+    # each runner's table (keyed by table name, e.g. "docker"), already its constructor's keyword options
+    runner_tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     similarity: SimilaritySettings = field(default_factory=SimilaritySettings)
 
     def runner_options(self, runner: str) -> dict[str, Any]:
-        return dict(self.docker) if runner == "docker" else {}
+        """The keyword options of ``runner`` from its own table; ConfigError for an unknown runner."""
+        table = runner_class(runner).options_table
+        return dict(self.runner_tables.get(table, {})) if table else {}
 
 
 def load_course(path: Path) -> Course:
@@ -96,15 +100,22 @@ def load_course(path: Path) -> Course:
 
 
 def _course_from(data: dict[str, Any], path: Path) -> Course:
-    unknown = sorted(set(data) - set(TOP_TABLES))
+    tables = (*TOP_TABLES, *(cls.options_table for cls in runner_classes() if cls.options_table))
+    unknown = sorted(set(data) - set(tables))
     if unknown:
         known = ", ".join("[practicals.<id>]" if t == "practicals" else f"[{t}]" for t in TOP_TABLES)
         raise ConfigError(f"{path}: {unknown[0]}: unknown top-level table (known: {known})",
                           file=str(path), key=unknown[0])
     if "course" not in data:
         raise ConfigError(f"{path}: the [course] table is missing", file=str(path), key="course")
-    parsed: CourseFile = validated(CourseFile, data, path)
+    runner_owned = {cls.options_table for cls in runner_classes() if cls.options_table}
+    # a runner's table is its own schema's business (_runner_tables), not the course file's
+    parsed: CourseFile = validated(CourseFile, {k: v for k, v in data.items() if k not in runner_owned
+                                                or k in CourseFile.model_fields}, path)
     base, course = path.parent, parsed.course
+    if course.runner not in runner_names():
+        raise ConfigError(f"{path}: course.runner: unknown runner {course.runner!r} (registered: "
+                          f"{', '.join(runner_names())})", file=str(path), key="course.runner")
     assignments_dir = _path(base, course.assignments_dir) if course.assignments_dir else DEFAULT_ASSIGNMENTS_DIR
     deadline = course.deadline
     zone = ZoneInfo(course.timezone)
@@ -125,18 +136,17 @@ def _course_from(data: dict[str, Any], path: Path) -> Course:
         workers=course.workers,
         moodle=MoodleSettings(**parsed.moodle.model_dump()),
         practicals={pid: _practical(table, pid, base, assignments_dir) for pid, table in parsed.practicals.items()},
-        docker=runner_table("docker", parsed.docker, path),
+        runner_tables=_runner_tables(data, path),
         similarity=SimilaritySettings(enabled=parsed.similarity.enabled, threshold=parsed.similarity.threshold,
                                       min_lines=parsed.similarity.min_lines,
                                       against=tuple(_path(base, a) for a in parsed.similarity.against)),
     )
 
 
-def runner_table(runner: str, raw: dict[str, Any], path: Path) -> dict[str, Any]:
-    """A runner's table of course.toml, validated by the runner's own options schema."""
-    from grader.execution.docker_options import validate_options   # one runner table today: [docker]
-
-    return validate_options(raw, str(path)) if runner == "docker" else dict(raw)
+def _runner_tables(data: dict[str, Any], path: Path) -> dict[str, dict[str, Any]]:
+    """Each registered runner's table of course.toml, validated by that runner (grader/execution/registry.py)."""
+    return {cls.options_table: cls.validate_options(data.get(cls.options_table, {}), str(path))
+            for cls in runner_classes() if cls.options_table}
 
 
 def _path(base: Path, value: str | Path) -> Path:

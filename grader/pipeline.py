@@ -15,10 +15,10 @@ from typing import Any
 from grader.assignment import Assignment, load_assignment, resolve
 from grader.course import Course
 from grader.errors import ConfigError, GraderError
-from grader.execution import get_runner
+from grader.execution import get_runner, runner_class
 from grader.execution.dask_backend import DaskDispatcher
 from grader.execution.marker import MARK_VAR, batch_lock, stop_marked
-from grader.execution.pool import Finished, LocalPool, Started, cpu_count, gpu_ids
+from grader.execution.pool import Finished, LocalPool, Started
 from grader.execution.safe_files import private_dir
 from grader.exports import ExportReport, write_all
 from grader.jobs import JobSpec, run_job
@@ -63,11 +63,12 @@ def grade_course(course: Course, out_dir: Path | None = None, *, force: bool = F
     scores the notebooks as handed in without running them."""
     out_dir = Path(out_dir or course.out_dir).resolve()   # runners work from other folders
     runner_name = runner_name or course.runner
+    runner_class(runner_name)   # an unknown --runner stops here, listing the registered ones
     _check_selection(course, only, student)
     worksheets = check_course_inputs(course)   # a bad input stops here, before anything is written
     with batch_lock(out_dir) as mark:
         # first of all: a grader killed mid-batch (kill -9) left its jobs running; they are ours to stop
-        stop_marked(mark, containers=runner_name == "docker")
+        stop_marked(mark, runner_name)
         # runs leave notebooks' files under work/: no other account of the host may enter it
         private_dir(out_dir / "work")
         assignments = {pid: load_assignment(cfg.assignment_dir) for pid, cfg in course.practicals.items()}
@@ -208,30 +209,18 @@ class _Dispatch:
         return self._on_pool(todo)
 
     def _on_pool(self, todo: list[JobSpec]) -> Iterator[Started | Finished]:
-        docker = self.runner_name == "docker"
-        options = dict(self.runner_options)
-        slots: list[str] = []
-        if docker:
-            # one device per container, handed out by the docker runner itself (unless share_gpus)
-            gpus = self.gpus if self.gpus is not None else options.get("gpus")
-            if gpus not in (None, False) and not options.get("share_gpus"):
-                options["gpus"] = gpu_ids(gpus)
-            devices = len(options["gpus"]) if isinstance(options.get("gpus"), list) else 0
-        else:
-            slots = gpu_ids(self.gpus)   # the local runner: CUDA_VISIBLE_DEVICES, one id per job
-            devices = len(slots)
-        workers = self.workers or devices or cpu_count()
-        if not docker:   # each kernel's BLAS/OpenMP threads sized to its share of the cores
-            options.setdefault("threads", max(1, cpu_count() // workers))
+        # the runner decides how its jobs get GPUs: pool slots (CUDA_VISIBLE_DEVICES) or its own options
+        kind = runner_class(self.runner_name)
+        options, slots = kind.assign_gpus(self.runner_options, self.gpus, self.workers)
+        workers = self.workers or kind.default_workers(options, slots)
         runner = get_runner(self.runner_name, **options)
-        pool = LocalPool(workers, slots,
-                         stop_running=lambda: stop_marked(self.mark, containers=docker))
+        pool = LocalPool(workers, slots, stop_running=lambda: stop_marked(self.mark, self.runner_name))
         return pool.run(todo, lambda spec, slot: run_job(_on_gpu(spec, slot), runner))
 
     def _on_dask(self, todo: list[JobSpec]) -> Iterator[Started | Finished]:
-        gpus = self.gpus if self.gpus is not None else self.runner_options.get("gpus")
-        with DaskDispatcher(self.dask, runner_name=self.runner_name, runner_options=self.runner_options,
-                            gpu=gpus not in (None, False, 0, "", "none"), mark=self.mark) as cluster:
+        options, gpu = runner_class(self.runner_name).cluster_options(self.runner_options, self.gpus)
+        with DaskDispatcher(self.dask, runner_name=self.runner_name, runner_options=options, gpu=gpu,
+                            mark=self.mark) as cluster:
             yield from cluster.run(todo)
 
 

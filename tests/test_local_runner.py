@@ -195,9 +195,9 @@ def test_stale_outputs_of_an_earlier_run_are_cleared(tmp_path):
 
 
 def test_runners_are_found_by_name(monkeypatch):
-    import grader.execution as execution
+    import grader.execution.registry as registry
 
-    monkeypatch.setattr(execution, "_RUNNERS", dict(execution._RUNNERS))  # keep the registry as it was
+    monkeypatch.setattr(registry, "_RUNNERS", dict(registry._RUNNERS))  # keep the registry as it was
     assert "local" in runner_names()
     runner = get_runner("local", kill_grace_s=1.0)
     assert isinstance(runner, LocalRunner) and runner.name == "local" and runner.kill_grace_s == 1.0

@@ -36,6 +36,11 @@ cases = "reference.mnist_cnn:softmax_cases"
 rtol = "1e-4"
 atol = "1e-6"
 points = "1"
+[[checks.parts]]              # the cases name this part (reference.mnist_cnn:softmax_cases)
+id = "stable"
+points = "0.5"
+es = "estable con logits de ±1000"
+en = "stable with logits of ±1000"
 """
 
 _SOFTMAX = """\

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader.errors import ConfigError
 from grader.records import RunResult
 from grader.notebook_tags import INJECTED_TAG  # noqa: F401  (runners' callers read it here too)
 
@@ -39,9 +40,60 @@ class RunRequest:
 
 
 class Runner:
-    """Base of every runner backend; subclasses set ``name`` and implement ``run``."""
+    """Base of every runner backend; subclasses set ``name`` and implement ``run``.
+
+    The class-level hooks are what the pipeline, the Dask backend, the course loader and the CLI ask a
+    runner, so none of them ever names one: its course.toml table, its GPUs, its leftovers.
+    """
 
     name: str = ""
+    options_table: str | None = None   # the course.toml table this runner owns ("docker"); None: no options
+    isolated: bool = False             # False: students' code runs as the grader's user (the CLI says so)
+
+    # the declared schema of its table (a pydantic model, extra keys forbidden); None: no options at all
+    options_model: type | None = None
+
+    @classmethod
+    def validate_options(cls, raw: dict, where: str) -> dict:
+        """The keyword options for the constructor from the runner's raw table, by ``options_model``;
+        ConfigError naming "<where>: <table>.<key>: <problem>". Without a model, only an empty table."""
+        from grader.schema import validated
+
+        table = cls.options_table or cls.name
+        if cls.options_model is None:
+            if raw:
+                raise ConfigError(f"{where}: {table}.{sorted(raw)[0]}: unknown key (the {cls.name} runner has "
+                                  "no options)", key=f"{table}.{sorted(raw)[0]}")
+            return {}
+        return validated(cls.options_model, raw, where, table).model_dump(exclude_unset=True)
+
+    @classmethod
+    def assign_gpus(cls, options: dict, gpus: Any, workers: int | None) -> tuple[dict, list[str]]:
+        """For the local pool: the options to build the runner with, and the GPU slots the pool hands
+        out (one per running job, as CUDA_VISIBLE_DEVICES). ``gpus`` as --gpus gave it (None: detect);
+        ``workers``: the jobs at once asked for (None: ``default_workers`` decides)."""
+        from grader.execution.pool import gpu_ids
+
+        return dict(options), gpu_ids(gpus)
+
+    @classmethod
+    def default_workers(cls, options: dict, slots: list[str]) -> int:
+        """Jobs at once when neither the course nor the command line says: one per GPU, else per core."""
+        from grader.execution.pool import cpu_count
+
+        return len(slots) or cpu_count()
+
+    @classmethod
+    def cluster_options(cls, options: dict, gpus: Any) -> tuple[dict, bool]:
+        """For a Dask cluster: the options workers build the runner with, and whether each job needs a
+        worker's GPU resource."""
+        return dict(options), gpus not in (None, False, 0, "", "none")
+
+    @classmethod
+    def stop_leftovers(cls, mark: str) -> int:
+        """Stop what runs of the batch ``mark`` left outside the host's processes (containers); returns
+        how many. The batch's marked processes are stopped by the marker for every runner."""
+        return 0
 
     def run(self, request: RunRequest) -> RunResult:
         raise NotImplementedError(f"runner {type(self).__name__} does not implement run()")

@@ -77,7 +77,7 @@ class DaskDispatcher:
             self.__exit__(None, None, None)
             raise GraderError(f"cannot reach the Dask scheduler at {self.address}: {err}") from None
         # What a killed grader left running on the workers: the same mark, so it is this batch's.
-        self._client.run(stop_marked, self.mark, containers=self.runner_name == "docker")
+        self._client.run(stop_marked, self.mark, self.runner_name)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -134,7 +134,7 @@ class DaskDispatcher:
         """Cancel what is queued and stop what runs: running tasks cannot be cancelled, their processes can."""
         try:
             self._client.cancel(futures, force=True)
-            self._client.run(stop_marked, self.mark, containers=self.runner_name == "docker")
+            self._client.run(stop_marked, self.mark, self.runner_name)
         except Exception:   # the cluster may be going down with us
             pass
 

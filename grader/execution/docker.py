@@ -20,17 +20,22 @@ from typing import Any, Iterator
 
 from grader.errors import GraderError, RunnerError
 from grader.execution.base import Runner, RunRequest
-from grader.execution.docker_limits import PidWatch, gpu_device_requests, gpu_pool, mentions_pid_limit
+from grader.execution.child import CHILD_CALL, KERNEL_NAME, child_spec, write_kernelspec
+from grader.execution.docker_daemon import (LABEL, connect, daemon_gone, first_line, kill, remove,
+                                            remove_marked_containers, require_image)
+# taken from here by the image commands and the tests, as before the daemon helpers moved
+from grader.execution.docker_daemon import remove_leftover_containers  # noqa: F401
+from grader.execution.docker_limits import (PidWatch, gpu_device_requests, gpu_pool,
+                                            mentions_pid_limit, pool_gpus, with_gpus)
+from grader.execution.docker_options import DockerOptions
 from grader.execution.docker_results import clean_up, copy_results
-from grader.execution.local import (KERNEL_NAME, LOG_CAP_BYTES, _fresh_dirs, _interpret, _write_kernelspec)
-from grader.execution.prepare import PREPARED_NAME, prepare
+from grader.execution.outcome import LOG_CAP_BYTES, cell_number, interpret
+from grader.execution.prepare import PREPARED_NAME, fresh_dirs, prepare
 from grader.execution.safe_files import fresh_dir
 from grader.i18n import msg
-from grader.notebooks import cell_refs
 from grader.records import RunResult
 
 DEFAULT_IMAGE = "grader-runtime:latest"
-LABEL = "grader"                       # every container of the grader carries grader=1
 # The container's uid (and gid) when the host runs as root: no account of a usual host, so a file the
 # notebook leaves (a setuid copy of a shell) gives no host user anything. A host that is not root cannot
 # hand folders over to another uid: its runs use its own.
@@ -44,31 +49,35 @@ HOME = "/home/grader"
 # On the host, under work_dir: the folders mounted at SPEC and RESULTS.
 _SPEC_DIR, _RESULTS_DIR = "spec", "results"
 _TMPFS = "rw,nosuid,nodev,mode=1777,size={}m"
-_CHILD = "import sys; from grader.execution.local import child_main; child_main(sys.argv[1])"
-
-
-def connect(timeout_s: float = 120.0):
-    """A Docker SDK client for the daemon of the environment; RunnerError (one line) when unreachable.
-
-    ``timeout_s`` bounds each API call (a busy daemon can take seconds to create a container)."""
-    try:
-        import docker
-        from docker.errors import DockerException
-    except ImportError as err:
-        raise RunnerError("the docker runner needs the 'docker' Python package (pip install docker)",
-                          code="docker_daemon_unreachable") from err
-    try:
-        client = docker.from_env(timeout=int(max(timeout_s, 1)))
-        client.ping()
-    except (DockerException, OSError) as err:
-        raise RunnerError(f"docker daemon unreachable ({_first_line(err)}): start dockerd or set DOCKER_HOST",
-                          code="docker_daemon_unreachable",
-                          reason=msg("docker_daemon_unreachable", detail=_first_line(err))) from err
-    return client
+_CHILD = f"import sys; {CHILD_CALL}"
 
 
 class DockerRunner(Runner):
     name = "docker"
+    options_table = "docker"   # [docker] in course.toml: image, memory, cpus, pids, gpus, ...
+    options_model = DockerOptions
+    isolated = True
+
+    # --- what the pipeline, the Dask backend and the course loader ask --------------------------
+
+    @classmethod
+    def assign_gpus(cls, options: dict, gpus: Any, workers: int | None) -> tuple[dict, list[str]]:
+        # no pool slots: the runner hands one device to each container itself (unless share_gpus)
+        return pool_gpus(options, gpus), []
+
+    @classmethod
+    def default_workers(cls, options: dict, slots: list[str]) -> int:
+        devices = options.get("gpus")
+        return len(devices) if isinstance(devices, list) and devices else super().default_workers(options, slots)
+
+    @classmethod
+    def cluster_options(cls, options: dict, gpus: Any) -> tuple[dict, bool]:
+        options = with_gpus(options, gpus)   # every worker's runner takes them as the table's gpus
+        return super().cluster_options(options, options.get("gpus"))
+
+    @classmethod
+    def stop_leftovers(cls, mark: str) -> int:
+        return remove_marked_containers(mark)
 
     def __init__(self, *, image: str = DEFAULT_IMAGE, memory: str = "4g", cpus: float = 2.0, pids: int = 256,
                  gpus: Any = None, share_gpus: bool = False, tmpfs_mb: int = 512, home_mb: int = 256,
@@ -106,7 +115,7 @@ class DockerRunner(Runner):
                 if self._uid_error is not None:
                     raise self._uid_error
                 client = connect()
-                _require_image(client, self.image)
+                require_image(client, self.image)
             except RunnerError as err:
                 self._ready_error = err
                 raise
@@ -124,17 +133,17 @@ class DockerRunner(Runner):
         except GraderError as err:
             return _result(request, "error", started, reason=err.reason)
         except Exception as err:
-            if _daemon_gone(err):
-                raise RunnerError(f"docker daemon unreachable during a run: {_first_line(err)}",
+            if daemon_gone(err):
+                raise RunnerError(f"docker daemon unreachable during a run: {first_line(err)}",
                                   code="docker_daemon_unreachable",
-                                  reason=msg("docker_daemon_unreachable", detail=_first_line(err))) from err
+                                  reason=msg("docker_daemon_unreachable", detail=first_line(err))) from err
             return _result(request, "runner_error", started,
-                           reason=msg("run_runner_error", detail=f"{type(err).__name__}: {_first_line(err)}"))
+                           reason=msg("run_runner_error", detail=f"{type(err).__name__}: {first_line(err)}"))
 
     # --- one run -------------------------------------------------------------------------------
 
     def _run(self, request: RunRequest, started: float, gpus: Any) -> RunResult:
-        _fresh_dirs(request)
+        fresh_dirs(request)
         request = _in_container_paths(request)
         spec = self._write_spec(request, prepare(request, KERNEL_NAME))
         fresh_dir(request.work_dir / _RESULTS_DIR, 0o700)
@@ -151,10 +160,10 @@ class DockerRunner(Runner):
             log = _capped(container.logs(stdout=True, stderr=True), self.log_cap_bytes)
             refused = copy_results(container, RESULTS, request.work_dir)
         finally:
-            _remove(container)
+            remove(container)
         (request.work_dir / "runner.log").write_text(log, encoding="utf-8")
         clean_up(request, (request.work_dir / _RESULTS_DIR, request.work_dir / _SPEC_DIR))
-        local = _interpret(request, started, timed_out, state.get("ExitCode"), log)
+        local = interpret(request, started, timed_out, state.get("ExitCode"), log)
         outcome = self._docker_outcome(request, local, state, timed_out, pid_hits)
         if refused:   # the notebook tampered with what tells how its run went: nothing of it is believed
             return _replace(outcome, "error", msg("hostile_results_refused", detail="; ".join(refused)))
@@ -167,16 +176,14 @@ class DockerRunner(Runner):
         spec_dir = request.work_dir / _SPEC_DIR
         fresh_dir(spec_dir)
         notebook.replace(spec_dir / PREPARED_NAME)   # scratch/ is the container's own tmpfs
-        _write_kernelspec(spec_dir / "kernel", PYTHON)
-        spec = {
-            "notebook": f"{SPEC}/{PREPARED_NAME}", "output": f"{RESULTS}/executed.ipynb", "cwd": SCRATCH,
-            "kernel_name": KERNEL_NAME, "result": f"{RESULTS}/run.json",
-            "cell_timeout_s": max(1, math.ceil(request.cell_timeout_s)),
-            "start_timeout_s": max(1, math.ceil(min(self.start_timeout_s, request.timeout_s))),
-            "memory_limit_mb": None,   # the container's cgroup limits memory
+        write_kernelspec(spec_dir / "kernel", PYTHON)
+        spec = child_spec(
+            notebook=f"{SPEC}/{PREPARED_NAME}", output=f"{RESULTS}/executed.ipynb", cwd=SCRATCH,
+            result=f"{RESULTS}/run.json", cell_timeout_s=request.cell_timeout_s,
+            start_timeout_s=min(self.start_timeout_s, request.timeout_s),
+            memory_limit_mb=None,   # the container's cgroup limits memory
             # out/ is a host folder: one file may not grow past file_mb (many files still can)
-            "file_limit_mb": self.file_mb,
-        }
+            file_limit_mb=self.file_mb)
         (spec_dir / "runner.json").write_text(json.dumps(spec), encoding="utf-8")
         return f"{SPEC}/runner.json"
 
@@ -246,14 +253,13 @@ class DockerRunner(Runner):
             container.wait(timeout=self.kill_grace_s)
         except Exception:
             pass
-        _kill(container)
+        kill(container)
         return True
 
     def _docker_outcome(self, request: RunRequest, local: RunResult, state: dict, timed_out: bool,
                         pid_hits: int) -> RunResult:
         """The local runner's reading of the run, corrected by what only the container knows."""
-        cell = local.failed_cell
-        number = cell_refs(request.notebook, [cell])[0] if cell is not None else "?"   # as Jupyter shows it
+        number = cell_number(request, local.failed_cell)   # as Jupyter shows it
         # A refused thread in a run that went well (a BLAS pool) is no failure: only explain failures.
         if local.status != "ok" and (pid_hits or mentions_pid_limit(local)):
             reason = msg("docker_pid_limit", limit=self.pids, number=number)
@@ -279,29 +285,7 @@ class DockerRunner(Runner):
             self._gpu_pool.put(device)
 
 
-# --- cleanup, usable by the CLI ------------------------------------------------------------------
-
-def remove_leftover_containers(client=None) -> int:
-    """Remove every container labelled grader=1 (left by a killed grader); returns how many."""
-    client = client or connect()
-    removed = 0
-    for container in client.containers.list(all=True, filters={"label": f"{LABEL}=1"}, ignore_removed=True):
-        _remove(container)
-        removed += 1
-    return removed
-
-
 # --- helpers -------------------------------------------------------------------------------------
-
-def _require_image(client, image: str) -> None:
-    from docker.errors import ImageNotFound
-
-    try:
-        client.images.get(image)
-    except ImageNotFound as err:
-        raise RunnerError(f"image {image} not found: run grader image build", code="docker_image_missing",
-                          reason=msg("docker_image_missing", image=image)) from err
-
 
 def _in_container_paths(request: RunRequest) -> RunRequest:
     """The request with host paths in parameters and env (e.g. ``data_dir``) rewritten to the mounts."""
@@ -340,26 +324,6 @@ def _container_uid(uid: int | None) -> tuple[int, RunnerError | None]:
     return (DEFAULT_UID if uid is None else int(uid)), None
 
 
-def _kill(container) -> None:
-    try:
-        container.kill()
-    except Exception:
-        pass   # it may have ended by itself meanwhile
-    try:
-        container.wait(timeout=10)
-    except Exception:
-        pass
-
-
-def _remove(container) -> None:
-    from docker.errors import NotFound
-
-    try:
-        container.remove(force=True)
-    except NotFound:
-        pass
-
-
 def _capped(data: bytes, cap: int) -> str:
     if len(data) > cap:
         half = cap // 2
@@ -376,14 +340,3 @@ def _replace(result: RunResult, status: str, reason) -> RunResult:
 def _result(request: RunRequest, status: str, started: float, *, reason=None) -> RunResult:
     return RunResult(status=status, duration_s=round(time.monotonic() - started, 3), executed_notebook=None,
                      out_dir=request.out_dir, reason=reason)
-
-
-def _daemon_gone(err: Exception) -> bool:
-    from requests.exceptions import ConnectionError as RequestsConnectionError
-
-    return isinstance(err, RequestsConnectionError) or "Connection aborted" in str(err)
-
-
-def _first_line(err: Exception) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0][:300] if text else type(err).__name__

@@ -1,5 +1,5 @@
-"""The docker runner's GPU and PID limits: which devices a run gets, how many forks the container's
-cgroup refused, and whether a failure says a fork or a thread was refused."""
+"""The docker runner's limits (its ``[docker]`` table is declared in docker_options.py): which GPUs a run gets, how many forks the container's cgroup refused, and whether a failure says a fork or a
+thread was refused. It checks and counts only: it starts no container."""
 from __future__ import annotations
 
 import queue
@@ -10,6 +10,22 @@ from typing import Any
 from grader.records import RunResult
 
 _PID_LIMIT_SIGNS = ("Resource temporarily unavailable", "BlockingIOError", "can't start new thread")
+
+
+def pool_gpus(options: dict, gpus: Any) -> dict:
+    """The options for the local pool: --gpus (else the table's ``gpus``) as a list of device ids, which
+    the runner hands out one per container, unless ``share_gpus`` gives every run all of them."""
+    from grader.execution.pool import gpu_ids
+
+    options = with_gpus(options, gpus)
+    if options.get("gpus") not in (None, False) and not options.get("share_gpus"):
+        options["gpus"] = gpu_ids(options["gpus"])
+    return options
+
+
+def with_gpus(options: dict, gpus: Any) -> dict:
+    """--gpus, when given, replaces the table's ``gpus``."""
+    return {**options, "gpus": gpus} if gpus is not None else dict(options)
 
 
 def gpu_device_requests(gpus: Any) -> list:

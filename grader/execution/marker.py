@@ -74,9 +74,10 @@ def _alive(pid: int) -> bool:
     return not (stat.exists() and is_zombie(stat.parent))
 
 
-def stop_marked(mark: str, *, containers: bool = False) -> int:
-    """Kill every process (and its process group) carrying ``mark`` and, with ``containers``, remove
-    every grader container carrying it. Returns how many were stopped. Safe to call on any machine."""
+def stop_marked(mark: str, runner: str | None = None) -> int:
+    """Kill every process (and its process group) carrying ``mark`` and, given the batch's ``runner``,
+    whatever else that runner leaves behind (its containers). Returns how many were stopped. Safe to
+    call on any machine."""
     stopped = 0
     own_group = os.getpgid(0)
     for pid in marked_processes(mark):
@@ -88,30 +89,13 @@ def stop_marked(mark: str, *, containers: bool = False) -> int:
             stopped += 1
         except (ProcessLookupError, PermissionError):
             pass
-    if containers:
-        stopped += _remove_marked_containers(mark)
+    if runner is not None:
+        from grader.execution.registry import runner_class
+
+        stopped += runner_class(runner).stop_leftovers(mark)
     return stopped
 
 
 def marked_processes(mark: str) -> list[int]:
     """Live processes of this user whose environment holds ``GRADER_BATCH=mark`` (Linux /proc; else none)."""
     return processes_with_env(MARK_VAR, mark)
-
-
-def _remove_marked_containers(mark: str) -> int:
-    from grader.execution.docker import LABEL, connect
-
-    try:
-        client = connect(timeout_s=30)
-    except GraderError:
-        return 0   # no daemon: nothing of ours can be running there
-    removed = 0
-    needle = f"{MARK_VAR}={mark}"
-    for container in client.containers.list(all=True, filters={"label": f"{LABEL}=1"}, ignore_removed=True):
-        if needle in (container.attrs.get("Config", {}).get("Env") or []):
-            try:
-                container.remove(force=True)
-                removed += 1
-            except Exception:   # gone meanwhile (its own runner removed it)
-                pass
-    return removed

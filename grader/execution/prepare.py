@@ -16,6 +16,7 @@ from grader.errors import InputError
 from grader.execution.base import RunRequest
 from grader.execution.habits import neutralise
 from grader.execution.reassign import injection_point
+from grader.execution.safe_files import remove
 from grader.notebook_tags import INJECTED_TAG, PAPERMILL_ERROR_TAG, PAPERMILL_PARAMETERS_TAG
 from grader.notebooks import read_notebook
 
@@ -26,6 +27,16 @@ SOURCE_COUNT_KEY = "grader_source_count"
 PREPARED_NAME = "notebook.ipynb"
 _PAPERMILL_INJECTED = PAPERMILL_PARAMETERS_TAG
 _PAPERMILL_ERROR_MARKER = PAPERMILL_ERROR_TAG
+
+
+def fresh_dirs(request: RunRequest) -> None:
+    """scratch/ and out/ belong to the runner: stale files of an earlier run must not pass for this one's."""
+    request.work_dir.mkdir(parents=True, exist_ok=True)
+    for folder in (request.scratch_dir, request.out_dir):
+        remove(folder)   # a link left there by an earlier run is removed, never followed
+        folder.mkdir()
+    for stale in (request.executed_path, request.work_dir / "run.json"):
+        stale.unlink(missing_ok=True)
 
 
 def prepare(request: RunRequest, kernel_name: str) -> Path:

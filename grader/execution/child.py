@@ -1,0 +1,95 @@
+"""The child's entry point: runs inside the runner's process or container, executes the prepared notebook
+with papermill and records how it ended in run.json.
+
+Shared by every runner. It imports only papermill/nbclient and the grader's stand-ins; it never reads
+evaluation data and never decides a grade: the host reads run.json (outcome.py).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+KERNEL_NAME = "grader-python3"
+# What a runner's child command runs: ``python -c "<CHILD_CALL>" SPEC_PATH`` with the grader importable.
+CHILD_CALL = "from grader.execution.child import child_main; child_main(sys.argv[-1])"
+_EVALUE_CAP = 500
+
+
+def child_spec(*, notebook: str, output: str, cwd: str, result: str, cell_timeout_s: float,
+               start_timeout_s: float, memory_limit_mb: int | None, file_limit_mb: int | None) -> dict[str, Any]:
+    """What the child reads (paths as the child sees them): the runner writes it as JSON."""
+    return {
+        "notebook": notebook, "output": output, "cwd": cwd, "kernel_name": KERNEL_NAME, "result": result,
+        "cell_timeout_s": max(1, math.ceil(cell_timeout_s)), "start_timeout_s": max(1, math.ceil(start_timeout_s)),
+        "memory_limit_mb": memory_limit_mb, "file_limit_mb": file_limit_mb,
+    }
+
+
+def write_kernelspec(root: Path, python: str) -> None:
+    """Our own kernelspec under ``root``, so a "python3" kernelspec elsewhere cannot pick another interpreter."""
+    folder = root / "kernels" / KERNEL_NAME
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = {"argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "Python 3 (grader)", "language": "python"}
+    (folder / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+
+
+def child_main(spec_path: str) -> None:
+    """Runs in the child: execute the prepared notebook with papermill, record how it ended."""
+    spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
+    _limit_resources(spec.get("memory_limit_mb"), spec.get("file_limit_mb"))
+    # The kernel inherits this environment: a stand-in google.colab, and no tqdm bars flooding outputs.
+    from grader.execution.habits import STANDINS_DIR
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(STANDINS_DIR), os.environ.get("PYTHONPATH")]))
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    outcome = _execute(spec)
+    Path(spec["result"]).write_text(json.dumps(outcome), encoding="utf-8")
+
+
+def _execute(spec: dict[str, Any]) -> dict[str, Any]:
+    import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        papermill.execute_notebook(
+            spec["notebook"], spec["output"], kernel_name=spec["kernel_name"], cwd=spec["cwd"],
+            progress_bar=False, start_timeout=spec["start_timeout_s"], execution_timeout=spec["cell_timeout_s"],
+            # allow_errors reaches nbclient: a failing student cell is recorded and the next cells still run
+            allow_errors=True, shutdown_kernel="immediate")
+    except PapermillExecutionError:
+        _drop_error_markers(spec["output"])  # errors stay in the outputs; papermill's "stopped here" is false
+    except CellTimeoutError as err:
+        return {"outcome": "cell_timeout", "detail": str(err)[:_EVALUE_CAP]}
+    except DeadKernelError as err:
+        return {"outcome": "kernel_died", "detail": str(err)[:_EVALUE_CAP]}
+    except Exception as err:
+        return {"outcome": "crashed", "detail": f"{type(err).__name__}: {err}"[:_EVALUE_CAP]}
+    return {"outcome": "completed"}
+
+
+def _drop_error_markers(output: str) -> None:
+    import nbformat
+
+    nb = nbformat.read(output, as_version=4)
+    nb.cells = [c for c in nb.cells if "papermill-error-cell-tag" not in c.metadata.get("tags", [])]
+    nbformat.write(nb, output)
+
+
+def _limit_resources(memory_limit_mb: int | None, file_limit_mb: int | None = None) -> None:
+    try:
+        import resource
+    except ImportError:  # not POSIX: no rlimits
+        return
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if file_limit_mb:
+        # One file past the cap fails with "File too large" (Python ignores SIGXFSZ) instead of filling
+        # the disk; many smaller files are not caught by this.
+        limit = int(file_limit_mb) * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    if memory_limit_mb:
+        limit = int(memory_limit_mb) * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

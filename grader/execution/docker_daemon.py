@@ -1,0 +1,101 @@
+"""Talking to the Docker daemon for the docker runner: connect, find the image, stop and remove the
+grader's containers (one run's, or every one a killed batch left).
+
+It only ever removes containers labelled ``grader=1``; a batch's clean-up only those carrying its mark.
+"""
+from __future__ import annotations
+
+from grader.errors import GraderError, RunnerError
+from grader.execution.marker import MARK_VAR
+from grader.i18n import msg
+
+LABEL = "grader"                       # every container of the grader carries grader=1
+
+
+def connect(timeout_s: float = 120.0):
+    """A Docker SDK client for the daemon of the environment; RunnerError (one line) when unreachable.
+
+    ``timeout_s`` bounds each API call (a busy daemon can take seconds to create a container)."""
+    try:
+        import docker
+        from docker.errors import DockerException
+    except ImportError as err:
+        raise RunnerError("the docker runner needs the 'docker' Python package (pip install docker)",
+                          code="docker_daemon_unreachable") from err
+    try:
+        client = docker.from_env(timeout=int(max(timeout_s, 1)))
+        client.ping()
+    except (DockerException, OSError) as err:
+        raise RunnerError(f"docker daemon unreachable ({first_line(err)}): start dockerd or set DOCKER_HOST",
+                          code="docker_daemon_unreachable",
+                          reason=msg("docker_daemon_unreachable", detail=first_line(err))) from err
+    return client
+
+
+def remove_leftover_containers(client=None) -> int:
+    """Remove every container labelled grader=1 (left by a killed grader); returns how many."""
+    client = client or connect()
+    removed = 0
+    for container in client.containers.list(all=True, filters={"label": f"{LABEL}=1"}, ignore_removed=True):
+        remove(container)
+        removed += 1
+    return removed
+
+
+def remove_marked_containers(mark: str) -> int:
+    """Remove the grader's containers of the batch ``mark`` (a killed batch's); safe without a daemon."""
+    try:
+        client = connect(timeout_s=30)
+    except GraderError:
+        return 0   # no daemon: nothing of ours can be running there
+    removed = 0
+    needle = f"{MARK_VAR}={mark}"
+    for container in client.containers.list(all=True, filters={"label": f"{LABEL}=1"}, ignore_removed=True):
+        if needle in (container.attrs.get("Config", {}).get("Env") or []):
+            try:
+                container.remove(force=True)
+                removed += 1
+            except Exception:   # gone meanwhile (its own runner removed it)
+                pass
+    return removed
+
+
+def require_image(client, image: str) -> None:
+    from docker.errors import ImageNotFound
+
+    try:
+        client.images.get(image)
+    except ImageNotFound as err:
+        raise RunnerError(f"image {image} not found: run grader image build", code="docker_image_missing",
+                          reason=msg("docker_image_missing", image=image)) from err
+
+
+def kill(container) -> None:
+    try:
+        container.kill()
+    except Exception:
+        pass   # it may have ended by itself meanwhile
+    try:
+        container.wait(timeout=10)
+    except Exception:
+        pass
+
+
+def remove(container) -> None:
+    from docker.errors import NotFound
+
+    try:
+        container.remove(force=True)
+    except NotFound:
+        pass
+
+
+def daemon_gone(err: Exception) -> bool:
+    from requests.exceptions import ConnectionError as RequestsConnectionError
+
+    return isinstance(err, RequestsConnectionError) or "Connection aborted" in str(err)
+
+
+def first_line(err: Exception) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0][:300] if text else type(err).__name__
