@@ -3,7 +3,9 @@
 Messages are filed by the module that emits them: ``grader/messages/<stage>.toml`` (intake,
 inspection, execution, ...) and ``grader/messages/checks/<kind>.toml``; a practical whose reference
 emits codes of its own ships them in ``assignments/<id>/messages.toml``. Each entry is
-``[code] en = "..." es = "..."`` with ``{param}`` placeholders. ``messages/renamed.toml`` maps codes
+``[code] en = "..." es = "..."`` with ``{param}`` placeholders, and count-aware words:
+``{days:día|días}`` is "día" when ``days`` is 1 and "días" otherwise (a list counts its items). Code
+names are written between backticks; ``render_html`` shows them as ``<code>``, plain text keeps them. ``messages/renamed.toml`` maps codes
 that were renamed to today's, so results stored under an old code still render. Rendering never
 raises: a missing parameter shows as ``{name}``.
 
@@ -14,8 +16,11 @@ around it, so a reason that explains itself with a smaller one never mixes langu
 """
 from __future__ import annotations
 
+import html
+import re
 import string
 import tomllib
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -59,9 +64,35 @@ def renamed() -> dict[str, str]:
         return tomllib.load(fh)
 
 
-class _Lenient(dict):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+class _Missing(str):
+    """A parameter the reason lacks: shown as ``{name}``, whatever the field asks for."""
+
+
+class _Formatter(string.Formatter):
+    """Values rendered in the message's language; ``{n:one|many}`` picks the word for the count ``n``."""
+
+    def __init__(self, lang: str):
+        self.lang = lang
+
+    def get_value(self, key, args, kwargs):
+        return kwargs[key] if key in kwargs else _Missing("{" + str(key) + "}")
+
+    def format_field(self, value, format_spec: str) -> str:
+        if isinstance(value, _Missing):
+            return str(value)
+        if "|" in format_spec:
+            one, _, many = format_spec.partition("|")
+            return one if _count(value) == 1 else many
+        return format(_format_value(value, self.lang), format_spec)
+
+
+def _count(value: Any) -> Decimal | None:
+    if isinstance(value, (list, tuple)):
+        return Decimal(len(value))
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
 
 
 def render(reason: Reason | None, lang: str = "es") -> str:
@@ -71,8 +102,20 @@ def render(reason: Reason | None, lang: str = "es") -> str:
     if entry is None:
         return reason.code + (f" {reason.params}" if reason.params else "")
     template = entry.get(lang) or entry.get("en") or reason.code
-    params = _Lenient({k: _format_value(v, lang) for k, v in reason.params.items()})
-    return string.Formatter().vformat(template, (), params)
+    return _Formatter(lang).vformat(template, (), reason.params)
+
+
+_CODE = re.compile(r"`([^`\n]+)`")
+
+
+def code_html(text: str) -> str:
+    """Plain text as HTML: escaped, and every `name` between backticks shown as <code>name</code>."""
+    return _CODE.sub(lambda m: f"<code>{m.group(1)}</code>", html.escape(text))
+
+
+def render_html(reason: Reason | None, lang: str = "es") -> str:
+    """``render`` for a page: escaped, code names as <code>."""
+    return code_html(render(reason, lang))
 
 
 def _format_value(value: Any, lang: str) -> str:
