@@ -15,10 +15,26 @@ from typing import Any
 from grader.assignment_schema import COMMON_CHECK_KEYS, AssignmentFile, CheckHead
 from grader.errors import ConfigError
 from grader.schema import validated
-from grader.specs import Assignment, CheckSpec, resolve
+from grader.specs import Assignment, CheckSpec, Titles, resolve
 
 FILE_NAME = "assignment.toml"
-__all__ = ["FILE_NAME", "Assignment", "CheckSpec", "load_assignment", "resolve"]
+__all__ = ["FILE_NAME", "Assignment", "CheckSpec", "Titles", "load_assignment", "load_titles", "resolve"]
+
+
+def load_titles(practical: str, directory: Path) -> Titles:
+    """The titles students read (practical and checks), without loading the kinds or their references;
+    ids stand in when the file cannot be read (the pages are still written)."""
+    try:
+        data = tomllib.loads((Path(directory) / FILE_NAME).read_text(encoding="utf-8"))
+        parsed: AssignmentFile = validated(AssignmentFile, data, Path(directory) / FILE_NAME)
+        checks = {}
+        for entry in parsed.checks:
+            head = CheckHead.model_validate(entry)
+            if head.title and not head.hidden:      # a hidden check is never named, not even by title
+                checks[head.id] = dict(head.title)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ConfigError, ValueError):
+        return Titles(practical)
+    return Titles(practical, dict(parsed.assignment.title), checks)
 
 
 def load_assignment(directory: Path) -> Assignment:
@@ -46,7 +62,7 @@ def load_assignment(directory: Path) -> Assignment:
         raise ConfigError(f"{path}: the points of [[checks]] add up to {total}, "
                           f"but assignment.max_points is {head.max_points}")
     assignment = Assignment(
-        id=head.id, title=head.title, version=head.version, max_points=head.max_points,
+        id=head.id, title=head.title["en"], titles=dict(head.title), version=head.version, max_points=head.max_points,
         cell_timeout_s=head.cell_timeout_s, parameters=dict(parsed.parameters), checks=checks,
         student_data=head.student_data, spec_hash=hashlib.sha256(raw_bytes).hexdigest(), directory=directory,
         reference_build=parsed.reference.build,
@@ -73,7 +89,8 @@ def _parse_checks(raw: list[dict[str, Any]], path: Path) -> tuple[CheckSpec, ...
             raise ConfigError(f"{path}: {where}.kind: {err}") from None
         options = kind.parse_options({k: v for k, v in entry.items() if k not in COMMON_CHECK_KEYS}, where, path)
         kind.validate_points(options, head.points, where, path)
-        specs.append(CheckSpec(id=head.id, kind=head.kind, points=head.points, hidden=head.hidden, options=options))
+        specs.append(CheckSpec(id=head.id, kind=head.kind, points=head.points, hidden=head.hidden, options=options,
+                               title=dict(head.title) if head.title else None))
     return tuple(specs)
 
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, ConfigDict, Field
+from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
-from grader.schema import Flag, Reference, Table, Text, decimal, doc, integer, kind_of, problem
+from grader.schema import Flag, Reference, Table, Text, Titled, decimal, doc, integer, kind_of, problem
 
 ID = re.compile(r"^[A-Za-z0-9_-]+$")
-COMMON_CHECK_KEYS = ("id", "kind", "points", "hidden")
+COMMON_CHECK_KEYS = ("id", "kind", "points", "hidden", "title")
 Points = decimal("0")
 
 
@@ -47,11 +47,27 @@ Id = Annotated[str, BeforeValidator(_id)]
 
 class Head(Table):
     id: Id = Field(..., **doc("string", "", "the practical's id (letters, digits, '_', '-')"))
-    title: Text = Field(..., **doc("string", "", "shown to students"))
+    title: Titled = Field(..., **doc('string or {es, en}', "", "shown to students (or title_es and title_en)"))
+    title_es: Text = Field(None, **doc("string", "none", "the Spanish title (with title_en, instead of title)"))
+    title_en: Text = Field(None, **doc("string", "none", "the English title"))
     version: Text = Field(..., **doc("string", "", "changes with the grading rules"))
     max_points: Points = Field(..., **doc('"decimal"', "", "the practical's scale: its checks' points add up to it"))
     cell_timeout_s: integer(1) = Field(600, **doc("int ≥ 1", "600", "time limit of one cell"))
     student_data: Reference = Field(None, **doc("reference", "none", "hook preparing the data a student may read"))
+
+
+    @model_validator(mode="before")
+    @classmethod
+    def _title_per_language(cls, data: Any) -> Any:
+        """``title_es``/``title_en`` make ``title``; each missing one falls back to the plain title."""
+        if isinstance(data, dict) and ("title_es" in data or "title_en" in data):
+            plain = data.get("title")
+            plain = plain if isinstance(plain, str) else None
+            es, en = data.get("title_es", plain), data.get("title_en", plain)
+            if es is None or en is None:
+                raise problem("title_es and title_en go together (or with a plain title)", key="title")
+            data = {**data, "title": {"es": es, "en": en}}
+        return data
 
 
 class ReferenceTable(Table):
@@ -74,6 +90,7 @@ class CheckHead(Table):
     kind: Text
     points: Points
     hidden: Flag = False
+    title: Titled = None   # {es, en}; students read it instead of the id
 
 
 __all__ = ["AssignmentFile", "CheckHead", "COMMON_CHECK_KEYS", "Points"]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from grader.assignment import Titles, load_titles
 from grader.course import Course
 from grader.i18n import render
 from grader.lms import csvcells
@@ -56,7 +57,8 @@ def write_all(out_dir: Path, course: Course, scores: list[PracticalScore], grade
     dest = out_dir / "results.csv"
     write_results_csv(dest, scores)
     files.append(dest)
-    _, feedback_warnings = write_feedback(out_dir, scores, course.lang)
+    _, feedback_warnings = write_feedback(out_dir, scores, course.lang, titles=practical_titles(course),
+                                          hide=[course.data_dir])
     warnings += feedback_warnings
     for practical in course.practicals:
         archive, left_out = write_feedback_zip(moodle_dir / f"{practical}-feedback.zip",
@@ -67,9 +69,19 @@ def write_all(out_dir: Path, course: Course, scores: list[PracticalScore], grade
     return ExportReport(files, warnings, attention)
 
 
-def feedback_comment(score: PracticalScore, lang: str) -> str:
+def practical_titles(course: Course) -> dict[str, Titles]:
+    """What students read instead of ids, from each practical's assignment.toml."""
+    return {pid: load_titles(pid, cfg.assignment_dir) for pid, cfg in course.practicals.items()}
+
+
+def feedback_comment(score: PracticalScore, lang: str, titles: Titles | None = None) -> str:
     """The short plain-text summary Moodle shows in 'Feedback comments' (hidden checks as one total)."""
-    return comment_text(score, lang)
+    return comment_text(score, lang, titles)
+
+
+def _titles_of(course: Course, scores: list[PracticalScore]) -> Titles | None:
+    practical = scores[0].practical if scores else None
+    return load_titles(practical, course.practicals[practical].assignment_dir) if practical in course.practicals else None
 
 
 def feedback_files(out_dir: Path, scores: list[PracticalScore]) -> list[FeedbackFiles]:
@@ -88,10 +100,11 @@ def write_practical_worksheet(dest: Path, scores: list[PracticalScore], workshee
                               course: Course) -> list[Flag]:
     """The worksheet to upload; returns the students Moodle will not take from it as written."""
     sep, lang = course.moodle.decimal_separator, course.lang
+    named = _titles_of(course, scores)
     if worksheet is None:
         rows = [{"participant": s.participant, "full_name": s.full_name, "email": s.email or "",
                  "grade": None if s.score is None else min(s.score, s.max_score), "max_grade": s.max_score,
-                 "feedback": feedback_comment(s, lang)} for s in scores]
+                 "feedback": feedback_comment(s, lang, named)} for s in scores]
         new_worksheet(dest, rows, lang=lang, decimal_separator=sep)
         return [_flag(s, "worksheet: a grade of 0 is not stored by Moodle 5.1 from a worksheet; enter it by "
                          "hand or import course.csv") for s in scores if s.score is not None and s.score == 0]
@@ -102,7 +115,7 @@ def write_practical_worksheet(dest: Path, scores: list[PracticalScore], workshee
                                       f"({_shown(s.score)}) is only in results.csv"))
             continue
         on_sheet = on_sheet_scale(worksheet, s.participant, s.score, s.max_score)
-        grades[s.participant] = (on_sheet, feedback_comment(s, lang))
+        grades[s.participant] = (on_sheet, feedback_comment(s, lang, named))
         attention += _not_taken(worksheet, s, on_sheet)
     write_worksheet(worksheet, dest, grades, decimal_separator=sep)
     return attention

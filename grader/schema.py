@@ -62,7 +62,18 @@ def _reference(value: Any) -> str:
     return value
 
 
+def _titled(value: Any) -> dict[str, str]:
+    """A text people read, in the course's languages: "..." (the same in each) or {es = "...", en = "..."}."""
+    if isinstance(value, str):
+        return {"es": _text(value), "en": value}
+    if not isinstance(value, dict) or set(value) != {"es", "en"}:
+        raise problem(f'must be a string or a table {{es = "...", en = "..."}}, not {kind_of(value)}'
+                      + (f" with keys {', '.join(sorted(value))}" if isinstance(value, dict) else ""))
+    return {lang: _text(value[lang]) for lang in ("es", "en")}
+
+
 Text = Annotated[str, BeforeValidator(_text)]
+Titled = Annotated[dict, BeforeValidator(_titled)]
 Flag = Annotated[bool, BeforeValidator(_flag)]
 Reference = Annotated[str, BeforeValidator(_reference)]
 

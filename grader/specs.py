@@ -23,6 +23,10 @@ class CheckSpec:
     points: Decimal
     hidden: bool
     options: dict[str, Any]     # kind-specific, already validated and typed by the kind's schema
+    title: dict[str, str] | None = None   # {es, en}: what students read instead of the id
+
+    def title_in(self, lang: str) -> str:
+        return (self.title or {}).get(lang) or self.id
 
 
 @dataclass(frozen=True)
@@ -38,12 +42,36 @@ class Assignment:
     spec_hash: str              # sha256 of the assignment.toml bytes
     directory: Path
     reference_build: str | None = None   # [reference] build: the hook whose metrics relative thresholds use
+    titles: dict[str, str] | None = None   # {es, en}; ``title`` is the English one
+
+    def title_in(self, lang: str) -> str:
+        return (self.titles or {}).get(lang) or self.title
 
     def check(self, check_id: str) -> CheckSpec:
         for spec in self.checks:
             if spec.id == check_id:
                 return spec
         raise KeyError(check_id)
+
+
+@dataclass(frozen=True)
+class Titles:
+    """What students read instead of ids: the practical's title and each check's, per language."""
+
+    practical_id: str
+    practical: dict[str, str] | None = None
+    checks: dict[str, dict[str, str]] | None = None
+
+    def of_practical(self, lang: str) -> str:
+        return (self.practical or {}).get(lang) or self.practical_id
+
+    def of_check(self, check_id: str, lang: str) -> str:
+        return ((self.checks or {}).get(check_id) or {}).get(lang) or check_id
+
+    @classmethod
+    def of(cls, assignment: "Assignment") -> "Titles":
+        return cls(assignment.id, assignment.titles or {"es": assignment.title, "en": assignment.title},
+                   {c.id: c.title for c in assignment.checks if c.title and not c.hidden})
 
 
 def resolve(ref: str) -> Any:

@@ -58,7 +58,7 @@ def test_overrides_and_lateness_are_explained(tmp_path):
     overridden = _score(status="overridden", participant="103", reason=msg("score_overridden", reason="re-graded"),
                         override_reason="re-graded by hand after review")
     write_feedback(tmp_path, [late, overridden], "en")
-    assert "Handed in 1 day(s) late: 1 points deducted." in _page(tmp_path, "102")
+    assert "Handed in 1 day late: 1 point deducted." in _page(tmp_path, "102")
     page = _page(tmp_path, "103")
     assert "Grade set by an instructor: re-graded by hand after review" in page
     assert "An instructor set this grade by hand" in page
@@ -103,7 +103,7 @@ def test_the_executed_notebook_is_rendered_beside_without_the_probe_and_without_
     page = _page(tmp_path)
     assert "href='101-notebook.html'" in page
     assert "shows an error in cell In [5]" in page                  # named as the hand-in showed it
-    assert "Handed in 2 day(s) after the deadline" in page
+    assert "Handed in 2 days after the deadline" in page
 
 
 def test_a_batch_export_writes_feedback_for_everyone_and_the_report(tmp_path):
@@ -128,3 +128,26 @@ def test_every_status_and_check_state_has_words_in_both_languages():
         assert {"es", "en"} <= set(codes[f"feedback_status_{status}"])
     for state in ("pass", "partial", "fail", "later"):
         assert {"es", "en"} <= set(codes[f"student_state_{state}"])
+
+
+def test_the_page_names_the_practical_and_checks_by_their_titles_with_code_as_code(tmp_path):
+    from grader.assignment import Titles
+
+    titles = Titles("mnist_cnn", {"es": "Dígitos MNIST", "en": "MNIST digits"},
+                    {"softmax": {"es": "Función `softmax`", "en": "The `softmax` function"}})
+    write_feedback(tmp_path, [_score()], "es", titles={"mnist_cnn": titles})
+    page = _page(tmp_path)
+    assert "<h1>Corrección: Dígitos MNIST</h1>" in page and "<td>Función <code>softmax</code></td>" in page
+    assert "`" not in page.split("<body>")[1]
+    assert "OK executed 1/1 | X Función `softmax` 0.75/1.5" in feedback_comment(_score(), "es", titles)
+
+
+def test_a_notebook_handed_in_unexecuted_is_said_once_on_the_page_and_in_the_comment(tmp_path):
+    executed = CheckResult("executed", "notebook", D("0"), D("1"),
+                           msg("checks_notebook_not_executed", executed=0, total=5))
+    score = _score(status="not_executed", reason=msg("job_not_executed"), checks=(executed,))
+    write_feedback(tmp_path, [score], "es")
+    page = _page(tmp_path).lower()
+    assert page.count("sin ejecutar") + page.count("no se entregó ejecutado") == 1
+    comment = feedback_comment(score, "es").lower()
+    assert comment.count("sin ejecutar") + comment.count("no se entregó ejecutado") == 1

@@ -98,7 +98,7 @@ def test_a_hostile_notebooks_page_runs_nothing_in_headless_chromium_and_still_sh
     page = tmp_path / "feedback" / "mnist_cnn" / "101-notebook.html"
     dom = _dom(page)
     assert "pwned" not in dom.split("<body")[0] and "data-pwned" not in dom.split("<body", 1)[1].split(">", 1)[0]
-    assert "<title>mnist_cnn · 101</title>" in dom
+    assert "<title>mnist_cnn · Ana</title>" in dom
     assert "still here" in dom and "the student's visible code" in dom
     assert dom.count("data:image/png;base64,") >= 2        # the images themselves are kept
     feedback = _dom(tmp_path / "feedback" / "mnist_cnn" / "101.html")
@@ -246,3 +246,27 @@ def test_a_renderer_that_cannot_start_fails_every_page_at_once_and_the_feedback_
     assert len(warnings) == 2 and all("did not start" in w for w in warnings)
     for participant in ("101", "102"):
         assert "Feedback: mnist_cnn" in (tmp_path / "feedback" / "mnist_cnn" / f"{participant}.html").read_text()
+
+
+def test_markdown_renders_as_a_reader_sees_it_and_unsafe_tags_still_go():
+    from grader.reports.notebook_page import render_body
+
+    cell = nbformat.v4.new_markdown_cell("## 5. Evaluación\n\nSome *text*.\n\n<marquee>m</marquee>"
+                                         f"<img src=x onerror=\"{PWN}\"><a href='javascript:x'>l</a>")
+    body = render_body(nbformat.v4.new_notebook(cells=[cell]), "es")
+    assert "<h2" in body and "&lt;h2" not in body and "<p>Some <em>text</em>.</p>" in body
+    assert "onerror" not in body and "javascript" not in body and "<marquee" not in body
+
+
+def test_no_host_path_reaches_the_page_the_parameters_show_neutral_values(tmp_path):
+    params = nbformat.v4.new_code_cell(f'# Parameters\nepochs = 1\ndata_dir = "{tmp_path}/work/mnist_cnn/_data"\n')
+    params.metadata["tags"] = ["injected-parameters", "grader-injected"]
+    printed = nbformat.v4.new_code_cell("print(data_dir)")
+    printed.outputs = [nbformat.v4.new_output("stream", text=f"{tmp_path}/work/mnist_cnn/_data/x.gz\n"),
+                       nbformat.v4.new_output("error", ename="OSError", evalue=f"{tmp_path}/work/y",
+                                              traceback=[f"File {tmp_path.resolve()}/work/z.py"])]
+    _write(tmp_path, "101", [params, printed])
+    _, warnings = write_feedback(tmp_path, [_score("101")], "es")
+    page = (tmp_path / "feedback" / "mnist_cnn" / "101-notebook.html").read_text(encoding="utf-8")
+    assert not warnings and str(tmp_path) not in page and str(tmp_path.resolve()) not in page
+    assert "&lt;datos del curso&gt;" in page and "&lt;carpeta del corrector&gt;/work/mnist_cnn/_data/x.gz" in page

@@ -12,13 +12,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from grader.i18n import msg, render
+from grader.i18n import code_html, msg, render, render_html
 from grader.records import CheckResult, PracticalScore, Reason
 from grader.reports.notebook_page import not_rendered_page, page_state
 from grader.reports.page import html_page
 from grader.reports.render_worker import LimitedRenderer
+from grader.specs import Titles
 
 _POLICY_CODES = ("score_",)       # late, override and missing reasons have lines of their own
+# statuses whose reason the page and the comment already state elsewhere (the "executed" check's row)
+_SAID_BY_A_CHECK = ("not_executed",)
 
 
 @dataclass(frozen=True)
@@ -38,17 +41,18 @@ def split_hidden(checks: tuple[CheckResult, ...]) -> tuple[list[CheckResult], Hi
                                sum((c.max_points for c in hidden), Decimal("0")))
 
 
-def comment_text(score: PracticalScore, lang: str) -> str:
+def comment_text(score: PracticalScore, lang: str, titles: Titles | None = None) -> str:
     """The Moodle 'Feedback comments' cell: score, reason, every public check, the hidden total."""
+    titles = titles or Titles(score.practical)
     # starts with a word: a leading "-" would make Moodle 5.1 add an apostrophe it then shows
     parts = [render(msg("feedback_comment_no_score") if score.score is None else
                     msg("feedback_comment_score", score=score.score, max_score=score.max_score), lang)]
-    if score.reason is not None:
+    if score.reason is not None and score.status not in _SAID_BY_A_CHECK:
         parts.append(render(score.reason, lang))
     public, hidden = split_hidden(score.checks)
     for check in public:
         mark = "OK" if check.passed else "X"
-        parts.append(f"{mark} {check.check_id} {check.points}/{check.max_points}"
+        parts.append(f"{mark} {titles.of_check(check.check_id, lang)} {check.points}/{check.max_points}"
                      + ("" if check.passed else f": {render(check.reason, lang)}"))
     if hidden is not None:
         parts.append(render(msg("feedback_hidden", points=hidden.points, max_points=hidden.max_points), lang))
@@ -56,39 +60,56 @@ def comment_text(score: PracticalScore, lang: str) -> str:
 
 
 def write_feedback(out_dir: Path, scores: list[PracticalScore], lang: str,
-                   renderer: LimitedRenderer | None = None) -> tuple[list[Path], list[str]]:
+                   renderer: LimitedRenderer | None = None,
+                   titles: dict[str, Titles] | None = None, hide: list[Path] = ()) -> tuple[list[Path], list[str]]:
     """``<out>/feedback/<practical>/<participant>.html`` for every score, and ``...-notebook.html``
     beside it when the grader executed the notebook. Returns (pages written, warnings).
-    Notebook pages are rendered by ``renderer`` (a limited child process; one is made when not given)."""
+    Notebook pages are rendered by ``renderer`` (a limited child process; one is made when not given).
+    ``titles``: per practical, what students read instead of ids (the ids themselves when absent);
+    ``hide``: host folders besides ``out_dir`` (the course data) that no notebook page may show."""
     pages, warnings = [], []
+    titles = titles or {}
     # the worker process starts only if a page needs rendering; a renderer passed in stays open
     with nullcontext(renderer) if renderer else LimitedRenderer() as rendering:
         for score in scores:
             folder = out_dir / "feedback" / score.practical
             folder.mkdir(parents=True, exist_ok=True)
+            named = titles.get(score.practical) or Titles(score.practical)
             executed = out_dir / "work" / score.practical / score.participant / "executed.ipynb"
             notebook_page = folder / f"{score.participant}-notebook.html"
             notebook_note: Reason | None = msg("feedback_no_notebook")
             error_cell = None
             if executed.is_file():
-                title = f"{score.practical} · {score.participant}"
-                notebook_note = _notebook_page(executed, notebook_page, title, lang, rendering, warnings)
+                title = f"{named.of_practical(lang)} · {score.full_name}"
+                notebook_note = _notebook_page(executed, notebook_page, title, lang, rendering, warnings,
+                                               hide=_host_paths([out_dir, *hide]))
                 error_cell = _error_cell(executed)
                 pages.append(notebook_page)
             page = folder / f"{score.participant}.html"
             link = notebook_page.name if notebook_note is None else None
-            page.write_text(feedback_page(score, lang, link, notebook_note, error_cell), encoding="utf-8")
+            page.write_text(feedback_page(score, lang, link, notebook_note, error_cell, named), encoding="utf-8")
             pages.append(page)
     return pages, warnings
 
 
+def _host_paths(folders: list[Path]) -> list[str]:
+    """The grader's own folders (and its Python's, in a virtual environment), as a notebook's outputs
+    may print them: never shown to a student."""
+    import sys
+
+    found = {str(Path(f)) for f in folders} | {str(Path(f).resolve()) for f in folders}
+    if sys.prefix != sys.base_prefix:
+        found.add(sys.prefix)
+    return sorted(found, key=len, reverse=True)
+
+
 def _notebook_page(executed: Path, page: Path, title: str, lang: str, renderer: LimitedRenderer,
-                   warnings: list[str]) -> Reason | None:
+                   warnings: list[str], hide: list[str] = ()) -> Reason | None:
     """Render ``page`` unless this renderer already did (a re-run pays nothing, not even for a page that
     failed). None when the page shows the notebook, else the note for the feedback page."""
     state = page_state(page) if _up_to_date(page, executed) else None
     if state is None:
-        why = renderer.render(executed, page, title, lang)
+        why = renderer.render(executed, page, title, lang, hide=list(hide))
         if why is None:
             return None
         warnings.append(f"feedback: {executed} could not be rendered ({render(why, 'en')})")
@@ -106,14 +127,17 @@ def _error_cell(executed: Path) -> int | None:
 
 
 def feedback_page(score: PracticalScore, lang: str, notebook_link: str | None = None,
-                  notebook_note: Reason | None = None, error_cell: dict[str, int] | None = None) -> str:
+                  notebook_note: Reason | None = None, error_cell: dict[str, int] | None = None,
+                  titles: Titles | None = None) -> str:
     esc = html.escape
-    t = lambda code, **params: esc(render(msg(code, **params), lang))  # noqa: E731
+    titles = titles or Titles(score.practical)
+    t = lambda code, **params: render_html(msg(code, **params), lang)  # noqa: E731
     facts = [t("feedback_student", name=score.full_name, participant=score.participant),
              t("feedback_no_score") if score.score is None
              else f"<strong>{t('feedback_score', score=score.score, max_score=score.max_score)}</strong>",
              t(f"feedback_status_{score.status}")]
-    if score.reason is not None and not score.reason.code.startswith(_POLICY_CODES):
+    if (score.reason is not None and not score.reason.code.startswith(_POLICY_CODES)
+            and score.status not in _SAID_BY_A_CHECK):
         facts.append(t("feedback_runner", reason=render(score.reason, lang)))
     elif error_cell is not None and score.status in ("error", "timeout"):
         facts.append(t("feedback_error_cell", number=error_cell))
@@ -122,32 +146,33 @@ def feedback_page(score: PracticalScore, lang: str, notebook_link: str | None = 
     if score.status != "missing":
         facts.append(_lateness(score, lang))
     public, hidden = split_hidden(score.checks)
-    rows = "".join(_check_row(check, lang) for check in public)
+    rows = "".join(_check_row(check, lang, titles) for check in public)
     if hidden is not None:
         line = t("feedback_hidden", points=hidden.points, max_points=hidden.max_points)
         rows += f"<tr class='hidden'><td colspan='4'>{line}</td></tr>"
     head = "".join(f"<th>{t(f'student_col_{c}')}</th>" for c in ("check", "points", "status", "reason"))
     table = f"<h2>{t('feedback_checks')}</h2><table><tr>{head}</tr>{rows}</table>" if rows else ""
     notebook = (f"<p><a href='{esc(notebook_link)}'>{t('feedback_notebook_link')}</a></p>" if notebook_link
-                else f"<p>{esc(render(notebook_note, lang))}</p>" if notebook_note else "")
-    body = (f"<h1>{t('feedback_title', practical=score.practical)}</h1>"
+                else f"<p>{render_html(notebook_note, lang)}</p>" if notebook_note else "")
+    practical = titles.of_practical(lang)
+    body = (f"<h1>{t('feedback_title', practical=practical)}</h1>"
             + "".join(f"<p>{fact}</p>" for fact in facts) + table + notebook)
-    return html_page(render(msg("feedback_title", practical=score.practical), lang), body, lang)
+    return html_page(render(msg("feedback_title", practical=practical), lang).replace("`", ""), body, lang)
 
 
 def _lateness(score: PracticalScore, lang: str) -> str:
     if score.late == "yes":
         if score.reason is not None and score.reason.code.startswith("score_late"):
-            return html.escape(render(score.reason, lang))
-        return html.escape(render(msg("feedback_late_yes", penalty=score.penalty), lang))
-    return html.escape(render(msg("feedback_late_unknown" if score.late == "unknown" else "feedback_late_no"), lang))
+            return render_html(score.reason, lang)
+        return render_html(msg("feedback_late_yes", penalty=score.penalty), lang)
+    return render_html(msg("feedback_late_unknown" if score.late == "unknown" else "feedback_late_no"), lang)
 
 
-def _check_row(check: CheckResult, lang: str) -> str:
+def _check_row(check: CheckResult, lang: str, titles: Titles) -> str:
     state = "pass" if check.passed else ("partial" if check.points > 0 else "fail")
-    cells = (check.check_id, f"{check.points}/{check.max_points}", render(msg(f"student_state_{state}"), lang),
-             render(check.reason, lang))
-    return f"<tr class='{state}'>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
+    cells = (code_html(titles.of_check(check.check_id, lang)), html.escape(f"{check.points}/{check.max_points}"),
+             render_html(msg(f"student_state_{state}"), lang), render_html(check.reason, lang))
+    return f"<tr class='{state}'>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
 
 
 def _read(path: Path):

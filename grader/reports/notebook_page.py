@@ -5,7 +5,11 @@ metadata into attributes, some unquoted (an image's ``width=1 onerror=...`` ran 
 their cost grows steeply with a cell's size (a 1 MB code cell: over a minute and 1.5 GB). So, before
 nbconvert sees it, the notebook is rebuilt from what a page needs (sources, known outputs, numeric
 image sizes), each part cut to a size cap with a visible note; after it, the HTML is re-serialised
-keeping only the tags and attributes a notebook page uses. The page shell adds the CSP.
+keeping only the tags and attributes a notebook page uses. The page shell adds the CSP. Markdown (cells and
+outputs) and HTML outputs are rendered as a reader sees them: nbconvert's own bleaching, which escaped
+every heading and paragraph as text, is left out, and the scrubber's allow-list of tags and attributes
+is the one filter. No host path reaches the page: the injected parameters show neutral values and the
+grader's folders (out, work, data) are replaced by a neutral name wherever they appear.
 
 This module renders; ``render_worker`` runs it in a child process under a time and a memory limit.
 """
@@ -22,7 +26,7 @@ from grader.i18n import msg, render
 from grader.reports.page import html_page
 
 # Bumped whenever rendering changes what is safe: pages written by an older renderer are rendered again.
-RENDERER_VERSION = "2"
+RENDERER_VERSION = "3"
 MARK_RENDERED = f'<meta name="grader-notebook" content="rendered {RENDERER_VERSION}">'
 MARK_NOT_RENDERED = f'<meta name="grader-notebook" content="not-rendered {RENDERER_VERSION}">'
 
@@ -45,9 +49,18 @@ _TAG = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 class _Budget:
     """What is left of each page cap, and the note a cut part gets, in the page's language."""
 
-    def __init__(self, lang: str):
+    def __init__(self, lang: str, hide: tuple[str, ...] = ()):
         self.left = dict(PAGE_CAPS)
         self.lang = lang
+        # longest first, so a folder inside another is replaced whole; "/" alone would hide everything
+        self.hide = sorted({h.rstrip("/\\") for h in hide if len(h.rstrip("/\\")) > 1}, key=len, reverse=True)
+        self.folder = render(msg("notebook_grader_folder"), lang)
+
+    def neutral(self, text: str) -> str:
+        """``text`` with every folder of the grader's host replaced by a neutral name."""
+        for path in self.hide:
+            text = text.replace(path, self.folder)
+        return text
 
     def fits(self, text: str, cap: int, kind: str) -> bool:
         return len(text) <= min(cap, self.left[kind])      # base64: characters are bytes
@@ -67,11 +80,12 @@ class _Budget:
         return kept, render(msg("notebook_truncated", shown=allowed // KB, total=size // KB), self.lang)
 
 
-def untrusted_copy(nb, lang: str):
-    """A new notebook holding only what the page shows, every part checked and capped."""
+def untrusted_copy(nb, lang: str, hide: tuple[str, ...] = ()):
+    """A new notebook holding only what the page shows, every part checked and capped; the folders in
+    ``hide`` (the grader's own) never appear, nor any absolute path among the injected parameters."""
     import nbformat
 
-    budget = _Budget(lang)
+    budget = _Budget(lang, tuple(hide))
     copy = nbformat.v4.new_notebook()
     # the lexer comes from here: a fixed one, not a name the student chose
     copy.metadata = {"language_info": {"name": "python", "pygments_lexer": "ipython3"}}
@@ -84,6 +98,9 @@ def _clean_cell(cell, budget: _Budget):
     import nbformat
 
     kind, source = cell.get("cell_type"), _text(cell.get("source", ""))
+    if _is_injected_parameters(cell):
+        source = _ABSOLUTE_STRING.sub(lambda m: f'"{render(msg("notebook_course_data"), budget.lang)}"', source)
+    source = budget.neutral(source)
     source, note = budget.cut(source, SOURCE_CAP, "source")
     if kind == "code":
         new = nbformat.v4.new_code_cell(source + (f"\n# {note}" if note else ""))
@@ -109,14 +126,15 @@ def _clean_output(output, budget: _Budget):
 
     kind = output.get("output_type")
     if kind == "stream":
-        text, note = budget.cut(_text(output.get("text", "")), TEXT_CAP, "text")
+        text, note = budget.cut(budget.neutral(_text(output.get("text", ""))), TEXT_CAP, "text")
         name = output.get("name") if output.get("name") in ("stdout", "stderr") else "stdout"
         return nbformat.v4.new_output("stream", name=name, text=text + (f"\n{note}\n" if note else ""))
     if kind == "error":
         lines = output.get("traceback", [])
-        text, note = budget.cut("\n".join(_text(line) for line in lines if isinstance(line, str)), TEXT_CAP, "text")
+        text, note = budget.cut(budget.neutral("\n".join(_text(line) for line in lines if isinstance(line, str))),
+                                TEXT_CAP, "text")
         return nbformat.v4.new_output("error", ename=_text(output.get("ename", ""))[:200],
-                                      evalue=_text(output.get("evalue", ""))[:2000],
+                                      evalue=budget.neutral(_text(output.get("evalue", "")))[:2000],
                                       traceback=[text] + ([note] if note else []))
     if kind in ("display_data", "execute_result"):
         data, metadata = _clean_data(output.get("data", {}), output.get("metadata", {}), budget)
@@ -142,7 +160,7 @@ def _clean_data(data, metadata, budget: _Budget) -> tuple[dict, dict]:
     for mimetype in _TEXT_TYPES:
         value = _text(data.get(mimetype)) if isinstance(data.get(mimetype), (str, list)) else None
         if value is not None:
-            kept, note = budget.cut(value, TEXT_CAP, "text")
+            kept, note = budget.cut(budget.neutral(value), TEXT_CAP, "text")
             clean[mimetype] = kept + (f"\n{note}" if note else "")
     return clean, {k: v for k, v in sizes.items() if v}
 
@@ -168,6 +186,16 @@ def _text(value) -> str:
     return value if isinstance(value, str) else ""
 
 
+# a quoted absolute path (POSIX, home, Windows drive or UNC), as papermill writes a parameter's value
+_ABSOLUTE_STRING = re.compile(r"""(["'])(?:/|~|[A-Za-z]:[\\/]|\\\\)(?:(?!\1)[^\n])*\1""")
+
+
+def _is_injected_parameters(cell) -> bool:
+    metadata = cell.get("metadata", {})
+    tags = metadata.get("tags", []) if isinstance(metadata, dict) else []
+    return isinstance(tags, list) and PAPERMILL_PARAMETERS_TAG in tags
+
+
 def _is_probe_cell(cell) -> bool:
     metadata = cell.get("metadata", {})
     tags = metadata.get("tags", []) if isinstance(metadata, dict) else []
@@ -180,6 +208,12 @@ _DROP_WITH_CONTENT = {"script", "style", "iframe", "object", "applet", "frameset
 _DROP_TAG = {"embed", "frame", "base", "meta", "link", "form", "input", "button", "param", "source",
              "track", "html", "head", "body", "video", "audio", "picture"}
 _VOID = {"area", "br", "col", "hr", "img", "wbr"}
+# every tag a notebook page may show (nbconvert's cells, rendered markdown, tables such as pandas writes);
+# any other tag is dropped and its text kept
+_TAGS = {"a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup", "dd", "del", "details",
+         "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins",
+         "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "samp", "small", "span", "strong", "sub", "summary", "sup",
+         "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul", "var"}
 _ATTRIBUTES = {"class", "id", "alt", "title", "width", "height", "src", "href", "colspan", "rowspan", "align"}
 _IMAGE_SRC = re.compile(r"data:image/(png|jpeg|gif|svg\+xml);base64,[A-Za-z0-9+/=\s]*")
 _SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):")
@@ -196,7 +230,7 @@ class _Scrubber(HTMLParser):
         self.depth = 0
 
     def handle_starttag(self, tag, attrs):
-        if self._skipped(tag, opening=True) or tag in _DROP_TAG:
+        if self._skipped(tag, opening=True) or tag in _DROP_TAG or tag not in _TAGS:
             return
         kept = "".join(f' {name}="{html.escape(value, quote=True)}"' for name, value in attrs
                        if value is not None and _allowed(name, value))
@@ -204,13 +238,13 @@ class _Scrubber(HTMLParser):
 
     def handle_startendtag(self, tag, attrs):
         self.handle_starttag(tag, attrs)
-        if self.skipping is None and tag not in _VOID and tag not in _DROP_TAG and tag not in _DROP_WITH_CONTENT:
+        if self.skipping is None and tag in _TAGS and tag not in _VOID:
             self.parts.append(f"</{tag}>")
         elif self.skipping == tag:            # a self-closed dropped element: nothing to skip
             self._skipped(tag, opening=False)
 
     def handle_endtag(self, tag):
-        if self._skipped(tag, opening=False) or tag in _DROP_TAG or tag in _VOID:
+        if self._skipped(tag, opening=False) or tag in _DROP_TAG or tag in _VOID or tag not in _TAGS:
             return
         self.parts.append(f"</{tag}>")
 
@@ -253,15 +287,16 @@ def scrub_html(text: str) -> str:
 
 
 # --- the page -----------------------------------------------------------------------------------------
-def render_body(nb, lang: str) -> str:
+def render_body(nb, lang: str, hide: tuple[str, ...] = ()) -> str:
     """The notebook's HTML body: checked and capped before nbconvert, scrubbed after it."""
-    body, _ = _exporter().from_notebook_node(untrusted_copy(nb, lang))
+    body, _ = _exporter().from_notebook_node(untrusted_copy(nb, lang, hide))
     return scrub_html(body)
 
 
 # nbconvert's basic template, but the highlighted source is not passed through bleach again: pygments
 # escapes every character of the source itself, and bleach on its output was 70 % of a big cell's cost.
-# (Markdown and HTML outputs are still bleached; the scrubber still sees everything.)
+# Markdown and HTML are not bleached either: bleach's short list escaped headings, paragraphs and tables
+# as visible text. The scrubber (an allow-list of tags and attributes) sees everything, and the CSP stays.
 _TEMPLATE = """{%- extends 'basic/index.html.j2' -%}
 {% block input %}
 <div class="inner_cell">
@@ -270,6 +305,25 @@ _TEMPLATE = """{%- extends 'basic/index.html.j2' -%}
 </div>
 </div>
 {%- endblock input %}
+{% block markdowncell scoped %}
+<div class="cell border-box-sizing text_cell rendered">
+<div class="inner_cell">
+<div class="text_cell_render border-box-sizing rendered_html">
+{{ cell.source | markdown2html | strip_files_prefix }}
+</div>
+</div>
+</div>
+{%- endblock markdowncell %}
+{% block data_html scoped -%}
+<div class="output_html rendered_html output_subarea {{ extra_class }}">
+{{ output.data['text/html'] }}
+</div>
+{%- endblock data_html %}
+{% block data_markdown scoped -%}
+<div class="output_markdown rendered_html output_subarea {{ extra_class }}">
+{{ output.data['text/markdown'] | markdown2html }}
+</div>
+{%- endblock data_markdown %}
 """
 
 
@@ -303,8 +357,9 @@ def warm_up() -> None:
                                                 nbformat.v4.new_markdown_cell("1")]), "en")
 
 
-def notebook_page(nb, title: str, lang: str) -> str:
-    return html_page(title, render_body(nb, lang), lang, head_extra=MARK_RENDERED)
+def notebook_page(nb, title: str, lang: str, hide: tuple[str, ...] = ()) -> str:
+    body = f"<h1>{html.escape(title.replace('`', ''))}</h1>" + render_body(nb, lang, hide)
+    return html_page(title.replace("`", ""), body, lang, head_extra=MARK_RENDERED)
 
 
 def not_rendered_page(title: str, reason_text: str, lang: str) -> str:
@@ -326,12 +381,12 @@ def page_state(page: Path) -> str | None:
     return "not-rendered" if MARK_NOT_RENDERED in head else None
 
 
-def write_notebook_page(source: Path, dest: Path, title: str, lang: str) -> None:
-    """Read ``source``, write its page to ``dest`` (whole or not at all)."""
+def write_notebook_page(source: Path, dest: Path, title: str, lang: str, hide: tuple[str, ...] = ()) -> None:
+    """Read ``source``, write its page to ``dest`` (whole or not at all); ``hide``: the grader's folders."""
     import nbformat
 
     nb = nbformat.read(source, as_version=4)
-    _write_atomic(dest, notebook_page(nb, title, lang))
+    _write_atomic(dest, notebook_page(nb, title, lang, tuple(hide)))
 
 
 def _write_atomic(dest: Path, text: str) -> None:

@@ -41,12 +41,13 @@ class LimitedRenderer:
     def __exit__(self, *_exc) -> None:
         self.close()
 
-    def render(self, source: Path, dest: Path, title: str, lang: str) -> Reason | None:
-        """Write ``dest`` from ``source``; None when done, else why not (``dest`` is then untouched)."""
+    def render(self, source: Path, dest: Path, title: str, lang: str, hide: list[str] = ()) -> Reason | None:
+        """Write ``dest`` from ``source``; None when done, else why not (``dest`` is then untouched).
+        ``hide``: the grader's folders, replaced on the page by a neutral name."""
         worker = self._started()
         if worker is None:
             return msg("notebook_render_failed", error="the rendering process did not start")
-        job = {"source": str(source), "dest": str(dest), "title": title, "lang": lang}
+        job = {"source": str(source), "dest": str(dest), "title": title, "lang": lang, "hide": list(hide)}
         try:
             worker.stdin.write(json.dumps(job) + "\n")
             worker.stdin.flush()
@@ -147,7 +148,8 @@ def serve(memory_mb: int) -> None:
     for line in sys.stdin:
         job = json.loads(line)
         try:
-            write_notebook_page(Path(job["source"]), Path(job["dest"]), job["title"], job["lang"])
+            write_notebook_page(Path(job["source"]), Path(job["dest"]), job["title"], job["lang"],
+                                tuple(job.get("hide", ())))
             reply = {"ok": True}
         except MemoryError:
             reply = {"ok": False, "kind": "memory"}
