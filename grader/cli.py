@@ -8,6 +8,7 @@ import argparse
 import signal
 import sys
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -15,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from grader.errors import GraderError
-from grader.i18n import render
+from grader.i18n import msg, render
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -43,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--student", metavar="N", help="grade only participant N (with --only; --force re-grades)")
     grade.add_argument("--static", action="store_true",
                        help="run nothing: score only what the notebooks show as handed in")
+    grade.add_argument("--lang", choices=("es", "en"),
+                       help="language of the feedback, report and this summary (default: the course's)")
 
     check = sub.add_parser("check", help="students: check a notebook against the public checks before handing in")
     check.add_argument("notebook", type=Path, help="the .ipynb file")
@@ -55,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="rebuild OUT/report.html from the results store, grading nothing")
     report.add_argument("course_file", type=Path, metavar="COURSE.toml")
     report.add_argument("--out", type=Path, help="output folder (default: the course's out_dir)")
+    report.add_argument("--lang", choices=("es", "en"), help="language of the report (default: the course's)")
 
     similar = sub.add_parser("similarity", help="flag similar submissions for a human to review (never a grade)")
     similar.add_argument("course_file", type=Path, metavar="COURSE.toml")
@@ -151,6 +155,8 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
         if len(args.paths) != 1:
             raise GraderError("give one COURSE.toml, or --practical ID followed by submissions")
         course = load_course(args.paths[0])
+    if args.lang:
+        course = replace(course, lang=args.lang)
     runner = args.runner or course.runner
     if not runner_class(runner).isolated:   # an unknown --runner stops here, listing the registered ones
         isolated = [name for name in runner_names() if runner_class(name).isolated]
@@ -169,36 +175,37 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
 
 
 def _print_results(console: Console, result, lang: str) -> None:
-    table = Table(title="Results")
-    for col, width in (("practical", 9), ("participant", 7), ("name", 12), ("status", 12), ("score", 9),
-                       ("late", 4)):
+    """The batch's summary in ``lang`` (the course's): results, course grades, what was written."""
+    t = lambda code, **params: render(msg(code, **params), lang)  # noqa: E731
+    table = Table(title=t("cli_results"))
+    for col, width in ((t("report_col_practical"), 9), (t("report_col_participant"), 7), (t("report_col_name"), 12),
+                       (t("report_col_status"), 12), (t("cli_col_score"), 9), (t("report_col_late"), 4)):
         table.add_column(col, no_wrap=True, min_width=width, overflow="ellipsis")
-    table.add_column("reason", overflow="ellipsis", no_wrap=True, max_width=60)
+    table.add_column(t("cli_col_reason"), overflow="ellipsis", no_wrap=True, max_width=60)
     for s in result.scores:
         table.add_row(s.practical, s.participant, s.full_name, s.status,
                       "-" if s.score is None else f"{s.score}/{s.max_score}", s.late,
-                      render(s.reason, "en"))
+                      render(s.reason, lang))
     console.print(table)
-    grades = Table(title="Course grades")
-    for col in ("student", "key", "grade", "counted"):
+    grades = Table(title=t("cli_course_grades"))
+    for col in (t("cli_col_student"), t("cli_col_key"), t("cli_col_grade"), t("cli_col_counted")):
         grades.add_column(col)
     for g in result.grades:
         grades.add_row(g.student.full_name, g.student.key or "-", str(g.grade), ", ".join(g.counted))
     console.print(grades)
     for w in result.warnings:
-        console.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
-    console.print(f"graded {result.executed}, reused from the store {result.reused}")
+        console.print(f"[yellow]{t('cli_warning')}[/yellow] {escape(w)}", highlight=False)
+    console.print(t("cli_counts", executed=result.executed, reused=result.reused))
     for f in result.files:
-        console.print(f"wrote {f}", highlight=False)
-    _print_attention(console, result.attention)
+        console.print(t("cli_wrote", path=f), highlight=False)
+    _print_attention(console, result.attention, lang)
 
 
-def _print_attention(console: Console, attention) -> None:
+def _print_attention(console: Console, attention, lang: str = "en") -> None:
     """Last, so that the instructor reads it: grades Moodle will not take from the exported files."""
     if not attention:
         return
-    console.print(f"[bold yellow]Moodle will not take {len(attention)} grade(s) as exported[/bold yellow] "
-                  "(also in report.html, \"Needs a human\"):")
+    console.print(f"[bold yellow]{escape(render(msg('cli_attention', count=len(attention)), lang))}[/bold yellow]")
     for flag in attention:
         console.print(f"  {flag.practical} {flag.participant} {flag.name}: {flag.why}", markup=False,
                       highlight=False, soft_wrap=True)
@@ -248,7 +255,7 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
     from grader.course import load_course
     from grader.reports.summary import rebuild_report
 
-    path = rebuild_report(load_course(args.course_file), args.out)
+    path = rebuild_report(load_course(args.course_file), args.out, lang=args.lang)
     console.print(f"wrote {path}", highlight=False)
     return EXIT_OK
 

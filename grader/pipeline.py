@@ -95,11 +95,13 @@ def grade_course(course: Course, out_dir: Path | None = None, *, force: bool = F
                 specs = _job_specs(course, pid, assignments[pid], subs, out_dir, timeout_s, static, mark)
                 missing = _reuse_stored(store, specs, evaluations, result, only, student)
                 todo += _with_student_data(missing, pid, assignments[pid], course.data_dir, out_dir, static)
+            # the progress line shows the final score (lateness, overrides), as the feedback will
+            final = _Policy(course, intake, roster.students, overrides)
             with progress or BatchProgress() as shown:
                 shown.start(len(todo), result.reused)
                 with closing(plan.events(todo)) as events:
                     for event in events:
-                        _record(event, store, evaluations, result, shown)
+                        _record(event, store, evaluations, result, shown, final)
             result.scores = _scores(course, assignments, intake, roster.students, evaluations, overrides)
             if not static:   # a static look never replaces the real scores
                 store.put_scores(result.scores)
@@ -173,7 +175,7 @@ def _with_student_data(specs: list[JobSpec], pid: str, assignment: Assignment, d
 
 
 def _record(event: Started | Finished, store: Store, evaluations: dict, result: BatchResult,
-            shown: BatchProgress) -> None:
+            shown: BatchProgress, final: "_Policy | None" = None) -> None:
     """One event of the pool or cluster: a finished evaluation is stored before anything else happens."""
     submission = event.item.submission
     if isinstance(event, Started):
@@ -186,7 +188,8 @@ def _record(event: Started | Finished, store: Store, evaluations: dict, result: 
     else:
         result.warnings.append(f"{submission.practical} {submission.participant}: not graded ({event.error}); "
                                "run the same command again to grade it")
-    shown.job_finished(submission, event.result, event.error)
+    score = final.score(event.result) if final is not None and event.result is not None else None
+    shown.job_finished(submission, event.result, event.error, score=score)
 
 
 @dataclass(frozen=True)
@@ -242,9 +245,35 @@ def _student_data(assignment: Assignment, data_dir: Path, dest: Path, parameters
     return dest
 
 
+@dataclass
+class _Policy:
+    """Course policy (lateness, overrides) applied to one evaluation: the score students are given."""
+
+    course: Course
+    intake: _Intake
+    students: list[Student]
+    overrides: dict
+
+    def __post_init__(self) -> None:
+        self.names = {(s.practical, s.participant): s.full_name for subs in self.intake.submissions.values()
+                      for s in subs}
+        self.people = {(pid, participant): student for student in self.students
+                       for pid, participant in student.participants.items()}
+
+    def score(self, evaluation: Evaluation, student: Student | None = None) -> PracticalScore | None:
+        key = (evaluation.practical, evaluation.participant)
+        student = student or self.people.get(key)
+        if student is None:
+            return None
+        ws = self.intake.worksheets.get(evaluation.practical)
+        row = ws.entries.get(evaluation.participant) if ws else None
+        return practical_score(evaluation, student, evaluation.participant, self.names.get(key, student.full_name),
+                               row, self.course, self.overrides.get(key))
+
+
 def _scores(course: Course, assignments: dict[str, Assignment], intake: _Intake, students: list[Student],
             evaluations: dict[tuple[str, str], Evaluation], overrides: dict) -> list[PracticalScore]:
-    names = {(s.practical, s.participant): s.full_name for subs in intake.submissions.values() for s in subs}
+    policy = _Policy(course, intake, students, overrides)
     scores = []
     for student in students:
         for pid, participant in student.participants.items():
@@ -252,9 +281,5 @@ def _scores(course: Course, assignments: dict[str, Assignment], intake: _Intake,
             if evaluation is None:
                 scores.append(missing_score(pid, participant, student, assignments[pid].max_points))
                 continue
-            ws = intake.worksheets.get(pid)
-            row = ws.entries.get(participant) if ws else None
-            scores.append(practical_score(evaluation, student, participant,
-                                          names.get((pid, participant), student.full_name), row, course,
-                                          overrides.get((pid, participant))))
+            scores.append(policy.score(evaluation, student))
     return sorted(scores, key=lambda s: (s.practical, s.full_name.casefold(), s.participant))

@@ -10,7 +10,7 @@ import time
 from typing import TextIO
 
 from grader.i18n import render
-from grader.records import Evaluation, Submission
+from grader.records import Evaluation, PracticalScore, Submission
 from grader.scoring import sum_points
 
 FAILED = ("error", "timeout", "invalid")   # statuses counted as failures on the bar
@@ -28,7 +28,9 @@ class BatchProgress:
     def job_started(self, submission: Submission) -> None:
         pass
 
-    def job_finished(self, submission: Submission, evaluation: Evaluation | None, error: str | None = None) -> None:
+    def job_finished(self, submission: Submission, evaluation: Evaluation | None, error: str | None = None,
+                     score: PracticalScore | None = None) -> None:
+        """``score``: the evaluation with course policy applied (lateness, overrides), when known."""
         self.done += 1
         if evaluation is None or evaluation.status in FAILED:
             self.failures += 1
@@ -47,12 +49,21 @@ def describe(submission: Submission) -> str:
     return f"{submission.practical} {submission.participant} {submission.full_name}"
 
 
-def outcome(evaluation: Evaluation | None, error: str | None = None) -> str:
-    """ "graded 8.5/10 (12.3 s)" or "timeout 0/10 (...): reason" - one line, English (the instructor's)."""
+def outcome(evaluation: Evaluation | None, error: str | None = None, score: PracticalScore | None = None) -> str:
+    """ "graded 8.5/10 (12.3 s)", "graded 0/10, late: ... (12.3 s)" or "timeout 0/10 (...): reason" - one line,
+    English (the instructor's). The score is the final one, as the feedback and the worksheet give it; without
+    ``score`` (no course policy known) the run's points are said to come before lateness and overrides."""
     if evaluation is None:
         return f"not graded: {error or 'the job was lost'} (a re-run grades it)"
-    points = sum_points(evaluation.checks, evaluation.max_points)
-    text = f"{evaluation.status} {points}/{evaluation.max_points} ({evaluation.duration_s:.1f} s)"
+    if score is not None:
+        shown = "-" if score.score is None else score.score
+        text = f"{score.status} {shown}/{score.max_score}"
+        if score.late == "yes" or score.status == "overridden":
+            text += f", {'late' if score.late == 'yes' else 'overridden'}: {render(score.reason, 'en')}"
+    else:
+        points = sum_points(evaluation.checks, evaluation.max_points)
+        text = f"ran {evaluation.status}, {points}/{evaluation.max_points} before lateness and overrides"
+    text += f" ({evaluation.duration_s:.1f} s)"
     if evaluation.status in FAILED and evaluation.reason is not None:
         text += ": " + render(evaluation.reason, "en")[:160]
     return text
@@ -71,10 +82,11 @@ class PlainProgress(BatchProgress):
         self._started = time.monotonic()
         self._line(f"{total} to grade, {reused} already in the store")
 
-    def job_finished(self, submission: Submission, evaluation: Evaluation | None, error: str | None = None) -> None:
-        super().job_finished(submission, evaluation, error)
+    def job_finished(self, submission: Submission, evaluation: Evaluation | None, error: str | None = None,
+                     score: PracticalScore | None = None) -> None:
+        super().job_finished(submission, evaluation, error, score)
         width = len(str(self.total))
-        self._line(f"[{self.done:>{width}}/{self.total}] {describe(submission)}: {outcome(evaluation, error)}")
+        self._line(f"[{self.done:>{width}}/{self.total}] {describe(submission)}: {outcome(evaluation, error, score)}")
 
     def close(self) -> None:
         if self.total:
@@ -111,11 +123,13 @@ class RichProgress(BatchProgress):
         if self._task is not None:
             self._bar.update(self._task, current=describe(submission)[:40])
 
-    def job_finished(self, submission: Submission, evaluation: Evaluation | None, error: str | None = None) -> None:
-        super().job_finished(submission, evaluation, error)
+    def job_finished(self, submission: Submission, evaluation: Evaluation | None, error: str | None = None,
+                     score: PracticalScore | None = None) -> None:
+        super().job_finished(submission, evaluation, error, score)
         if evaluation is None or evaluation.status in FAILED:
             # a failure stays on screen above the bar: the instructor sees it without waiting for the end
-            self._bar.console.print(f"  {describe(submission)}: {outcome(evaluation, error)}", highlight=False)
+            self._bar.console.print(f"  {describe(submission)}: {outcome(evaluation, error, score)}",
+                                    highlight=False)
         if self._task is not None:
             self._bar.update(self._task, advance=1, failures=self.failures)
 

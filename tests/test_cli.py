@@ -77,3 +77,11 @@ def test_an_unknown_practical_lists_the_known_ones_and_writes_nothing(tmp_path):
     line = [line for line in done.stdout.splitlines() if line.startswith("error:")][0]
     assert "mnist" in line and "known: imagenet_cnn, mnist_cnn, rnn_text" in line
     assert not (tmp_path / "out").exists()
+
+
+def test_grade_and_report_take_the_language_of_their_output():
+    from grader.cli import build_parser
+
+    assert build_parser().parse_args(["grade", "course.toml", "--lang", "en"]).lang == "en"
+    assert build_parser().parse_args(["report", "course.toml", "--lang", "es"]).lang == "es"
+    assert build_parser().parse_args(["grade", "course.toml"]).lang is None      # the course's

@@ -28,6 +28,9 @@ DYNAMIC = {
     "student_deadline_passed_{}": ("course", "default"),
     "feedback_status_{}": ("graded", "not_executed", "error", "timeout",  # PracticalScore.status
                            "invalid", "missing", "overridden"),
+    "report_flag_{}": ("timeout", "error", "invalid"),                   # summary._RUN_PROBLEMS
+    "report_col_{}": ("practical", "participant", "name", "why", "check", "kind", "passed", "mean_points",
+                      "late", "mean", "median", "time", "status"),      # summary._head's columns
 }
 
 

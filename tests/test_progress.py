@@ -8,7 +8,7 @@ from rich.console import Console
 
 from grader.i18n import msg
 from grader.progress import BatchProgress, PlainProgress, RichProgress, make_progress
-from grader.records import CheckResult, Evaluation, Submission
+from grader.records import CheckResult, Evaluation, PracticalScore, Submission
 
 
 def _submission(participant: str, name: str) -> Submission:
@@ -21,14 +21,20 @@ def _evaluation(participant: str, status: str, points: str, reason=None) -> Eval
                       Decimal("10"))
 
 
+def _final(participant: str, status: str, score: str, late="no", reason=None) -> PracticalScore:
+    return PracticalScore("mnist_cnn", participant, "x", status, Decimal(score), Decimal("10"), late, reason)
+
+
 def _feed(progress: BatchProgress) -> None:
     with progress:
         progress.start(2, reused=5)
         progress.job_started(_submission("101", "Ana Pérez"))
-        progress.job_finished(_submission("101", "Ana Pérez"), _evaluation("101", "graded", "8.5"))
+        progress.job_finished(_submission("101", "Ana Pérez"), _evaluation("101", "graded", "8.5"),
+                              score=_final("101", "graded", "8.5"))
         progress.job_started(_submission("102", "Sean OConnor"))
         progress.job_finished(_submission("102", "Sean OConnor"),
-                              _evaluation("102", "timeout", "0", msg("run_timeout", limit_s="600", number=4)))
+                              _evaluation("102", "timeout", "0", msg("run_timeout", limit_s="600", number=4)),
+                              score=_final("102", "timeout", "0"))
 
 
 def test_logs_get_one_plain_line_per_job_with_status_points_and_reason():
@@ -50,6 +56,19 @@ def test_terminal_gets_a_bar_with_done_total_failures_and_the_failed_job():
     assert "failures 1" in shown
     assert "5 already in the store" in shown
     assert "mnist_cnn 102 Sean OConnor: timeout" in shown   # failures stay above the bar
+
+
+def test_the_line_gives_the_final_score_after_lateness_as_the_feedback_does():
+    stream = io.StringIO()
+    progress = PlainProgress(stream)
+    progress.start(2, reused=0)
+    late = _final("104", "graded", "0", late="yes", reason=msg("score_late_rejected", days=3))
+    progress.job_finished(_submission("104", "Carmen Díaz"), _evaluation("104", "graded", "10"), score=late)
+    progress.job_finished(_submission("105", "Bea"), _evaluation("105", "graded", "10"))
+    lines = stream.getvalue().splitlines()
+    assert lines[1].startswith("[1/2] mnist_cnn 104 Carmen Díaz: graded 0/10, late: Handed in 3 days after")
+    assert "10/10" not in lines[1]
+    assert lines[2] == "[2/2] mnist_cnn 105 Bea: ran graded, 10/10 before lateness and overrides (12.3 s)"
 
 
 def test_a_lost_job_counts_as_a_failure_and_says_a_rerun_grades_it():

@@ -94,7 +94,7 @@ def test_needs_a_human_lists_timeouts_crashes_mismatches_late_joins_and_override
 
 def test_the_report_is_one_self_contained_file_with_its_plots(tmp_path):
     scores = _scores()
-    page = report_html(load_course(_course(tmp_path)), scores, _grades(scores), ["roster: two Ana Pérez"])
+    page = report_html(load_course(_course(tmp_path)), scores, _grades(scores), ["roster: two Ana Pérez"], lang="en")
     images = re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", page)
     assert len(images) == 3                    # grade histograms, pass rates, times
     assert all(base64.b64decode(data).startswith(b"\x89PNG") for data in images)
@@ -110,7 +110,7 @@ def test_grader_report_rebuilds_the_page_from_the_store_without_grading(tmp_path
     out = tmp_path / "out"
     with Store(out / "grader.sqlite") as store:
         store.put_scores(_scores())
-    assert main(["report", str(course), "--out", str(out)]) == 0
+    assert main(["report", str(course), "--out", str(out), "--lang", "en"]) == 0
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "Report test course" in page and "Needs a human" in page and "Carla Crash" in page
     assert not (out / "work").exists()        # nothing was executed
@@ -144,7 +144,20 @@ def test_the_report_lists_this_runs_similarity_flags_with_their_pages(tmp_path):
     write_pairs(out, [FlaggedPair("mnist_cnn", "101", "102", 0.93, 41, "Ana Pérez", "Luis García",
                                   "similarity/mnist_cnn/101--102.html")])
     scores = _scores()
-    page = write_report(out, load_course(_course(tmp_path)), scores, _grades(scores)).read_text(encoding="utf-8")
+    page = write_report(out, load_course(_course(tmp_path)), scores, _grades(scores), lang="en").read_text(encoding="utf-8")
     assert "Similar submissions (1)" in page
     assert "Ana Pérez" in page and "Luis García" in page and "0.93" in page
     assert "href='similarity/mnist_cnn/101--102.html'" in page
+
+
+def test_the_report_is_in_the_course_language_and_a_flag_gives_a_reason_never_a_raw_value(tmp_path):
+    scores = _scores()
+    scores[6] = _score("107", "Gil Odd", score="4", checks=(CheckResult(
+        "accuracy", "metric", D("2"), D("5"), msg("custom_failed", error="KeyError: 'loss'"),
+        details={"needs_human": True}),))
+    page = report_html(load_course(_course(tmp_path)), scores, _grades(scores), [])
+    assert '<html lang="es">' in page and "Requiere revisión (7)" in page and "Resumen" in page
+    assert "True" not in page
+    why = {f.participant: f.why for f in needs_human(scores, _grades(scores), "es")}
+    assert why["107"].startswith("comprobación «accuracy»: ") and "KeyError" in why["107"]
+    assert why["105"] == "tarde: Entregada 2 días después de la fecha límite: no se acepta (política de retrasos: rechazar)."

@@ -1,8 +1,8 @@
 """The instructor's report, ``<out>/report.html``: one self-contained file (figures as base64 PNG).
 
 Grade histograms, pass rate per check, time per submission, and the list of submissions a person should
-look at. For the instructor only (hidden checks appear by name), in English. Reads records and writes
-one file; ``rebuild_report`` reads them back from the results store and never grades anything.
+look at. For the instructor only (hidden checks appear by name), in the course language (or ``lang``).
+Reads records and writes one file; ``rebuild_report`` reads them back from the results store and never grades anything.
 """
 from __future__ import annotations
 
@@ -15,28 +15,33 @@ from pathlib import Path
 
 from grader.course import Course
 from grader.errors import InputError
-from grader.i18n import render
-from grader.records import CourseGrade, Flag, PracticalScore, Student
+from grader.i18n import code_html, msg, render
+from grader.records import CourseGrade, Flag, PracticalScore, Reason, Student
 from grader.reports import plots
 from grader.reports.page import html_page
 
 REPORT_NAME = "report.html"
-_RUN_PROBLEMS = {"timeout": "timeout", "error": "crashed or raised", "invalid": "no usable notebook"}
+_RUN_PROBLEMS = ("timeout", "error", "invalid")
+
+
+def _t(code: str, lang: str, **params) -> str:
+    """A catalogue text for the page: escaped, code names as <code>."""
+    return code_html(render(msg(code, **params), lang))
 
 
 def write_report(out_dir: Path, course: Course, scores: list[PracticalScore], grades: list[CourseGrade],
-                 warnings: list[str] = (), attention: list[Flag] = ()) -> Path:
+                 warnings: list[str] = (), attention: list[Flag] = (), lang: str | None = None) -> Path:
     """``attention``: what the Moodle exports could not carry (grader/exports.py), listed with the rest."""
     from grader.similarity import flagged_pairs
 
     dest = Path(out_dir) / REPORT_NAME
     dest.write_text(report_html(course, scores, grades, list(warnings), similar=flagged_pairs(Path(out_dir)),
-                                attention=list(attention)),
+                                attention=list(attention), lang=lang),
                     encoding="utf-8")
     return dest
 
 
-def rebuild_report(course: Course, out_dir: Path | None = None) -> Path:
+def rebuild_report(course: Course, out_dir: Path | None = None, lang: str | None = None) -> Path:
     """report.html again from ``<out>/grader.sqlite``; course grades recomputed, nothing executed."""
     from grader.store import Store
 
@@ -46,7 +51,7 @@ def rebuild_report(course: Course, out_dir: Path | None = None) -> Path:
         raise InputError(f"{db}: no results store there; run `grader grade` first (or give --out)")
     with Store(db) as store:
         scores = [s for s in store.scores() if s.practical in course.practicals]
-    return write_report(out, course, scores, grades_from_scores(course, scores))
+    return write_report(out, course, scores, grades_from_scores(course, scores), lang=lang)
 
 
 def grades_from_scores(course: Course, scores: list[PracticalScore]) -> list[CourseGrade]:
@@ -66,54 +71,68 @@ def grades_from_scores(course: Course, scores: list[PracticalScore]) -> list[Cou
     return course_grades(course, students, scores)
 
 
-def needs_human(scores: list[PracticalScore], grades: list[CourseGrade]) -> list[Flag]:
+def needs_human(scores: list[PracticalScore], grades: list[CourseGrade], lang: str = "en",
+                titles: dict | None = None) -> list[Flag]:
+    """Why a person should look, in words: a check's own reason, never a raw value from its details."""
     flags = []
     for s in scores:
-        def flag(why: str) -> None:
-            flags.append(Flag(s.practical, s.participant, s.full_name, why))
+        def flag(code: str, **params) -> None:
+            flags.append(Flag(s.practical, s.participant, s.full_name, render(Reason(code, params), lang)))
 
+        named = (titles or {}).get(s.practical)
         if s.status in _RUN_PROBLEMS:
-            flag(f"{_RUN_PROBLEMS[s.status]}: {render(s.reason, 'en')}" if s.reason else _RUN_PROBLEMS[s.status])
+            flag(f"report_flag_{s.status}", reason=render(s.reason, lang) if s.reason else "-")
         for check in s.checks:
-            if check.details.get("needs_human"):
-                flag(f"check {check.check_id}: {check.details['needs_human']}")
-            elif check.kind == "reported" and not check.passed:
-                flag(f"reported vs reproduced mismatch in {check.check_id}: {render(check.reason, 'en')}")
+            title = named.of_check(check.check_id, lang) if named else check.check_id
+            if check.kind == "reported" and not check.passed:
+                flag("report_flag_mismatch", check=title, reason=render(check.reason, lang))
+            elif note := check.details.get("needs_human"):   # True, or a note in words; never shown as a value
+                flag("report_flag_check", check=title, reason=note if isinstance(note, str) else render(check.reason, lang))
         if s.late == "yes":
-            flag(f"late: {render(s.reason, 'en')}")
+            flag("report_flag_late", reason=render(s.reason, lang))
         if s.status == "overridden":
-            flag(f"overridden: {s.override_reason or ''}")
+            flag("report_flag_overridden", reason=s.override_reason or "")
     for g in grades:
         if g.student.ambiguous:
             flags.append(Flag(", ".join(g.student.participants), ", ".join(g.student.participants.values()),
-                              g.student.full_name, "joined by a name several people share: check the join"))
+                              g.student.full_name, render(msg("report_flag_ambiguous"), lang)))
     return flags
 
 
 def report_html(course: Course, scores: list[PracticalScore], grades: list[CourseGrade], warnings: list[str],
                 generated: datetime | None = None, similar: list | None = None,
-                attention: list[Flag] | None = None) -> str:
+                attention: list[Flag] | None = None, lang: str | None = None) -> str:
+    from grader.exports import practical_titles
+
+    lang = lang or course.lang
     generated = generated or datetime.now(timezone.utc)
     practicals = list(course.practicals)
+    titles = practical_titles(course)
     sections = [
-        f"<h1>{html.escape(course.name)}</h1><p class='muted'>grader report, "
-        f"{generated.strftime('%Y-%m-%d %H:%M UTC')}; {len(grades)} students</p>",
-        _overview(practicals, scores),
-        _needs_human_table(needs_human(scores, grades) + list(attention or [])),
-        _similar_table(similar or []),
-        _section("Grades", plots.grade_histograms(
+        f"<h1>{html.escape(course.name)}</h1><p class='muted'>"
+        f"{_t('report_subtitle', lang, when=generated.strftime('%Y-%m-%d %H:%M UTC'), count=len(grades))}</p>",
+        _overview(practicals, scores, lang),
+        _needs_human_table(needs_human(scores, grades, lang, titles) + list(attention or []), lang),
+        _similar_table(similar or [], lang),
+        _section(render(msg("report_grades"), lang), plots.grade_histograms(
             [(p, _floats(s.score for s in scores if s.practical == p and s.score is not None),
               float(_max_score(scores, p))) for p in practicals]
-            + [("course grade", _floats(g.grade for g in grades), float(course.max_grade))])),
-        _section("Pass rate per check", plots.pass_rates([(p, _rates(scores, p)) for p in practicals]),
-                 _check_table(practicals, scores)),
-        _section("Time per submission", plots.durations(
+            + [(render(msg("report_course_grade"), lang), _floats(g.grade for g in grades),
+                float(course.max_grade))])),
+        _section(render(msg("report_pass_rate"), lang), plots.pass_rates([(p, _rates(scores, p)) for p in practicals]),
+                 _check_table(practicals, scores, lang, titles)),
+        _section(render(msg("report_time"), lang), plots.durations(
             [(p, [s.duration_s for s in scores if s.practical == p and s.duration_s is not None])
-             for p in practicals]), _slowest(scores)),
+             for p in practicals]), _slowest(scores, lang)),
     ]
     if warnings:
-        sections.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in warnings) + "</ul>")
-    return html_page(f"{course.name}: grading report", "".join(sections), "en")
+        sections.append(f"<h2>{_t('report_warnings', lang)}</h2><ul>"
+                        + "".join(f"<li>{html.escape(w)}</li>" for w in warnings) + "</ul>")
+    return html_page(render(msg("report_title", course=course.name), lang), "".join(sections), lang)
+
+
+def _head(lang: str, *columns: str) -> str:
+    return "<tr>" + "".join(f"<th>{_t(f'report_col_{c}', lang)}</th>" for c in columns) + "</tr>"
 
 
 def _floats(values) -> list[float]:
@@ -143,9 +162,10 @@ def _section(title: str, png: bytes, extra: str = "") -> str:
     return f"<h2>{html.escape(title)}</h2><img alt='{html.escape(title)}' src='data:image/png;base64,{data}'>{extra}"
 
 
-def _overview(practicals: list[str], scores: list[PracticalScore]) -> str:
+def _overview(practicals: list[str], scores: list[PracticalScore], lang: str) -> str:
     statuses = ["graded", "not_executed", "error", "timeout", "invalid", "missing", "overridden"]
-    head = "".join(f"<th>{h}</th>" for h in ["practical", *statuses, "late", "mean", "median"])
+    head = (f"<th>{_t('report_col_practical', lang)}</th>" + "".join(f"<th>{h}</th>" for h in statuses)
+            + "".join(f"<th>{_t(f'report_col_{c}', lang)}</th>" for c in ("late", "mean", "median")))
     rows = ""
     for p in practicals:
         mine = [s for s in scores if s.practical == p]
@@ -155,10 +175,10 @@ def _overview(practicals: list[str], scores: list[PracticalScore]) -> str:
         median = _show(statistics.median(values)) if values else "-"
         cells = [*counts, sum(s.late == "yes" for s in mine), mean, median]
         rows += f"<tr><td>{html.escape(p)}</td>" + "".join(f"<td class='num'>{c}</td>" for c in cells) + "</tr>"
-    return f"<h2>Overview</h2><table><tr>{head}</tr>{rows}</table>"
+    return f"<h2>{_t('report_overview', lang)}</h2><table><tr>{head}</tr>{rows}</table>"
 
 
-def _check_table(practicals: list[str], scores: list[PracticalScore]) -> str:
+def _check_table(practicals: list[str], scores: list[PracticalScore], lang: str, titles: dict) -> str:
     rows = ""
     for p in practicals:
         graded = _graded(scores, p)
@@ -166,14 +186,17 @@ def _check_table(practicals: list[str], scores: list[PracticalScore]) -> str:
             results = [c for s in graded for c in s.checks if c.check_id == check_id]
             mean = sum((c.points for c in results), Decimal("0")) / len(results)
             first = results[0]
-            rows += (f"<tr><td>{html.escape(p)}</td><td>{html.escape(check_id)}</td><td>{html.escape(first.kind)}"
-                     f"{' (hidden)' if first.hidden else ''}</td><td class='num'>{rate * 100:.0f}%</td>"
+            named = titles[p].of_check(check_id, lang) if p in titles else check_id
+            shown = html.escape(check_id) + ("" if named == check_id else f" <span class='muted'>{code_html(named)}</span>")
+            rows += (f"<tr><td>{html.escape(p)}</td><td>{shown}</td><td>{html.escape(first.kind)}"
+                     f"{' ' + _t('report_hidden', lang) if first.hidden else ''}</td>"
+                     f"<td class='num'>{rate * 100:.0f}%</td>"
                      f"<td class='num'>{_show(mean)}/{first.max_points}</td></tr>")
-    head = "<tr><th>practical</th><th>check</th><th>kind</th><th>passed</th><th>mean points</th></tr>"
+    head = _head(lang, "practical", "check", "kind", "passed", "mean_points")
     return f"<table>{head}{rows}</table>" if rows else ""
 
 
-def _slowest(scores: list[PracticalScore], count: int = 5) -> str:
+def _slowest(scores: list[PracticalScore], lang: str, count: int = 5) -> str:
     timed = sorted((s for s in scores if s.duration_s is not None), key=lambda s: s.duration_s, reverse=True)
     if not timed:
         return ""
@@ -181,34 +204,32 @@ def _slowest(scores: list[PracticalScore], count: int = 5) -> str:
                    f"<td>{html.escape(s.full_name)}</td><td class='num'>{s.duration_s:.1f} s</td>"
                    f"<td>{html.escape(s.status)}</td></tr>" for s in timed[:count])
     total = sum(s.duration_s for s in timed)
-    return (f"<p>{len(timed)} submissions, {total / 60:.1f} min in all, median "
-            f"{statistics.median(s.duration_s for s in timed):.1f} s. Slowest:</p>"
-            f"<table><tr><th>practical</th><th>participant</th><th>name</th><th>time</th><th>status</th></tr>"
-            f"{rows}</table>")
+    line = _t("report_slowest", lang, count=len(timed), minutes=f"{total / 60:.1f}",
+              median=f"{statistics.median(s.duration_s for s in timed):.1f}")
+    return f"<p>{line}</p><table>{_head(lang, 'practical', 'participant', 'name', 'time', 'status')}{rows}</table>"
 
 
-def _similar_table(pairs: list) -> str:
+def _similar_table(pairs: list, lang: str) -> str:
     """Similarity flags (grader/similarity): for a human to review, never a grade."""
     if not pairs:
         return ""
     rows = "".join(
         f"<tr><td>{html.escape(p.practical)}</td><td>{html.escape(p.participant_a)} {html.escape(p.name_a)}</td>"
         f"<td>{html.escape(p.participant_b)} {html.escape(p.name_b)}</td><td>{p.score:.2f}</td>"
-        f"<td>{p.shared_lines}</td><td>" + (f"<a href='{html.escape(p.page)}'>side by side</a>" if p.page else "")
+        f"<td>{p.shared_lines}</td><td>" + (f"<a href='{html.escape(p.page)}'>{_t('report_side_by_side', lang)}</a>" if p.page else "")
         + "</td></tr>" for p in pairs)
-    return (f"<h2>Similar submissions ({len(pairs)})</h2><p class='muted'>flags for review, not evidence and "
-            "never a grade</p><table><tr><th>practical</th><th>a</th><th>b</th><th>score</th>"
-            f"<th>shared lines</th><th></th></tr>{rows}</table>")
+    return (f"<h2>{_t('report_similar', lang, count=len(pairs))}</h2><p class='muted'>{_t('report_similar_note', lang)}"
+            f"</p><table><tr><th>{_t('report_col_practical', lang)}</th><th>a</th><th>b</th>"
+            f"<th>{_t('report_col_score', lang)}</th><th>{_t('report_col_shared', lang)}</th><th></th></tr>{rows}</table>")
 
 
-def _needs_human_table(flags: list[Flag]) -> str:
+def _needs_human_table(flags: list[Flag], lang: str) -> str:
     if not flags:
-        return "<h2>Needs a human</h2><p>Nothing: no timeouts, crashes, mismatches, late hand-ins, ambiguous " \
-               "joins or overrides.</p>"
+        return f"<h2>{_t('report_needs_human_none', lang)}</h2><p>{_t('report_nothing', lang)}</p>"
     rows = "".join(f"<tr><td>{html.escape(f.practical)}</td><td>{html.escape(f.participant)}</td>"
-                   f"<td>{html.escape(f.name)}</td><td>{html.escape(f.why)}</td></tr>" for f in flags)
-    return (f"<h2>Needs a human ({len(flags)})</h2><table><tr><th>practical</th><th>participant</th>"
-            f"<th>name</th><th>why</th></tr>{rows}</table>")
+                   f"<td>{html.escape(f.name)}</td><td>{code_html(f.why)}</td></tr>" for f in flags)
+    return (f"<h2>{_t('report_needs_human', lang, count=len(flags))}</h2><table>"
+            f"{_head(lang, 'practical', 'participant', 'name', 'why')}{rows}</table>")
 
 
 def _show(value: Decimal) -> str:
