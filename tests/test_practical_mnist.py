@@ -42,9 +42,9 @@ def test_a_correct_solution_in_another_style_earns_full_marks(graded):
     assert score.score == Decimal("10"), lost
 
 
-def test_the_unfilled_template_earns_next_to_nothing_and_says_why_per_check(graded):
+def test_the_unfilled_template_earns_nothing_and_says_why_per_check(graded):
     score = graded["template"]
-    assert score.score <= Decimal("1"), score
+    assert score.score == Decimal("0"), score
     for check in score.checks:
         if not check.passed:
             assert render(check.reason, "en") and render(check.reason, "es"), check.check_id

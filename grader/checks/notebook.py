@@ -4,13 +4,15 @@
 which anybody can type): the cells that print or plot when the grader runs the notebook must show
 output in the hand-in too (``outputs_shown`` of them, 80 % by default, as outputs may legitimately
 differ or be cleared one by one). A notebook that was not executed earns none of the points: "no
-errors" and "in order" say nothing about a notebook that never ran.
+errors" and "in order" say nothing about a notebook that never ran. Nor does the template handed in
+untouched (every code cell one of the template's, run or not): there is nothing of the student's to run.
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 
 from grader.checks.base import Check, Option, ScoreContext, result, share
 from grader.errors import ConfigError
@@ -54,7 +56,7 @@ class NotebookCheck(Check):
     codes = (
         "checks_notebook_errors", "checks_notebook_no_plot", "checks_notebook_not_executed",
         "checks_notebook_ok", "checks_notebook_out_of_order", "checks_notebook_outputs_missing",
-        "checks_notebook_unreadable",
+        "checks_notebook_template", "checks_notebook_unreadable",
     )
     options = {"require": Option("strs", required=False, default=("executed", "in_order", "no_errors")),
                "outputs_shown": Option("decimal", required=False, default=Decimal("0.8"))}
@@ -71,6 +73,9 @@ class NotebookCheck(Check):
     @classmethod
     def score(cls, spec: CheckSpec, ctx: ScoreContext) -> CheckResult:
         require = spec.options["require"]
+        if is_untouched_template(ctx.notebook, ctx.template):
+            return result(spec, Decimal("0"), msg("checks_notebook_template"), facts=f"0/{len(require)}",
+                          failed=list(require))
         failed = [fact for fact in require if not FACTS[fact](ctx.inspection)]
         evidence = _evidence(ctx) if GATE in require else None
         shown = {} if evidence is None else {"outputs_in_run": len(evidence.printing),
@@ -86,6 +91,34 @@ class NotebookCheck(Check):
         reason = _failure(failed[0], ctx) if failed else msg("checks_notebook_ok")
         points = share(spec.points, met, len(require)) if failed else spec.points
         return result(spec, points, reason, facts=f"{met}/{len(require)}", failed=failed, **shown)
+
+
+def _code_sources(path: Path | None) -> list[str] | None:
+    """The stripped sources of a notebook's non-empty code cells, the parameters cell left out."""
+    import json
+
+    try:
+        cells = json.loads(Path(path).read_text(encoding="utf-8")).get("cells", [])
+    except (OSError, ValueError, AttributeError, TypeError):
+        return None
+    found = []
+    for cell in cells if isinstance(cells, list) else []:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        tags = cell.get("metadata", {}).get("tags", []) if isinstance(cell.get("metadata"), dict) else []
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        if source.strip() and "parameters" not in (tags if isinstance(tags, list) else []):
+            found.append(" ".join(source.split()))
+    return found
+
+
+def is_untouched_template(notebook: Path | None, template: Path | None) -> bool:
+    """Every code cell of ``notebook`` is one of ``template``'s (whitespace aside): nothing of the student's."""
+    if notebook is None or template is None:
+        return False
+    mine, theirs = _code_sources(notebook), _code_sources(template)
+    return bool(mine) and theirs is not None and set(mine) <= set(theirs)
 
 
 def _evidence(ctx: ScoreContext) -> OutputEvidence | None:

@@ -1,0 +1,52 @@
+"""The template handed in untouched earns nothing, not even the points for handing it in executed."""
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import nbformat
+
+from grader.assignment import load_assignment
+from grader.checks.base import ScoreContext
+from grader.checks.notebook import NotebookCheck
+from grader.i18n import render
+from grader.records import InspectionReport
+
+REPO = Path(__file__).resolve().parents[1]
+TEMPLATE = REPO / "assignments" / "mnist_cnn" / "template.ipynb"
+RAN_CLEAN = InspectionReport(readable=True, nbformat=4, code_cells=12, executed_cells=12, executed=True,
+                             in_order=True, error_cells=(), has_plot=False, colab=False,
+                             has_parameters_cell=True, practical_hint=None)
+
+
+def _executed_copy(tmp_path: Path, change: str | None = None) -> Path:
+    nb = nbformat.read(TEMPLATE, as_version=4)
+    count = 0
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            count += 1
+            cell.execution_count = count
+    if change is not None:
+        nb.cells[7].source = change
+    path = tmp_path / "handed_in.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def _executed_check():
+    return load_assignment(REPO / "assignments" / "mnist_cnn").check("executed")
+
+
+def test_the_untouched_template_run_in_order_earns_nothing_of_executed(tmp_path):
+    ctx = ScoreContext(inspection=RAN_CLEAN, run=None, outputs=None, notebook=_executed_copy(tmp_path),
+                       template=TEMPLATE)
+    scored = NotebookCheck.score(_executed_check(), ctx)
+    assert scored.points == Decimal("0")
+    assert "plantilla" in render(scored.reason, "es") and "template" in render(scored.reason, "en")
+
+
+def test_a_notebook_with_code_of_its_own_is_judged_as_usual(tmp_path):
+    own = "def softmax(logits):\n    e = (logits - logits.max(1, keepdims=True)).exp()\n    return e / e.sum(1, keepdims=True)"
+    ctx = ScoreContext(inspection=RAN_CLEAN, run=None, outputs=None, notebook=_executed_copy(tmp_path, own),
+                       template=TEMPLATE)
+    assert NotebookCheck.score(_executed_check(), ctx).points == Decimal("1")
