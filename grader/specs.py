@@ -38,6 +38,7 @@ class Assignment:
     spec_hash: str              # sha256 of the assignment.toml bytes
     directory: Path
     reference_build: str | None = None   # [reference] build: the hook whose metrics relative thresholds use
+    student_files: tuple[str, ...] = ()  # what the template reads in its data_dir (grader.student_data)
 
     def check(self, check_id: str) -> CheckSpec:
         for spec in self.checks:
