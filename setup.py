@@ -1,27 +1,53 @@
-"""Only for one build step pyproject.toml cannot express: ship public copies of assignments/.
+"""Only for build steps pyproject.toml cannot express: ship public copies of assignments/, and the student wheel.
 
 A wheel installed in Colab has no repository beside it, so grader.selfcheck() would know no
 practical; hidden checks are redacted on the way (grader/public_specs.py).
+
+``STUDENT_WHEEL=1`` builds the wheel students install: no ``reference`` package at all, and each public
+function check carries fixed inputs with the reference's outputs computed now (grader/public_cases.py).
+It imports the grader and reference/ while building, so build it in the grader's environment:
+``STUDENT_WHEEL=1 python -m pip wheel --no-deps --no-build-isolation -w dist .`` (``make student-wheel``).
+Without it (``pip install -e .``, ``pip install .``) the instructor's install keeps reference/.
 """
+import os
+import shutil
+import sys
 from pathlib import Path
 
 from setuptools import setup
 from setuptools.command.build_py import build_py
 
+ROOT = Path(__file__).resolve().parent
+STUDENT = os.environ.get("STUDENT_WHEEL", "") not in ("", "0")
+INSTRUCTOR_ONLY = "reference"      # the reference implementations: never in a student's wheel
+
 
 class BuildWithPublicAssignments(build_py):
+    def finalize_options(self):
+        super().finalize_options()
+        if STUDENT:
+            self.packages = [p for p in self.packages or [] if p.split(".")[0] != INSTRUCTOR_ONLY]
+
     def run(self):
         super().run()
-        source = Path(__file__).parent / "assignments"
+        if STUDENT:   # a build folder reused from an instructor's build may still hold it
+            shutil.rmtree(Path(self.build_lib) / INSTRUCTOR_ONLY, ignore_errors=True)
+        source = ROOT / "assignments"
         if not source.is_dir():   # e.g. the docker image installs grader/ alone
+            return
+        dest = Path(self.build_lib) / "grader" / "public_assignments"
+        if STUDENT:
+            sys.path.insert(0, str(ROOT))
+            from grader.public_specs import write_public_assignments
+
+            write_public_assignments(source, dest, student=True)
             return
         import importlib.util
 
-        spec = importlib.util.spec_from_file_location("public_specs", Path(__file__).parent / "grader" /
-                                                      "public_specs.py")
+        spec = importlib.util.spec_from_file_location("public_specs", ROOT / "grader" / "public_specs.py")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        module.write_public_assignments(source, Path(self.build_lib) / "grader" / "public_assignments")
+        module.write_public_assignments(source, dest)
 
 
 setup(cmdclass={"build_py": BuildWithPublicAssignments})

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
-from grader.schema import Flag, Reference, Table, Text, Titled, decimal, doc, integer, kind_of, problem
+from grader.schema import Flag, Reference, Table, Text, Titled, decimal, doc, integer, kind_of, problem, text_list
 
 ID = re.compile(r"^[A-Za-z0-9_-]+$")
 COMMON_CHECK_KEYS = ("id", "kind", "points", "hidden", "title")
@@ -54,6 +54,9 @@ class Head(Table):
     max_points: Points = Field(..., **doc('"decimal"', "", "the practical's scale: its checks' points add up to it"))
     cell_timeout_s: integer(1) = Field(600, **doc("int ≥ 1", "600", "time limit of one cell"))
     student_data: Reference = Field(None, **doc("reference", "none", "hook preparing the data a student may read"))
+    student_files: text_list(what="file names", example='["train.txt"]') = Field(
+        (), **doc("list of names", "[]", "what the template reads in its data_dir: `grader check --run` names the "
+                                         "missing one, `grader data` writes them"))
 
 
     @model_validator(mode="before")

@@ -55,6 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--course", type=Path, help="course.toml: its deadline, parameters and practicals")
     check.add_argument("--lang", choices=("es", "en"), default="es")
 
+    data = sub.add_parser("data", help="write a practical's student data folder (training data only) in the "
+                                       "template's layout, from the course data folder")
+    data.add_argument("practical", help="practical id (e.g. mnist_cnn)")
+    data.add_argument("dest", type=Path, metavar="DIR",
+                      help="the folder the template's data_dir starts with (data: mnist_cnn writes DIR/mnist)")
+    data.add_argument("--from", dest="source", type=Path, metavar="COURSE_DATA_DIR",
+                      help="the course data folder (default: the course file's data_dir)")
+    data.add_argument("--course", type=Path, help="course.toml: its data_dir, parameters and practicals")
+
     report = sub.add_parser("report", help="rebuild OUT/report.html from the results store, grading nothing")
     report.add_argument("course_file", type=Path, metavar="COURSE.toml")
     report.add_argument("--out", type=Path, help="output folder (default: the course's out_dir)")
@@ -251,6 +260,30 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     return report.exit_code
 
 
+def cmd_data(args: argparse.Namespace, console: Console) -> int:
+    from grader.assignment import load_assignment
+    from grader.course import load_course
+    from grader.selfcheck import known_practicals
+    from grader.student_data import template_data_dir, write_student_data
+
+    course = load_course(args.course) if args.course else None
+    known = known_practicals(course)
+    if args.practical not in known:
+        raise GraderError(f"no practical {args.practical}; known practicals: {', '.join(sorted(known))}")
+    source = args.source or (course.data_dir if course else None)
+    if source is None:
+        raise GraderError("give --from COURSE_DATA_DIR (the course data folder) or --course COURSE.toml")
+    assignment = load_assignment(known[args.practical])
+    parameters = {**assignment.parameters, **(course.practicals[args.practical].parameters if course else {})}
+    folder = write_student_data(assignment, args.dest, source, parameters)
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            console.print(f"wrote {path} ({path.stat().st_size:,} bytes)", highlight=False)
+    console.print(f"the template reads it as data_dir = \"{template_data_dir(assignment)}\" from a notebook "
+                  f"beside {args.dest}", highlight=False)
+    return EXIT_OK
+
+
 def cmd_report(args: argparse.Namespace, console: Console) -> int:
     from grader.course import load_course
     from grader.reports.summary import rebuild_report
@@ -294,7 +327,7 @@ def cmd_reference(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"grade": cmd_grade, "image": cmd_image, "reference": cmd_reference, "check": cmd_check, "report": cmd_report,
+_COMMANDS = {"grade": cmd_grade, "data": cmd_data, "image": cmd_image, "reference": cmd_reference, "check": cmd_check, "report": cmd_report,
              "similarity": cmd_similarity}
 
 

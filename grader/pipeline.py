@@ -105,6 +105,7 @@ def grade_course(course: Course, out_dir: Path | None = None, *, force: bool = F
             result.scores = _scores(course, assignments, intake, roster.students, evaluations, overrides)
             if not static:   # a static look never replaces the real scores
                 store.put_scores(result.scores)
+                store.put_students(roster.students)   # `grader report` grades the same people
         result.grades = course_grades(course, roster.students, result.scores)
         exports_dir = out_dir / "static" if static else out_dir   # a static look never touches the real files
         exports_dir.mkdir(parents=True, exist_ok=True)

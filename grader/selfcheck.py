@@ -75,6 +75,7 @@ class SelfCheck:
     problems: tuple[Reason, ...]
     deadline: Deadline
     now: datetime
+    blocker: Reason | None = None    # what stopped the run before it started (no data): fixed before any check
 
     @property
     def judged(self) -> tuple[CheckLine, ...]:
@@ -92,7 +93,7 @@ class SelfCheck:
 
     @property
     def exit_code(self) -> int:
-        return 0 if self.fix_first is None else 1
+        return 0 if self.fix_first is None and self.blocker is None else 1
 
 
 # --- grader check NOTEBOOK ---------------------------------------------------------------------------
@@ -117,15 +118,18 @@ def check_notebook(path: Path, *, practical: str | None = None, run: bool = Fals
     assignment = load_assignment(known[pid])
     public = [spec for spec in assignment.checks if not spec.hidden]
     now = now or datetime.now(ZoneInfo(SEED_TIMEZONE))
+    blocker = None
     if run:
         parameters = {**assignment.parameters, **(course.practicals[pid].parameters if course else {})}
-        data = Path(data_dir or (course.data_dir if course else "data")).resolve()
+        source = data_dir or (course.data_dir if course else None)   # None: where the template reads
         limit = timeout_s or (course.practicals[pid].timeout_s if course else None)
-        results, problems = _run_locally(path, assignment, public, data, parameters, limit)
+        results, problems, blocker = _run_locally(path, assignment, public, source, parameters, limit)
+        if blocker is not None:   # nothing ran: what the notebook shows as handed in is still judged
+            results = _judge_statically(assignment, public, inspection, path)
     else:
         results, problems = _judge_statically(assignment, public, inspection, path), ()
-    lines = tuple(_line(spec, results.get(spec.id), run) for spec in public)
-    return _report(assignment, path.name, lines, problems, _deadline(course, now), now)
+    lines = tuple(_line(spec, results.get(spec.id), run, blocked=blocker is not None) for spec in public)
+    return _report(assignment, path.name, lines, problems, _deadline(course, now), now, blocker)
 
 
 def known_practicals(course=None, assignments_dir: Path | None = None) -> dict[str, Path]:
@@ -168,27 +172,32 @@ def _judge_statically(assignment, public, inspection, path: Path) -> dict[str, A
     return {r.check_id: r for r in results}
 
 
-def _run_locally(path: Path, assignment, public, data_dir: Path, parameters: dict[str, Any],
-                 timeout_s: float | None) -> tuple[dict[str, Any], tuple[Reason, ...]]:
+def _run_locally(path: Path, assignment, public, source: Path | None, parameters: dict[str, Any],
+                 timeout_s: float | None) -> tuple[dict[str, Any], tuple[Reason, ...], Reason | None]:
     """One local run of the notebook with the probe, as a grading job would, on the public checks that
-    can be planned with ``data_dir`` (a metric check without its labels waits for the submission)."""
+    can be planned with the data found (a metric check without its labels waits for the submission).
+    Without the data the template reads, nothing runs: the reason naming the missing file comes back."""
     from grader.course import DEFAULT_TIMEOUT_S
     from grader.execution import get_runner
     from grader.jobs import JobSpec, run_job
     from grader.records import Submission
+    from grader.student_data import data_for_run
 
     with tempfile.TemporaryDirectory(prefix="grader-check-") as tmp:
         work = Path(tmp)
+        data = data_for_run(assignment, path, Path(source).resolve() if source else None, work, parameters)
+        if isinstance(data, Reason):
+            return {}, (), data
         judged = tuple(spec for spec in public
-                       if _absolute(spec) and _plannable(assignment, spec, work / "trial", data_dir, parameters))
+                       if _absolute(spec) and _plannable(assignment, spec, work / "trial", data.course, parameters))
         submission = Submission(practical=assignment.id, participant="selfcheck", full_name="", source=str(path),
                                 files=(path,), notebook=path, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
         spec = JobSpec(submission=submission, assignment=replace(assignment, checks=judged), parameters=parameters,
-                       course_data_dir=data_dir, student_data_dir=_student_data(assignment, data_dir, work, parameters),
+                       course_data_dir=data.course, student_data_dir=data.student.resolve(),
                        work_dir=work / "run", timeout_s=float(timeout_s or DEFAULT_TIMEOUT_S))
         evaluation = run_job(spec, get_runner("local"))
     problems = (evaluation.reason,) if evaluation.status in ("timeout", "error") and evaluation.reason else ()
-    return {r.check_id: r for r in evaluation.checks}, problems
+    return {r.check_id: r for r in evaluation.checks}, problems, None
 
 
 def _absolute(spec) -> bool:
@@ -206,32 +215,19 @@ def _plannable(assignment, spec, trial_dir: Path, data_dir: Path, parameters: di
     return True
 
 
-def _student_data(assignment, data_dir: Path, work: Path, parameters: dict[str, Any]) -> Path:
-    """What the grader would hand the notebook; a student's own data folder is used as it is."""
-    from grader.assignment import resolve
-
-    if assignment.student_data is None:
-        return data_dir
-    dest = work / "data"
-    try:
-        resolve(assignment.student_data)(data_dir, dest, parameters)
-    except (OSError, ValueError, KeyError):
-        return data_dir
-    return dest
-
-
-def _line(spec, result, ran: bool) -> CheckLine:
+def _line(spec, result, ran: bool, blocked: bool = False) -> CheckLine:
     if result is not None:
         return CheckLine(spec.id, result.points, result.max_points, result.reason)
-    later = msg("student_needs_run") if not ran else msg("student_later_data")
+    later = msg("student_waits_for_data") if blocked else msg("student_later_data") if ran else msg("student_needs_run")
     return CheckLine(spec.id, None, spec.points, later)
 
 
-def _report(assignment, source: str, lines, problems, deadline: Deadline, now: datetime) -> SelfCheck:
+def _report(assignment, source: str, lines, problems, deadline: Deadline, now: datetime,
+            blocker: Reason | None = None) -> SelfCheck:
     hidden = [spec for spec in assignment.checks if spec.hidden]
     return SelfCheck(practical=assignment.id, source=source, lines=tuple(lines), hidden_count=len(hidden),
                      hidden_points=sum((spec.points for spec in hidden), ZERO), max_points=assignment.max_points,
-                     problems=tuple(problems), deadline=deadline, now=now)
+                     problems=tuple(problems), deadline=deadline, now=now, blocker=blocker)
 
 
 def _deadline(course, now: datetime) -> Deadline:
@@ -373,8 +369,11 @@ def summary_lines(report: SelfCheck, lang: str) -> list[str]:
     if report.hidden_count:
         lines.append(render(msg("student_hidden", count=report.hidden_count, points=report.hidden_points), lang))
     first = report.fix_first
-    lines.append(render(msg("student_fix_first", check=first.check_id, lost=first.max_points - first.points,
-                            reason=render(first.reason, lang)) if first else msg("student_all_pass"), lang))
+    if report.blocker is not None:
+        lines.append(render(msg("student_fix_first_blocker", reason=report.blocker), lang))
+    else:
+        lines.append(render(msg("student_fix_first", check=first.check_id, lost=first.max_points - first.points,
+                                reason=render(first.reason, lang)) if first else msg("student_all_pass"), lang))
     lines.append(deadline_line(report.deadline, report.now, lang))
     return lines
 

@@ -42,6 +42,7 @@ class Assignment:
     spec_hash: str              # sha256 of the assignment.toml bytes
     directory: Path
     reference_build: str | None = None   # [reference] build: the hook whose metrics relative thresholds use
+    student_files: tuple[str, ...] = ()  # what the template reads in its data_dir (grader.student_data)
     titles: dict[str, str] | None = None   # {es, en}; ``title`` is the English one
 
     def title_in(self, lang: str) -> str:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from grader.records import CheckResult, Evaluation, PracticalScore, Reason
+from grader.records import CheckResult, Evaluation, PracticalScore, Reason, Student
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS evaluations (
@@ -39,6 +39,14 @@ CREATE TABLE IF NOT EXISTS scores (
     record       TEXT NOT NULL,
     updated_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
     PRIMARY KEY (practical, participant)
+);
+CREATE TABLE IF NOT EXISTS students (
+    position     INTEGER PRIMARY KEY,
+    user_key     TEXT,
+    full_name    TEXT NOT NULL,
+    email        TEXT,
+    participants TEXT NOT NULL,
+    ambiguous    INTEGER NOT NULL
 );
 """
 
@@ -107,6 +115,24 @@ class Store:
     def scores(self) -> list[PracticalScore]:
         rows = self._db.execute("SELECT record FROM scores ORDER BY practical, participant").fetchall()
         return [score_from_json(json.loads(r[0])) for r in rows]
+
+    # the roster: who is who across practicals, as the batch joined them ------------------
+    def put_students(self, students: list[Student]) -> None:
+        """The course's students as ``grader grade`` joined them (its configured user key), replacing the last
+        batch's: ``grader report`` grades exactly these people, never a join of its own."""
+        with self._transaction():
+            self._db.execute("DELETE FROM students")
+            self._db.executemany(
+                "INSERT INTO students (position, user_key, full_name, email, participants, ambiguous)"
+                " VALUES (?,?,?,?,?,?)",
+                [(i, s.key, s.full_name, s.email, json.dumps(s.participants, ensure_ascii=False), int(s.ambiguous))
+                 for i, s in enumerate(students)])
+
+    def students(self) -> list[Student]:
+        rows = self._db.execute("SELECT user_key, full_name, email, participants, ambiguous FROM students"
+                                " ORDER BY position").fetchall()
+        return [Student(key=key, full_name=name, email=email, participants=json.loads(parts), ambiguous=bool(amb))
+                for key, name, email, parts, amb in rows]
 
     def _transaction(self) -> "_Tx":
         return _Tx(self._db)

@@ -132,8 +132,9 @@ def build_reference(data_dir: Path, params: dict, batch_size: int = 50) -> dict[
 
 # ---- Probe cases and the tolerance of the preprocessing check ----------------------------------
 
-POOL = 8                    # compare 8x8-pixel block means: resampling noise averages out, geometry does not
-POOLED_TOLERANCE = 0.12     # mean |difference| of the block means, in normalised units (see the README)
+# compare 8x8-pixel block means within 0.12 (see the README): a comparison, not a solution, so it lives in the
+# grader and ships in the student wheel with the precomputed expected outputs (grader.public_cases)
+from grader.checks.comparisons import POOL, POOLED_TOLERANCE, compare_preprocessed  # noqa: E402
 # (width, height, mode): landscape, portrait, smaller than the resize (upsampled), very wide; then the part
 # "greyscale", landscape and portrait. No image is near square: a squashed resize or a corner crop shows.
 _CASE_SHAPES = ((400, 300, "RGB"), (240, 420, "RGB"), (180, 130, "RGB"), (600, 250, "RGB"),
@@ -181,32 +182,6 @@ def synthetic_photo(rng: np.random.Generator, width: int, height: int) -> Image.
     image = image.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.5, 1.2))))
     grain = rng.normal(0.0, 4.0, size=(height, width, 3))
     return Image.fromarray(np.clip(np.asarray(image, dtype=np.float64) + grain, 0, 255).astype(np.uint8), "RGB")
-
-
-def compare_preprocessed(got, expected) -> tuple[bool, str]:
-    """Same shape, finite, and block means within POOLED_TOLERANCE of the reference pipeline's."""
-    got = np.asarray(got, dtype=np.float64)
-    expected = np.asarray(expected, dtype=np.float64)
-    if got.shape != expected.shape:
-        return False, f"shape {_shape(got.shape)}, expected {_shape(expected.shape)}"
-    if not np.isfinite(got).all():
-        return False, "the result holds nan or inf"
-    difference = float(np.mean(np.abs(_block_means(got) - _block_means(expected))))
-    if difference <= POOLED_TOLERANCE:
-        return True, ""
-    return False, (f"mean |difference| of {POOL}x{POOL}-pixel block means {difference:.3f} > {POOLED_TOLERANCE} "
-                   f"(values in [{got.min():.2f}, {got.max():.2f}], expected [{expected.min():.2f}, "
-                   f"{expected.max():.2f}])")
-
-
-def _block_means(array: np.ndarray) -> np.ndarray:
-    channels, height, width = array.shape
-    h, w = height // POOL * POOL, width // POOL * POOL
-    return array[:, :h, :w].reshape(channels, h // POOL, POOL, w // POOL, POOL).mean(axis=(2, 4))
-
-
-def _shape(shape) -> str:
-    return "(" + ", ".join(str(n) for n in shape) + ")"
 
 
 # (rows, classes, k): never k = classes (every row a hit) nor one row (an error shows only by chance); never

@@ -100,10 +100,20 @@ def test_notebooks_are_executed_except_the_one_handed_in_blank(entries):
 
 def test_variants_carry_their_mistake(entries):
     by_name = _by_name(entries)
-    assert ".max(dim=1" not in _cell(by_name["Luis García"], "softmax")
+    assert ".max(" not in _cell(by_name["Luis García"], "softmax") and "logsumexp" not in _cell(
+        by_name["Luis García"], "softmax")
     assert ".max(dim=1" in _cell(by_name["Ana Pérez"], "softmax")
-    assert "optimizer.step()" not in _cell(by_name["Marta López"], "train")
+    assert ".step()" not in _cell(by_name["Marta López"], "train")
     assert "optimizer.step()" in _cell(by_name["Ana Pérez"], "train")
+
+
+def test_every_student_wrote_their_own_code_but_jose_copied_sean(entries):
+    """Different architectures and styles, so the first similarity report flags only the planted pair."""
+    by_name = _by_name(entries)
+    models = {who: _cell(nb, "model") for who, nb in by_name.items()}
+    assert len(set(models.values())) == len(models) == 7
+    assert "run_epoch" in _cell(by_name["José Ñúñez"], "train") and "train_one_epoch" in _cell(
+        by_name["Sean OConnor"], "train")
 
 
 def test_executed_notebooks_show_a_plot_and_their_accuracy(entries):
@@ -137,6 +147,14 @@ def test_course_file_points_at_the_demo_files():
     assert practical.submissions == (ARCHIVE.resolve(),) and practical.worksheet == WORKSHEET.resolve()
     assert practical.parameters["train_size"] == 1400
     assert course.data_dir == (DEMO / "data").resolve() and practical.timeout_s == 600
+
+
+def test_the_first_similarity_report_flags_only_the_planted_pair(tmp_path):
+    from grader.similarity import similarity_for_course
+
+    report = similarity_for_course(load_course(DEMO / "course.toml"), tmp_path)
+    assert [(p.name_a, p.name_b) for p in report.flagged] == [("José Ñúñez", "Sean OConnor")]
+    assert report.flagged[0].score >= 0.9
 
 
 def test_demo_files_stay_small():

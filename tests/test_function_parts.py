@@ -72,7 +72,7 @@ def test_a_function_wrong_only_on_a_part_loses_exactly_that_part_and_names_it(tm
     assert res.points == Decimal("1.50") and res.details == {"cases_passed": "3/4",
                                                              "parts_passed": {"rest": "3/3", "large": "0/1"}}
     assert render(res.reason, "en") == ("`double` matches the reference on 3/4 cases; points lost for “large” "
-                                        "(0/1 cases, −0.5). First failure, values of a million: got nan.")
+                                        "(0/1 case, −0.5). First failure, values of a million: got nan.")
     assert "pierde los puntos de «grandes»" in render(res.reason, "es")
 
 

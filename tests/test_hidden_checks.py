@@ -124,7 +124,7 @@ def test_grader_check_only_counts_hidden_checks(course, tmp_path, capsys, lang):
     out = capsys.readouterr().out
     assert code == 0
     _assert_nothing_leaks(out)
-    assert ("2 hidden check(s) worth 5 points" if lang == "en" else "2 comprobación(es) oculta(s)") in out
+    assert ("2 hidden checks worth 5 points" if lang == "en" else "2 comprobaciones ocultas que valen 5 puntos") in out
 
 
 def test_selfcheck_in_a_kernel_only_counts_hidden_checks(course, tmp_path, capsys):
@@ -138,7 +138,7 @@ def test_selfcheck_in_a_kernel_only_counts_hidden_checks(course, tmp_path, capsy
     page = as_html(kernel_report(namespace, assignments_dir=tmp_path / "assignments"), "es")
     for out in (text, page):
         _assert_nothing_leaks(out)
-    assert "model_shape" in text and "2 hidden check(s) worth 5 points" in text
+    assert "model_shape" in text and "2 hidden checks worth 5 points" in text
 
 
 @pytest.mark.slow

@@ -81,7 +81,7 @@ def test_cells_never_run_are_counted_among_code_cells_only(tmp_path):
     cells = [new_markdown_cell(f"m{i}") for i in range(3)] + [_cell("a = 1", None), new_markdown_cell("x"), _cell("1/0", None, [error])]
     report = inspect(_write(tmp_path, new_notebook(cells=cells)))
     shown = render(next(r for r in report.problems if r.code == "inspect_error_outputs"), "es")
-    assert "celda(s) n.º 2 (contando solo las celdas de código)" in shown and "6" not in shown
+    assert "celda n.º 2 (contando solo las celdas de código)" in shown and "6" not in shown
 
 
 def test_image_output_counts_as_plot(tmp_path):

@@ -95,7 +95,7 @@ def test_only_cells_after_the_injection_point_are_reported_with_their_jupyter_nu
         (5, ("epochs",), 7, 5), (7, ("lr",), None, 6)]
     notes = reassignment_notes(_cells(), {"epochs": 1, "lr": 0.1})
     assert [n.code for n in notes] == ["params_reassigned_in", "params_reassigned_cell"]
-    assert "Cell In [7] assigns the grading parameter(s) `epochs`" in render(notes[0], "en")
+    assert "Cell In [7] assigns the grading parameter `epochs`" in render(notes[0], "en")
     assert "La celda In [7]" in render(notes[0], "es")
     assert "Code cell #6 (not run before handing in)" in render(notes[1], "en") and "`lr`" in render(notes[1], "en")
     assert "celda de código n.º 6" in render(notes[1], "es")

@@ -161,3 +161,63 @@ def test_the_report_is_in_the_course_language_and_a_flag_gives_a_reason_never_a_
     why = {f.participant: f.why for f in needs_human(scores, _grades(scores), "es")}
     assert why["107"].startswith("comprobación «accuracy»: ") and "KeyError" in why["107"]
     assert why["105"] == "tarde: Entregada 2 días después de la fecha límite: no se acepta (política de retrasos: rechazar)."
+
+
+@pytest.mark.slow
+def test_grader_report_grades_the_students_grader_grade_joined(tmp_path):
+    """Two students named alike, neither with an email, told apart by their ID numbers (user_key =
+    "idnumber"): `grader report` rebuilds from the store's roster the same course grades `grader grade` wrote,
+    never a join of its own by email-else-name (which would merge the two)."""
+    import re
+    import zipfile
+
+    from two_practicals import ASSIGNMENT, REL_ASSIGNMENT, rel_notebook, trivial_notebook
+
+    header = ("Identifier,Full name,ID number,Email address,Status,Grade,Maximum grade,Grade can be changed,"
+              "Last modified (submission),Last modified (grade),Feedback comments")
+    people = [("Ana Pérez", "A1", "501", "901", 6), ("Ana Pérez", "A2", "502", "902", 0),
+              ("Luis García", "L1", "503", "903", 3)]
+    for pid, text in (("tiny", ASSIGNMENT), ("tiny_rel", REL_ASSIGNMENT)):
+        (tmp_path / "assignments" / pid).mkdir(parents=True)
+        (tmp_path / "assignments" / pid / "assignment.toml").write_text(text.replace('id = "tiny"', f'id = "{pid}"'),
+                                                                        encoding="utf-8")
+    (tmp_path / "data").mkdir()
+    for pid, column in (("tiny", 2), ("tiny_rel", 3)):
+        with zipfile.ZipFile(tmp_path / f"{pid}.zip", "w") as zf:
+            for person in people:
+                n = person[column]
+                body = trivial_notebook(n) if pid == "tiny" else rel_notebook(person[4])
+                zf.writestr(f"{person[0]}_{n}_assignsubmission_file_/{pid}.ipynb", body)
+        rows = [f'Participant {p[column]},{p[0]},{p[1]},,Submitted for grading,,100.00,Yes,'
+                f'"Monday, 1 March 2027, 10:00 AM",-,' for p in people]
+        (tmp_path / f"{pid}.csv").write_text("\ufeff" + "\n".join([header, *rows]) + "\n", encoding="utf-8")
+    course = tmp_path / "course.toml"
+    course.write_text("""
+[course]
+name = "Same names"
+keep_best = 2
+deadline = "2027-03-31T23:59:00"
+timezone = "Europe/Madrid"
+assignments_dir = "assignments"
+[moodle]
+user_key = "idnumber"
+[practicals.tiny]
+submissions = ["tiny.zip"]
+worksheet = "tiny.csv"
+[practicals.tiny_rel]
+submissions = ["tiny_rel.zip"]
+worksheet = "tiny_rel.csv"
+[similarity]
+enabled = false
+""", encoding="utf-8")
+
+    def sections(page: str) -> list[str]:
+        page = re.sub(r"grader report, [^;]*;", "", page)          # when it was written
+        return [part for part in page.split("<h2>") if not part.startswith("Warnings")]
+
+    assert main(["grade", str(course), "--quiet"]) == 0
+    graded = sections((tmp_path / "out" / "report.html").read_text(encoding="utf-8"))
+    assert main(["report", str(course)]) == 0
+    rebuilt = sections((tmp_path / "out" / "report.html").read_text(encoding="utf-8"))
+    assert "3 students" in graded[0]
+    assert rebuilt == graded

@@ -45,14 +45,14 @@ def test_a_decimal_option_reads_a_string_or_an_integer_and_refuses_a_float_with_
 
 def test_an_unknown_option_lists_the_kind_and_every_allowed_key(tmp_path):
     with pytest.raises(ConfigError, match=r"\.colour: unknown key for kind 'notebook' \(allowed: hidden, id, "
-                                          r"kind, outputs_shown, points, require\)"):
+                                          r"kind, outputs_shown, points, require, title\)"):
         _load(tmp_path, '"0.5"\ncolour = 1')
 
 
 def test_kinds_bring_their_flags_and_every_code_they_emit_is_declared_and_catalogued():
     kinds = {kind.kind: kind for kind in registry.kinds() if kind.__module__.startswith("grader.checks.")}
     assert [k for k, c in kinds.items() if c.static] == ["notebook"]
-    assert [k for k, c in kinds.items() if c.needs_evaluation_data] == ["metric"]
+    assert [k for k, c in kinds.items() if c.needs_evaluation_data] == ["at_submission", "metric"]
     for name, kind in kinds.items():
         module = Path(__import__(kind.__module__, fromlist=["_"]).__file__)
         emitted = set(re.findall(r'\bmsg\(\s*"([a-z0-9_]+)"', module.read_text(encoding="utf-8")))

@@ -1,5 +1,9 @@
 """Builds the demo course: a small MNIST-like data set, a Moodle archive of executed notebooks, a worksheet.
 
+Every student wrote their own code (examples/demo/student_styles.py: different architectures and styles), but
+José handed in Sean's notebook renamed (the one pair the similarity report should flag); Carmen is late,
+Marta's model never trains, Luis's softmax overflows, Pablo never ran his notebook, Lucía handed nothing in.
+
 Run from the repository root with the project's Python: ``.venv/bin/python examples/demo/build_demo.py``
 (about a minute on 2 cores). It is idempotent: every run rewrites the same files from
 assignments/mnist_cnn/solution.ipynb and scikit-learn's bundled ``load_digits``; nothing is downloaded.
@@ -32,6 +36,9 @@ sys.path.insert(0, str(ROOT))   # so `reference` imports when run as a script
 from reference.idx import write_idx  # noqa: E402
 from reference.mnist_cnn import IMAGES, LABELS, student_data  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from student_styles import STYLES  # noqa: E402
+
 DEMO = ROOT / "examples" / "demo"
 SOLUTION = ROOT / "assignments" / "mnist_cnn" / "solution.ipynb"
 ARCHIVE = DEMO / "moodle" / "ML1-MNIST-101.zip"
@@ -50,25 +57,26 @@ class Student:
     name: str                 # as the worksheet writes it
     participant: str
     email: str
-    variant: str | None       # None: no submission
+    variant: str | None       # whose code: "solution" or a style of student_styles.py; None: no submission
     submitted: str = "-"      # worksheet's "Last modified (submission)"
     filename: str = "mnist_cnn.ipynb"
+    executed: bool = True     # False: handed in without running it
 
 
 STUDENTS = [
     Student("Ana Pérez", "3100421", "ana.perez@alumnos.example.edu", "solution",
             "Monday, 29 March 2027, 6:42 PM"),
-    Student("Luis García", "3100422", "luis.garcia@alumnos.example.edu", "naive_softmax",
+    Student("Luis García", "3100422", "luis.garcia@alumnos.example.edu", "luis",   # softmax without the shift
             "Tuesday, 30 March 2027, 11:05 PM"),
-    Student("Marta López", "3100423", "marta.lopez@alumnos.example.edu", "untrained",
+    Student("Marta López", "3100423", "marta.lopez@alumnos.example.edu", "marta",  # never steps: untrained
             "Wednesday, 31 March 2027, 11:58 PM"),
-    Student("Pablo Ruiz", "3100424", "pablo.ruiz@alumnos.example.edu", "not_executed",
-            "Wednesday, 31 March 2027, 9:30 PM"),
-    Student("Carmen Díaz", "3100425", "carmen.diaz@alumnos.example.edu", "solution",
+    Student("Pablo Ruiz", "3100424", "pablo.ruiz@alumnos.example.edu", "pablo",
+            "Wednesday, 31 March 2027, 9:30 PM", executed=False),
+    Student("Carmen Díaz", "3100425", "carmen.diaz@alumnos.example.edu", "carmen",
             "Thursday, 1 April 2027, 10:15 AM"),   # after the deadline: late
-    Student("José Ñúñez", "3100426", "jose.nunez@alumnos.example.edu", "solution",
+    Student("José Ñúñez", "3100426", "jose.nunez@alumnos.example.edu", "jose",    # Sean's, renamed: the copy
             "Sunday, 28 March 2027, 1:07 PM", filename="Práctica 1 MNIST.ipynb"),
-    Student("Sean O'Connor", "3100427", "sean.oconnor@alumnos.example.edu", "solution",
+    Student("Sean O'Connor", "3100427", "sean.oconnor@alumnos.example.edu", "sean",
             "Friday, 26 March 2027, 8:20 AM"),
     Student("Lucía Martín", "3100428", "lucia.martin@alumnos.example.edu", None),
 ]
@@ -126,21 +134,11 @@ def write_data() -> Path:
 
 
 def variant(name: str) -> nbformat.NotebookNode:
-    """The solution with one mistake edited into its code, asserting that the edit happened."""
+    """The template's notebook (the solution's cells) with one student's own code in the cells left to them."""
     nb = nbformat.read(SOLUTION, as_version=4)
-    edits = {
-        "solution": [],
-        "not_executed": [],
-        # softmax without the max shift: right on small logits, nan on large ones.
-        "naive_softmax": [("softmax", "    shifted = logits - logits.max(dim=1, keepdim=True).values\n"
-                                      "    exps = torch.exp(shifted)", "    exps = torch.exp(logits)")],
-        # the optimiser never steps: the model stays at its random initialisation (~0.1 accuracy).
-        "untrained": [("train", "        optimizer.step()\n", "")],
-    }[name]
-    for cell_id, old, new in edits:
+    for cell_id, source in ({} if name == "solution" else STYLES[name]).items():
         cell = next(c for c in nb.cells if c.get("id") == cell_id)
-        assert old in cell.source, f"variant {name}: {old!r} not found in cell {cell_id}"
-        cell.source = cell.source.replace(old, new)
+        cell.source = source
     return nb
 
 
@@ -177,7 +175,7 @@ def write_archive(data_dir: Path) -> None:
             if student.variant is None:
                 continue
             nb = variant(student.variant)
-            if student.variant != "not_executed":
+            if student.executed:
                 nb = execute(nb, tmp_path, seed)
             name = f"{moodle_prefix(student.name, student.participant)}/{student.filename}"
             entries[name] = nbformat.writes(nb).encode("utf-8")

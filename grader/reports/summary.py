@@ -42,7 +42,8 @@ def write_report(out_dir: Path, course: Course, scores: list[PracticalScore], gr
 
 
 def rebuild_report(course: Course, out_dir: Path | None = None, lang: str | None = None) -> Path:
-    """report.html again from ``<out>/grader.sqlite``; course grades recomputed, nothing executed."""
+    """report.html again from ``<out>/grader.sqlite``; course grades recomputed for the students as ``grader
+    grade`` joined them (the store's roster, by the configured user key), nothing executed."""
     from grader.store import Store
 
     out = Path(out_dir or course.out_dir)
@@ -51,7 +52,12 @@ def rebuild_report(course: Course, out_dir: Path | None = None, lang: str | None
         raise InputError(f"{db}: no results store there; run `grader grade` first (or give --out)")
     with Store(db) as store:
         scores = [s for s in store.scores() if s.practical in course.practicals]
-    return write_report(out, course, scores, grades_from_scores(course, scores), lang=lang)
+        roster = store.students()
+    if not roster:   # a store written before the roster was kept: joined again by email, else name
+        return write_report(out, course, scores, grades_from_scores(course, scores), lang=lang)
+    from grader.outcomes import course_grades
+
+    return write_report(out, course, scores, course_grades(course, roster, scores), lang=lang)
 
 
 def grades_from_scores(course: Course, scores: list[PracticalScore]) -> list[CourseGrade]:

@@ -1,0 +1,128 @@
+"""The student's data folder, in the layout the practical's template reads.
+
+A template's parameters cell says where its notebook reads its data (``data_dir = "data/mnist"``, relative
+to the notebook), and ``student_files`` in assignment.toml what it reads there. ``grader data`` writes that
+folder from a course data folder with the practical's own ``student_data`` hook (training data only, never
+evaluation labels: the same hook a grading batch uses); ``grader check --run`` finds it where the template
+looks, and says which file is missing, and how to get it, before running anything.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from grader.errors import GraderError
+from grader.i18n import msg
+from grader.notebook_tags import PARAMETERS_TAG
+from grader.records import Reason
+from grader.specs import Assignment, resolve
+
+TEMPLATE = "template.ipynb"
+DEFAULT_TOP = "data"          # the folder a template's data_dir starts with when it cannot be read
+
+
+@dataclass(frozen=True)
+class RunData:
+    """What a self-check run reads: ``course`` plans the checks (labels there are used if present),
+    ``student`` is handed to the notebook as ``data_dir``."""
+
+    course: Path
+    student: Path
+
+
+def template_data_dir(assignment: Assignment) -> PurePosixPath:
+    """The literal ``data_dir`` of the template's parameters cell (e.g. data/mnist); data/<id> otherwise."""
+    fallback = PurePosixPath(DEFAULT_TOP) / assignment.id
+    try:
+        nb = json.loads((Path(assignment.directory) / TEMPLATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return fallback
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code" or PARAMETERS_TAG not in cell.get("metadata", {}).get("tags", []):
+            continue
+        source = cell.get("source", "")
+        try:
+            tree = ast.parse("".join(source) if isinstance(source, list) else source)
+        except SyntaxError:
+            return fallback
+        for node in tree.body:
+            if (isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["data_dir"]
+                    and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
+                return PurePosixPath(node.value.value)
+    return fallback
+
+
+def layout_folder(assignment: Assignment, top: Path) -> Path:
+    """Where the practical's files go under ``top``, the folder the template's data_dir starts with:
+    data_dir = "data/mnist" and top = my/data give my/data/mnist."""
+    parts = template_data_dir(assignment).parts
+    return Path(top).joinpath(*parts[1:]) if len(parts) > 1 else Path(top)
+
+
+def missing_files(assignment: Assignment, folder: Path) -> list[str]:
+    return [name for name in assignment.student_files if not (Path(folder) / name).exists()]
+
+
+def data_command(assignment: Assignment) -> str:
+    top = template_data_dir(assignment).parts[0] if template_data_dir(assignment).parts else DEFAULT_TOP
+    return f"grader data {assignment.id} {top} --from COURSE_DATA_DIR"
+
+
+def write_student_data(assignment: Assignment, top: Path, course_data: Path, parameters: dict[str, Any]) -> Path:
+    """``grader data``: the student folder of ``assignment`` under ``top``, made from ``course_data``."""
+    if assignment.student_data is None:
+        raise GraderError(f"{assignment.id}: the assignment has no student_data hook; its students read the course "
+                          "data folder as it is")
+    course_data, folder = Path(course_data).resolve(), layout_folder(assignment, Path(top)).resolve()
+    if folder == course_data or course_data in folder.parents or folder in course_data.parents:
+        raise GraderError(f"{top}: the student folder must lie outside the course data folder {course_data} "
+                          "(which holds the evaluation labels)")
+    if not course_data.is_dir():
+        raise GraderError(f"--from {course_data}: no such folder (the course data folder, as in course.toml's data_dir)")
+    hook = resolve(assignment.student_data)
+    scratch = folder.with_name(f".{folder.name}.partial")
+    shutil.rmtree(scratch, ignore_errors=True)
+    try:
+        hook(course_data, scratch, dict(parameters))
+    except (OSError, ValueError, KeyError) as err:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise GraderError(f"cannot make the data of {assignment.id} from {course_data}: {err}") from None
+    shutil.rmtree(folder, ignore_errors=True)
+    scratch.replace(folder)
+    return folder
+
+
+def data_for_run(assignment: Assignment, notebook: Path, source: Path | None, work: Path,
+                 parameters: dict[str, Any]) -> RunData | Reason:
+    """The folders of a self-check run, else the reason (the missing file) that stops it before it starts.
+
+    ``source`` is what the student gave (``--data``, or the course's data_dir): a course data folder is
+    turned into the student folder by the hook, as a grading batch would; a student folder in the
+    template's layout (the folder data_dir starts with, or the practical's folder itself) is used as it is.
+    Without ``source``: where the template reads, beside the notebook."""
+    if source is not None and assignment.student_data is not None:
+        dest = work / "data"
+        try:
+            resolve(assignment.student_data)(source, dest, dict(parameters))
+            return RunData(course=source, student=dest)
+        except (GraderError, OSError, ValueError, KeyError):
+            shutil.rmtree(dest, ignore_errors=True)   # not a course data folder: a student's, perhaps
+    if source is not None:
+        candidates = [layout_folder(assignment, source), source]
+    else:
+        candidates = [Path(notebook).parent / template_data_dir(assignment)]
+    for folder in candidates:
+        if folder.is_dir() and not missing_files(assignment, folder):
+            return RunData(course=folder, student=folder)
+    first = candidates[0]
+    missing = missing_files(assignment, first) or ["."]
+    return msg("student_data_missing", file=str(first / missing[0]), folder=str(first),
+               command=data_command(assignment))
+
+
+__all__ = ["RunData", "data_command", "data_for_run", "layout_folder", "missing_files", "template_data_dir",
+           "write_student_data"]

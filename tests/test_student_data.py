@@ -1,0 +1,62 @@
+"""Students get their data in the template's layout (`grader data`), and `grader check --run` finds it there."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from grader.assignment import load_assignment
+from grader.cli import main
+from grader.student_data import data_for_run, layout_folder, template_data_dir
+from reference.idx import read_idx
+
+from test_selfcheck import _executed_solution
+
+
+def test_each_template_reads_its_data_under_data(repo):
+    found = {pid: str(template_data_dir(load_assignment(repo / "assignments" / pid)))
+             for pid in ("mnist_cnn", "imagenet_cnn", "rnn_text")}
+    assert found == {"mnist_cnn": "data/mnist", "imagenet_cnn": "data/imagenet", "rnn_text": "data/text"}
+
+
+def test_grader_data_writes_the_training_split_where_the_template_reads_it(tmp_path, capsys, shared_data):
+    assert main(["data", "mnist_cnn", str(tmp_path / "data"), "--from", str(shared_data)]) == 0
+    folder = tmp_path / "data" / "mnist"
+    assert sorted(p.name for p in (tmp_path / "data").rglob("*")) == [
+        "mnist", "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"]    # never t10k, never evaluation labels
+    images, labels = read_idx(folder / "train-images-idx3-ubyte.gz"), read_idx(folder / "train-labels-idx1-ubyte.gz")
+    held_out = read_idx(shared_data / "mnist" / "t10k-images-idx3-ubyte.gz")[len(images):]
+    assert images.shape == (8000, 28, 28) and len(labels) == 8000 and len(held_out) == 2000
+    assert not any(np.array_equal(held_out[0], image) for image in images[-50:])
+    assert 'data_dir = "data/mnist"' in capsys.readouterr().out
+
+
+def test_grader_data_refuses_to_write_into_the_course_data_folder(tmp_path, capsys, shared_data):
+    assert main(["data", "mnist_cnn", str(shared_data), "--from", str(shared_data)]) == 2
+    assert "outside the course data folder" in capsys.readouterr().out
+
+
+def test_a_check_run_without_data_names_the_missing_file_and_grader_data_first(tmp_path, capsys, repo):
+    notebook = _executed_solution(repo, tmp_path / "solution.ipynb")
+    code = main(["check", str(notebook), "--run", "--lang", "en"])
+    out = capsys.readouterr().out
+    assert code == 1
+    summary = [line for line in out.splitlines() if line.startswith("Fix first")]
+    assert len(summary) == 1 and "training data" in summary[0]
+    assert str(tmp_path / "data" / "mnist" / "train-images-idx3-ubyte.gz") in out.replace("\n", "")
+    assert "grader data mnist_cnn data --from COURSE_DATA_DIR" in out.replace("\n", "")
+    rows = {line.split("│")[1].strip(): line for line in out.splitlines() if line.count("│") >= 4}
+    assert "passes" in rows["executed"]                          # judged on the notebook as handed in
+    assert "did not start" in rows["softmax"] and "did not start" in rows["loss_decreasing"]
+
+
+def test_data_given_as_the_templates_top_folder_or_the_practicals_folder_is_found(tmp_path, repo, shared_data):
+    assignment = load_assignment(repo / "assignments" / "mnist_cnn")
+    main(["data", "mnist_cnn", str(tmp_path / "data"), "--from", str(shared_data)])
+    for given in (tmp_path / "data", tmp_path / "data" / "mnist"):
+        found = data_for_run(assignment, tmp_path / "nb.ipynb", given, tmp_path / "work", assignment.parameters)
+        assert found.student == layout_folder(assignment, tmp_path / "data")
+    found = data_for_run(assignment, tmp_path / "nb.ipynb", shared_data, tmp_path / "work", assignment.parameters)
+    assert found.course == shared_data and (found.student / "train-images-idx3-ubyte.gz").is_file()
+    assert data_for_run(assignment, tmp_path / "nb.ipynb", None, tmp_path / "work", assignment.parameters).student \
+        == tmp_path / "data" / "mnist"
