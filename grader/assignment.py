@@ -49,7 +49,8 @@ def load_assignment(directory: Path) -> Assignment:
         id=head.id, title=head.title, version=head.version, max_points=head.max_points,
         cell_timeout_s=head.cell_timeout_s, parameters=dict(parsed.parameters), checks=checks,
         student_data=head.student_data, spec_hash=hashlib.sha256(raw_bytes).hexdigest(), directory=directory,
-        reference_build=parsed.reference.build,
+        reference_build=parsed.reference.build, keras_layouts=dict(parsed.keras.input_layout),
+        keras_edition=parsed.keras.edition,
     )
     _resolve_all(assignment, path)
     return assignment
