@@ -26,12 +26,11 @@ def imports_keras(cells: list[Any]) -> bool:
         except (SyntaxError, ValueError, RecursionError):
             continue
         for node in ast.walk(tree):
-            if isinstance(node, ast.Import) and any(a.name.split(".")[0] == "keras" for a in node.names):
+            if isinstance(node, ast.Import) and any(_keras_module(a.name.split(".")) for a in node.names):
                 return True
             if isinstance(node, ast.ImportFrom) and node.module:
-                top = node.module.split(".")
-                if top[0] == "keras" or (top[0] == "tensorflow" and ("keras" in top or
-                                                                     any(a.name == "keras" for a in node.names))):
+                parts = node.module.split(".")
+                if _keras_module(parts) or (parts == ["tensorflow"] and any(a.name == "keras" for a in node.names)):
                     return True
     return False
 
@@ -47,6 +46,10 @@ def edition_notes(notebook: Path, assignment: Assignment) -> list[Reason]:
         layouts = ", ".join(f"`{name}` {layout}" for name, layout in sorted(assignment.keras_layouts.items()))
         return [msg("edition_keras", template=assignment.keras_edition, layouts=layouts or "-")]
     return [msg("edition_pytorch")]
+
+
+def _keras_module(parts: list[str]) -> bool:
+    return parts[0] == "keras" or (parts[0] == "tensorflow" and "keras" in parts)
 
 
 def _python_only(source: str) -> str:
