@@ -49,6 +49,7 @@ RUN set -eu; \
 ENV PATH=/opt/venv/bin:$PATH \
     HOME=/home/grader \
     MPLBACKEND=Agg \
+    KERAS_BACKEND=torch \
     MPLCONFIGDIR=/tmp/matplotlib \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -66,6 +66,7 @@ def load_assignment(directory: Path) -> Assignment:
         cell_timeout_s=head.cell_timeout_s, parameters=dict(parsed.parameters), checks=checks,
         student_data=head.student_data, spec_hash=hashlib.sha256(raw_bytes).hexdigest(), directory=directory,
         reference_build=parsed.reference.build, student_files=tuple(head.student_files),
+        keras_layouts=dict(parsed.keras.input_layout), keras_edition=parsed.keras.edition,
     )
     _resolve_all(assignment, path)
     return assignment

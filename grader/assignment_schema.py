@@ -9,7 +9,8 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
-from grader.schema import Flag, Reference, Table, Text, Titled, decimal, doc, integer, kind_of, problem, text_list
+from grader.schema import (Flag, Reference, Table, Text, Titled, decimal, doc, integer, kind_of, one_of,
+                           problem, text_list)
 
 ID = re.compile(r"^[A-Za-z0-9_-]+$")
 COMMON_CHECK_KEYS = ("id", "kind", "points", "hidden", "title")
@@ -77,11 +78,21 @@ class ReferenceTable(Table):
     build: Reference = Field(None, **doc("reference", "none", "hook whose metrics relative thresholds use"))
 
 
+class KerasTable(Table):
+    """How the Keras edition of a practical takes the contract's inputs (which are PyTorch's)."""
+
+    input_layout: dict[str, one_of("NCHW", "NHWC")] = Field({}, **doc(
+        "table", "{}", 'per object, e.g. `{model = "NHWC"}`: a Keras `model` gets the contract\'s `[N,C,H,W]` '
+        "batches channels last, `[N,H,W,C]`, unless its own input is declared channels-first"))
+    edition: Text = Field(None, **doc("string", "none", "the Keras edition's template, e.g. `template_keras.ipynb`"))
+
+
 class AssignmentFile(Table):
     assignment: Head
     parameters: Annotated[dict[str, Any], BeforeValidator(_parameters)] = Field({})
     checks: Annotated[list[dict[str, Any]], BeforeValidator(_checks)] = Field(None, validate_default=True)
     reference: ReferenceTable = Field(default_factory=ReferenceTable)
+    keras: KerasTable = Field(default_factory=KerasTable)
 
 
 class CheckHead(Table):

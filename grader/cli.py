@@ -237,6 +237,7 @@ def cmd_image(args: argparse.Namespace, console: Console) -> int:
                   f"CUDA {'available' if report.cuda_available else 'not available'}"
                   + (f" ({report.cuda_version})" if report.cuda_version else "")
                   + f", grader {report.grader_version}", highlight=False)
+    console.print(f"deep learning: {report.deep_learning_line()}", highlight=False)
     return EXIT_OK
 
 

@@ -78,6 +78,7 @@ class Course:
     # each runner's table (keyed by table name, e.g. "docker"), already its constructor's keyword options
     runner_tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     similarity: SimilaritySettings = field(default_factory=SimilaritySettings)
+    keras_backend: str = "torch"  # KERAS_BACKEND of the notebooks' kernels
 
     def runner_options(self, runner: str) -> dict[str, Any]:
         """The keyword options of ``runner`` from its own table; ConfigError for an unknown runner."""
@@ -134,6 +135,7 @@ def _course_from(data: dict[str, Any], path: Path) -> Course:
         lang=course.lang,
         out_dir=_path(base, course.out_dir),
         workers=course.workers,
+        keras_backend=course.keras_backend,
         moodle=MoodleSettings(**parsed.moodle.model_dump()),
         practicals={pid: _practical(table, pid, base, assignments_dir) for pid, table in parsed.practicals.items()},
         runner_tables=_runner_tables(data, path),

@@ -21,6 +21,7 @@ LATE_POLICIES = ("reject", "penalty")
 USER_KEYS = ("email", "idnumber", "username")
 DECIMAL_SEPARATORS = (".", ",")
 LANGS = ("es", "en")
+KERAS_BACKENDS = ("torch", "jax", "tensorflow")   # KERAS_BACKEND of the kernels; torch is the default
 RUNNER_TABLES = ("docker",)      # tables of runner options, validated by each runner (grader.course)
 TOP_TABLES = ("course", "moodle", "practicals", *RUNNER_TABLES, "similarity")
 _EXAMPLE_DEADLINE = '"2027-03-31T23:59:00"'
@@ -107,6 +108,9 @@ class CourseTable(Table):
                                                "holds `<practical>/assignment.toml`"))
     workers: integer(1) = Field(None, **doc("int ≥ 1", "one per GPU, else one per core",
                                             "parallel jobs (`--workers` overrides)"))
+    keras_backend: one_of(*KERAS_BACKENDS) = Field("torch", **doc(
+        "string", '"torch"', "`KERAS_BACKEND` of the notebooks' kernels: `\"torch\"`, `\"jax\"` or "
+        "`\"tensorflow\"` (the runtime image has the torch backend only)"))
 
     @model_validator(mode="after")
     def _late_penalty_goes_with_its_policy(self) -> "CourseTable":

@@ -71,11 +71,21 @@ class ImageReport:
     cuda_version: str | None = None
     grader_version: str | None = None
     packages: dict[str, str] = field(default_factory=dict)
+    # the deep-learning packages the image holds (torch, torchvision when present, keras, ...) and
+    # the KERAS_BACKEND its kernels get by default
+    deep_learning: dict[str, str] = field(default_factory=dict)
+    keras_backend: str | None = None
     problem: str | None = None    # why the image is unusable, in English for the instructor
 
     @property
     def usable(self) -> bool:
         return self.exists and self.problem is None
+
+    def deep_learning_line(self) -> str:
+        """E.g. "torch 2.5.1, keras 3.15.1 (KERAS_BACKEND=torch)": what a notebook may build models with."""
+        parts = [f"{name} {version}" + (f" (KERAS_BACKEND={self.keras_backend})" if name == "keras" else "")
+                 for name, version in self.deep_learning.items()]
+        return ", ".join(parts) or "no deep-learning package"
 
 
 # --- requirements and wheelhouse -----------------------------------------------------------------
@@ -238,6 +248,15 @@ try:
 except Exception as err:
     info["torch"] = None
     info["problem"] = "torch cannot be imported: %s" % err
+info["deep_learning"] = {}
+for name in ("torch", "torchvision", "keras", "jax", "tensorflow"):
+    try:
+        info["deep_learning"][name] = metadata.version(name)
+    except Exception:
+        pass
+if "keras" in info["deep_learning"]:
+    import os
+    info["keras_backend"] = os.environ.get("KERAS_BACKEND", "tensorflow (Keras's own default)")
 try:
     import grader
     info["grader"] = grader.__version__
@@ -268,7 +287,8 @@ def check_image(tag: str = DEFAULT_TAG, *, gpus: object = None) -> ImageReport:
     return ImageReport(tag, exists=True, size_bytes=_image_size(client, tag), python=data["python"],
                        torch=data.get("torch"), cuda_available=data.get("cuda_available"),
                        cuda_version=data.get("cuda_version"), grader_version=data.get("grader"),
-                       packages=data["packages"], problem=problem)
+                       packages=data["packages"], deep_learning=data.get("deep_learning") or {},
+                       keras_backend=data.get("keras_backend"), problem=problem)
 
 
 # --- helpers -------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from grader.checks.plan import ProbePlan, plan_probe
 from grader.errors import GraderError
 from grader.execution.base import Runner, RunRequest
 from grader.i18n import msg
+from grader.editions import edition_notes
 from grader.execution.reassign import reassignment_notes
 from grader.notebooks import inspect, read_notebook
 from grader.records import Evaluation, InspectionReport, RunResult, Submission
@@ -98,7 +99,8 @@ def _grade(spec: JobSpec, runner: Runner, started: float) -> Evaluation:
     checks = tuple(evaluate(spec.assignment, plan, inspection, run, notebook=sub.notebook))
     shutil.rmtree(probe_dir, ignore_errors=True)  # drawn inputs are large and secret; the executed copy stays
     status, reason = _status(inspection, run, checks)
-    notes = inspection.problems + tuple(_reassigned_parameters(sub.notebook, parameters))
+    notes = (inspection.problems + tuple(edition_notes(sub.notebook, spec.assignment))
+             + tuple(_reassigned_parameters(sub.notebook, parameters)))
     return _evaluation(spec, status, checks, reason, started, notes=notes)
 
 

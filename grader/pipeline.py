@@ -146,7 +146,8 @@ def _job_specs(course: Course, pid: str, assignment: Assignment, subs: list[Subm
     parameters = {**assignment.parameters, **cfg.parameters}
     return [JobSpec(submission=s, assignment=assignment, parameters=parameters, course_data_dir=course.data_dir,
                     student_data_dir=course.data_dir, work_dir=out_dir / "work" / pid / s.participant,
-                    timeout_s=float(timeout_s or cfg.timeout_s), static=static, env={MARK_VAR: mark})
+                    timeout_s=float(timeout_s or cfg.timeout_s), static=static,
+                    env={MARK_VAR: mark, "KERAS_BACKEND": course.keras_backend})
             for s in subs]
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import tomli_w
 
 PUBLIC_DIR = Path(__file__).parent / "public_assignments"   # inside an installed wheel
-_COPIED = ("template.ipynb", "messages.toml")   # a practical's own messages: its reference's reasons render
+_COPIED = ("template.ipynb", "template_keras.ipynb", "messages.toml")   # a practical's own messages: its reference's reasons render
 
 
 def public_spec(text: str) -> str:

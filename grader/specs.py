@@ -7,7 +7,7 @@ neither of them, so the two never import each other at module level.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,8 @@ class Assignment:
     spec_hash: str              # sha256 of the assignment.toml bytes
     directory: Path
     reference_build: str | None = None   # [reference] build: the hook whose metrics relative thresholds use
+    keras_layouts: dict[str, str] = field(default_factory=dict)   # [keras] input_layout: object -> "NHWC"
+    keras_edition: str | None = None     # [keras] edition: the Keras edition's template file
     student_files: tuple[str, ...] = ()  # what the template reads in its data_dir (grader.student_data)
     titles: dict[str, str] | None = None   # {es, en}; ``title`` is the English one
 

@@ -104,3 +104,32 @@ def test_the_runtime_package_list_is_written_once_and_read_by_the_build_and_the_
     dockerfile = (REPO / "Dockerfile").read_text(encoding="utf-8")
     assert f"COPY {RUNTIME_REQUIREMENTS} " in dockerfile and "-r /build/reqs.txt" in dockerfile
     assert "tqdm" not in dockerfile and "sklearn" not in dockerfile   # no second copy of the list
+
+
+def test_image_check_lists_the_deep_learning_packages_and_the_keras_backend():
+    from grader.docker_image import ImageReport
+
+    script = _check_script()
+    assert "keras" in runtime_packages() and '"keras"' in script and "KERAS_BACKEND" in script
+    report = ImageReport("t", exists=True, deep_learning={"torch": "2.5.1", "keras": "3.15.1"},
+                         keras_backend="torch")
+    assert report.deep_learning_line() == "torch 2.5.1, keras 3.15.1 (KERAS_BACKEND=torch)"
+    assert "KERAS_BACKEND=torch" in (REPO / "Dockerfile").read_text()
+    namespace: dict = {}
+    exec(script.replace("import grader", "import grader_is_absent_here"), namespace)   # runs here, too
+
+
+def test_both_runners_give_the_kernel_keras_backend_torch_unless_the_course_chooses_another(tmp_path):
+    from grader.course import single_practical_course
+    from grader.execution.base import RunRequest
+    from grader.execution.local import LocalRunner
+
+    def request(env):
+        return RunRequest(notebook=tmp_path / "nb.ipynb", work_dir=tmp_path, probe_dir=tmp_path, data_dir=None,
+                          parameters={}, extra_cells=(), timeout_s=10, cell_timeout_s=10, env=env)
+
+    for env, backend in (({}, "torch"), ({"KERAS_BACKEND": "jax"}, "jax")):
+        assert LocalRunner()._child_env(request(env), "t")["KERAS_BACKEND"] == backend
+        assert DockerRunner()._container_options(request(env), None)["environment"]["KERAS_BACKEND"] == backend
+    course = single_practical_course("mnist_cnn", [tmp_path / "nb.ipynb"], tmp_path, tmp_path / "out")
+    assert course.keras_backend == "torch"

@@ -19,7 +19,7 @@ from pathlib import Path, PurePath, PurePosixPath
 from typing import Any, Iterator
 
 from grader.errors import GraderError, RunnerError
-from grader.execution.base import Runner, RunRequest
+from grader.execution.base import KERAS_BACKEND, Runner, RunRequest
 from grader.execution.child import CHILD_CALL, KERNEL_NAME, child_spec, write_kernelspec
 from grader.execution.docker_daemon import (LABEL, connect, daemon_gone, first_line, kill, remove,
                                             remove_marked_containers, require_image)
@@ -213,6 +213,7 @@ class DockerRunner(Runner):
             env["GRADER_DATA_DIR"] = DATA
         # As many BLAS/OpenMP threads as the CPU quota allows: a thread per host core would be throttled.
         env["OMP_NUM_THREADS"] = str(max(1, math.ceil(self.cpus)))
+        env.update(KERAS_BACKEND)
         env.update({str(k): str(v) for k, v in request.env.items()})
         env.update({"HOME": HOME, "JUPYTER_PATH": f"{SPEC}/kernel",
                     "JUPYTER_RUNTIME_DIR": "/tmp/jupyter-runtime", "IPYTHONDIR": "/tmp/ipython",

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import GraderError
-from grader.execution.base import Runner, RunRequest
+from grader.execution.base import KERAS_BACKEND, Runner, RunRequest
 from grader.execution.child import CHILD_CALL, KERNEL_NAME, child_spec, write_kernelspec
 from grader.execution.outcome import LOG_CAP_BYTES, interpret, result
 from grader.execution.prepare import fresh_dirs, prepare
@@ -115,6 +115,7 @@ class LocalRunner(Runner):
         env["GRADER_OUT_DIR"] = str(request.out_dir)
         if request.data_dir is not None:
             env["GRADER_DATA_DIR"] = str(request.data_dir)
+        env.update(KERAS_BACKEND)
         env.update({str(k): str(v) for k, v in request.env.items()})
         env[_TOKEN_VAR] = token
         env["PYTHONUNBUFFERED"] = "1"

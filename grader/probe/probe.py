@@ -14,6 +14,8 @@ import numpy as np
 # The notebook's own torch, never a fresh import: a notebook that never imported torch gets numpy
 # inputs (its functions cannot expect tensors), and grading it skips torch's ~1.5 s import.
 torch = sys.modules.get("torch")
+# The notebook's own Keras 3, likewise (under KERAS_BACKEND=torch it brings torch along).
+keras = sys.modules.get("keras")
 
 PROTOCOL = 2
 MAX_ERROR_CHARS = 300
@@ -47,6 +49,7 @@ class _Run:
         self.ns, self.probe_dir, self.out_dir = student_ns, probe_dir, out_dir
         self.raw = {}
         self.values_left = MAX_VALUES_CHARS
+        self.keras_notebook = _keras_notebook(student_ns)
 
     def item(self, item):
         name = item["name"]
@@ -64,10 +67,13 @@ class _Run:
     def _call(self, item, obj):
         kind = item["kind"]
         if kind == "value":
-            return obj
+            return obj.history if _is_keras(obj, "callbacks", "History") else obj   # model.fit's answer
         args = [{"npy": f} for f in item["inputs"]] if "inputs" in item else item.get("args", [])
         if kind == "introspect":
-            return _introspect(obj, self._arg(args[0]) if args else None)
+            batch = self._arg(args[0]) if args else None
+            if _is_keras(obj, "layers", "Layer"):
+                return _introspect_keras(obj, batch, item.get("keras_layout"))
+            return _introspect(obj, batch)
         kwargs = item.get("kwargs", {})
         if kind == "model":
             if len(args) != 1 or "npy" not in args[0] or kwargs:
@@ -76,14 +82,18 @@ class _Run:
             if "translate" in item:   # token ids in the student's own numbering, when theirs is one
                 table = translation_table(self.raw.get(item["translate"]), int(item["size"]))
                 inputs = inputs if table is None else _Array(table[inputs.array])
+            if _is_keras(obj, "layers", "Layer") and not item.get("method"):
+                return _call_keras_model(obj, inputs.array, int(item.get("batch_size", DEFAULT_BATCH)),
+                                         item.get("keras_layout"))
             return _call_model(obj, inputs, int(item.get("batch_size", DEFAULT_BATCH)), item.get("method"))
         if kind != "function":
             raise ValueError(f"unknown item kind {kind!r}")
         loaded = ([self._arg(a) for a in args], {k: self._arg(a) for k, a in kwargs.items()})
         repeat = item.get("repeat")
+        first = not self.keras_notebook     # Keras notebooks get numpy first, PyTorch ones tensors first
         if repeat is None:
-            return _call_function(obj, *loaded)
-        return [_call_function(obj, *loaded) for _ in range(int(repeat))]
+            return _call_function(obj, *loaded, tensors_first=first)
+        return [_call_function(obj, *loaded, tensors_first=first) for _ in range(int(repeat))]
 
     def _arg(self, arg):
         if "npy" in arg:
@@ -144,18 +154,20 @@ def _fresh(value, as_tensor):
     return value
 
 
-def _call_function(fn, args, kwargs):
-    """Torch tensors first (the contract); numpy arrays when the function plainly wants those."""
+def _call_function(fn, args, kwargs, tensors_first=True):
+    """The notebook's framework first: torch tensors (the PyTorch contract) or numpy arrays (Keras,
+    or no torch at all); then the other form when the function plainly wants that one."""
     if not callable(fn):
         raise TypeError(f"{type(fn).__name__} object is not callable")
     has_arrays = any(isinstance(a, _Array) for a in list(args) + list(kwargs.values()))
     if torch is None or not has_arrays:
         return fn(*[_fresh(a, False) for a in args], **{k: _fresh(a, False) for k, a in kwargs.items()})
     try:
-        return fn(*[_fresh(a, True) for a in args], **{k: _fresh(a, True) for k, a in kwargs.items()})
+        return fn(*[_fresh(a, tensors_first) for a in args], **{k: _fresh(a, tensors_first) for k, a in kwargs.items()})
     except (TypeError, AttributeError) as first:
         try:
-            return fn(*[_fresh(a, False) for a in args], **{k: _fresh(a, False) for k, a in kwargs.items()})
+            return fn(*[_fresh(a, not tensors_first) for a in args],
+                      **{k: _fresh(a, not tensors_first) for k, a in kwargs.items()})
         except Exception:
             raise first from None
 
@@ -194,6 +206,120 @@ def _call_model(model, inputs, batch_size, method=None):
     if not outputs:
         raise ValueError("no inputs")
     return np.concatenate(outputs, axis=0)
+
+
+def _is_keras(obj, module, name):
+    """``obj`` is an instance of keras.<module>.<name> (never true in a notebook without Keras 3)."""
+    try:
+        return keras is not None and isinstance(obj, getattr(getattr(keras, module), name))
+    except Exception:
+        return False
+
+
+def _keras_notebook(ns):
+    """A Keras notebook: Keras is loaded, the namespace holds Keras (the module or a model), and
+    nothing of torch (a module, or a torch model that is no Keras layer): its functions get numpy."""
+    if keras is None:
+        return False
+    uses_keras = uses_torch = False
+    for value in list(ns.values()):
+        try:
+            name = value.__name__ if isinstance(value, type(sys)) else ""
+            uses_keras |= name == "keras" or name.startswith("keras.") or _is_keras(value, "layers", "Layer")
+            uses_torch |= name == "torch" or name.startswith("torch.") or (
+                torch is not None and isinstance(value, torch.nn.Module) and not _is_keras(value, "layers", "Layer"))
+        except Exception:
+            continue
+    return uses_keras and not uses_torch
+
+
+def _keras_input(model, array, layout):
+    """The contract's channels-first batch as the Keras model takes it: channels last when the
+    assignment says so (``keras_layout`` "NHWC"), unless the model's own input is declared channels-first."""
+    array = array.copy()
+    if array.dtype.kind == "f":
+        array = array.astype(np.float32)
+    if layout != "NHWC" or array.ndim < 3:
+        return array
+    try:
+        shape = tuple(model.inputs[0].shape)[1:]
+    except Exception:    # a subclassed model has no declared input: the assignment's layout it is
+        shape = None
+    fits = shape is not None and len(shape) == array.ndim - 1 and all(
+        d is None or int(d) == n for d, n in zip(shape, array.shape[1:]))
+    return array if fits else np.moveaxis(array, 1, -1).copy()
+
+
+def _call_keras_model(model, array, batch_size, layout):
+    """A Keras model in inference mode, batch by batch, on numpy input; outputs as numpy."""
+    array = _keras_input(model, array, layout)
+    outputs = []
+    with (torch.no_grad() if torch is not None else _Nothing()):
+        for start in range(0, len(array), batch_size):
+            outputs.append(_keras_numpy(model(array[start:start + batch_size], training=False)))
+    if not outputs:
+        raise ValueError("no inputs")
+    return np.concatenate(outputs, axis=0)
+
+
+class _Nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _keras_numpy(value):
+    if _is_tensor(value) or isinstance(value, (tuple, list, dict)):
+        return _to_numpy(value)
+    return _to_numpy(np.asarray(value))   # a jax or tensorflow array
+
+
+def _keras_layers(model):
+    layers = getattr(model, "_flatten_layers", None)
+    return [l for l in layers(include_self=False, recursive=True)] if layers else []
+
+
+def _introspect_keras(model, inputs=None, layout=None):
+    """A Keras model's layer types and weight shapes; with ``inputs``, the layers one inference pass
+    ran (each layer's call recorded, then restored) whose weights the output depends on."""
+    layers, weights = _keras_layers(model), list(model.weights)
+    found = {"modules": [type(model).__name__] + [type(l).__name__ for l in layers][:MAX_LISTED],
+             "parameters": int(sum(int(np.prod(tuple(w.shape))) for w in weights)),
+             "shapes": [[int(n) for n in w.shape] for w in weights][:MAX_LISTED]}
+    if inputs is None:
+        return found
+    ran = []
+    for layer in layers:
+        def record(*args, _layer=layer, _call=layer.call, **kwargs):
+            ran.append(_layer)
+            return _call(*args, **kwargs)
+        object.__setattr__(layer, "call", record)
+    try:
+        with (torch.enable_grad() if torch is not None else _Nothing()):
+            output = model(_keras_input(model, inputs.array, layout), training=False)
+            trainable = [w for w in model.trainable_weights if _is_tensor(getattr(w, "value", None))]
+            tensors = [t for t in (output if isinstance(output, (tuple, list)) else [output]) if _is_tensor(t)]
+            tensors = [t for t in tensors if t.requires_grad and t.is_floating_point()]
+            reached = None
+            if tensors and trainable:
+                grads = torch.autograd.grad(sum(t.float().sum() for t in tensors), [w.value for w in trainable],
+                                            allow_unused=True)
+                reached = {id(w) for w, g in zip(trainable, grads) if g is not None}
+    finally:
+        for layer in layers:
+            layer.__dict__.pop("call", None)
+
+    def reaches(ws):
+        ws = [w for w in ws if getattr(w, "trainable", False)]
+        return reached is None or not ws or any(id(w) in reached for w in ws)
+
+    ran_ids = {id(l) for l in ran}
+    used = [l for l in layers if id(l) in ran_ids and reaches(l.weights)]
+    found["ran"] = sorted({type(l).__name__ for l in used})[:MAX_LISTED]
+    found["used_shapes"] = [[int(n) for n in w.shape] for w in weights if reaches([w])][:MAX_LISTED]
+    return found
 
 
 def translation_table(answer, size):

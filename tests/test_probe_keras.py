@@ -1,0 +1,101 @@
+"""The probe adapts to a Keras 3 notebook (KERAS_BACKEND=torch): inference mode, channels last, numpy."""
+from __future__ import annotations
+
+import os
+import runpy
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+keras = pytest.importorskip("keras")
+import torch  # noqa: E402
+
+from test_probe import _fn, _probe_folder  # noqa: E402
+
+from grader.checks.plan import PROBE_FILE  # noqa: E402
+
+
+def _cnn(with_conv: bool = True) -> keras.Model:
+    keras.utils.set_random_seed(0)
+    convolution = [keras.layers.Conv2D(4, 3, activation="relu")] if with_conv else []
+    return keras.Sequential([keras.Input((6, 6, 1)), *convolution, keras.layers.Dropout(0.5),
+                             keras.layers.Flatten(), keras.layers.Dense(3)])
+
+
+class _Unused(keras.Model):
+    """A Conv2D defined but never called: only Flatten and Dense reach the output."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.flat, self.dense = keras.layers.Conv2D(2, 3), keras.layers.Flatten(), keras.layers.Dense(3)
+
+    def call(self, x):
+        return self.dense(self.flat(x))
+
+
+def _run(tmp_path, items, arrays, ns):
+    probe_dir, out_dir = _probe_folder(tmp_path, items, arrays)
+    probe = runpy.run_path(str(probe_dir / PROBE_FILE))
+    return probe["main"](ns, "n", str(probe_dir), str(out_dir)), out_dir
+
+
+def test_a_keras_model_gets_channels_last_numpy_in_inference_mode_and_answers_numpy(tmp_path):
+    images = np.random.default_rng(0).random((5, 1, 6, 6), dtype=np.float32)
+    model = _cnn()
+    item = {"item": "shape", "kind": "model", "name": "model", "inputs": ["images.npy"], "batch_size": 2,
+            "keras_layout": "NHWC"}
+    statuses, out = _run(tmp_path, [item], {"images": images}, {"keras": keras, "model": model})
+    assert statuses["shape"]["ok"] and statuses["shape"]["shape"] == [5, 3], statuses
+    expected = keras.ops.convert_to_numpy(model(np.moveaxis(images, 1, -1), training=False))
+    answer = np.load(out / "shape.npy")
+    assert np.allclose(answer, expected, atol=1e-6)
+    assert np.allclose(answer, np.load(out / "shape.npy"))    # dropout was off: the same answer every time
+
+
+def test_a_keras_model_declared_channels_first_keeps_the_contracts_layout(tmp_path):
+    images = np.random.default_rng(1).random((2, 1, 6, 6), dtype=np.float32)
+    model = keras.Sequential([keras.Input((1, 6, 6)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    item = {"item": "shape", "kind": "model", "name": "model", "inputs": ["images.npy"], "keras_layout": "NHWC"}
+    statuses, _ = _run(tmp_path, [item], {"images": images}, {"keras": keras, "model": model})
+    assert statuses["shape"]["ok"] and statuses["shape"]["shape"] == [2, 3], statuses
+
+
+def test_functions_of_a_keras_notebook_get_numpy_and_of_a_torch_notebook_tensors(tmp_path):
+    seen = []
+
+    def kind(x):
+        seen.append(type(x).__name__)
+        return keras.ops.softmax(x)      # a torch tensor under the torch backend: converted all the same
+
+    logits = np.zeros((2, 3), dtype=np.float32)
+    for index, ns in enumerate(({"keras": keras, "softmax": kind}, {"torch": torch, "softmax": kind})):
+        (tmp_path / str(index)).mkdir()
+        statuses, out = _run(tmp_path / str(index), [_fn("soft", "softmax", "logits")], {"logits": logits}, ns)
+        assert statuses["soft"]["ok"] and np.allclose(np.load(out / "soft.npy"), 1 / 3)
+    assert seen == ["ndarray", "Tensor"]
+
+
+def test_keras_fit_history_is_read_as_its_history_dict(tmp_path):
+    model = _cnn()
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x, y = np.random.default_rng(2).random((8, 6, 6, 1), dtype=np.float32), np.arange(8) % 3
+    history = model.fit(x, y, epochs=2, verbose=0)
+    item = {"item": "history", "kind": "value", "name": "history"}
+    statuses, _ = _run(tmp_path, [item], {}, {"keras": keras, "history": history})
+    assert len(statuses["history"]["value"]["loss"]) == 2, statuses
+
+
+def test_keras_introspection_counts_only_the_layers_that_reach_the_output(tmp_path):
+    images = np.random.default_rng(3).random((2, 1, 6, 6), dtype=np.float32)
+    item = lambda name: {"item": name, "kind": "introspect", "name": name,  # noqa: E731
+                         "args": [{"npy": "images.npy"}], "keras_layout": "NHWC"}
+    unused = _Unused()
+    unused(np.zeros((1, 6, 6, 1), dtype=np.float32))
+    ns = {"keras": keras, "cnn": _cnn(), "dense": _cnn(with_conv=False), "unused": unused}
+    statuses, _ = _run(tmp_path, [item("cnn"), item("dense"), item("unused")], {"images": images}, ns)
+    cnn, dense, unused_found = (statuses[n]["value"] for n in ("cnn", "dense", "unused"))
+    assert "Conv2D" in cnn["ran"] and [3, 3, 1, 4] in cnn["used_shapes"], cnn
+    assert "Conv2D" not in dense["modules"] and "Conv2D" not in dense["ran"], dense
+    assert "Conv2D" in unused_found["modules"] and unused_found["ran"] == ["Dense", "Flatten"], unused_found
+    assert "call" not in vars(ns["cnn"].layers[0])      # the recording is undone
