@@ -118,6 +118,8 @@ def data_for_run(assignment: Assignment, notebook: Path, source: Path | None, wo
     for folder in candidates:
         if folder.is_dir() and not missing_files(assignment, folder):
             return RunData(course=folder, student=folder)
+    if not assignment.student_files:   # an assignment that declares no files needs none to start
+        return RunData(course=candidates[0], student=candidates[0])
     first = candidates[0]
     missing = missing_files(assignment, first) or ["."]
     return msg("student_data_missing", file=str(first / missing[0]), folder=str(first),

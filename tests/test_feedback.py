@@ -1,6 +1,8 @@
 """Every student gets a feedback page per practical, in the course language, with the executed notebook."""
 from __future__ import annotations
 
+import pytest
+
 from decimal import Decimal
 from pathlib import Path
 
@@ -91,6 +93,7 @@ def _executed_notebook(path: Path) -> None:
     nbformat.write(nb, path)
 
 
+@pytest.mark.slow
 def test_the_executed_notebook_is_rendered_beside_without_the_probe_and_without_scripts(tmp_path):
     _executed_notebook(tmp_path / "work" / "mnist_cnn" / "101" / "executed.ipynb")
     late = _score(late="yes", reason=msg("score_late_rejected", days=2))   # the run's reason was replaced
@@ -151,3 +154,12 @@ def test_a_notebook_handed_in_unexecuted_is_said_once_on_the_page_and_in_the_com
     assert page.count("sin ejecutar") + page.count("no se entregó ejecutado") == 1
     comment = feedback_comment(score, "es").lower()
     assert comment.count("sin ejecutar") + comment.count("no se entregó ejecutado") == 1
+
+
+def test_the_runs_notes_reach_the_students_page_in_its_language(tmp_path):
+    from dataclasses import replace
+
+    score = replace(_score(), notes=(msg("params_reassigned_in", names=["`epochs`"], count=7),))
+    write_feedback(tmp_path / "out", [score], "es")
+    page = (tmp_path / "out" / "feedback" / "mnist_cnn" / "101.html").read_text(encoding="utf-8")
+    assert "<h2>Notas</h2>" in page and "In [7]" in page and "<code>epochs</code>" in page

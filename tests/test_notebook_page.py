@@ -1,6 +1,8 @@
 """A hostile notebook's page runs nothing in a browser, and rendering it never stalls the batch."""
 from __future__ import annotations
 
+import pytest
+
 import base64
 import re
 import shutil
@@ -78,6 +80,7 @@ def _dom(page: Path) -> str:
     return done.stdout
 
 
+@pytest.mark.slow
 def test_the_payload_runs_in_nbconverts_own_page_so_the_browser_test_can_see_it(tmp_path):
     from nbconvert import HTMLExporter
 
@@ -91,6 +94,7 @@ def test_the_payload_runs_in_nbconverts_own_page_so_the_browser_test_can_see_it(
     assert "<title>pwned</title>" in dom and 'data-pwned="1"' in dom
 
 
+@pytest.mark.slow
 def test_a_hostile_notebooks_page_runs_nothing_in_headless_chromium_and_still_shows_it(tmp_path):
     _write(tmp_path, "101", _hostile_cells())
     _, warnings = write_feedback(tmp_path, [_score("101")], "en")
@@ -105,6 +109,7 @@ def test_a_hostile_notebooks_page_runs_nothing_in_headless_chromium_and_still_sh
     assert "Your notebook as the grader executed it" in feedback
 
 
+@pytest.mark.slow
 def test_only_plain_numeric_image_sizes_and_known_attributes_reach_the_page(tmp_path):
     cells = _hostile_cells()
     cells[0].outputs.append(nbformat.v4.new_output("display_data", data={"image/png": PNG},
@@ -120,6 +125,7 @@ def test_only_plain_numeric_image_sizes_and_known_attributes_reach_the_page(tmp_
     assert "javascript:" not in page and "<iframe" not in page and "isolated" in page
 
 
+@pytest.mark.slow
 def test_every_page_carries_a_policy_that_forbids_scripts(tmp_path):
     from grader.reports.notebook_page import not_rendered_page
     from grader.reports.summary import report_html
@@ -155,6 +161,7 @@ def _big_code_cell(size_kb: int):
     return nbformat.v4.new_code_cell(line * (size_kb * 1024 // len(line)))
 
 
+@pytest.mark.slow
 def test_a_2_mb_code_cell_renders_within_the_limit_cut_with_a_note(tmp_path):
     _write(tmp_path, "101", [_big_code_cell(2048), nbformat.v4.new_markdown_cell("after the big cell")])
     started = time.monotonic()
@@ -166,6 +173,7 @@ def test_a_2_mb_code_cell_renders_within_the_limit_cut_with_a_note(tmp_path):
     assert len(page) < 5_000_000            # pygments makes ~23 bytes of markup per byte of dense code
 
 
+@pytest.mark.slow
 def test_a_page_past_the_renderers_limit_says_so_and_the_next_one_is_rendered(tmp_path):
     _write(tmp_path, "101", [_big_code_cell(90) for _ in range(60)])       # each cell under the cap
     _write(tmp_path, "102", [nbformat.v4.new_code_cell("print('small')")])
@@ -181,6 +189,7 @@ def test_a_page_past_the_renderers_limit_says_so_and_the_next_one_is_rendered(tm
     assert "small" in (folder / "102-notebook.html").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_a_page_past_the_memory_limit_says_so(tmp_path):
     _write(tmp_path, "101", [_big_code_cell(90) for _ in range(5)])      # ~170 MB of address space to render
     with LimitedRenderer(time_limit_s=120, memory_mb=130) as renderer:     # the warm worker needs ~75 MB
@@ -195,6 +204,7 @@ class _NoRendering(LimitedRenderer):
         raise AssertionError("a re-run rendered a page again")
 
 
+@pytest.mark.slow
 def test_a_rerun_renders_nothing_again_not_even_a_page_that_failed(tmp_path):
     _write(tmp_path, "101", [_big_code_cell(90) for _ in range(60)])
     _write(tmp_path, "102", [nbformat.v4.new_code_cell("print('small')")])
@@ -208,6 +218,7 @@ def test_a_rerun_renders_nothing_again_not_even_a_page_that_failed(tmp_path):
     assert "href='102-notebook.html'" in (folder / "102.html").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_a_page_from_an_older_renderer_is_rendered_again(tmp_path):
     _write(tmp_path, "101", [nbformat.v4.new_code_cell("print('small')")])
     old = tmp_path / "feedback" / "mnist_cnn" / "101-notebook.html"
@@ -226,6 +237,7 @@ def test_the_messages_about_pages_exist_in_both_languages():
     assert msg("notebook_render_timeout", limit_s=2).code == "notebook_render_timeout"
 
 
+@pytest.mark.slow
 def test_an_image_over_its_cap_is_replaced_by_a_note_and_the_next_image_still_shows(tmp_path):
     cell = nbformat.v4.new_code_cell("plot()")
     cell.outputs = [nbformat.v4.new_output("display_data", data={"image/png": "A" * (3 * 1024 * 1024),
@@ -258,6 +270,7 @@ def test_markdown_renders_as_a_reader_sees_it_and_unsafe_tags_still_go():
     assert "onerror" not in body and "javascript" not in body and "<marquee" not in body
 
 
+@pytest.mark.slow
 def test_no_host_path_reaches_the_page_the_parameters_show_neutral_values(tmp_path):
     params = nbformat.v4.new_code_cell(f'# Parameters\nepochs = 1\ndata_dir = "{tmp_path}/work/mnist_cnn/_data"\n')
     params.metadata["tags"] = ["injected-parameters", "grader-injected"]

@@ -199,6 +199,7 @@ keep_best = 2
 deadline = "2027-03-31T23:59:00"
 timezone = "Europe/Madrid"
 assignments_dir = "assignments"
+lang = "en"
 [moodle]
 user_key = "idnumber"
 [practicals.tiny]

@@ -63,6 +63,7 @@ def _notebook_check_only(root):
     (root / "assignments" / "tiny" / "assignment.toml").write_text(text, encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_a_registered_runner_grades_a_course_without_any_other_edit(tmp_path, toy):
     path = tiny_course(tmp_path, 2, side_effects=False, extra='[toy]\ngreeting = "hola"')
     _notebook_check_only(tmp_path)

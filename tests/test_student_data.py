@@ -1,6 +1,8 @@
 """Students get their data in the template's layout (`grader data`), and `grader check --run` finds it there."""
 from __future__ import annotations
 
+import pytest
+
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,7 @@ def test_each_template_reads_its_data_under_data(repo):
     assert found == {"mnist_cnn": "data/mnist", "imagenet_cnn": "data/imagenet", "rnn_text": "data/text"}
 
 
+@pytest.mark.slow
 def test_grader_data_writes_the_training_split_where_the_template_reads_it(tmp_path, capsys, shared_data):
     assert main(["data", "mnist_cnn", str(tmp_path / "data"), "--from", str(shared_data)]) == 0
     folder = tmp_path / "data" / "mnist"
@@ -50,6 +53,7 @@ def test_a_check_run_without_data_names_the_missing_file_and_grader_data_first(t
     assert "did not start" in rows["softmax"] and "did not start" in rows["loss_decreasing"]
 
 
+@pytest.mark.slow
 def test_data_given_as_the_templates_top_folder_or_the_practicals_folder_is_found(tmp_path, repo, shared_data):
     assignment = load_assignment(repo / "assignments" / "mnist_cnn")
     main(["data", "mnist_cnn", str(tmp_path / "data"), "--from", str(shared_data)])

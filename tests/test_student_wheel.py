@@ -104,7 +104,7 @@ def test_the_student_wheel_carries_no_reference_and_judges_the_public_checks(tmp
     assert "partly" in rows["softmax"] and "stable with logits of ±1000" in rows["softmax"]
     assert "passes" in rows["cross_entropy"] and "passes" in rows["model_shape"]
     assert "Graded at submission" in rows["accuracy"] and "Graded at submission" in rows["loss_decreasing"]
-    assert "1 hidden check(s) worth 1 points" in out
+    assert "1 hidden check worth 1 point" in out
 
     # grader check --run on the solution, with the data `grader data` wrote where the template reads it
     from grader.cli import main

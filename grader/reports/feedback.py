@@ -155,8 +155,11 @@ def feedback_page(score: PracticalScore, lang: str, notebook_link: str | None = 
     notebook = (f"<p><a href='{esc(notebook_link)}'>{t('feedback_notebook_link')}</a></p>" if notebook_link
                 else f"<p>{render_html(notebook_note, lang)}</p>" if notebook_note else "")
     practical = titles.of_practical(lang)
+    # what intake and the run noticed (which file was graded, a parameter set again, the edition followed)
+    notes = (f"<h2>{t('feedback_notes')}</h2><ul>" + "".join(f"<li>{render_html(n, lang)}</li>" for n in score.notes)
+             + "</ul>") if score.notes else ""
     body = (f"<h1>{t('feedback_title', practical=practical)}</h1>"
-            + "".join(f"<p>{fact}</p>" for fact in facts) + table + notebook)
+            + "".join(f"<p>{fact}</p>" for fact in facts) + table + notes + notebook)
     return html_page(render(msg("feedback_title", practical=practical), lang).replace("`", ""), body, lang)
 
 
