@@ -16,7 +16,7 @@ from pathlib import Path
 
 from grader.assignment import Titles, load_titles
 from grader.course import Course
-from grader.i18n import render
+from grader.i18n import msg, render
 from grader.lms import csvcells
 from grader.lms.feedback_zip import FeedbackFiles, write_feedback_zip
 from grader.lms.moodle import (USER_KEY_HEADERS, Worksheet, new_worksheet, write_gradebook_csv,
@@ -106,31 +106,27 @@ def write_practical_worksheet(dest: Path, scores: list[PracticalScore], workshee
                  "grade": None if s.score is None else min(s.score, s.max_score), "max_grade": s.max_score,
                  "feedback": feedback_comment(s, lang, named)} for s in scores]
         new_worksheet(dest, rows, lang=lang, decimal_separator=sep)
-        return [_flag(s, "worksheet: a grade of 0 is not stored by Moodle 5.1 from a worksheet; enter it by "
-                         "hand or import course.csv") for s in scores if s.score is not None and s.score == 0]
+        return [_flag("exports_zero_not_stored", s, lang) for s in scores if s.score is not None and s.score == 0]
     grades, attention = {}, []
     for s in scores:
         if s.participant not in worksheet.entries:
-            attention.append(_flag(s, f"worksheet: no row in {worksheet.path.name}; the grade "
-                                      f"({_shown(s.score)}) is only in results.csv"))
+            attention.append(_flag("exports_no_row", s, lang, file=worksheet.path.name, score=_shown(s.score)))
             continue
         on_sheet = on_sheet_scale(worksheet, s.participant, s.score, s.max_score)
         grades[s.participant] = (on_sheet, feedback_comment(s, lang, named))
-        attention += _not_taken(worksheet, s, on_sheet)
+        attention += _not_taken(worksheet, s, on_sheet, lang)
     write_worksheet(worksheet, dest, grades, decimal_separator=sep)
     return attention
 
 
-def _not_taken(worksheet: Worksheet, s: PracticalScore, on_sheet: Decimal | None) -> list[Flag]:
+def _not_taken(worksheet: Worksheet, s: PracticalScore, on_sheet: Decimal | None, lang: str) -> list[Flag]:
     """Rows Moodle's worksheet upload skips without a word."""
     flags = []
     if on_sheet is not None and on_sheet == 0:
-        flags.append(_flag(s, "worksheet: a grade of 0 is not stored by Moodle 5.1 from a worksheet "
-                              "(4.x stores it); enter it by hand or import course.csv"))
+        flags.append(_flag("exports_zero_not_stored", s, lang))
     changeable = (worksheet.cell(s.participant, "changeable") or "").strip().casefold()
     if on_sheet is not None and changeable in _LOCKED:
-        flags.append(_flag(s, "worksheet: the grade is locked in Moodle (Grade can be changed: No); the row "
-                              "will be skipped"))
+        flags.append(_flag("exports_grade_locked", s, lang))
     return flags
 
 
@@ -143,8 +139,8 @@ def write_course_csv(dest: Path, grades: list[CourseGrade], course: Course) -> l
     for g in grades:
         feedback = feedback_line(g.scores, g.counted, course.lang)
         key = _fold(g.student.key)
-        why = (f"no {header} (no worksheet row carries it)" if not key else
-               f"{header} {g.student.key!r} is shared with another student; which grade is whose needs a human"
+        why = (render(msg("exports_no_key", header=header), course.lang) if not key else
+               render(msg("exports_shared_key", header=header, key=g.student.key), course.lang)
                if keys[key] > 1 else None)
         if why is None:
             rows.append((g.student.key.strip(), g.grade, moodle_cell(feedback)))
@@ -153,7 +149,7 @@ def write_course_csv(dest: Path, grades: list[CourseGrade], course: Course) -> l
     write_gradebook_csv(dest, course.moodle.user_key, course.moodle.course_grade_item, rows)
     _write_not_imported(dest.with_name(NOT_IMPORTED_NAME), header, course.moodle.course_grade_item, refused)
     return [Flag("course", ", ".join(f"{p} {n}" for p, n in g.student.participants.items()), g.student.full_name,
-                 f"course.csv: not imported ({why}); grade {g.grade} in {NOT_IMPORTED_NAME}")
+                 render(msg("exports_not_imported", why=why, grade=g.grade, file=NOT_IMPORTED_NAME), course.lang))
             for g, _, why in refused]
 
 
@@ -186,8 +182,9 @@ def _fold(key: str | None) -> str:
     return (key or "").strip().casefold()
 
 
-def _flag(s: PracticalScore, why: str) -> Flag:
-    return Flag(s.practical, s.participant, s.full_name, why)
+def _flag(code: str, s: PracticalScore, lang: str, **params) -> Flag:
+    """A line for the instructor, in the course language (the report and the command's summary are)."""
+    return Flag(s.practical, s.participant, s.full_name, render(msg(code, **params), lang))
 
 
 def _shown(score: Decimal | None) -> str:

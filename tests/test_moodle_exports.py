@@ -158,7 +158,8 @@ def test_rows_moodle_would_abort_the_gradebook_import_on_go_to_their_own_file(tm
     assert [r["Email address"] for r in _rows(tmp_path / "course.csv")] == ["luis@uni.es"]
     refused = _rows(tmp_path / NOT_IMPORTED_NAME)
     assert [r["Full name"] for r in refused] == ["Ana", "Ana Bis", "Sin Correo"]
-    assert "shared" in refused[0]["reason"] and "no Email address" in refused[2]["reason"]
+    # in the course language (Spanish here), as the report and the command's summary
+    assert "comparte" in refused[0]["reason"] and "sin Email address" in refused[2]["reason"]
     assert sorted(f.name for f in attention) == ["Ana", "Ana Bis", "Sin Correo"]
     # fixed: the list goes away with its cause
     write_course_csv(tmp_path / "course.csv", grades[3:], course)
