@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import html
 import importlib.util
 import io
 import secrets
@@ -414,16 +413,14 @@ _COLOURS = {"pass": "#e6f4ea", "partial": "#fff4e5", "fail": "#fdecea", "later":
 
 
 def as_html(report: SelfCheck, lang: str = "es") -> str:
-    esc = html.escape
-    head = "".join(f"<th style='text-align:left;padding:4px 8px'>{esc(h)}</th>" for h in headers(lang))
-    body = "".join(
-        f"<tr style='background:{_COLOURS[line.state]}'>"
-        + "".join(f"<td style='padding:4px 8px;vertical-align:top'>{esc(cell)}</td>" for cell in row) + "</tr>"
-        for line, row in zip(report.lines, table_rows(report, lang)))
-    notes = "".join(f"<li>{esc(text)}</li>" for text in summary_lines(report, lang))
-    return (f"<div class='grader-selfcheck'><h3>{esc(title(report, lang))}</h3>"
-            f"<table style='border-collapse:collapse'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-            f"<ul>{notes}</ul></div>")
+    """The table as an HTML fragment for the student's notebook (no page around it: no CSP of its own, so
+    the template's escaping is its whole wall)."""
+    from grader.reports.templates import render_page
+
+    return render_page("selfcheck.html.j2", title=title(report, lang), headers=headers(lang),
+                       rows=[{"colour": _COLOURS[line.state], "cells": row}
+                             for line, row in zip(report.lines, table_rows(report, lang))],
+                       notes=summary_lines(report, lang))
 
 
 class _CallableModule(types.ModuleType):

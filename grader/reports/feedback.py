@@ -6,17 +6,18 @@ hidden checks are summed into one "hidden checks: x/y" line.
 """
 from __future__ import annotations
 
-import html
 from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from markupsafe import Markup
+
 from grader.i18n import code_html, msg, render, render_html
 from grader.records import CheckResult, PracticalScore, Reason
 from grader.reports.notebook_page import not_rendered_page, page_state
-from grader.reports.page import html_page
 from grader.reports.render_worker import LimitedRenderer
+from grader.reports.templates import render_page
 from grader.specs import Titles
 
 _POLICY_CODES = ("score_",)       # late, override and missing reasons have lines of their own
@@ -129,53 +130,57 @@ def _error_cell(executed: Path) -> int | None:
 def feedback_page(score: PracticalScore, lang: str, notebook_link: str | None = None,
                   notebook_note: Reason | None = None, error_cell: dict[str, int] | None = None,
                   titles: Titles | None = None) -> str:
-    esc = html.escape
     titles = titles or Titles(score.practical)
-    t = lambda code, **params: render_html(msg(code, **params), lang)  # noqa: E731
-    facts = [t("feedback_student", name=score.full_name, participant=score.participant),
-             t("feedback_no_score") if score.score is None
-             else f"<strong>{t('feedback_score', score=score.score, max_score=score.max_score)}</strong>",
-             t(f"feedback_status_{score.status}")]
+    t = lambda code, **params: _html(msg(code, **params), lang)  # noqa: E731
+    # (text, shown strong): catalogue texts, already escaped with code names as <code>
+    facts = [(t("feedback_student", name=score.full_name, participant=score.participant), False),
+             (t("feedback_no_score"), False) if score.score is None
+             else (t("feedback_score", score=score.score, max_score=score.max_score), True),
+             (t(f"feedback_status_{score.status}"), False)]
     if (score.reason is not None and not score.reason.code.startswith(_POLICY_CODES)
             and score.status not in _SAID_BY_A_CHECK):
-        facts.append(t("feedback_runner", reason=render(score.reason, lang)))
+        facts.append((t("feedback_runner", reason=render(score.reason, lang)), False))
     elif error_cell is not None and score.status in ("error", "timeout"):
-        facts.append(t("feedback_error_cell", number=error_cell))
+        facts.append((t("feedback_error_cell", number=error_cell), False))
     if score.override_reason:
-        facts.append(t("feedback_override", reason=score.override_reason))
+        facts.append((t("feedback_override", reason=score.override_reason), False))
     if score.status != "missing":
-        facts.append(_lateness(score, lang))
+        facts.append((_lateness(score, lang), False))
     public, hidden = split_hidden(score.checks)
-    rows = "".join(_check_row(check, lang, titles) for check in public)
-    if hidden is not None:
-        line = t("feedback_hidden", points=hidden.points, max_points=hidden.max_points)
-        rows += f"<tr class='hidden'><td colspan='4'>{line}</td></tr>"
-    head = "".join(f"<th>{t(f'student_col_{c}')}</th>" for c in ("check", "points", "status", "reason"))
-    table = f"<h2>{t('feedback_checks')}</h2><table><tr>{head}</tr>{rows}</table>" if rows else ""
-    notebook = (f"<p><a href='{esc(notebook_link)}'>{t('feedback_notebook_link')}</a></p>" if notebook_link
-                else f"<p>{render_html(notebook_note, lang)}</p>" if notebook_note else "")
     practical = titles.of_practical(lang)
-    # what intake and the run noticed (which file was graded, a parameter set again, the edition followed)
-    notes = (f"<h2>{t('feedback_notes')}</h2><ul>" + "".join(f"<li>{render_html(n, lang)}</li>" for n in score.notes)
-             + "</ul>") if score.notes else ""
-    body = (f"<h1>{t('feedback_title', practical=practical)}</h1>"
-            + "".join(f"<p>{fact}</p>" for fact in facts) + table + notes + notebook)
-    return html_page(render(msg("feedback_title", practical=practical), lang).replace("`", ""), body, lang)
+    return render_page(
+        "feedback.html.j2", lang=lang,
+        title=render(msg("feedback_title", practical=practical), lang).replace("`", ""),
+        heading=t("feedback_title", practical=practical), facts=facts,
+        checks_heading=t("feedback_checks"),
+        columns=[t(f"student_col_{c}") for c in ("check", "points", "status", "reason")],
+        rows=[_check_row(check, lang, titles) for check in public],
+        hidden=None if hidden is None else t("feedback_hidden", points=hidden.points, max_points=hidden.max_points),
+        # what intake and the run noticed (which file was graded, a parameter set again, the edition followed)
+        notes_heading=t("feedback_notes"), notes=[_html(n, lang) for n in score.notes],
+        notebook_link=notebook_link, notebook_link_text=t("feedback_notebook_link"),
+        notebook_note=_html(notebook_note, lang) if notebook_note else None)
 
 
-def _lateness(score: PracticalScore, lang: str) -> str:
+def _html(reason: Reason | None, lang: str) -> Markup:
+    """A catalogue text as safe HTML for a template: escaped, code names as <code>."""
+    return Markup(render_html(reason, lang))
+
+
+def _lateness(score: PracticalScore, lang: str) -> Markup:
     if score.late == "yes":
         if score.reason is not None and score.reason.code.startswith("score_late"):
-            return render_html(score.reason, lang)
-        return render_html(msg("feedback_late_yes", penalty=score.penalty), lang)
-    return render_html(msg("feedback_late_unknown" if score.late == "unknown" else "feedback_late_no"), lang)
+            return _html(score.reason, lang)
+        return _html(msg("feedback_late_yes", penalty=score.penalty), lang)
+    return _html(msg("feedback_late_unknown" if score.late == "unknown" else "feedback_late_no"), lang)
 
 
-def _check_row(check: CheckResult, lang: str, titles: Titles) -> str:
+def _check_row(check: CheckResult, lang: str, titles: Titles) -> dict:
+    """One public check's row: its state (the row's class) and its cells, each safe HTML."""
     state = "pass" if check.passed else ("partial" if check.points > 0 else "fail")
-    cells = (code_html(titles.of_check(check.check_id, lang)), html.escape(f"{check.points}/{check.max_points}"),
-             render_html(msg(f"student_state_{state}"), lang), render_html(check.reason, lang))
-    return f"<tr class='{state}'>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+    cells = (Markup(code_html(titles.of_check(check.check_id, lang))), f"{check.points}/{check.max_points}",
+             _html(msg(f"student_state_{state}"), lang), _html(check.reason, lang))
+    return {"state": state, "cells": cells}
 
 
 def _read(path: Path):

@@ -19,11 +19,14 @@ import html
 import re
 from functools import lru_cache
 from html.parser import HTMLParser
+from importlib.resources import files
 from pathlib import Path
+
+from markupsafe import Markup
 
 from grader.notebook_tags import INJECTED_TAG, PAPERMILL_PARAMETERS_TAG
 from grader.i18n import msg, render
-from grader.reports.page import html_page
+from grader.reports.templates import render_page
 
 # Bumped whenever rendering changes what is safe: pages written by an older renderer are rendered again.
 RENDERER_VERSION = "3"
@@ -293,38 +296,10 @@ def render_body(nb, lang: str, hide: tuple[str, ...] = ()) -> str:
     return scrub_html(body)
 
 
-# nbconvert's basic template, but the highlighted source is not passed through bleach again: pygments
+# nbconvert's basic template (grader/templates/nbconvert/grader_notebook.html.j2), but the highlighted source is not passed through bleach again: pygments
 # escapes every character of the source itself, and bleach on its output was 70 % of a big cell's cost.
 # Markdown and HTML are not bleached either: bleach's short list escaped headings, paragraphs and tables
 # as visible text. The scrubber (an allow-list of tags and attributes) sees everything, and the CSP stays.
-_TEMPLATE = """{%- extends 'basic/index.html.j2' -%}
-{% block input %}
-<div class="inner_cell">
-<div class="input_area">
-{{ cell.source | highlight_code(metadata=cell.metadata) }}
-</div>
-</div>
-{%- endblock input %}
-{% block markdowncell scoped %}
-<div class="cell border-box-sizing text_cell rendered">
-<div class="inner_cell">
-<div class="text_cell_render border-box-sizing rendered_html">
-{{ cell.source | markdown2html | strip_files_prefix }}
-</div>
-</div>
-</div>
-{%- endblock markdowncell %}
-{% block data_html scoped -%}
-<div class="output_html rendered_html output_subarea {{ extra_class }}">
-{{ output.data['text/html'] }}
-</div>
-{%- endblock data_html %}
-{% block data_markdown scoped -%}
-<div class="output_markdown rendered_html output_subarea {{ extra_class }}">
-{{ output.data['text/markdown'] | markdown2html }}
-</div>
-{%- endblock data_markdown %}
-"""
 
 
 @lru_cache(maxsize=1)
@@ -345,8 +320,9 @@ def _exporter():
                 notebook_metadata=self._nb_metadata, parent=self, resources=resources))
             return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
 
+    template = (files("grader") / "templates" / "nbconvert" / "grader_notebook.html.j2").read_text(encoding="utf-8")
     return PageExporter(template_name="basic", sanitize_html=True, template_file="grader_notebook.html.j2",
-                        extra_loaders=[DictLoader({"grader_notebook.html.j2": _TEMPLATE})])
+                        extra_loaders=[DictLoader({"grader_notebook.html.j2": template})])
 
 
 def warm_up() -> None:
@@ -358,15 +334,15 @@ def warm_up() -> None:
 
 
 def notebook_page(nb, title: str, lang: str, hide: tuple[str, ...] = ()) -> str:
-    body = f"<h1>{html.escape(title.replace('`', ''))}</h1>" + render_body(nb, lang, hide)
-    return html_page(title.replace("`", ""), body, lang, head_extra=MARK_RENDERED)
+    # the body is scrubbed HTML (render_body); the title is escaped by the template
+    return render_page("notebook.html.j2", title=title.replace("`", ""), lang=lang,
+                       head_extra=Markup(MARK_RENDERED), notebook=Markup(render_body(nb, lang, hide)))
 
 
 def not_rendered_page(title: str, reason_text: str, lang: str) -> str:
     """The small page written instead when the notebook could not be rendered within the limits."""
-    body = (f"<h1>{html.escape(title)}</h1>"
-            f"<p>{html.escape(render(msg('notebook_not_rendered', reason=reason_text), lang))}</p>")
-    return html_page(title, body, lang, head_extra=MARK_NOT_RENDERED)
+    return render_page("not_rendered.html.j2", title=title, lang=lang, head_extra=Markup(MARK_NOT_RENDERED),
+                       why=render(msg("notebook_not_rendered", reason=reason_text), lang))
 
 
 def page_state(page: Path) -> str | None:

@@ -7,26 +7,27 @@ Reads records and writes one file; ``rebuild_report`` reads them back from the r
 from __future__ import annotations
 
 import base64
-import html
 import statistics
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
+
+from markupsafe import Markup
 
 from grader.course import Course
 from grader.errors import InputError
 from grader.i18n import code_html, msg, render
 from grader.records import CourseGrade, Flag, PracticalScore, Reason, Student
 from grader.reports import plots
-from grader.reports.page import html_page
+from grader.reports.templates import render_page
 
 REPORT_NAME = "report.html"
 _RUN_PROBLEMS = ("timeout", "error", "invalid")
 
 
-def _t(code: str, lang: str, **params) -> str:
+def _t(code: str, lang: str, **params) -> Markup:
     """A catalogue text for the page: escaped, code names as <code>."""
-    return code_html(render(msg(code, **params), lang))
+    return Markup(code_html(render(msg(code, **params), lang)))
 
 
 def write_report(out_dir: Path, course: Course, scores: list[PracticalScore], grades: list[CourseGrade],
@@ -114,31 +115,24 @@ def report_html(course: Course, scores: list[PracticalScore], grades: list[Cours
     generated = generated or datetime.now(timezone.utc)
     practicals = list(course.practicals)
     titles = practical_titles(course)
-    sections = [
-        f"<h1>{html.escape(course.name)}</h1><p class='muted'>"
-        f"{_t('report_subtitle', lang, when=generated.strftime('%Y-%m-%d %H:%M UTC'), count=len(grades))}</p>",
-        _overview(practicals, scores, lang),
-        _needs_human_table(needs_human(scores, grades, lang, titles) + list(attention or []), lang),
-        _similar_table(similar or [], lang),
-        _section(render(msg("report_grades"), lang), plots.grade_histograms(
+    t = lambda code, **params: _t(code, lang, **params)  # noqa: E731
+    return render_page(
+        "report.html.j2", lang=lang, t=t, title=render(msg("report_title", course=course.name), lang),
+        course=course.name, generated=generated.strftime("%Y-%m-%d %H:%M UTC"), students=len(grades),
+        overview=_overview(practicals, scores), flags=needs_human(scores, grades, lang, titles) + list(attention or []),
+        similar=similar or [],
+        grades=_figure(render(msg("report_grades"), lang), plots.grade_histograms(
             [(p, _floats(s.score for s in scores if s.practical == p and s.score is not None),
               float(_max_score(scores, p))) for p in practicals]
             + [(render(msg("report_course_grade"), lang), _floats(g.grade for g in grades),
                 float(course.max_grade))])),
-        _section(render(msg("report_pass_rate"), lang), plots.pass_rates([(p, _rates(scores, p)) for p in practicals]),
-                 _check_table(practicals, scores, lang, titles)),
-        _section(render(msg("report_time"), lang), plots.durations(
+        pass_rate=_figure(render(msg("report_pass_rate"), lang),
+                          plots.pass_rates([(p, _rates(scores, p)) for p in practicals])),
+        checks=_check_rows(practicals, scores, lang, titles),
+        time=_figure(render(msg("report_time"), lang), plots.durations(
             [(p, [s.duration_s for s in scores if s.practical == p and s.duration_s is not None])
-             for p in practicals]), _slowest(scores, lang)),
-    ]
-    if warnings:
-        sections.append(f"<h2>{_t('report_warnings', lang)}</h2><ul>"
-                        + "".join(f"<li>{html.escape(w)}</li>" for w in warnings) + "</ul>")
-    return html_page(render(msg("report_title", course=course.name), lang), "".join(sections), lang)
-
-
-def _head(lang: str, *columns: str) -> str:
-    return "<tr>" + "".join(f"<th>{_t(f'report_col_{c}', lang)}</th>" for c in columns) + "</tr>"
+             for p in practicals])),
+        slowest=_slowest(scores), warnings=warnings)
 
 
 def _floats(values) -> list[float]:
@@ -163,29 +157,30 @@ def _rates(scores: list[PracticalScore], practical: str) -> list[tuple[str, floa
     return rates
 
 
-def _section(title: str, png: bytes, extra: str = "") -> str:
-    data = base64.b64encode(png).decode("ascii")
-    return f"<h2>{html.escape(title)}</h2><img alt='{html.escape(title)}' src='data:image/png;base64,{data}'>{extra}"
+def _figure(title: str, png: bytes) -> dict:
+    """A plot's section: its title (plain text) and the PNG as base64 for a data: URL."""
+    return {"title": title, "png": base64.b64encode(png).decode("ascii")}
 
 
-def _overview(practicals: list[str], scores: list[PracticalScore], lang: str) -> str:
-    statuses = ["graded", "not_executed", "error", "timeout", "invalid", "missing", "overridden"]
-    head = (f"<th>{_t('report_col_practical', lang)}</th>" + "".join(f"<th>{h}</th>" for h in statuses)
-            + "".join(f"<th>{_t(f'report_col_{c}', lang)}</th>" for c in ("late", "mean", "median")))
-    rows = ""
+STATUSES = ("graded", "not_executed", "error", "timeout", "invalid", "missing", "overridden")
+
+
+def _overview(practicals: list[str], scores: list[PracticalScore]) -> dict:
+    """Per practical: how many submissions ended in each status, how many were late, mean and median."""
+    rows = []
     for p in practicals:
         mine = [s for s in scores if s.practical == p]
-        counts = [sum(s.status == st for s in mine) for st in statuses]
+        counts = [sum(s.status == st for s in mine) for st in STATUSES]
         values = [s.score for s in mine if s.score is not None]
         mean = _show(sum(values, Decimal("0")) / len(values)) if values else "-"
         median = _show(statistics.median(values)) if values else "-"
-        cells = [*counts, sum(s.late == "yes" for s in mine), mean, median]
-        rows += f"<tr><td>{html.escape(p)}</td>" + "".join(f"<td class='num'>{c}</td>" for c in cells) + "</tr>"
-    return f"<h2>{_t('report_overview', lang)}</h2><table><tr>{head}</tr>{rows}</table>"
+        rows.append({"practical": p, "cells": [*counts, sum(s.late == "yes" for s in mine), mean, median]})
+    return {"statuses": STATUSES, "rows": rows}
 
 
-def _check_table(practicals: list[str], scores: list[PracticalScore], lang: str, titles: dict) -> str:
-    rows = ""
+def _check_rows(practicals: list[str], scores: list[PracticalScore], lang: str, titles: dict) -> list[dict]:
+    """Per check: pass rate and mean points; the title students read beside the id when it differs."""
+    rows = []
     for p in practicals:
         graded = _graded(scores, p)
         for check_id, rate in _rates(scores, p):
@@ -193,49 +188,19 @@ def _check_table(practicals: list[str], scores: list[PracticalScore], lang: str,
             mean = sum((c.points for c in results), Decimal("0")) / len(results)
             first = results[0]
             named = titles[p].of_check(check_id, lang) if p in titles else check_id
-            shown = html.escape(check_id) + ("" if named == check_id else f" <span class='muted'>{code_html(named)}</span>")
-            rows += (f"<tr><td>{html.escape(p)}</td><td>{shown}</td><td>{html.escape(first.kind)}"
-                     f"{' ' + _t('report_hidden', lang) if first.hidden else ''}</td>"
-                     f"<td class='num'>{rate * 100:.0f}%</td>"
-                     f"<td class='num'>{_show(mean)}/{first.max_points}</td></tr>")
-    head = _head(lang, "practical", "check", "kind", "passed", "mean_points")
-    return f"<table>{head}{rows}</table>" if rows else ""
+            rows.append({"practical": p, "check": check_id, "title": None if named == check_id else named,
+                         "kind": first.kind, "hidden": first.hidden, "passed": f"{rate * 100:.0f}%",
+                         "mean": f"{_show(mean)}/{first.max_points}"})
+    return rows
 
 
-def _slowest(scores: list[PracticalScore], lang: str, count: int = 5) -> str:
+def _slowest(scores: list[PracticalScore], count: int = 5) -> dict | None:
     timed = sorted((s for s in scores if s.duration_s is not None), key=lambda s: s.duration_s, reverse=True)
     if not timed:
-        return ""
-    rows = "".join(f"<tr><td>{html.escape(s.practical)}</td><td>{html.escape(s.participant)}</td>"
-                   f"<td>{html.escape(s.full_name)}</td><td class='num'>{s.duration_s:.1f} s</td>"
-                   f"<td>{html.escape(s.status)}</td></tr>" for s in timed[:count])
+        return None
     total = sum(s.duration_s for s in timed)
-    line = _t("report_slowest", lang, count=len(timed), minutes=f"{total / 60:.1f}",
-              median=f"{statistics.median(s.duration_s for s in timed):.1f}")
-    return f"<p>{line}</p><table>{_head(lang, 'practical', 'participant', 'name', 'time', 'status')}{rows}</table>"
-
-
-def _similar_table(pairs: list, lang: str) -> str:
-    """Similarity flags (grader/similarity): for a human to review, never a grade."""
-    if not pairs:
-        return ""
-    rows = "".join(
-        f"<tr><td>{html.escape(p.practical)}</td><td>{html.escape(p.participant_a)} {html.escape(p.name_a)}</td>"
-        f"<td>{html.escape(p.participant_b)} {html.escape(p.name_b)}</td><td>{p.score:.2f}</td>"
-        f"<td>{p.shared_lines}</td><td>" + (f"<a href='{html.escape(p.page)}'>{_t('report_side_by_side', lang)}</a>" if p.page else "")
-        + "</td></tr>" for p in pairs)
-    return (f"<h2>{_t('report_similar', lang, count=len(pairs))}</h2><p class='muted'>{_t('report_similar_note', lang)}"
-            f"</p><table><tr><th>{_t('report_col_practical', lang)}</th><th>a</th><th>b</th>"
-            f"<th>{_t('report_col_score', lang)}</th><th>{_t('report_col_shared', lang)}</th><th></th></tr>{rows}</table>")
-
-
-def _needs_human_table(flags: list[Flag], lang: str) -> str:
-    if not flags:
-        return f"<h2>{_t('report_needs_human_none', lang)}</h2><p>{_t('report_nothing', lang)}</p>"
-    rows = "".join(f"<tr><td>{html.escape(f.practical)}</td><td>{html.escape(f.participant)}</td>"
-                   f"<td>{html.escape(f.name)}</td><td>{code_html(f.why)}</td></tr>" for f in flags)
-    return (f"<h2>{_t('report_needs_human', lang, count=len(flags))}</h2><table>"
-            f"{_head(lang, 'practical', 'participant', 'name', 'why')}{rows}</table>")
+    return {"rows": timed[:count], "count": len(timed), "minutes": f"{total / 60:.1f}",
+            "median": f"{statistics.median(s.duration_s for s in timed):.1f}"}
 
 
 def _show(value: Decimal) -> str:

@@ -6,25 +6,18 @@ feedback. Every text taken from a notebook is HTML-escaped.
 from __future__ import annotations
 
 import re
-from html import escape
 from pathlib import Path
 
 from copydetect.utils import highlight_overlap
+from markupsafe import Markup
 
-from grader.reports.page import CSP_META
+from grader.reports.templates import render_page
 from grader.similarity.compare import Match
 from grader.similarity.table import FlaggedPair
 
 PAGES_DIR = "similarity"
-_STYLE = """body{font-family:system-ui,sans-serif;margin:1.5em}
-.pair{display:grid;grid-template-columns:1fr 1fr;gap:1em}
-pre{background:#f6f6f6;padding:.8em;overflow-x:auto;font-size:12px;line-height:1.35}
-mark{background:#ffd27f}
-table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}
-.note{color:#555}"""
-_NOTE = ("A flag is a place for a human to look, not a verdict: it never changes a grade. Highlighted: code "
-         "found in both, after names, strings, comments and spacing are normalised away; the template's code "
-         "and the grader's cells are left out.")
+# in English, as the rest of what similarity writes for the instructor
+LANG = "en"
 
 
 def page_path(out_dir: Path, practical: str, a: str, b: str) -> Path:
@@ -35,40 +28,27 @@ def write_pair_page(path: Path, practical: str, found: Match) -> Path:
     """One pair's page: both students' code side by side, the shared fragments marked."""
     columns = []
     for doc, spans, share in ((found.a, found.spans[0], found.shares[0]), (found.b, found.spans[1], found.shares[1])):
+        # copydetect escapes the code itself and adds only the marks around shared fragments
         marked, _ = highlight_overlap(doc.code, spans, "<mark>", "</mark>", escape_html=True)
-        columns.append(f"<div><h2>{escape(doc.key)} · {escape(doc.name)}</h2>"
-                       f"<p>{share:.0%} of this code is found in the other</p><pre>{marked}</pre></div>")
-    body = (f"<h1>{escape(practical)}: {escape(found.a.key)} and {escape(found.b.key)}</h1>"
-            f"<p>score {found.score:.3f} · {found.shared_lines} shared lines</p>"
-            f"<p class='note'>{escape(_NOTE)}</p><div class='pair'>{''.join(columns)}</div>")
-    return _write(path, f"Similarity {practical} {found.a.key} {found.b.key}", body)
+        columns.append({"key": doc.key, "name": doc.name, "share": f"{share:.0%}", "code": Markup(marked)})
+    return _write(path, "similarity_pair.html.j2", title=f"Similarity {practical} {found.a.key} {found.b.key}",
+                  practical=practical, a=found.a.key, b=found.b.key, score=f"{found.score:.3f}",
+                  shared_lines=found.shared_lines, columns=columns)
 
 
 def write_index(out_dir: Path, pairs: list[FlaggedPair], threshold: float) -> Path:
     """<out>/similarity/index.html: every flagged pair, best first, linking its page."""
-    rows = "".join(
-        f"<tr><td>{escape(p.practical)}</td><td>{escape(p.participant_a)} {escape(p.name_a)}</td>"
-        f"<td>{escape(p.participant_b)} {escape(p.name_b)}</td><td>{p.score:.3f}</td><td>{p.shared_lines}</td>"
-        f"<td>{_link(p.page)}</td></tr>" for p in pairs)
-    body = (f"<h1>Similar submissions</h1><p>{len(pairs)} pairs scoring at least {threshold:g}.</p>"
-            f"<p class='note'>{escape(_NOTE)}</p><table><tr><th>practical</th><th>a</th><th>b</th>"
-            f"<th>score</th><th>shared lines</th><th>page</th></tr>{rows}</table>")
-    return _write(Path(out_dir) / PAGES_DIR / "index.html", "Similar submissions", body)
-
-
-def _link(page: str) -> str:
-    if not page:
-        return ""
     # the index sits in <out>/similarity/, pages are named relative to <out>
-    target = page.removeprefix(PAGES_DIR + "/")
-    return f"<a href='{escape(target, quote=True)}'>side by side</a>"
+    rows = [{"pair": p, "score": f"{p.score:.3f}", "link": p.page.removeprefix(PAGES_DIR + "/") if p.page else ""}
+            for p in pairs]
+    return _write(Path(out_dir) / PAGES_DIR / "index.html", "similarity_index.html.j2", title="Similar submissions",
+                  rows=rows, threshold=f"{threshold:g}")
 
 
-def _write(path: Path, title: str, body: str) -> Path:
+def _write(path: Path, template: str, **context) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    # the policy too: these pages show students' code, so they get the same second wall as feedback
-    path.write_text(f"<!doctype html><html><head><meta charset='utf-8'>{CSP_META}<title>{escape(title)}</title>"
-                    f"<style>{_STYLE}</style></head><body>{body}</body></html>\n", encoding="utf-8")
+    # the shared shell: these pages show students' code, so they get the same policy as feedback
+    path.write_text(render_page(template, lang=LANG, **context), encoding="utf-8")
     return path
 
 
