@@ -10,6 +10,7 @@ over the finite sets below (a new f-string code fails until listed here).
 from __future__ import annotations
 
 import ast
+import re
 import tomllib
 from pathlib import Path
 
@@ -128,6 +129,8 @@ def used_codes() -> set[str]:
         found, built = codes_in(path.read_text(encoding="utf-8"))
         codes |= found
         patterns |= built
+    for template in sorted((ROOT / "grader" / "templates").rglob("*.j2")):   # t("code") in the page templates
+        codes |= set(re.findall(r"""\bt\(\s*["']([a-z0-9_]+)["']\s*[,)]""", template.read_text(encoding="utf-8")))
     unlisted = sorted(patterns - DYNAMIC.keys())
     assert not unlisted, f"codes built with f-strings whose values are not enumerated in DYNAMIC: {unlisted}"
     return codes | {pattern.format(value) for pattern, values in DYNAMIC.items() for value in values}
