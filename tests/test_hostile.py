@@ -93,7 +93,9 @@ CASES = {
 SQUARE_REASONS = {
     "211": "checks_missing_name", "215": "run_timeout", "216": "run_timeout", "217": "run_kernel_died",
     "219": "run_kernel_died", "220": "run_kernel_died", "221": "checks_probe_untrusted",
-    "222": "function_case_mismatch", "223": "function_case_mismatch",
+    # 223's thread rewrites the answers while the grader reads them: a mismatch, or an answer caught
+    # half-written (unreadable): either way the forged answer earns nothing
+    "222": "function_case_mismatch", "223": ("function_case_mismatch", "function_case_invalid"),
     "227": "function_case_not_numbers",
 }
 
@@ -213,7 +215,9 @@ def test_every_case_ends_with_its_status_reason_and_score(batch, participant):
     assert got.score == Decimal(score), [(c.check_id, c.points, c.reason) for c in got.checks]
     if participant in SQUARE_REASONS:
         square = {c.check_id: c for c in got.checks}["square"]
-        assert square.points == Decimal("0") and square.reason.code == SQUARE_REASONS[participant], square
+        expected = SQUARE_REASONS[participant]
+        expected = expected if isinstance(expected, tuple) else (expected,)
+        assert square.points == Decimal("0") and square.reason.code in expected, square
 
 
 @pytest.mark.slow
