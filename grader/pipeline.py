@@ -108,7 +108,6 @@ def grade_course(course: Course, out_dir: Path | None = None, *, force: bool = F
                 store.put_students(roster.students)   # `grader report` grades the same people
         result.grades = course_grades(course, roster.students, result.scores)
         exports_dir = out_dir / "static" if static else out_dir   # a static look never touches the real files
-        exports_dir.mkdir(parents=True, exist_ok=True)
         similar_files: list[Path] = []
         if course.similarity.enabled:   # flags for a human, never a grade: see grader/similarity/
             from grader.similarity import run_similarity

@@ -27,7 +27,3 @@ def moodle_cell(text: str | None) -> str:
     first = clean[:1]
     return _FORMULA_STARTS[first] + clean[1:] if first in _FORMULA_STARTS else clean
 
-
-def safe_for_fgetcsv(cell: str) -> bool:
-    """True when PHP's fgetcsv reads the cell back as written: no backslash before a quote or at the end."""
-    return '\\"' not in cell and not cell.endswith("\\")
