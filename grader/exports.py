@@ -106,17 +106,37 @@ def write_practical_worksheet(dest: Path, scores: list[PracticalScore], workshee
                  "grade": None if s.score is None else min(s.score, s.max_score), "max_grade": s.max_score,
                  "feedback": feedback_comment(s, lang, named)} for s in scores]
         new_worksheet(dest, rows, lang=lang, decimal_separator=sep)
+    else:
+        grades = {s.participant: (on_sheet_scale(worksheet, s.participant, s.score, s.max_score),
+                                  feedback_comment(s, lang, named))
+                  for s in scores if s.participant in worksheet.entries}
+        write_worksheet(worksheet, dest, grades, decimal_separator=sep)
+    return worksheet_attention(scores, worksheet, lang)
+
+
+def worksheet_attention(scores: list[PracticalScore], worksheet: Worksheet | None, lang: str) -> list[Flag]:
+    """The students of one practical Moodle will not take from its worksheet upload as written."""
+    if worksheet is None:
         return [_flag("exports_zero_not_stored", s, lang) for s in scores if s.score is not None and s.score == 0]
-    grades, attention = {}, []
+    attention = []
     for s in scores:
         if s.participant not in worksheet.entries:
             attention.append(_flag("exports_no_row", s, lang, file=worksheet.path.name, score=_shown(s.score)))
             continue
-        on_sheet = on_sheet_scale(worksheet, s.participant, s.score, s.max_score)
-        grades[s.participant] = (on_sheet, feedback_comment(s, lang, named))
-        attention += _not_taken(worksheet, s, on_sheet, lang)
-    write_worksheet(worksheet, dest, grades, decimal_separator=sep)
+        attention += _not_taken(worksheet, s, on_sheet_scale(worksheet, s.participant, s.score, s.max_score), lang)
     return attention
+
+
+def moodle_attention(course: Course, scores: list[PracticalScore], grades: list[CourseGrade],
+                     worksheets: dict[str, Worksheet | None]) -> list[Flag]:
+    """What ``write_all`` names for a human, computed without writing a file (``grader report`` needs it)."""
+    attention = []
+    for practical in course.practicals:
+        if practical not in worksheets:   # its worksheet could not be read again: nothing to say about it
+            continue
+        attention += worksheet_attention([s for s in scores if s.practical == practical], worksheets.get(practical),
+                                         course.lang)
+    return attention + _course_flags(_refusals(grades, course), course)
 
 
 def _not_taken(worksheet: Worksheet, s: PracticalScore, on_sheet: Decimal | None, lang: str) -> list[Flag]:
@@ -133,21 +153,32 @@ def _not_taken(worksheet: Worksheet, s: PracticalScore, on_sheet: Decimal | None
 def write_course_csv(dest: Path, grades: list[CourseGrade], course: Course) -> list[Flag]:
     """course.csv for the gradebook import, with only rows Moodle accepts; the rest go to
     course-not-imported.csv (one bad row would abort the whole import) and are returned."""
+    refused = _refusals(grades, course)
+    out = {id(g) for g, _, _ in refused}
+    rows = [(g.student.key.strip(), g.grade, moodle_cell(feedback_line(g.scores, g.counted, course.lang)))
+            for g in grades if id(g) not in out]
+    write_gradebook_csv(dest, course.moodle.user_key, course.moodle.course_grade_item, rows)
+    _write_not_imported(dest.with_name(NOT_IMPORTED_NAME), USER_KEY_HEADERS[course.moodle.user_key],
+                        course.moodle.course_grade_item, refused)
+    return _course_flags(refused, course)
+
+
+def _refusals(grades: list[CourseGrade], course: Course) -> list[tuple[CourseGrade, str, str]]:
+    """(grade, feedback, why) for each row Moodle's gradebook import would refuse: no key, or a shared one."""
     header = USER_KEY_HEADERS[course.moodle.user_key]
     keys = Counter(_fold(g.student.key) for g in grades if _fold(g.student.key))
-    rows, refused = [], []
+    refused = []
     for g in grades:
-        feedback = feedback_line(g.scores, g.counted, course.lang)
         key = _fold(g.student.key)
         why = (render(msg("exports_no_key", header=header), course.lang) if not key else
                render(msg("exports_shared_key", header=header, key=g.student.key), course.lang)
                if keys[key] > 1 else None)
-        if why is None:
-            rows.append((g.student.key.strip(), g.grade, moodle_cell(feedback)))
-        else:
-            refused.append((g, feedback, why))
-    write_gradebook_csv(dest, course.moodle.user_key, course.moodle.course_grade_item, rows)
-    _write_not_imported(dest.with_name(NOT_IMPORTED_NAME), header, course.moodle.course_grade_item, refused)
+        if why is not None:
+            refused.append((g, feedback_line(g.scores, g.counted, course.lang), why))
+    return refused
+
+
+def _course_flags(refused: list[tuple[CourseGrade, str, str]], course: Course) -> list[Flag]:
     return [Flag("course", ", ".join(f"{p} {n}" for p, n in g.student.participants.items()), g.student.full_name,
                  render(msg("exports_not_imported", why=why, grade=g.grade, file=NOT_IMPORTED_NAME), course.lang))
             for g, _, why in refused]

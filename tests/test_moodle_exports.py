@@ -15,7 +15,7 @@ import pytest
 
 from grader.course import load_course, single_practical_course
 from grader.exports import NOT_IMPORTED_NAME, write_course_csv, write_practical_worksheet, write_results_csv
-from grader.i18n import msg
+from grader.i18n import msg, render
 from grader.lms.moodle import read_worksheet
 from grader.pipeline import grade_course
 from grader.records import CheckResult, CourseGrade, PracticalScore, Student
@@ -250,3 +250,34 @@ def test_the_fgetcsv_port_sees_the_escaped_quote_defect_it_guards_against():
     # the defect itself: a backslash before the closing quote makes the row run on
     assert len(php_fgetcsv('a,"C:\\x\\",b\n')[0]) != 3
     assert php_fgetcsv('a,"x ""y"", z",b\n')[0] == ["a", 'x "y", z', "b"]
+
+
+def _needs_human_section(report: Path) -> str:
+    """The report's "Requiere revisión" section (the course is in Spanish), up to the next heading."""
+    heading = render(msg("report_needs_human", count="{count}"), "es").split(" (")[0]
+    page = report.read_text(encoding="utf-8")
+    return page[page.index(f"<h2>{heading}"):].split("<h2>")[1]
+
+
+@pytest.mark.slow
+def test_grader_report_names_again_the_students_moodle_will_not_take(graded, tmp_path):
+    import shutil
+
+    from grader.reports.summary import rebuild_report
+
+    _, out, _ = graded
+    copy = tmp_path / "two"
+    shutil.copytree(out.parent, copy)
+    graded_section = _needs_human_section(copy / "out" / "report.html")
+    (copy / "out" / "report.html").unlink()
+    rebuilt = rebuild_report(load_course(copy / "course.toml"), copy / "out")
+    assert _needs_human_section(rebuilt) == graded_section
+    # the worksheets as they are now: Luis's tiny row gone, Ana's tiny_rel grade locked in Moodle
+    (copy / "tiny.csv").write_bytes(worksheet([(n, name, email) for name, email, n, _, _ in STUDENTS if n != "502"]))
+    locked = worksheet([(n, name, email) for name, email, _, n, _ in STUDENTS]).decode("utf-8")
+    (copy / "tiny_rel.csv").write_text(locked.replace("Participant 901,Ana Pérez,ana@uni.es,Submitted for grading,,"
+                                                      "100.00,Yes", "Participant 901,Ana Pérez,ana@uni.es,Submitted "
+                                                      "for grading,,100.00,No"), encoding="utf-8")
+    section = _needs_human_section(rebuild_report(load_course(copy / "course.toml"), copy / "out"))
+    assert "Luis García" in section and "tiny.csv" in section, section
+    assert "Ana Pérez" in section and "Marta" not in section, section

@@ -44,7 +44,9 @@ def write_report(out_dir: Path, course: Course, scores: list[PracticalScore], gr
 
 def rebuild_report(course: Course, out_dir: Path | None = None, lang: str | None = None) -> Path:
     """report.html again from ``<out>/grader.sqlite``; course grades recomputed for the students as ``grader
-    grade`` joined them (the store's roster, by the configured user key), nothing executed."""
+    grade`` joined them (the store's roster, by the configured user key), nothing executed. The students
+    Moodle will not take from the exports as written are named again, from the worksheets as they are now."""
+    from grader.exports import moodle_attention   # exports writes this report: imported late, no cycle
     from grader.store import Store
 
     out = Path(out_dir or course.out_dir)
@@ -54,11 +56,33 @@ def rebuild_report(course: Course, out_dir: Path | None = None, lang: str | None
     with Store(db) as store:
         scores = [s for s in store.scores() if s.practical in course.practicals]
         roster = store.students()
-    if not roster:   # a store written before the roster was kept: joined again by email, else name
-        return write_report(out, course, scores, grades_from_scores(course, scores), lang=lang)
-    from grader.outcomes import course_grades
+    if roster:
+        from grader.outcomes import course_grades
 
-    return write_report(out, course, scores, course_grades(course, roster, scores), lang=lang)
+        grades = course_grades(course, roster, scores)
+    else:   # a store written before the roster was kept: joined again by email, else name
+        grades = grades_from_scores(course, scores)
+    worksheets, warnings = _worksheets_as_they_are(course)
+    return write_report(out, course, scores, grades, warnings, moodle_attention(course, scores, grades, worksheets),
+                        lang=lang)
+
+
+def _worksheets_as_they_are(course: Course) -> tuple[dict, list[str]]:
+    """Each practical's worksheet, read again; one that cannot be read is a warning, never a stop: the
+    report of what is stored is still worth having."""
+    from grader.lms.moodle import read_worksheet
+
+    worksheets, warnings = {}, []
+    for pid, cfg in course.practicals.items():
+        if cfg.worksheet is None:
+            worksheets[pid] = None
+            continue
+        try:
+            worksheets[pid] = read_worksheet(cfg.worksheet, course.timezone)
+        except (InputError, OSError) as err:
+            warnings.append(f"practicals.{pid}.worksheet: {err}; the students Moodle would not take from "
+                            f"{pid}'s worksheet are not listed")
+    return worksheets, warnings
 
 
 def grades_from_scores(course: Course, scores: list[PracticalScore]) -> list[CourseGrade]:
