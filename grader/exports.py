@@ -21,7 +21,6 @@ from grader.lms import csvcells
 from grader.lms.feedback_zip import FeedbackFiles, write_feedback_zip
 from grader.lms.moodle import (USER_KEY_HEADERS, Worksheet, new_worksheet, write_gradebook_csv,
                                write_worksheet)
-from grader.lms.moodle_text import moodle_cell
 from grader.lms.worksheet import on_sheet_scale
 from grader.records import CourseGrade, Flag, PracticalScore
 from grader.reports.feedback import comment_text, write_feedback
@@ -155,7 +154,7 @@ def write_course_csv(dest: Path, grades: list[CourseGrade], course: Course) -> l
     course-not-imported.csv (one bad row would abort the whole import) and are returned."""
     refused = _refusals(grades, course)
     out = {id(g) for g, _, _ in refused}
-    rows = [(g.student.key.strip(), g.grade, moodle_cell(feedback_line(g.scores, g.counted, course.lang)))
+    rows = [(g.student.key.strip(), g.grade, feedback_line(g.scores, g.counted, course.lang))
             for g in grades if id(g) not in out]
     write_gradebook_csv(dest, course.moodle.user_key, course.moodle.course_grade_item, rows)
     _write_not_imported(dest.with_name(NOT_IMPORTED_NAME), USER_KEY_HEADERS[course.moodle.user_key],

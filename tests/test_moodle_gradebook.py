@@ -59,10 +59,13 @@ def test_a_grade_moodle_would_reject_is_refused(tmp_path):
         write_gradebook_csv(tmp_path / "a.csv", "email", "P", [("a@x.es", Decimal("100.5"), "")])
 
 
-def test_feedback_starting_with_a_formula_character_is_guarded(tmp_path):
+def test_feedback_is_written_as_the_html_moodle_shows_as_that_text(tmp_path):
     dest = tmp_path / "course.csv"
-    write_gradebook_csv(dest, "username", "P", [("ana", Decimal(5), "=HYPERLINK(1)")])
-    assert _read(dest)[1][2] == "'=HYPERLINK(1)"
+    write_gradebook_csv(dest, "username", "P", [("ana", Decimal(5), "=HYPERLINK(1)"), ("eva", Decimal(6), "a < b & C:\\x\nok")])
+    rows = _read(dest)
+    # a spreadsheet does not see a formula, and Moodle shows "=HYPERLINK(1)" with no apostrophe before it
+    assert rows[1][2] == "&#61;HYPERLINK(1)"
+    assert rows[2][2] == "a &lt; b &amp; C:/x ok"
 
 
 def test_format_grade_is_decimal_only_and_empty_for_none():

@@ -1,7 +1,8 @@
 """The gradebook's "Import grades from CSV" file: one user column, one grade item, its feedback.
 
 Moodle aborts the whole import on one bad value, so this refuses to write a file it would
-reject (empty user key, grade not a plain number in range) instead of writing it.
+reject (empty user key, grade not a plain number in range) instead of writing it. Feedback is plain text,
+made into the HTML Moodle stores and shows as that text here (lms/moodle_text.py), as the worksheet's is.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from grader.errors import InputError
 from grader.lms import csvcells
+from grader.lms.moodle_text import moodle_cell
 from grader.lms.numbers import format_grade
 
 USER_KEY_HEADERS: dict[str, str] = {
@@ -24,7 +26,7 @@ _IMPORT_MAX = Decimal(100)
 
 def write_gradebook_csv(dest: Path, user_key: str, item_name: str,
                         rows: list[tuple[str, Decimal | None, str]]) -> None:
-    """Write (key, grade or None, feedback) rows; "." decimals, empty cell when ungraded."""
+    """Write (key, grade or None, plain-text feedback) rows; "." decimals, empty cell when ungraded."""
     if user_key not in USER_KEY_HEADERS:
         raise InputError(f"{dest}: user key must be one of {', '.join(USER_KEY_HEADERS)}, not {user_key!r}")
     if not item_name.strip():
@@ -43,7 +45,7 @@ def write_gradebook_csv(dest: Path, user_key: str, item_name: str,
         if grade is not None and not Decimal(0) <= grade <= _IMPORT_MAX:
             raise InputError(f"{dest}: grade {grade} for {key} is outside 0..100; Moodle would abort the import")
         # the grade arrives rounded to the course's step: written with its own digits, never re-rounded
-        body.append([key, format_grade(grade, ".", decimals=None), csvcells.guard(feedback or "")])
+        body.append([key, format_grade(grade, ".", decimals=None), moodle_cell(feedback)])
     text = csvcells.render([[csvcells.encode(c) for c in row] for row in [header, *body]])
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
