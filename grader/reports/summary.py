@@ -140,6 +140,9 @@ def report_html(course: Course, scores: list[PracticalScore], grades: list[Cours
     practicals = list(course.practicals)
     titles = practical_titles(course)
     t = lambda code, **params: _t(code, lang, **params)  # noqa: E731
+    said = lambda code: render(msg(code), lang)  # noqa: E731 -- plain text: matplotlib draws it, no HTML
+    words = plots.Axes(said("report_axis_grade"), said("report_axis_students"), said("report_axis_passed"),
+                       said("report_axis_seconds"), said("report_axis_submissions"))
     return render_page(
         "report.html.j2", lang=lang, t=t, title=render(msg("report_title", course=course.name), lang),
         course=course.name, generated=generated.strftime("%Y-%m-%d %H:%M UTC"), students=len(grades),
@@ -149,13 +152,13 @@ def report_html(course: Course, scores: list[PracticalScore], grades: list[Cours
             [(p, _floats(s.score for s in scores if s.practical == p and s.score is not None),
               float(_max_score(scores, p))) for p in practicals]
             + [(render(msg("report_course_grade"), lang), _floats(g.grade for g in grades),
-                float(course.max_grade))])),
+                float(course.max_grade))], words)),
         pass_rate=_figure(render(msg("report_pass_rate"), lang),
-                          plots.pass_rates([(p, _rates(scores, p)) for p in practicals])),
+                          plots.pass_rates([(p, _rates(scores, p)) for p in practicals], words)),
         checks=_check_rows(practicals, scores, lang, titles),
         time=_figure(render(msg("report_time"), lang), plots.durations(
             [(p, [s.duration_s for s in scores if s.practical == p and s.duration_s is not None])
-             for p in practicals])),
+             for p in practicals], words)),
         slowest=_slowest(scores), warnings=warnings)
 
 
