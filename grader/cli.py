@@ -178,7 +178,7 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
     gpus = parse_gpus(args.gpus)   # each runner takes them its own way (pipeline: assign_gpus)
     result = grade_course(course, args.out, force=args.force, runner_name=args.runner, timeout_s=args.timeout,
                           only=args.only, student=args.student, workers=args.workers, gpus=gpus, dask=args.dask,
-                          static=args.static, progress=make_progress(console, quiet=args.quiet))
+                          static=args.static, progress=make_progress(console, quiet=args.quiet, lang=course.lang))
     _print_results(console, result, course.lang)
     return EXIT_OK
 

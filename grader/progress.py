@@ -1,5 +1,5 @@
 """What a batch shows while it runs: a rich progress bar on a terminal, one plain line per job in logs,
-or nothing (--quiet). The pipeline calls these hooks from its own thread only.
+or nothing (--quiet), in the course language. The pipeline calls these hooks from its own thread only.
 
 It reports; it never decides anything about a job, and never writes to the store.
 """
@@ -9,7 +9,7 @@ import sys
 import time
 from typing import TextIO
 
-from grader.i18n import render
+from grader.i18n import msg, render
 from grader.records import Evaluation, PracticalScore, Submission
 from grader.scoring import sum_points
 
@@ -49,49 +49,54 @@ def describe(submission: Submission) -> str:
     return f"{submission.practical} {submission.participant} {submission.full_name}"
 
 
-def outcome(evaluation: Evaluation | None, error: str | None = None, score: PracticalScore | None = None) -> str:
-    """ "graded 8.5/10 (12.3 s)", "graded 0/10, late: ... (12.3 s)" or "timeout 0/10 (...): reason" - one line,
-    English (the instructor's). The score is the final one, as the feedback and the worksheet give it; without
-    ``score`` (no course policy known) the run's points are said to come before lateness and overrides."""
+def outcome(evaluation: Evaluation | None, error: str | None = None, score: PracticalScore | None = None,
+            lang: str = "en") -> str:
+    """ "graded 8.5/10 (12.3 s)", "graded 0/10, late: ... (12.3 s)" or "timeout 0/10 (...): reason" - one line
+    in ``lang``. The score is the final one, as the feedback and the worksheet give it; without ``score`` (no
+    course policy known) the run's points are said to come before lateness and overrides."""
+    said = lambda code, **params: render(msg(code, **params), lang)  # noqa: E731
     if evaluation is None:
-        return f"not graded: {error or 'the job was lost'} (a re-run grades it)"
+        return said("progress_not_graded", error=error or said("progress_job_lost"))
     if score is not None:
         shown = "-" if score.score is None else score.score
         text = f"{score.status} {shown}/{score.max_score}"
         if score.late == "yes" or score.status == "overridden":
-            text += f", {'late' if score.late == 'yes' else 'overridden'}: {render(score.reason, 'en')}"
+            why = said("progress_late" if score.late == "yes" else "progress_overridden")
+            text += f", {why}: {render(score.reason, lang)}"
     else:
-        points = sum_points(evaluation.checks, evaluation.max_points)
-        text = f"ran {evaluation.status}, {points}/{evaluation.max_points} before lateness and overrides"
+        text = said("progress_before_policy", status=evaluation.status,
+                    points=sum_points(evaluation.checks, evaluation.max_points), max=evaluation.max_points)
     text += f" ({evaluation.duration_s:.1f} s)"
     if evaluation.status in FAILED and evaluation.reason is not None:
-        text += ": " + render(evaluation.reason, "en")[:160]
+        text += ": " + render(evaluation.reason, lang)[:160]
     return text
 
 
 class PlainProgress(BatchProgress):
     """One line per finished job, for logs and pipes (no terminal control characters)."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, lang: str = "en") -> None:
         super().__init__()
         self.stream = stream or sys.stdout
+        self.lang = lang
         self._started = time.monotonic()
 
     def start(self, total: int, reused: int) -> None:
         super().start(total, reused)
         self._started = time.monotonic()
-        self._line(f"{total} to grade, {reused} already in the store")
+        self._line(render(msg("progress_start", total=total, reused=reused), self.lang))
 
     def job_finished(self, submission: Submission, evaluation: Evaluation | None, error: str | None = None,
                      score: PracticalScore | None = None) -> None:
         super().job_finished(submission, evaluation, error, score)
         width = len(str(self.total))
-        self._line(f"[{self.done:>{width}}/{self.total}] {describe(submission)}: {outcome(evaluation, error, score)}")
+        self._line(f"[{self.done:>{width}}/{self.total}] {describe(submission)}: "
+                   f"{outcome(evaluation, error, score, self.lang)}")
 
     def close(self) -> None:
         if self.total:
-            self._line(f"done {self.done}/{self.total}, failures {self.failures}, "
-                       f"{time.monotonic() - self._started:.0f} s")
+            self._line(render(msg("progress_done", done=self.done, total=self.total, failures=self.failures,
+                                  seconds=f"{time.monotonic() - self._started:.0f}"), self.lang))
 
     def _line(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
@@ -100,14 +105,16 @@ class PlainProgress(BatchProgress):
 class RichProgress(BatchProgress):
     """A live bar: done/total, failures, elapsed and ETA, and the job that started last."""
 
-    def __init__(self, console) -> None:
+    def __init__(self, console, lang: str = "en") -> None:
         super().__init__()
+        from rich.markup import escape
         from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                                    TimeRemainingColumn)
 
-        self.console = console
-        self._bar = Progress(TextColumn("[bold]grading"), BarColumn(), MofNCompleteColumn(),
-                             TextColumn("failures [red]{task.fields[failures]}"), TimeElapsedColumn(),
+        self.console, self.lang = console, lang
+        grading, failures = escape(render(msg("progress_bar"), lang)), escape(render(msg("progress_failures"), lang))
+        self._bar = Progress(TextColumn(f"[bold]{grading}"), BarColumn(), MofNCompleteColumn(),
+                             TextColumn(failures + " [red]{task.fields[failures]}"), TimeElapsedColumn(),
                              TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[current]}"),
                              console=console, transient=False)
         self._task = None
@@ -115,7 +122,7 @@ class RichProgress(BatchProgress):
     def start(self, total: int, reused: int) -> None:
         super().start(total, reused)
         if reused:
-            self.console.print(f"{reused} already in the store", highlight=False)
+            self.console.print(render(msg("progress_reused", reused=reused), self.lang), highlight=False, markup=False)
         self._task = self._bar.add_task("grading", total=total, failures=0, current="")
         self._bar.start()
 
@@ -128,8 +135,8 @@ class RichProgress(BatchProgress):
         super().job_finished(submission, evaluation, error, score)
         if evaluation is None or evaluation.status in FAILED:
             # a failure stays on screen above the bar: the instructor sees it without waiting for the end
-            self._bar.console.print(f"  {describe(submission)}: {outcome(evaluation, error, score)}",
-                                    highlight=False)
+            self._bar.console.print(f"  {describe(submission)}: {outcome(evaluation, error, score, self.lang)}",
+                                    highlight=False, markup=False)
         if self._task is not None:
             self._bar.update(self._task, advance=1, failures=self.failures)
 
@@ -139,10 +146,10 @@ class RichProgress(BatchProgress):
         self._bar.stop()
 
 
-def make_progress(console, *, quiet: bool = False) -> BatchProgress:
+def make_progress(console, *, quiet: bool = False, lang: str = "en") -> BatchProgress:
     """Nothing with --quiet, a bar on a terminal, plain lines otherwise (CI logs, `| tee`, cron)."""
     if quiet:
         return BatchProgress()
     if console.is_terminal:
-        return RichProgress(console)
-    return PlainProgress(console.file)
+        return RichProgress(console, lang)
+    return PlainProgress(console.file, lang)

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from rich.console import Console
 
-from grader.i18n import msg
+from grader.i18n import msg, render
 from grader.progress import BatchProgress, PlainProgress, RichProgress, make_progress
 from grader.records import CheckResult, Evaluation, PracticalScore, Submission
 
@@ -90,3 +90,25 @@ def test_quiet_terminal_and_pipe_each_get_their_own_display():
     _feed(quiet)
     assert pipe.file.getvalue() == ""
     assert (quiet.done, quiet.failures) == (2, 1)
+
+
+def test_a_spanish_course_gets_its_progress_lines_in_spanish():
+    stream = io.StringIO()
+    _feed(PlainProgress(stream, lang="es"))
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "2 por corregir, 5 ya en el almacén de resultados"
+    assert lines[2].startswith("[2/2] mnist_cnn 102 Sean OConnor: timeout 0/10 (12.3 s): ")
+    assert lines[2].split("(12.3 s): ")[1] == render(msg("run_timeout", limit_s="600", number=4), "es")[:160]
+    assert lines[3].startswith("hecho 2/2, fallos 1,")
+    console = Console(file=io.StringIO(), force_terminal=True, width=140, color_system=None)
+    _feed(RichProgress(console, lang="es"))
+    assert "fallos 1" in console.file.getvalue() and "corrigiendo" in console.file.getvalue()
+
+
+def test_a_name_in_brackets_is_printed_as_written_above_the_bar():
+    console = Console(file=io.StringIO(), force_terminal=True, width=140, color_system=None)
+    progress = RichProgress(console)
+    with progress:
+        progress.start(1, reused=0)
+        progress.job_finished(_submission("7", "[bold]Eva[/bold]"), None, error="lost")
+    assert "[bold]Eva[/bold]" in console.file.getvalue()
