@@ -79,11 +79,15 @@ class ReferenceTable(Table):
 
 
 class KerasTable(Table):
-    """How the Keras edition of a practical takes the contract's inputs (which are PyTorch's)."""
+    """How the Keras edition of a practical takes the contract's inputs and gives its outputs (the contract's
+    are PyTorch's, channels first)."""
 
     input_layout: dict[str, one_of("NCHW", "NHWC")] = Field({}, **doc(
         "table", "{}", 'per object, e.g. `{model = "NHWC"}`: a Keras `model` gets the contract\'s `[N,C,H,W]` '
         "batches channels last, `[N,H,W,C]`, unless its own input is declared channels-first"))
+    output_layout: dict[str, one_of("CHW", "HWC", "NCHW", "NHWC")] = Field({}, **doc(
+        "table", "{}", 'per object, e.g. `{preprocess = "HWC"}`: what a Keras notebook\'s object returns channels '
+        "last (`[H,W,C]`, `[N,H,W,C]`) is compared in the contract's channels-first layout"))
     edition: Text = Field(None, **doc("string", "none", "the Keras edition's template, e.g. `template_keras.ipynb`"))
 
 

@@ -44,7 +44,13 @@ def edition_notes(notebook: Path, assignment: Assignment) -> list[Reason]:
         return []
     if imports_keras(list(nb.cells)):
         layouts = ", ".join(f"`{name}` {layout}" for name, layout in sorted(assignment.keras_layouts.items()))
-        return [msg("edition_keras", template=assignment.keras_edition, layouts=layouts or "-")]
+        notes = [msg("edition_keras", template=assignment.keras_edition, layouts=layouts or "-")]
+        channels_last = sorted((name, layout) for name, layout in assignment.keras_output_layouts.items()
+                               if layout.endswith("C"))
+        if channels_last:   # answers turned around before comparing: say so, or a shape message would puzzle
+            notes.append(msg("edition_keras_outputs",
+                             layouts=", ".join(f"`{name}` {layout}" for name, layout in channels_last)))
+        return notes
     return [msg("edition_pytorch")]
 
 

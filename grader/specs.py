@@ -43,6 +43,7 @@ class Assignment:
     directory: Path
     reference_build: str | None = None   # [reference] build: the hook whose metrics relative thresholds use
     keras_layouts: dict[str, str] = field(default_factory=dict)   # [keras] input_layout: object -> "NHWC"
+    keras_output_layouts: dict[str, str] = field(default_factory=dict)   # [keras] output_layout: object -> "HWC"
     keras_edition: str | None = None     # [keras] edition: the Keras edition's template file
     student_files: tuple[str, ...] = ()  # what the template reads in its data_dir (grader.student_data)
     titles: dict[str, str] | None = None   # {es, en}; ``title`` is the English one

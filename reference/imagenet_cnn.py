@@ -16,7 +16,8 @@ import torch
 from PIL import Image, ImageOps
 
 from reference.cases import Case
-from reference.efficientnet_lite import WEIGHTS_FILE, load_pretrained, weights_path
+from reference.efficientnet_lite import (NUMPY_WEIGHTS_FILE, WEIGHTS_FILE, load_pretrained, save_numpy_weights,
+                                        weights_path)
 
 RESIZE = 256
 CROP = 224
@@ -86,7 +87,8 @@ def load_images(data_dir: Path) -> list[LabelledImage]:
 
 
 def student_data(data_dir: Path, dest: Path, params: dict) -> None:
-    """Example images under neutral names (no labels), the class index and the pretrained weights."""
+    """Example images under neutral names (no labels), the class index and the pretrained weights: the .pth
+    for the PyTorch edition, the same arrays as an .npz for the Keras one."""
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     images = load_images(data_dir)
@@ -98,6 +100,7 @@ def student_data(data_dir: Path, dest: Path, params: dict) -> None:
         shutil.copyfile(images[index].path, examples / f"example_{number:02d}{images[index].path.suffix.lower()}")
     shutil.copyfile(Path(data_dir) / "imagenet" / CLASS_INDEX, dest / CLASS_INDEX)
     shutil.copyfile(weights_path(), dest / WEIGHTS_FILE)
+    save_numpy_weights(dest / NUMPY_WEIGHTS_FILE)
 
 
 def evaluation_data(data_dir: Path, params: dict) -> tuple[np.ndarray, np.ndarray]:

@@ -99,3 +99,30 @@ def test_keras_introspection_counts_only_the_layers_that_reach_the_output(tmp_pa
     assert "Conv2D" not in dense["modules"] and "Conv2D" not in dense["ran"], dense
     assert "Conv2D" in unused_found["modules"] and unused_found["ran"] == ["Dense", "Flatten"], unused_found
     assert "call" not in vars(ns["cnn"].layers[0])      # the recording is undone
+
+
+def test_a_keras_answer_given_channels_last_is_saved_in_the_contracts_channels_first_layout(tmp_path):
+    picture = np.random.default_rng(4).random((5, 4, 3), dtype=np.float32)     # [H, W, C], as Keras returns it
+
+    def preprocess(_):
+        return picture
+
+    item = {"item": "pre", "kind": "function", "name": "preprocess", "args": [{"json": 0}],
+            "keras_output_layout": "HWC"}
+    flat = {**item, "item": "flat"}    # another rank than the layout's: left for the check to judge
+    keras_ns = {"keras": keras, "preprocess": preprocess}
+    (tmp_path / "k").mkdir()
+    statuses, out = _run(tmp_path / "k", [item], {}, keras_ns)
+    assert statuses["pre"]["shape"] == [3, 5, 4]
+    assert np.array_equal(np.load(out / "pre.npy"), picture.transpose(2, 0, 1))
+    # a notebook that uses torch beside Keras (a torch.load, say) still follows the Keras edition
+    (tmp_path / "kt").mkdir()
+    statuses, _ = _run(tmp_path / "kt", [item], {}, {**keras_ns, "torch": torch})
+    assert statuses["pre"]["shape"] == [3, 5, 4], statuses
+    # a PyTorch notebook answers in the contract's layout already: nothing is moved
+    (tmp_path / "t").mkdir()
+    statuses, _ = _run(tmp_path / "t", [item], {}, {"torch": torch, "preprocess": preprocess})
+    assert statuses["pre"]["shape"] == [5, 4, 3], statuses
+    (tmp_path / "f").mkdir()
+    statuses, _ = _run(tmp_path / "f", [flat], {}, {"keras": keras, "preprocess": lambda _: picture[0]})
+    assert statuses["flat"]["shape"] == [4, 3], statuses

@@ -15,7 +15,8 @@ from PIL import Image
 from torch.nn import functional as F
 
 from grader.checks.metric import METRICS
-from reference.efficientnet_lite import WEIGHTS_FILE, EfficientNetLite0, load_pretrained, weights_path
+from reference.efficientnet_lite import (NUMPY_WEIGHTS_FILE, WEIGHTS_FILE, EfficientNetLite0, load_pretrained,
+                                        weights_path)
 from reference.imagenet_cnn import (
     CLASS_INDEX, MEAN, STD, build_reference, compare_preprocessed, evaluation_data, load_images, preprocess,
     preprocess_cases, student_data, topk_accuracy, topk_cases,
@@ -154,10 +155,17 @@ def test_top5_metric_counts_nan_rows_as_wrong_and_agrees_with_the_reference():
 
 def test_student_data_has_examples_class_index_and_weights_but_no_labels(shared_data, tmp_path):
     student_data(shared_data, tmp_path, {"example_images": 5})
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["examples", CLASS_INDEX, WEIGHTS_FILE])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["examples", CLASS_INDEX, WEIGHTS_FILE,
+                                                                 NUMPY_WEIGHTS_FILE])
     examples = sorted(p.name for p in (tmp_path / "examples").iterdir())
     assert examples == [f"example_{n:02d}.jpeg" for n in range(1, 6)]    # no synset, no class name
     assert (tmp_path / WEIGHTS_FILE).read_bytes() == weights_path().read_bytes()
+    # the Keras edition's copy: the same float tensors under the same keys, no pickle, PyTorch's layout
+    state = torch.load(weights_path(), map_location="cpu", weights_only=True)
+    with np.load(tmp_path / NUMPY_WEIGHTS_FILE, allow_pickle=False) as arrays:
+        assert set(arrays.files) == {k for k in state if "num_batches_tracked" not in k}
+        assert all(np.array_equal(arrays[k], state[k].numpy()) for k in arrays.files)
+        assert arrays["_blocks.1._depthwise_conv.weight"].shape == (96, 1, 3, 3)
     assert len(json.loads((tmp_path / CLASS_INDEX).read_text(encoding="utf-8"))) == 1000
 
 

@@ -65,9 +65,11 @@ def plan_probe(assignment: Assignment, probe_dir: Path, data_dir: Path, paramete
         check_items, kept = kind.plan(spec, ctx)
         items += check_items
         private[spec.id] = kept
-    for item in items:     # the Keras edition's layout of an object's inputs, whoever planned the item
+    for item in items:     # the Keras edition's layout of an object's inputs and outputs, whoever planned the item
         if item.get("kind") in ("model", "introspect") and item.get("name") in assignment.keras_layouts:
             item["keras_layout"] = assignment.keras_layouts[item["name"]]
+        if item.get("kind") in ("model", "function") and item.get("name") in assignment.keras_output_layouts:
+            item["keras_output_layout"] = assignment.keras_output_layouts[item["name"]]
     shutil.copyfile(PROBE_SOURCE, probe_dir / PROBE_FILE)
     (probe_dir / SPEC_FILE).write_text(json.dumps({"version": 1, "items": items}, indent=1), encoding="utf-8")
     nonce = secrets.token_hex(16)

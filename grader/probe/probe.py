@@ -50,6 +50,7 @@ class _Run:
         self.raw = {}
         self.values_left = MAX_VALUES_CHARS
         self.keras_notebook = _keras_notebook(student_ns)
+        self.keras_edition = _keras_notebook(student_ns, torch_too=True)
 
     def item(self, item):
         name = item["name"]
@@ -57,6 +58,8 @@ class _Run:
             return _status("missing", error=f"name {name!r} is not defined")
         try:
             output = self._call(item, self.ns[name])
+            if self.keras_edition and item.get("keras_output_layout"):
+                output = _contract_layout(output, item["keras_output_layout"])
             self.raw[item["item"]] = output
             if "inputs" in item:      # v1 items: numbers only, as before
                 return self._save_array(item, _to_numpy(output))
@@ -216,9 +219,11 @@ def _is_keras(obj, module, name):
         return False
 
 
-def _keras_notebook(ns):
+def _keras_notebook(ns, torch_too=False):
     """A Keras notebook: Keras is loaded, the namespace holds Keras (the module or a model), and
-    nothing of torch (a module, or a torch model that is no Keras layer): its functions get numpy."""
+    nothing of torch (a module, or a torch model that is no Keras layer): its functions get numpy.
+    ``torch_too``: one that follows the Keras edition, torch or not (a torch.load in a Keras notebook):
+    its answers are read in the Keras edition's layouts, as the edition note tells its author."""
     if keras is None:
         return False
     uses_keras = uses_torch = False
@@ -230,7 +235,7 @@ def _keras_notebook(ns):
                 torch is not None and isinstance(value, torch.nn.Module) and not _is_keras(value, "layers", "Layer"))
         except Exception:
             continue
-    return uses_keras and not uses_torch
+    return uses_keras and (torch_too or not uses_torch)
 
 
 def _keras_input(model, array, layout):
@@ -248,6 +253,15 @@ def _keras_input(model, array, layout):
     fits = shape is not None and len(shape) == array.ndim - 1 and all(
         d is None or int(d) == n for d, n in zip(shape, array.shape[1:]))
     return array if fits else np.moveaxis(array, 1, -1).copy()
+
+
+def _contract_layout(output, layout):
+    """A Keras answer given channels last ("HWC", "NHWC": the Keras edition's layout) in the contract's
+    channels-first one; an answer of another rank stays as it is, for the check to judge."""
+    array = _numeric(output) if layout in ("HWC", "NHWC") else None
+    if array is None or array.ndim != len(layout):
+        return output
+    return np.ascontiguousarray(np.moveaxis(array, -1, len(layout) - 3))
 
 
 def _call_keras_model(model, array, batch_size, layout):
