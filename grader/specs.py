@@ -51,6 +51,11 @@ class Assignment:
     def title_in(self, lang: str) -> str:
         return (self.titles or {}).get(lang) or self.title
 
+    def template_files(self) -> tuple[Path, ...]:
+        """The notebooks students start from: template.ipynb and the Keras edition's, those that exist."""
+        names = ["template.ipynb"] + ([self.keras_edition] if self.keras_edition else [])
+        return tuple(path for path in (Path(self.directory) / name for name in names) if path.is_file())
+
     def check(self, check_id: str) -> CheckSpec:
         for spec in self.checks:
             if spec.id == check_id:

@@ -204,3 +204,19 @@ def test_grading_a_course_writes_the_flags_unless_the_course_file_turns_them_off
         assert (out / "similarity.csv").is_file() is written
         assert (out / "similarity.csv" in result.files) is written
         assert "similar" not in (out / "moodle" / "mnist_cnn.csv").read_text(encoding="utf-8").lower()
+
+
+def test_two_students_starting_from_the_keras_template_share_only_its_code(tmp_path):
+    # Without the Keras edition's template as boilerplate, its 100+ lines would be each student's "own"
+    # code and every pair of Keras students would be flagged as copies of each other.
+    keras = nbformat.read(REPO / "assignments" / "mnist_cnn" / "template_keras.ipynb", as_version=4)
+    code = [i for i, cell in enumerate(keras.cells) if cell.cell_type == "code" and len(cell.source) > 200]
+    assert code, "the Keras template changed"
+    subs = []
+    for participant, comment in (("21", "# mine\n"), ("22", "# my version\n")):
+        nb = nbformat.from_dict(keras)
+        nb.cells[code[0]].source = comment + nb.cells[code[0]].source
+        subs.append(submission(tmp_path / "in", participant, nb))
+    out = tmp_path / "out"
+    report = run_similarity(course(out), out, {"mnist_cnn": subs})
+    assert report.flagged == [] and report.skipped == {"mnist_cnn": 2}, (report.flagged, report.skipped)

@@ -39,7 +39,7 @@ def _executed_check():
 
 def test_the_untouched_template_run_in_order_earns_nothing_of_executed(tmp_path):
     ctx = ScoreContext(inspection=RAN_CLEAN, run=None, outputs=None, notebook=_executed_copy(tmp_path),
-                       template=TEMPLATE)
+                       templates=(TEMPLATE,))
     scored = NotebookCheck.score(_executed_check(), ctx)
     assert scored.points == Decimal("0")
     assert "plantilla" in render(scored.reason, "es") and "template" in render(scored.reason, "en")
@@ -48,5 +48,18 @@ def test_the_untouched_template_run_in_order_earns_nothing_of_executed(tmp_path)
 def test_a_notebook_with_code_of_its_own_is_judged_as_usual(tmp_path):
     own = "def softmax(logits):\n    e = (logits - logits.max(1, keepdims=True)).exp()\n    return e / e.sum(1, keepdims=True)"
     ctx = ScoreContext(inspection=RAN_CLEAN, run=None, outputs=None, notebook=_executed_copy(tmp_path, own),
-                       template=TEMPLATE)
+                       templates=(TEMPLATE,))
     assert NotebookCheck.score(_executed_check(), ctx).points == Decimal("1")
+
+
+def test_the_untouched_keras_template_earns_nothing_either(tmp_path):
+    nb = nbformat.read(REPO / "assignments" / "mnist_cnn" / "template_keras.ipynb", as_version=4)
+    for count, cell in enumerate((c for c in nb.cells if c.cell_type == "code"), start=1):
+        cell.execution_count = count
+    path = tmp_path / "keras_handed_in.ipynb"
+    nbformat.write(nb, path)
+    assignment = load_assignment(REPO / "assignments" / "mnist_cnn")
+    assert len(assignment.template_files()) == 2   # both editions' templates
+    ctx = ScoreContext(inspection=RAN_CLEAN, run=None, outputs=None, notebook=path,
+                       templates=assignment.template_files())
+    assert NotebookCheck.score(_executed_check(), ctx).points == Decimal("0")

@@ -21,8 +21,7 @@ def evaluate(assignment: Assignment, plan: ProbePlan, inspection: InspectionRepo
              run: RunResult | None, notebook: Path | None = None) -> list[CheckResult]:
     """``notebook``: the file as handed in, for checks that read the student's own outputs."""
     outputs = probe_outputs(run, plan.nonce)
-    template = Path(assignment.directory) / "template.ipynb"
-    template = template if template.is_file() else None
+    templates = assignment.template_files()
     results = []
     for spec in assignment.checks:
         kind = get_check(spec.kind)
@@ -30,7 +29,7 @@ def evaluate(assignment: Assignment, plan: ProbePlan, inspection: InspectionRepo
             results.append(result(spec, Decimal("0"), outputs.problem))
             continue
         ctx = ScoreContext(inspection=inspection, run=run, outputs=outputs, private=plan.private.get(spec.id, {}),
-                           notebook=notebook, earlier={r.check_id: r for r in results}, template=template)
+                           notebook=notebook, earlier={r.check_id: r for r in results}, templates=templates)
         results.append(kind.score(spec, ctx))
     return results
 

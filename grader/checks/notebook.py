@@ -10,7 +10,7 @@ untouched (every code cell one of the template's, run or not): there is nothing 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -73,7 +73,7 @@ class NotebookCheck(Check):
     @classmethod
     def score(cls, spec: CheckSpec, ctx: ScoreContext) -> CheckResult:
         require = spec.options["require"]
-        if is_untouched_template(ctx.notebook, ctx.template):
+        if is_untouched_template(ctx.notebook, ctx.templates):
             return result(spec, Decimal("0"), msg("checks_notebook_template"), facts=f"0/{len(require)}",
                           failed=list(require))
         failed = [fact for fact in require if not FACTS[fact](ctx.inspection)]
@@ -113,12 +113,17 @@ def _code_sources(path: Path | None) -> list[str] | None:
     return found
 
 
-def is_untouched_template(notebook: Path | None, template: Path | None) -> bool:
-    """Every code cell of ``notebook`` is one of ``template``'s (whitespace aside): nothing of the student's."""
-    if notebook is None or template is None:
+def is_untouched_template(notebook: Path | None, templates: Sequence[Path]) -> bool:
+    """Every code cell of ``notebook`` is one of a template's (whitespace aside; any edition's): nothing of
+    the student's."""
+    mine = _code_sources(notebook) if notebook is not None else None
+    if not mine:
         return False
-    mine, theirs = _code_sources(notebook), _code_sources(template)
-    return bool(mine) and theirs is not None and set(mine) <= set(theirs)
+    for template in templates:
+        theirs = _code_sources(template)
+        if theirs is not None and set(mine) <= set(theirs):
+            return True
+    return False
 
 
 def _evidence(ctx: ScoreContext) -> OutputEvidence | None:

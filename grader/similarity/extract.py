@@ -38,12 +38,12 @@ class StudentCode:
     own_lines: int             # lines of code that are not the template's (blank lines and comments aside)
 
 
-def load_template(path: Path | None) -> Template:
-    """The template notebook's code; an absent or unreadable template gives an empty one."""
-    if path is None or not Path(path).is_file():
-        return Template.empty()
-    cells = _code_cells(Path(path))
-    if cells is None:
+def load_template(*paths: Path | None) -> Template:
+    """The template notebooks' code, every edition's together (two Keras students share the Keras template's
+    code, not each other's); absent or unreadable templates add nothing."""
+    cells = [cell for path in paths if path is not None and Path(path).is_file()
+             for cell in (_code_cells(Path(path)) or [])]
+    if not cells:
         return Template.empty()
     code = "\n".join(source for _, source in cells)
     return Template(cells=frozenset(_normalise(source) for _, source in cells), code=code,
