@@ -6,6 +6,12 @@ numpy's np.random.choice and re-reads a window of context for every new characte
 the grading parameters with Adam-like optimisers at the usual char-RNN rates (2e-3 to 5e-3) and honour the
 contract, so each keeps all 10 points: cross_entropy is full at reference + 0.15, a margin meant for any sound
 recurrent model trained under the same budget.
+
+Measured, not intended: under the tests' 30-step budget Irene's two layers and Jorge's 2e-3 learn a little slower
+than the reference's recipe (one LSTM layer, Adam 3e-3) and keep 2.74 and 2.88 of the 3 points (9.74, 9.88: within
+the 0.5 the issue allows). Under the course's default budget (150 steps, 256 hidden units) all three keep 3 of 3
+(Jorge 2.093 nats against a line at 2.108). The intention stays 10: the table sets the line, not how fast a recipe
+reaches it in 30 steps.
 """
 from styles import Style
 
