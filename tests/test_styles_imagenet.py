@@ -1,0 +1,60 @@
+"""imagenet_cnn graded on students written as students write (tests/styles/imagenet_*.py), through the real
+pipeline on the real ImageNet images: every grade lands within 0.5 of the one the point table gives, and a
+student with a defect loses points on exactly the checks her intention names."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from grader.assignment import load_assignment
+from grader.i18n import render
+from styles.grading import grade_styles, measured_table
+from styles.imagenet_correct import CORRECT
+from styles.imagenet_defects import DEFECTS
+
+pytestmark = pytest.mark.slow
+
+STYLES = CORRECT + DEFECTS
+MAX_POINTS = Decimal("10")
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, shared_data):
+    if not (shared_data / "imagenet" / "labels.csv").is_file():
+        pytest.fail(f"the real ImageNet images are missing from {shared_data / 'imagenet'}")
+    # The budget of tests/test_practical_imagenet.py: ten held-out images, two examples.
+    scores = grade_styles("imagenet_cnn", STYLES, tmp_path_factory.mktemp("imagenet_styles"), shared_data,
+                          "eval_images = 10, example_images = 2", timeout_s=600)
+    print(measured_table(STYLES, scores, MAX_POINTS))
+    return scores
+
+
+def _why(score) -> list:
+    return [(c.check_id, str(c.points), render(c.reason, "en")) for c in score.checks if c.points < c.max_points]
+
+
+@pytest.mark.parametrize("style", STYLES, ids=lambda s: s.name)
+def test_each_student_lands_within_half_a_point_of_the_grade_the_table_gives(graded, style):
+    score = graded[style.name]
+    assert score.status == "graded", (score.status, score.reason)
+    assert abs(score.score - style.intended(MAX_POINTS)) <= Decimal("0.5"), (style.summary, _why(score))
+
+
+@pytest.mark.parametrize("style", DEFECTS, ids=lambda s: s.name)
+def test_a_defect_costs_exactly_the_points_on_exactly_the_checks_her_intention_names(graded, style):
+    checks = {c.check_id: c for c in graded[style.name].checks}
+    lost = {check_id for check_id, c in checks.items() if c.points < c.max_points}
+    assert lost == set(style.lost), (style.summary, _why(graded[style.name]))
+    for check_id, (points, why) in style.lost.items():
+        assert checks[check_id].max_points - checks[check_id].points == Decimal(points), (why, _why(graded[style.name]))
+
+
+@pytest.mark.parametrize("style", CORRECT, ids=lambda s: s.name)
+def test_a_right_student_keeps_every_contract_point(graded, style, repo):
+    # Only a metric against a reference trained under the grading budget may cost a right student a little
+    # (how fast her own recipe learns is hers); the 0.5 bound above holds for it as for everything.
+    assignment = load_assignment(repo / "assignments" / "imagenet_cnn")
+    metrics = {spec.id for spec in assignment.checks if spec.kind == "metric"}
+    lost = {c.check_id for c in graded[style.name].checks if c.points < c.max_points}
+    assert not lost - metrics, (style.summary, _why(graded[style.name]))
