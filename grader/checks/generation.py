@@ -54,6 +54,9 @@ class GenerationCheck(Check):
         "model_check": Option("str", required=False, default="model_shape"),
         "format_check": Option("str", required=False, default="generate"),
         "codec_check": Option("str", required=False, default="roundtrip"),
+        # the check of the sampler generate is expected to draw with ("" for none): when it failed too, the
+        # reason names it as the likely cause instead of asking about generate's division
+        "sampler_check": Option("str", required=False, default=""),
     }
 
     @classmethod

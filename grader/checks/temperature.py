@@ -6,7 +6,8 @@ student's own numbering when her ``encode`` gives one (grader.checks.numbering),
 character after the prompt, or as the whole answer when ``generate`` leaves the prompt out (the
 format check scores that). When what it needs is missing (the model's logits, one new character of
 the vocabulary per call, a numbering to read the draws in) it says so and names the check that
-scores that problem: "not judged", 0 points, never a hint about temperature.
+scores that problem: "not judged", 0 points, never a hint about temperature. When the draws ignore the
+temperature and the sampler's own check (``sampler_check``) failed too, the reason names the sampler.
 """
 from __future__ import annotations
 
@@ -76,10 +77,14 @@ def _mismatch(spec: CheckSpec, ctx: ScoreContext, table: np.ndarray | None, case
     """Blame temperature only when the draws were read in a numbering the student's code uses: without
     one of her own (encode gives none), a mismatch may just be her other numbering."""
     opts = spec.options
-    hint = msg("temperature_wrong", name=opts["name"], draws=opts["draws"], temperature=case["temperature"],
-               prompt=shown(ctx.private["prompt"]), **fit_params(found))
+    measured = dict(name=opts["name"], draws=opts["draws"], temperature=case["temperature"],
+                    prompt=shown(ctx.private["prompt"]), **fit_params(found))
+    sampler = ctx.earlier.get(opts["sampler_check"]) if opts["sampler_check"] else None
+    if table is not None and sampler is not None and sampler.points < sampler.max_points:
+        # one defect in the sampler shows in generate's draws too: name it, not generate's division
+        return msg("temperature_wrong_sampler", sampler=opts["sampler_check"], **measured)
     if table is not None:
-        return hint
+        return msg("temperature_wrong", **measured)
     return not_judged(ctx, opts["codec_check"], msg("temperature_no_numbering", encode=opts["encode"],
                                                     name=opts["name"]))
 
