@@ -42,10 +42,12 @@ def edition_notes(notebook: Path, assignment: Assignment) -> list[Reason]:
     nb, _ = read_notebook(notebook)
     if nb is None:
         return []
-    if imports_keras(list(nb.cells)):
-        layouts = ", ".join(f"`{name}` {layout}" for name, layout in sorted(assignment.keras_layouts.items()))
-        return [msg("edition_keras", template=assignment.keras_edition, layouts=layouts or "-")]
-    return [msg("edition_pytorch")]
+    if not imports_keras(list(nb.cells)):
+        return [msg("edition_pytorch")]
+    if not assignment.keras_layouts:    # the model takes the contract's inputs as they are (token ids, say)
+        return [msg("edition_keras_as_given", template=assignment.keras_edition)]
+    layouts = ", ".join(f"`{name}` {layout}" for name, layout in sorted(assignment.keras_layouts.items()))
+    return [msg("edition_keras", template=assignment.keras_edition, layouts=layouts)]
 
 
 def _keras_module(parts: list[str]) -> bool:
