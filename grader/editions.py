@@ -50,6 +50,17 @@ def edition_notes(notebook: Path, assignment: Assignment) -> list[Reason]:
     return [msg("edition_keras", template=assignment.keras_edition, layouts=layouts)]
 
 
+def edition_template(notebook: Path | None, assignment: Assignment) -> Path | None:
+    """The template a notebook started from: the Keras edition's when it imports Keras (and the practical
+    has one), else template.ipynb; None when that file is absent."""
+    name = "template.ipynb"
+    if assignment.keras_edition and notebook is not None:
+        nb, _ = read_notebook(notebook)
+        name = assignment.keras_edition if nb is not None and imports_keras(list(nb.cells)) else name
+    path = Path(assignment.directory) / name
+    return path if path.is_file() else None
+
+
 def _keras_module(parts: list[str]) -> bool:
     return parts[0] == "keras" or (parts[0] == "tensorflow" and "keras" in parts)
 

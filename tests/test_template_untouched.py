@@ -50,3 +50,21 @@ def test_a_notebook_with_code_of_its_own_is_judged_as_usual(tmp_path):
     ctx = ScoreContext(inspection=RAN_CLEAN, run=None, outputs=None, notebook=_executed_copy(tmp_path, own),
                        template=TEMPLATE)
     assert NotebookCheck.score(_executed_check(), ctx).points == Decimal("1")
+
+
+def test_the_untouched_keras_template_is_told_apart_from_the_pytorch_one(tmp_path):
+    """The notebook check compares a notebook with the template of the edition it follows (its imports)."""
+    from grader.editions import edition_template
+
+    rnn = load_assignment(REPO / "assignments" / "rnn_text")
+    keras_template = REPO / "assignments" / "rnn_text" / "template_keras.ipynb"
+    nb = nbformat.read(keras_template, as_version=4)
+    for count, cell in enumerate((c for c in nb.cells if c.cell_type == "code"), start=1):
+        cell.execution_count = count
+    handed_in = tmp_path / "keras.ipynb"
+    nbformat.write(nb, handed_in)
+    assert edition_template(handed_in, rnn) == keras_template
+    assert edition_template(REPO / "assignments" / "rnn_text" / "solution.ipynb", rnn).name == "template.ipynb"
+    ctx = ScoreContext(inspection=RAN_CLEAN, run=None, outputs=None, notebook=handed_in,
+                       template=edition_template(handed_in, rnn))
+    assert NotebookCheck.score(rnn.check("executed"), ctx).points == Decimal("0")

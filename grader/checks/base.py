@@ -77,7 +77,7 @@ class ScoreContext:
     private: dict[str, Any] = field(default_factory=dict)   # what this check's plan kept back
     notebook: Path | None = None    # the notebook as handed in (its outputs are the student's own run)
     earlier: dict[str, CheckResult] = field(default_factory=dict)   # checks scored before this one, by id
-    template: Path | None = None    # the practical's template.ipynb, when it has one
+    template: Path | None = None    # the template of the edition the notebook follows, when there is one
 
 
 class Check:

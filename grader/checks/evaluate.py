@@ -12,6 +12,7 @@ from grader.checks import get_check
 from grader.checks.base import ScoreContext, result
 from grader.checks.outputs import ProbeOutputs, read_outputs
 from grader.checks.plan import ProbePlan
+from grader.editions import edition_template
 from grader.i18n import msg
 from grader.records import CheckResult, InspectionReport, RunResult
 from grader.specs import Assignment
@@ -21,8 +22,7 @@ def evaluate(assignment: Assignment, plan: ProbePlan, inspection: InspectionRepo
              run: RunResult | None, notebook: Path | None = None) -> list[CheckResult]:
     """``notebook``: the file as handed in, for checks that read the student's own outputs."""
     outputs = probe_outputs(run, plan.nonce)
-    template = Path(assignment.directory) / "template.ipynb"
-    template = template if template.is_file() else None
+    template = edition_template(notebook, assignment)   # an untouched Keras template earns nothing either
     results = []
     for spec in assignment.checks:
         kind = get_check(spec.kind)
