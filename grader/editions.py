@@ -42,16 +42,19 @@ def edition_notes(notebook: Path, assignment: Assignment) -> list[Reason]:
     nb, _ = read_notebook(notebook)
     if nb is None:
         return []
-    if imports_keras(list(nb.cells)):
+    if not imports_keras(list(nb.cells)):
+        return [msg("edition_pytorch")]
+    if assignment.keras_layouts:
         layouts = ", ".join(f"`{name}` {layout}" for name, layout in sorted(assignment.keras_layouts.items()))
-        notes = [msg("edition_keras", template=assignment.keras_edition, layouts=layouts or "-")]
-        channels_last = sorted((name, layout) for name, layout in assignment.keras_output_layouts.items()
-                               if layout.endswith("C"))
-        if channels_last:   # answers turned around before comparing: say so, or a shape message would puzzle
-            notes.append(msg("edition_keras_outputs",
-                             layouts=", ".join(f"`{name}` {layout}" for name, layout in channels_last)))
-        return notes
-    return [msg("edition_pytorch")]
+        notes = [msg("edition_keras", template=assignment.keras_edition, layouts=layouts)]
+    else:    # the model takes the contract's inputs as they are (token ids, say)
+        notes = [msg("edition_keras_as_given", template=assignment.keras_edition)]
+    channels_last = sorted((name, layout) for name, layout in assignment.keras_output_layouts.items()
+                           if layout.endswith("C"))
+    if channels_last:   # answers turned around before comparing: say so, or a shape message would puzzle
+        notes.append(msg("edition_keras_outputs",
+                         layouts=", ".join(f"`{name}` {layout}" for name, layout in channels_last)))
+    return notes
 
 
 def _keras_module(parts: list[str]) -> bool:

@@ -126,3 +126,24 @@ def test_a_keras_answer_given_channels_last_is_saved_in_the_contracts_channels_f
     (tmp_path / "f").mkdir()
     statuses, _ = _run(tmp_path / "f", [flat], {}, {"keras": keras, "preprocess": lambda _: picture[0]})
     assert statuses["flat"]["shape"] == [4, 3], statuses
+
+
+def test_a_keras_character_model_gets_int_ids_as_they_are_and_in_the_students_numbering(tmp_path):
+    """rnn_text's Keras edition: int64 ids [N, T] reach the Embedding unchanged (no layout, no float cast), in
+    inference mode, and through the student's own numbering when her encode gives one."""
+    keras.utils.set_random_seed(4)
+    inputs = keras.Input(shape=(None,), dtype="int64")
+    hidden = keras.layers.GRU(8, return_sequences=True)(keras.layers.Embedding(5, 4)(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(5)(hidden))
+    ids = np.random.default_rng(4).integers(0, 5, (3, 7), dtype=np.int64)
+    reversed_order = "edcba"                        # her vocabulary order: contract id i is her id 4 - i
+    items = [{"item": "shape", "kind": "model", "name": "model", "args": [{"npy": "ids.npy"}]},
+             {"item": "numbering", "kind": "function", "name": "encode", "args": [{"json": "abcde"}]},
+             {"item": "translated", "kind": "model", "name": "model", "args": [{"npy": "ids.npy"}],
+              "translate": "numbering", "size": 5}]
+    ns = {"keras": keras, "model": model, "encode": lambda s: [reversed_order.index(c) for c in s]}
+    statuses, out = _run(tmp_path, items, {"ids": ids}, ns)
+    assert statuses["shape"]["ok"] and statuses["shape"]["shape"] == [3, 7, 5], statuses
+    assert np.allclose(np.load(out / "shape.npy"), keras.ops.convert_to_numpy(model(ids, training=False)), atol=1e-6)
+    assert np.allclose(np.load(out / "translated.npy"),
+                       keras.ops.convert_to_numpy(model(4 - ids, training=False)), atol=1e-6)

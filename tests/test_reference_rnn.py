@@ -138,7 +138,7 @@ def test_the_assignment_totals_ten_and_uses_the_text_kinds():
     assert assignment.reference_build == "reference.rnn_text:build_reference"
 
 
-@pytest.mark.parametrize("name", ["template", "solution"])
+@pytest.mark.parametrize("name", ["template", "solution", "template_keras", "solution_keras"])
 def test_template_and_solution_share_the_contract(name):
     nb = nbformat.read(ASSIGNMENT / f"{name}.ipynb", as_version=4)
     assert nb.metadata["grader"] == {"practical": "rnn_text"}
@@ -152,4 +152,21 @@ def test_template_and_solution_share_the_contract(name):
         assert f"def {contract_name}(" in code or f"{contract_name} = " in code
     intro = nb.cells[0].source
     assert "Español" in intro and "English" in intro and "sorted(set(text))" in intro
-    assert ("NotImplementedError" in code) == (name == "template")
+    assert ("NotImplementedError" in code) == name.startswith("template")
+
+
+def test_the_keras_edition_is_the_pytorch_one_in_keras_words():
+    """Same cells, same parameters cell; no torch in its code; its solution is Chollet's character model."""
+    pytorch = nbformat.read(ASSIGNMENT / "template.ipynb", as_version=4)
+    keras_template = nbformat.read(ASSIGNMENT / "template_keras.ipynb", as_version=4)
+    solution = nbformat.read(ASSIGNMENT / "solution_keras.ipynb", as_version=4)
+    assert [c.cell_type for c in keras_template.cells] == [c.cell_type for c in pytorch.cells]
+    parameters = [[c.source for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+                  for nb in (pytorch, keras_template, solution)]
+    assert parameters[0] == parameters[1] == parameters[2]
+    code = "\n".join(c.source for c in solution.cells if c.cell_type == "code")
+    assert "import torch" not in code and "from torch" not in code
+    for piece in ("layers.Embedding(", "return_sequences=True", "layers.Dense(vocab_size)", "model.compile(",
+                  "SparseCategoricalCrossentropy(from_logits=True)", "model.fit("):
+        assert piece in code, piece
+    assert load_assignment(ASSIGNMENT).keras_edition == "template_keras.ipynb"

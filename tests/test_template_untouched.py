@@ -63,3 +63,17 @@ def test_the_untouched_keras_template_earns_nothing_either(tmp_path):
     ctx = ScoreContext(inspection=RAN_CLEAN, run=None, outputs=None, notebook=path,
                        templates=assignment.template_files())
     assert NotebookCheck.score(_executed_check(), ctx).points == Decimal("0")
+
+
+def test_the_untouched_rnn_keras_template_earns_nothing(tmp_path):
+    rnn = load_assignment(REPO / "assignments" / "rnn_text")
+    keras_template = REPO / "assignments" / "rnn_text" / "template_keras.ipynb"
+    assert keras_template in rnn.template_files()
+    nb = nbformat.read(keras_template, as_version=4)
+    for count, cell in enumerate((c for c in nb.cells if c.cell_type == "code"), start=1):
+        cell.execution_count = count
+    handed_in = tmp_path / "keras.ipynb"
+    nbformat.write(nb, handed_in)
+    ctx = ScoreContext(inspection=RAN_CLEAN, run=None, outputs=None, notebook=handed_in,
+                       templates=rnn.template_files())
+    assert NotebookCheck.score(rnn.check("executed"), ctx).points == Decimal("0")

@@ -1,0 +1,93 @@
+"""The Keras editions under the docker runner earn what they earn under the local runner: one course holding
+the Keras solutions of mnist_cnn and rnn_text, small budgets, graded once by each runner (a real daemon and
+the test image of scripts/build_test_images.sh, as in tests/test_docker_runner.py)."""
+from __future__ import annotations
+
+import importlib.util
+import time
+from decimal import Decimal
+
+import nbformat
+import pytest
+
+from conftest import as_handed_in_executed
+from grader.course import load_course
+from grader.i18n import render
+from grader.pipeline import grade_course
+from test_docker_runner import runtime_image  # noqa: F401  (the session's test image, built or found once)
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(importlib.util.find_spec("keras") is None, reason="keras is not installed")]
+
+# Small budgets: 3,000 MNIST images for one epoch (47 steps), the rnn tests' tiny budget (30 steps).
+BUDGETS = {"mnist_cnn": "train_size = 3000",
+           "rnn_text": 'steps = 30, hidden_size = 64, seq_len = 50, batch_size = 16, device = "cpu"'}
+RUNNERS = ("local", "docker")
+
+
+def _mnist_solution(repo):
+    nb = as_handed_in_executed(nbformat.read(repo / "assignments" / "mnist_cnn" / "solution_keras.ipynb", as_version=4))
+    for cell in nb.cells:    # the figure a student would have printed at home, as in test_practical_mnist_keras
+        if cell.cell_type == "code" and "Test accuracy" in cell.source:
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="Test accuracy: 0.9600\n")]
+    return nb
+
+
+@pytest.fixture(scope="module")
+def graded(runtime_image, tmp_path_factory, repo, shared_data):  # noqa: F811
+    import torch    # only to pin this process's threads: the rnn reference LSTM trains here
+
+    root = tmp_path_factory.mktemp("docker_keras")
+    notebooks = {"mnist_cnn": _mnist_solution(repo),
+                 "rnn_text": as_handed_in_executed(nbformat.read(
+                     repo / "assignments" / "rnn_text" / "solution_keras.ipynb", as_version=4))}
+    practicals = ""
+    for pid, nb in notebooks.items():
+        (root / pid).mkdir()
+        nbformat.write(nb, root / pid / "keras_solution.ipynb")
+        practicals += f'[practicals.{pid}]\nsubmissions = ["{pid}"]\ntimeout_s = 400\nparameters = {{ {BUDGETS[pid]} }}\n'
+    (root / "course.toml").write_text(f"""
+[course]
+name = "keras under docker"
+deadline = "2027-03-31T23:59:00"
+timezone = "Europe/Madrid"
+data_dir = "{shared_data}"
+lang = "en"
+{practicals}
+[docker]
+image = "{runtime_image}"
+memory = "3g"
+cpus = 1
+""", encoding="utf-8")
+    scores, walls = {}, {}
+    threads = torch.get_num_threads()
+    with pytest.MonkeyPatch.context() as env:   # one BLAS thread per process on the two shared cores
+        env.setenv("OMP_NUM_THREADS", "1")
+        torch.set_num_threads(1)
+        try:
+            for runner in RUNNERS:
+                started = time.monotonic()
+                batch = grade_course(load_course(root / "course.toml"), root / f"out-{runner}", runner_name=runner)
+                walls[runner] = time.monotonic() - started
+                scores[runner] = {s.practical: s for s in batch.scores}
+        finally:
+            torch.set_num_threads(threads)
+    print("\nKeras solutions, " + "; ".join(
+        f"{runner} runner {walls[runner]:.1f} s: " + ", ".join(f"{pid} {s.score} in {s.duration_s:.1f} s"
+                                                               for pid, s in scores[runner].items())
+        for runner in RUNNERS))
+    return scores
+
+
+def _points(score):
+    return {c.check_id: (c.points, render(c.reason, "en")) for c in score.checks}
+
+
+@pytest.mark.parametrize("practical", sorted(BUDGETS))
+def test_a_keras_solution_earns_under_docker_what_it_earns_locally(graded, practical):
+    local, docker = graded["local"][practical], graded["docker"][practical]
+    assert local.status == docker.status == "graded", (_points(local), _points(docker))
+    assert local.score == docker.score == Decimal("10"), (_points(local), _points(docker))
+    assert {c.check_id: c.points for c in docker.checks} == {c.check_id: c.points for c in local.checks}
+    notes = [render(n, "en") for n in docker.notes]
+    assert any("Keras edition" in n for n in notes), notes

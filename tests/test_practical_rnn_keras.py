@@ -1,0 +1,207 @@
+"""The Keras edition of rnn_text is graded like the PyTorch one, end to end on real Tiny Shakespeare under the
+tests' tiny budget: the Keras solution earns the PyTorch solution's 10 and is told it follows the Keras edition,
+each broken variant loses exactly the checks its bug should cost, the unfilled template earns next to nothing,
+and nothing the grader hands the kernel holds evaluation text."""
+from __future__ import annotations
+
+import importlib.util
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import as_handed_in_executed, moodle_entry, notebook_bytes, variant, write_zip
+from grader.course import load_course
+from grader.i18n import render
+from grader.pipeline import grade_course
+from reference.rnn_text import held_out_text, load_split
+
+pytestmark = [pytest.mark.slow,   # kernels import Keras (KERAS_BACKEND=torch) and train; this process never imports it
+              pytest.mark.skipif(importlib.util.find_spec("keras") is None, reason="keras is not installed")]
+
+ALL_CHECKS = {"executed", "roundtrip", "model_shape", "sample", "generate", "temperature", "cross_entropy"}
+TINY_BUDGET = 'steps = 30, hidden_size = 64, seq_len = 50, batch_size = 16, device = "cpu"'
+
+# One defect, one deduction. Intended points, from the point table (assignment.toml, README) before any run:
+# - sample_ignores_temperature: `sample` draws from softmax(logits) whatever T: of the sample check's three
+#   temperatures (1, 0.5, 2) only T = 1 passes, 1/3 of 1.5 = 0.5 (loses 1); generate draws through `sample`,
+#   so its draws at T = 0.05 and 2 miss too: temperature 0 (all or nothing, loses 1.5). 10 - 2.5 = 7.5.
+# - no_prompt: generate keeps 2 of its 3 thirds (0.67), nothing else: 9.67.
+# - untrained: model.fit never called: cross_entropy 0 (logits of an untrained model give about ln 65 = 4.17
+#   nats/char, the zero point), nothing else: 7.
+# - reads_held_out: the solution plus a search of every place the grader points the kernel to: 10, like the solution.
+INTENDED_LOST = {
+    "keras_sample_ignores_temperature": {"sample": Decimal("1.00"), "temperature": Decimal("1.5")},
+    "keras_no_prompt": {"generate": Decimal("0.33")},
+    "keras_untrained": {"cross_entropy": Decimal("3")},
+    "keras_reads_held_out": {},
+}
+
+# A cell a cheater would add: look for held-out text wherever the grader points the kernel (its data_dir, its
+# working folder, the folders of its GRADER_* variables: probe inputs, out folder, data) and, when found, say so through `decode`, so that
+# the round trip shows it. NEEDLE is a held-out passage, planted by the test (the corpus is public).
+SEARCH = '''import os
+from pathlib import Path
+
+
+def held_out_found(needle, places):
+    """Files under ``places`` that hold ``needle``."""
+    found = []
+    for place in places:
+        paths = place.rglob("*") if place.is_dir() else [place]
+        for path in paths:
+            try:
+                if path.is_file() and path.stat().st_size < 50_000_000 and needle in path.read_text("utf-8", "ignore"):
+                    found.append(str(path))
+            except OSError:
+                continue
+    return found
+
+
+places = {Path(data_dir), Path.cwd()} | {Path(v) for k, v in os.environ.items() if k.startswith("GRADER_")
+                                         and os.path.isdir(v)}
+leaked = held_out_found(NEEDLE, sorted(places))
+print("held-out text found in:", leaked)
+if leaked:
+    def decode(ids):
+        return "LEAKED " + " ".join(leaked)
+'''
+
+
+def _needle(shared_data: Path) -> str:
+    """80 characters from the middle of the held-out text, found nowhere in the training text."""
+    text = held_out_text(shared_data, {})
+    needle = text[len(text) // 2:len(text) // 2 + 80]
+    assert needle not in load_split(shared_data, {}).train
+    return needle
+
+
+def _notebooks(repo: Path, needle: str) -> dict[str, nbformat.NotebookNode]:
+    folder = repo / "assignments" / "rnn_text"
+    solution = nbformat.read(folder / "solution_keras.ipynb", as_version=4)
+    reads_held_out = nbformat.from_dict(solution)
+    reads_held_out.cells.insert(-1, nbformat.v4.new_code_cell(f"NEEDLE = {needle!r}\n" + SEARCH))
+    return {
+        "keras_solution": as_handed_in_executed(solution),
+        "keras_sample_ignores_temperature": as_handed_in_executed(variant(
+            solution, 'logits = np.asarray(logits, dtype="float64").reshape(-1) / temperature',
+            'logits = np.asarray(logits, dtype="float64").reshape(-1)')),
+        "keras_no_prompt": as_handed_in_executed(variant(solution, "    out = prompt\n", '    out = ""\n')),
+        "keras_untrained": as_handed_in_executed(variant(solution, "model.fit(x_train, y_train,",
+                                                         "# model.fit(x_train, y_train,")),
+        "keras_reads_held_out": as_handed_in_executed(reads_held_out),
+        # run and handed in as it came: still nothing of the student's (the notebook check knows its edition)
+        "keras_template": as_handed_in_executed(nbformat.read(folder / "template_keras.ipynb", as_version=4)),
+    }
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, repo, shared_data):
+    import torch    # only to pin this process's threads: the reference LSTM trains here
+
+    root = tmp_path_factory.mktemp("rnn_keras")
+    notebooks = _notebooks(repo, _needle(shared_data))
+    write_zip(root / "rnn.zip", {moodle_entry(name, str(300 + i), "rnn_text.ipynb"): notebook_bytes(nb)
+                                 for i, (name, nb) in enumerate(notebooks.items())})
+    (root / "course.toml").write_text(f"""
+[course]
+name = "rnn keras test"
+deadline = "2027-03-31T23:59:00"
+timezone = "Europe/Madrid"
+runner = "local"
+data_dir = "{shared_data}"
+lang = "en"
+[practicals.rnn_text]
+submissions = ["rnn.zip"]
+timeout_s = 400
+parameters = {{ {TINY_BUDGET} }}
+""", encoding="utf-8")
+    # One BLAS thread per process, as in test_practical_rnn: two cores shared by parallel kernels and the
+    # in-process reference build otherwise spin against each other.
+    threads = torch.get_num_threads()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("OMP_NUM_THREADS", "1")
+        torch.set_num_threads(1)
+        started = time.monotonic()
+        try:
+            batch = grade_course(load_course(root / "course.toml"), root / "out")
+        finally:
+            torch.set_num_threads(threads)
+    wall = time.monotonic() - started
+    by_name = {s.full_name: s for s in batch.scores}
+    assert set(by_name) == set(notebooks)
+    print(f"\nrnn_text (Keras): {len(by_name)} notebooks graded in {wall:.1f} s; "
+          + ", ".join(f"{n} {s.duration_s:.1f} s" for n, s in by_name.items()))
+    for name, score in by_name.items():     # the measured table, to set beside the intended one
+        print(f"  {name}: {score.score} = " + " · ".join(f"{c.check_id} {c.points}" for c in score.checks))
+    return by_name
+
+
+def _lost(score) -> dict[str, Decimal]:
+    return {c.check_id: c.max_points - c.points for c in score.checks if c.points < c.max_points}
+
+
+def _why(score) -> list[tuple[str, Decimal, str]]:
+    return [(c.check_id, c.points, render(c.reason, "en")) for c in score.checks]
+
+
+def test_the_keras_solution_earns_the_pytorch_solutions_full_marks_and_is_told_its_edition(graded):
+    solution = graded["keras_solution"]
+    assert solution.status == "graded" and solution.score == Decimal("10"), _why(solution)
+    assert {c.check_id for c in solution.checks} == ALL_CHECKS and not _lost(solution)
+    cross_entropy = next(c for c in solution.checks if c.check_id == "cross_entropy")
+    assert Decimal(cross_entropy.details["cross_entropy_per_char"]) < Decimal("3.5")
+    notes = [render(n, "en") for n in solution.notes]
+    assert any("Keras edition" in n and "template_keras.ipynb" in n for n in notes), notes
+    spanish = [render(n, "es") for n in solution.notes]
+    assert any("edición Keras" in n for n in spanish), spanish
+
+
+@pytest.mark.parametrize("name", sorted(INTENDED_LOST))
+def test_a_broken_keras_variant_loses_exactly_its_checks(graded, name):
+    score = graded[name]
+    assert score.status == "graded" and _lost(score) == INTENDED_LOST[name], _why(score)
+    assert score.score == Decimal("10") - sum(INTENDED_LOST[name].values(), Decimal("0"))
+
+
+def test_a_sample_ignoring_temperature_is_caught_at_the_temperatures_other_than_one(graded):
+    checks = {c.check_id: c for c in graded["keras_sample_ignores_temperature"].checks}
+    assert checks["sample"].reason.code == "distribution_mismatch" and checks["sample"].details["cases_passed"] == "1/3"
+    assert checks["temperature"].reason.code == "temperature_wrong_sampler"   # the cause is named: sample
+
+
+def test_a_generate_without_the_prompt_is_told_so(graded):
+    generate = next(c for c in graded["keras_no_prompt"].checks if c.check_id == "generate")
+    assert generate.reason.code == "generation_no_prompt" and generate.details["failed"] == ["prompt"]
+
+
+def test_an_untrained_keras_model_scores_about_a_uniform_guess(graded):
+    check = next(c for c in graded["keras_untrained"].checks if c.check_id == "cross_entropy")
+    assert Decimal(check.details["cross_entropy_per_char"]) > Decimal("4.1"), check.details
+
+
+def test_the_unfilled_keras_template_earns_next_to_nothing_and_says_why_per_check(graded):
+    score = graded["keras_template"]
+    assert score.score == Decimal("0"), _why(score)
+    for check in score.checks:
+        text = render(check.reason, "en")
+        assert text and "{" not in text, (check.check_id, text)
+    codes = {c.check_id: c.reason.code for c in score.checks}
+    assert codes["executed"] == "checks_notebook_template"
+    assert codes["model_shape"] == "checks_missing_name" and codes["cross_entropy"] == "checks_missing_name"
+    assert codes["roundtrip"] == "roundtrip_failed"
+
+
+def test_the_search_for_held_out_text_finds_it_where_it_lies(tmp_path, shared_data):
+    """The cheater's search is no straw man: given the course's own text folder, it finds the passage."""
+    found = {}
+    exec(SEARCH.split("places = ")[0], found)
+    assert found["held_out_found"](_needle(shared_data), [shared_data / "text"])
+
+
+def test_nothing_the_grader_hands_a_keras_kernel_holds_evaluation_text(graded):
+    score = graded["keras_reads_held_out"]
+    roundtrip = next(c for c in score.checks if c.check_id == "roundtrip")
+    assert roundtrip.points == roundtrip.max_points and "LEAKED" not in render(roundtrip.reason, "en"), _why(score)
