@@ -67,6 +67,7 @@ def load_assignment(directory: Path) -> Assignment:
         student_data=head.student_data, spec_hash=hashlib.sha256(raw_bytes).hexdigest(), directory=directory,
         reference_build=parsed.reference.build, student_files=tuple(head.student_files),
         keras_layouts=dict(parsed.keras.input_layout), keras_edition=parsed.keras.edition,
+        dataset_caches=tuple(head.dataset_caches),
     )
     _resolve_all(assignment, path)
     return assignment
