@@ -20,7 +20,7 @@ from grader.errors import GraderError
 from grader.execution.base import KERAS_BACKEND, Runner, RunRequest
 from grader.execution.child import CHILD_CALL, KERNEL_NAME, child_spec, write_kernelspec
 from grader.execution.outcome import LOG_CAP_BYTES, interpret, result
-from grader.execution.prepare import fresh_dirs, prepare
+from grader.execution.prepare import fresh_dirs, prepare, provide_datasets
 from grader.execution.procfs import processes_with_env
 from grader.i18n import msg
 from grader.records import RunResult
@@ -94,7 +94,8 @@ class LocalRunner(Runner):
             notebook=str(notebook), output=str(request.executed_path), cwd=str(request.scratch_dir),
             result=str(request.work_dir / "run.json"), cell_timeout_s=request.cell_timeout_s,
             start_timeout_s=min(self.start_timeout_s, request.timeout_s),
-            memory_limit_mb=self.memory_limit_mb, file_limit_mb=self.file_limit_mb)
+            memory_limit_mb=self.memory_limit_mb, file_limit_mb=self.file_limit_mb,
+            provided=_as_str(provide_datasets(request, request.work_dir / "provided")))
         path = request.work_dir / "runner.json"
         path.write_text(json.dumps(spec), encoding="utf-8")
         write_kernelspec(request.work_dir / "kernel", self.python)
@@ -107,7 +108,10 @@ class LocalRunner(Runner):
                                                             env.get("JUPYTER_PATH")]))
         # Kernel connection files (left behind when a kernel is killed), IPython's history of the student's
         # code and temporary files go to this run's folder, never into the host's $HOME or /tmp.
-        for var, name in (("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython"), ("TMPDIR", "tmp")):
+        # Keras's home too (its config and dataset cache, grader.dataset_caches): a run never reads the host's
+        # ~/.keras, which may hold the real MNIST, and behaves as under docker.
+        for var, name in (("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython"), ("TMPDIR", "tmp"),
+                          ("KERAS_HOME", "keras")):
             folder = request.work_dir / name
             folder.mkdir(parents=True, exist_ok=True)
             env[var] = str(folder)
@@ -177,6 +181,10 @@ def marked_processes(token: str) -> list[int]:
 
 
 # --- small helpers -------------------------------------------------------------------------------
+
+def _as_str(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
 
 def read_capped(path: Path, cap: int) -> str:
     """The file's text, or its head and tail with a marker when it is longer than ``cap`` bytes."""

@@ -63,6 +63,16 @@ def prepare(request: RunRequest, kernel_name: str) -> Path:
     return target
 
 
+def provide_datasets(request: RunRequest, dest: Path) -> Path | None:
+    """The request's dataset caches written under ``dest`` (one folder per root, for the child to copy into
+    place), made from the student data folder only; None when there is nothing to provide."""
+    from grader.dataset_caches import provide
+
+    if not request.dataset_caches or request.data_dir is None:
+        return None
+    return dest if provide(request.dataset_caches, Path(request.data_dir), dest) else None
+
+
 def injected_cell(source: str) -> nbformat.NotebookNode:
     cell = nbformat.v4.new_code_cell(source=source)
     # an id from the source, not a random one: the same run renders the same page, byte for byte
