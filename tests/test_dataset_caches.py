@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from grader.assignment import load_assignment
-from grader.dataset_caches import TORCHVISION_ROOTS, mnist_splits, provide
+from grader.dataset_caches import TORCHVISION_ROOTS, provide
 from grader.errors import ConfigError
 from grader.execution import RunRequest, get_runner
 from grader.execution.no_network import no_network
