@@ -214,10 +214,17 @@ def assert_saw_the_student_data(out: Path, student: Path, evaluation_images: set
 
 @pytest.mark.slow
 def test_keras_load_data_gets_the_student_data_under_the_local_runner(tmp_path, student, evaluation_images):
-    result = get_runner("local").run(_request(tmp_path, student, LOAD_MNIST))
+    request = _request(tmp_path, student, LOAD_MNIST, "open('data/MNIST/raw/mine.txt', 'w').write('kept')")
+    result = get_runner("local").run(request)
     assert result.status == "ok", (result.reason, result.log[-2000:])
     assert_saw_the_student_data(result.out_dir, student, evaluation_images)
     assert "Downloading data from" not in Path(result.executed_notebook).read_text()
+    # the copies go with the run (tens of MB per submission otherwise); what the notebook wrote stays
+    scratch = request.scratch_dir
+    assert sorted(p.relative_to(scratch).as_posix() for p in scratch.rglob("*")) == [
+        "data", "data/MNIST", "data/MNIST/raw", "data/MNIST/raw/mine.txt", "notebook.ipynb"]
+    assert not (request.work_dir / "provided").exists()
+    assert not (request.work_dir / "keras" / "datasets" / "mnist.npz").exists()
 
 
 def _closed_loopback_port() -> int:
