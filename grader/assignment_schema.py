@@ -43,6 +43,17 @@ def _checks(value: Any) -> list[dict[str, Any]]:
     return value
 
 
+def _dataset_caches(value: Any) -> tuple[str, ...]:
+    from grader.dataset_caches import names
+
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise problem(f'must be a list of names, e.g. ["keras.mnist"], not {kind_of(value)}')
+    unknown = [v for v in value if v not in names()]
+    if unknown:
+        raise problem(f"unknown dataset cache {unknown[0]!r}; known: {', '.join(names())}")
+    return tuple(value)
+
+
 Id = Annotated[str, BeforeValidator(_id)]
 
 
@@ -58,6 +69,9 @@ class Head(Table):
     student_files: text_list(what="file names", example='["train.txt"]') = Field(
         (), **doc("list of names", "[]", "what the template reads in its data_dir: `grader check --run` names the "
                                          "missing one, `grader data` writes them"))
+    dataset_caches: Annotated[tuple[str, ...], BeforeValidator(_dataset_caches)] = Field(
+        (), **doc("list of names", "[]", "caches of students' usual download calls made from the student data, "
+                                         'e.g. `["keras.mnist", "torchvision.MNIST"]` (grader/dataset_caches.py)'))
 
 
     @model_validator(mode="before")

@@ -242,7 +242,8 @@ def cmd_image(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
-    from grader.selfcheck import check_notebook, headers, summary_lines, table_rows, title
+    from grader.selfcheck import check_notebook
+    from grader.selfcheck_report import headers, summary_lines, table_rows, title
 
     try:
         report = check_notebook(args.notebook, practical=args.practical, run=args.run, data_dir=args.data,

@@ -8,6 +8,7 @@ themselves; this only tells the student and the instructor which edition the fee
 from __future__ import annotations
 
 import ast
+import types
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,41 @@ def imports_keras(cells: list[Any]) -> bool:
                 if _keras_module(parts) or (parts == ["tensorflow"] and any(a.name == "keras" for a in node.names)):
                     return True
     return False
+
+
+def notebook_edition(notebook: Path) -> str | None:
+    """"keras" or "pytorch" for a readable notebook (from its imports), None for an unreadable one."""
+    nb, _ = read_notebook(notebook)
+    if nb is None:
+        return None
+    return "keras" if imports_keras(list(nb.cells)) else "pytorch"
+
+
+def namespace_edition(namespace: dict[str, Any]) -> str | None:
+    """The edition a live kernel's objects follow (``grader.selfcheck()``): Keras when an object of Keras
+    is there (a keras.Model on the torch backend is a torch Module too: Keras wins), else PyTorch for a
+    torch object; failing objects, the modules imported; None when nothing tells."""
+    objects, modules = set(), set()
+    for name, value in namespace.items():
+        if name.startswith("_"):
+            continue
+        if isinstance(value, types.ModuleType):
+            modules.add(_framework([value.__name__]))
+        else:
+            objects.add(_framework([getattr(cls, "__module__", "") or "" for cls in type(value).__mro__]))
+    for found in (objects, modules):
+        for edition in ("keras", "pytorch"):
+            if edition in found:
+                return edition
+    return None
+
+
+def _framework(module_names: list[str]) -> str | None:
+    if any(_keras_module(name.split(".")) or name.split(".")[0] == "tf_keras" for name in module_names):
+        return "keras"
+    if any(name.split(".")[0] == "torch" for name in module_names):
+        return "pytorch"
+    return None
 
 
 def edition_notes(notebook: Path, assignment: Assignment) -> list[Reason]:

@@ -95,7 +95,8 @@ def _grade(spec: JobSpec, runner: Runner, started: float) -> Evaluation:
     run = runner.run(RunRequest(
         notebook=sub.notebook, work_dir=spec.work_dir, probe_dir=probe_dir, data_dir=spec.student_data_dir,
         parameters=parameters, extra_cells=(plan.cell_source,), timeout_s=spec.timeout_s,
-        cell_timeout_s=spec.assignment.cell_timeout_s, env=dict(spec.env)))
+        cell_timeout_s=spec.assignment.cell_timeout_s, env=dict(spec.env),
+        dataset_caches=spec.assignment.dataset_caches))
     checks = tuple(evaluate(spec.assignment, plan, inspection, run, notebook=sub.notebook))
     shutil.rmtree(probe_dir, ignore_errors=True)  # drawn inputs are large and secret; the executed copy stays
     status, reason = _status(inspection, run, checks)

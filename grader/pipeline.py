@@ -143,6 +143,10 @@ def _job_specs(course: Course, pid: str, assignment: Assignment, subs: list[Subm
                timeout_s: float | None, static: bool, mark: str) -> list[JobSpec]:
     cfg = course.practicals[pid]
     parameters = {**assignment.parameters, **cfg.parameters}
+    if assignment.student_data is None:
+        # dataset caches are made from the student data folder; without a student_data hook the notebook
+        # reads the course data folder itself, which may hold evaluation labels: no cache is made from it
+        assignment = replace(assignment, dataset_caches=())
     return [JobSpec(submission=s, assignment=assignment, parameters=parameters, course_data_dir=course.data_dir,
                     student_data_dir=course.data_dir, work_dir=out_dir / "work" / pid / s.participant,
                     timeout_s=float(timeout_s or cfg.timeout_s), static=static,

@@ -1,7 +1,9 @@
 """Students' self-check before the deadline: the public checks of one practical on their own work.
 
 Shared core of ``grader check NOTEBOOK`` (static inspection; with ``run`` a local re-execution with the
-probe) and ``grader.selfcheck()`` in a live kernel (the kernel's own objects, nothing re-executed).
+probe) and ``grader.selfcheck()`` in a live kernel (the kernel's own objects, nothing re-executed), for
+either edition of a practical (PyTorch or Keras: the same checks; the report names the edition). The
+records and their rendering are grader/selfcheck_report.py.
 It never names, plans or runs a hidden check (students learn only how many there are), and it never
 reads evaluation labels other than those in a data folder it was explicitly given.
 """
@@ -15,9 +17,8 @@ import secrets
 import sys
 import tempfile
 import types
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from decimal import Decimal
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,74 +26,19 @@ from zoneinfo import ZoneInfo
 from grader.errors import GraderError, InputError
 from grader.i18n import msg, render
 from grader.records import InspectionReport, Reason
+# the records and their rendering, importable from here as before the split
+from grader.selfcheck_report import (SEED_TIMEZONE, ZERO, CheckLine, Deadline, SelfCheck, as_html,  # noqa: F401
+                                     as_text, deadline_line, default_deadline, headers, summary_lines,
+                                     table_rows, title)
 
 # heavy modules (torch via the checks, papermill, the course loader) are imported inside functions:
 # `import grader` in a student's kernel must stay cheap.
-
-SEED_TIMEZONE = "Europe/Madrid"          # the seed course's deadline: 31 March 23:59, Madrid time
-ZERO = Decimal("0")
 
 # In a live kernel the notebook file is not at hand: notebook-kind checks are not judged there, so
 # this report stands in only to satisfy the scoring context of the probe checks.
 _LIVE_KERNEL = InspectionReport(readable=True, nbformat=4, code_cells=0, executed_cells=0, executed=True,
                                 in_order=True, error_cells=(), has_plot=False, colab=False,
                                 has_parameters_cell=False, practical_hint=None)
-
-
-@dataclass(frozen=True)
-class CheckLine:
-    """One public check as a student sees it; ``points`` is None when it could not be judged here."""
-
-    check_id: str
-    points: Decimal | None
-    max_points: Decimal
-    reason: Reason
-
-    @property
-    def state(self) -> str:
-        if self.points is None:
-            return "later"
-        if self.points >= self.max_points:
-            return "pass"
-        return "partial" if self.points > 0 else "fail"
-
-
-@dataclass(frozen=True)
-class Deadline:
-    at: datetime                 # timezone-aware
-    from_course: bool            # False: the seed course's default, said so to the student
-
-
-@dataclass(frozen=True)
-class SelfCheck:
-    practical: str
-    source: str                  # the notebook's file name, or "kernel"
-    lines: tuple[CheckLine, ...]
-    hidden_count: int
-    hidden_points: Decimal
-    max_points: Decimal
-    problems: tuple[Reason, ...]
-    deadline: Deadline
-    now: datetime
-    blocker: Reason | None = None    # what stopped the run before it started (no data): fixed before any check
-
-    @property
-    def judged(self) -> tuple[CheckLine, ...]:
-        return tuple(line for line in self.lines if line.points is not None)
-
-    @property
-    def estimated(self) -> Decimal:
-        return sum((line.points for line in self.judged), ZERO)
-
-    @property
-    def fix_first(self) -> CheckLine | None:
-        """The failing check that gives back the most points (the first one on a tie)."""
-        failing = [line for line in self.judged if line.state != "pass"]
-        return max(failing, key=lambda line: line.max_points - line.points, default=None)
-
-    @property
-    def exit_code(self) -> int:
-        return 0 if self.fix_first is None and self.blocker is None else 1
 
 
 # --- grader check NOTEBOOK ---------------------------------------------------------------------------
@@ -128,7 +74,8 @@ def check_notebook(path: Path, *, practical: str | None = None, run: bool = Fals
     else:
         results, problems = _judge_statically(assignment, public, inspection, path), ()
     lines = tuple(_line(spec, results.get(spec.id), run, blocked=blocker is not None) for spec in public)
-    return _report(assignment, path.name, lines, problems, _deadline(course, now), now, blocker)
+    return _report(assignment, path.name, lines, problems, _deadline(course, now), now, blocker,
+                   edition=_edition_of_notebook(path, assignment))
 
 
 def known_practicals(course=None, assignments_dir: Path | None = None) -> dict[str, Path]:
@@ -222,25 +169,34 @@ def _line(spec, result, ran: bool, blocked: bool = False) -> CheckLine:
 
 
 def _report(assignment, source: str, lines, problems, deadline: Deadline, now: datetime,
-            blocker: Reason | None = None) -> SelfCheck:
+            blocker: Reason | None = None, edition: str | None = None) -> SelfCheck:
     hidden = [spec for spec in assignment.checks if spec.hidden]
     return SelfCheck(practical=assignment.id, source=source, lines=tuple(lines), hidden_count=len(hidden),
                      hidden_points=sum((spec.points for spec in hidden), ZERO), max_points=assignment.max_points,
-                     problems=tuple(problems), deadline=deadline, now=now, blocker=blocker)
+                     problems=tuple(problems), deadline=deadline, now=now, blocker=blocker,
+                     edition=_edition_line(assignment, edition))
+
+
+def _edition_of_notebook(path: Path, assignment) -> str | None:
+    from grader.editions import notebook_edition
+
+    return notebook_edition(path) if assignment.keras_edition else None
+
+
+def _edition_line(assignment, edition: str | None) -> Reason | None:
+    """Which edition the checks judged, for a practical that has two (none is named otherwise)."""
+    if edition is None or not assignment.keras_edition:
+        return None
+    if edition == "keras":
+        layouts = ", ".join(f"`{name}` {layout}" for name, layout in sorted(assignment.keras_layouts.items()))
+        return msg("student_edition_keras", template=assignment.keras_edition, layouts=layouts or "-")
+    return msg("student_edition_pytorch")
 
 
 def _deadline(course, now: datetime) -> Deadline:
     if course is not None:
         return Deadline(course.deadline, True)
     return Deadline(default_deadline(now), False)
-
-
-def default_deadline(now: datetime) -> datetime:
-    """The seed course's deadline in the current academic year (September to August)."""
-    zone = ZoneInfo(SEED_TIMEZONE)
-    local = now.astimezone(zone)
-    year = local.year + 1 if local.month >= 9 else local.year
-    return datetime(year, 3, 31, 23, 59, tzinfo=zone)
 
 
 # --- grader.selfcheck() in a live kernel -----------------------------------------------------------------
@@ -272,7 +228,9 @@ def kernel_report(namespace: dict[str, Any], *, practical: str | None = None, as
             later = "student_later_data" if get_check(spec.kind).needs_evaluation_data else "student_later_notebook"
             lines.append(CheckLine(spec.id, None, spec.points, msg(later)))
     now = now or datetime.now(ZoneInfo(SEED_TIMEZONE))
-    return _report(assignment, "kernel", lines, (), _deadline(None, now), now)
+    from grader.editions import namespace_edition
+
+    return _report(assignment, "kernel", lines, (), _deadline(None, now), now, edition=namespace_edition(namespace))
 
 
 def guess_practical(namespace: dict[str, Any], known: dict[str, Path]) -> str:
@@ -342,85 +300,6 @@ def _caller_namespace() -> dict[str, Any]:
     while frame is not None and frame.f_globals.get("__name__") == __name__:   # skip our own frames
         frame = frame.f_back
     return frame.f_globals if frame is not None else {}
-
-
-# --- presentation: the same rows for the terminal, the notebook and the CLI's table --------------------
-def table_rows(report: SelfCheck, lang: str) -> list[tuple[str, str, str, str]]:
-    """(check, points, status, reason) per public check."""
-    return [(line.check_id, _points(line), render(msg(f"student_state_{line.state}"), lang),
-             render(line.reason, lang)) for line in report.lines]
-
-
-def headers(lang: str) -> tuple[str, str, str, str]:
-    return tuple(render(msg(f"student_col_{col}"), lang) for col in ("check", "points", "status", "reason"))
-
-
-def summary_lines(report: SelfCheck, lang: str) -> list[str]:
-    """What follows the table: run problems, the estimate, hidden checks, what to fix first, the deadline."""
-    lines = [render(problem, lang) for problem in report.problems]
-    judged_max = sum((line.max_points for line in report.judged), ZERO)
-    lines.append(render(msg("student_estimate", points=report.estimated, judged=judged_max,
-                            max_points=report.max_points), lang))
-    waiting = [line for line in report.lines if line.points is None]
-    if waiting:
-        lines.append(render(msg("student_not_judged", count=len(waiting),
-                                points=sum((line.max_points for line in waiting), ZERO)), lang))
-    if report.hidden_count:
-        lines.append(render(msg("student_hidden", count=report.hidden_count, points=report.hidden_points), lang))
-    first = report.fix_first
-    if report.blocker is not None:
-        lines.append(render(msg("student_fix_first_blocker", reason=report.blocker), lang))
-    else:
-        lines.append(render(msg("student_fix_first", check=first.check_id, lost=first.max_points - first.points,
-                                reason=render(first.reason, lang)) if first else msg("student_all_pass"), lang))
-    lines.append(deadline_line(report.deadline, report.now, lang))
-    return lines
-
-
-def deadline_line(deadline: Deadline, now: datetime, lang: str) -> str:
-    when = deadline.at.strftime("%Y-%m-%d %H:%M ") + str(deadline.at.tzinfo)
-    left = deadline.at - now
-    where = "course" if deadline.from_course else "default"
-    if left > timedelta(0):
-        return render(msg(f"student_deadline_left_{where}", deadline=when, left=_span(left)), lang)
-    return render(msg(f"student_deadline_passed_{where}", deadline=when, ago=_span(-left)), lang)
-
-
-def _span(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    return f"{days} d {hours} h" if days else f"{hours} h {minutes} min"
-
-
-def _points(line: CheckLine) -> str:
-    return f"{'-' if line.points is None else line.points}/{line.max_points}"
-
-
-def title(report: SelfCheck, lang: str) -> str:
-    return render(msg("student_title", practical=report.practical, source=report.source), lang)
-
-
-def as_text(report: SelfCheck, lang: str = "es") -> str:
-    rows = [headers(lang), *table_rows(report, lang)]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    out = [title(report, lang)]
-    out += ["  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths)) + "  " + row[3] for row in rows]
-    return "\n".join(out + [""] + summary_lines(report, lang))
-
-
-_COLOURS = {"pass": "#e6f4ea", "partial": "#fff4e5", "fail": "#fdecea", "later": "#f1f3f4"}
-
-
-def as_html(report: SelfCheck, lang: str = "es") -> str:
-    """The table as an HTML fragment for the student's notebook (no page around it: no CSP of its own, so
-    the template's escaping is its whole wall)."""
-    from grader.reports.templates import render_page
-
-    return render_page("selfcheck.html.j2", title=title(report, lang), headers=headers(lang),
-                       rows=[{"colour": _COLOURS[line.state], "cells": row}
-                             for line, row in zip(report.lines, table_rows(report, lang))],
-                       notes=summary_lines(report, lang))
 
 
 class _CallableModule(types.ModuleType):

@@ -46,6 +46,7 @@ class Assignment:
     keras_output_layouts: dict[str, str] = field(default_factory=dict)   # [keras] output_layout: object -> "HWC"
     keras_edition: str | None = None     # [keras] edition: the Keras edition's template file
     student_files: tuple[str, ...] = ()  # what the template reads in its data_dir (grader.student_data)
+    dataset_caches: tuple[str, ...] = ()  # offline caches made from the student data (grader.dataset_caches)
     titles: dict[str, str] | None = None   # {es, en}; ``title`` is the English one
 
     def title_in(self, lang: str) -> str:

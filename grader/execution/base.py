@@ -29,6 +29,8 @@ class RunRequest:
     timeout_s: float             # whole run, wall clock
     cell_timeout_s: float        # per cell
     env: dict[str, str] = field(default_factory=dict)
+    # offline caches of students' usual download calls, made from data_dir (grader.dataset_caches)
+    dataset_caches: tuple[str, ...] = ()
 
     @property
     def scratch_dir(self) -> Path:

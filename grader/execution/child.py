@@ -19,12 +19,14 @@ _EVALUE_CAP = 500
 
 
 def child_spec(*, notebook: str, output: str, cwd: str, result: str, cell_timeout_s: float,
-               start_timeout_s: float, memory_limit_mb: int | None, file_limit_mb: int | None) -> dict[str, Any]:
-    """What the child reads (paths as the child sees them): the runner writes it as JSON."""
+               start_timeout_s: float, memory_limit_mb: int | None, file_limit_mb: int | None,
+               provided: str | None = None) -> dict[str, Any]:
+    """What the child reads (paths as the child sees them): the runner writes it as JSON. ``provided``: the
+    folder of the course's dataset caches, one subfolder per root (grader.dataset_caches), or None."""
     return {
         "notebook": notebook, "output": output, "cwd": cwd, "kernel_name": KERNEL_NAME, "result": result,
         "cell_timeout_s": max(1, math.ceil(cell_timeout_s)), "start_timeout_s": max(1, math.ceil(start_timeout_s)),
-        "memory_limit_mb": memory_limit_mb, "file_limit_mb": file_limit_mb,
+        "memory_limit_mb": memory_limit_mb, "file_limit_mb": file_limit_mb, "provided": provided,
     }
 
 
@@ -45,8 +47,38 @@ def child_main(spec_path: str) -> None:
     from grader.execution.habits import STANDINS_DIR
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(STANDINS_DIR), os.environ.get("PYTHONPATH")]))
     os.environ.setdefault("TQDM_DISABLE", "1")
+    if spec.get("provided"):
+        unpack_provided(Path(spec["provided"]), Path(spec["cwd"]))
     outcome = _execute(spec)
     Path(spec["result"]).write_text(json.dumps(outcome), encoding="utf-8")
+
+
+def unpack_provided(provided: Path, cwd: Path) -> None:
+    """Copy the course's dataset caches where the kernel looks, before it starts: ``cwd/`` into its working
+    folder, ``keras_home/`` into $KERAS_HOME (set by every runner). Copies, not links: the notebook may
+    write beside them as on a student's machine, and under docker these places are the container's own
+    tmpfs. Keras checks its files' hashes: an IPython start-up file makes it accept these copies."""
+    import hashlib
+    import shutil
+
+    keras_home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
+    accepted = {}
+    for root, target in (("cwd", cwd), ("keras_home", keras_home)):
+        source = provided / root
+        if not source.is_dir():
+            continue
+        shutil.copytree(source, target, dirs_exist_ok=True, symlinks=True)
+        if root == "keras_home":
+            accepted.update({str(target / path.relative_to(source)): hashlib.sha256(path.read_bytes()).hexdigest()
+                             for path in sorted(source.rglob("*")) if path.is_file()})
+    if accepted:
+        from IPython.paths import get_ipython_dir
+
+        startup = Path(get_ipython_dir()) / "profile_default" / "startup"
+        startup.mkdir(parents=True, exist_ok=True)
+        # one expression: a start-up file runs in the notebook's namespace, and this leaves no name there
+        (startup / "00-grader-dataset-caches.py").write_text(
+            f"__import__('_grader_dataset_caches').install({accepted!r})\n", encoding="utf-8")
 
 
 def _execute(spec: dict[str, Any]) -> dict[str, Any]:

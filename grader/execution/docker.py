@@ -30,7 +30,7 @@ from grader.execution.docker_limits import (PidWatch, gpu_device_requests, gpu_p
 from grader.execution.docker_options import DockerOptions
 from grader.execution.docker_results import clean_up, copy_results
 from grader.execution.outcome import LOG_CAP_BYTES, cell_number, interpret
-from grader.execution.prepare import PREPARED_NAME, fresh_dirs, prepare
+from grader.execution.prepare import PREPARED_NAME, fresh_dirs, prepare, provide_datasets
 from grader.execution.safe_files import fresh_dir
 from grader.i18n import msg
 from grader.records import RunResult
@@ -46,6 +46,7 @@ SCRATCH, OUT, DATA, PROBE = "/work/scratch", "/work/out", "/data", "/probe"
 SPEC, RESULTS = "/grader/spec", "/grader/results"   # the child's spec (read-only) and what it leaves
 PYTHON = "/opt/venv/bin/python"
 HOME = "/home/grader"
+KERAS_HOME = f"{HOME}/.keras"   # in the HOME tmpfs: Keras's config and its dataset cache (grader.dataset_caches)
 # On the host, under work_dir: the folders mounted at SPEC and RESULTS.
 _SPEC_DIR, _RESULTS_DIR = "spec", "results"
 _TMPFS = "rw,nosuid,nodev,mode=1777,size={}m"
@@ -183,7 +184,9 @@ class DockerRunner(Runner):
             start_timeout_s=min(self.start_timeout_s, request.timeout_s),
             memory_limit_mb=None,   # the container's cgroup limits memory
             # out/ is a host folder: one file may not grow past file_mb (many files still can)
-            file_limit_mb=self.file_mb)
+            file_limit_mb=self.file_mb,
+            # the dataset caches travel in the read-only spec folder; the child copies them into the tmpfs
+            provided=f"{SPEC}/provided" if provide_datasets(request, spec_dir / "provided") else None)
         (spec_dir / "runner.json").write_text(json.dumps(spec), encoding="utf-8")
         return f"{SPEC}/runner.json"
 
@@ -217,6 +220,7 @@ class DockerRunner(Runner):
         env.update({str(k): str(v) for k, v in request.env.items()})
         env.update({"HOME": HOME, "JUPYTER_PATH": f"{SPEC}/kernel",
                     "JUPYTER_RUNTIME_DIR": "/tmp/jupyter-runtime", "IPYTHONDIR": "/tmp/ipython",
+                    "KERAS_HOME": KERAS_HOME,   # writable (else Keras caches in /tmp/.keras), as the local runner's
                     "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONUNBUFFERED": "1",
                     # the uid has no passwd entry: getpass.getuser() (torch's caches) reads these first
                     "USER": "grader", "LOGNAME": "grader"})

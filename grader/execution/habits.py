@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from grader.execution.no_network import no_network
 from grader.i18n import msg
 from grader.records import Reason
 
@@ -49,12 +50,13 @@ _GPU_ERRORS = ("Torch not compiled with CUDA enabled", "Found no NVIDIA driver",
                "no CUDA-capable device")
 
 
-def diagnose(ename: str, evalue: str, number: int | str) -> Reason | None:
-    """A specific reason for failures with a known cause, else None (the generic cell error stays)."""
+def diagnose(ename: str, evalue: str, number: int | str, traceback: str = "") -> Reason | None:
+    """A specific reason for failures with a known cause, else None (the generic cell error stays).
+    ``traceback``: the error's traceback text, where a download's target may show (no_network)."""
     if any(marker in evalue for marker in _GPU_ERRORS):
         return msg("habit_needs_gpu", number=number, evalue=evalue[:200])
     if ename in ("FileNotFoundError", "OSError") and ("/content/" in evalue or "MyDrive" in evalue):
         return msg("habit_colab_path", number=number, evalue=evalue[:200])
     if ename in ("ModuleNotFoundError", "ImportError"):
         return msg("habit_missing_module", number=number, evalue=evalue[:200])
-    return None
+    return no_network(ename, evalue, traceback, number)

@@ -20,11 +20,12 @@ from grader.errors import GraderError
 from grader.execution.base import KERAS_BACKEND, Runner, RunRequest
 from grader.execution.child import CHILD_CALL, KERNEL_NAME, child_spec, write_kernelspec
 from grader.execution.outcome import LOG_CAP_BYTES, interpret, result
-from grader.execution.prepare import fresh_dirs, prepare
+from grader.execution.prepare import forget_provided, fresh_dirs, prepare, provide_datasets
 from grader.execution.procfs import processes_with_env
 from grader.i18n import msg
 from grader.records import RunResult
 
+_KERAS_HOME = "keras"             # the run's $KERAS_HOME, under work_dir
 _TOKEN_VAR = "GRADER_RUN_TOKEN"   # marks every process of one run, wherever it moved its process group
 _GRADER_ROOT = str(Path(__file__).resolve().parents[2])
 # The child imports the grader from this checkout without putting it on the kernel's sys.path.
@@ -75,7 +76,8 @@ class LocalRunner(Runner):
     def _run(self, request: RunRequest, started: float) -> RunResult:
         fresh_dirs(request)
         notebook = prepare(request, KERNEL_NAME)
-        spec_path = self._write_spec(request, notebook)
+        provided = provide_datasets(request, request.work_dir / "provided")
+        spec_path = self._write_spec(request, notebook, provided)
         token = uuid.uuid4().hex
         log_path = request.work_dir / "runner.log"
         with log_path.open("wb") as log:
@@ -86,15 +88,17 @@ class LocalRunner(Runner):
             timed_out = _wait_or_stop(proc, token, request.timeout_s - (time.monotonic() - started),
                                       self.kill_grace_s)
         _kill_marked(token, signal.SIGKILL)  # what the notebook left running after a normal end, too
+        forget_provided(provided, {"cwd": request.scratch_dir, "keras_home": request.work_dir / _KERAS_HOME})
         log_text = read_capped(log_path, self.log_cap_bytes)
         return interpret(request, started, timed_out, proc.returncode, log_text)
 
-    def _write_spec(self, request: RunRequest, notebook: Path) -> Path:
+    def _write_spec(self, request: RunRequest, notebook: Path, provided: Path | None) -> Path:
         spec = child_spec(
             notebook=str(notebook), output=str(request.executed_path), cwd=str(request.scratch_dir),
             result=str(request.work_dir / "run.json"), cell_timeout_s=request.cell_timeout_s,
             start_timeout_s=min(self.start_timeout_s, request.timeout_s),
-            memory_limit_mb=self.memory_limit_mb, file_limit_mb=self.file_limit_mb)
+            memory_limit_mb=self.memory_limit_mb, file_limit_mb=self.file_limit_mb,
+            provided=None if provided is None else str(provided))
         path = request.work_dir / "runner.json"
         path.write_text(json.dumps(spec), encoding="utf-8")
         write_kernelspec(request.work_dir / "kernel", self.python)
@@ -107,7 +111,10 @@ class LocalRunner(Runner):
                                                             env.get("JUPYTER_PATH")]))
         # Kernel connection files (left behind when a kernel is killed), IPython's history of the student's
         # code and temporary files go to this run's folder, never into the host's $HOME or /tmp.
-        for var, name in (("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython"), ("TMPDIR", "tmp")):
+        # Keras's home too (its config and dataset cache, grader.dataset_caches): a run never reads the host's
+        # ~/.keras, which may hold the real MNIST, and behaves as under docker.
+        for var, name in (("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython"), ("TMPDIR", "tmp"),
+                          ("KERAS_HOME", _KERAS_HOME)):
             folder = request.work_dir / name
             folder.mkdir(parents=True, exist_ok=True)
             env[var] = str(folder)

@@ -22,6 +22,7 @@ from grader.records import Reason, RunResult
 LOG_CAP_BYTES = 64 * 1024
 RUN_RECORD = "run.json"          # the child's record of how it ended, in work_dir
 _EVALUE_CAP = 500
+_TRACEBACK_CAP = 64 << 10
 _FILE_TOO_LARGE = "[Errno 27] File too large"   # EFBIG: a write past the file-size limit
 _RUN_RECORD_CAP = 64 << 10
 
@@ -82,13 +83,14 @@ def _from_outputs(request: RunRequest, started: float, cells: list[dict], common
         if index is None:
             injected_error = injected_error or error
             continue
-        ename, evalue = error
+        ename, evalue, traceback = error
         status = "out_of_memory" if ename == "MemoryError" else "error"
         code = "run_out_of_memory" if status == "out_of_memory" else "run_cell_error"
         if _FILE_TOO_LARGE in evalue:
             code = "hostile_file_too_large"
         number = cell_number(request, index)
-        reason = diagnose(ename, evalue, number) or msg(code, number=number, ename=ename, evalue=evalue)
+        reason = (diagnose(ename, evalue, number, traceback)
+                  or msg(code, number=number, ename=ename, evalue=evalue))
         return result(request, status, started, failed_cell=index, reason=reason, **common)
     if injected_error:
         return result(request, "runner_error", started, reason=msg(
@@ -110,14 +112,18 @@ def _started(cell: dict) -> bool:
     return bool(cell.get("metadata", {}).get("papermill", {}).get("start_time"))
 
 
-def _error_output(cell: dict) -> tuple[str, str] | None:
+def _error_output(cell: dict) -> tuple[str, str, str] | None:
+    """(ename, evalue, traceback text) of the cell's first error output; the traceback (capped) only
+    helps name a cause (habits.diagnose), it is never shown as such."""
     for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
         if output.get("output_type") != "error":
             continue
         ename, evalue = str(output.get("ename", "")), str(output.get("evalue", ""))
         if ename == "SystemExit" and evalue in ("", "0"):  # a clean sys.exit() is no failure (as papermill)
             continue
-        return ename, evalue[:_EVALUE_CAP]
+        lines = output.get("traceback", [])
+        traceback = "\n".join(str(line) for line in lines) if isinstance(lines, list) else ""
+        return ename, evalue[:_EVALUE_CAP], traceback[:_TRACEBACK_CAP]
     return None
 
 
