@@ -37,6 +37,7 @@ INTENDED_LOST = {
     "keras_no_prompt": {"generate": Decimal("0.33")},
     "keras_untrained": {"cross_entropy": Decimal("3")},
     "keras_reads_held_out": {},
+    "keras_bidirectional": {"cross_entropy": Decimal("3")},   # reads ahead: its figure measures nothing
 }
 
 # A cell a cheater would add: look for held-out text wherever the grader points the kernel (its data_dir, its
@@ -92,6 +93,10 @@ def _notebooks(repo: Path, needle: str) -> dict[str, nbformat.NotebookNode]:
         "keras_untrained": as_handed_in_executed(variant(solution, "model.fit(x_train, y_train,",
                                                          "# model.fit(x_train, y_train,")),
         "keras_reads_held_out": as_handed_in_executed(reads_held_out),
+        # Chollet's text-classification habit, in a language model: it sees the characters it must predict
+        "keras_bidirectional": as_handed_in_executed(variant(
+            solution, "x = layers.GRU(hidden_size, return_sequences=True)(x)",
+            "x = layers.Bidirectional(layers.GRU(hidden_size, return_sequences=True))(x)")),
         # run and handed in as it came: still nothing of the student's (the notebook check knows its edition)
         "keras_template": as_handed_in_executed(nbformat.read(folder / "template_keras.ipynb", as_version=4)),
     }
@@ -205,3 +210,9 @@ def test_nothing_the_grader_hands_a_keras_kernel_holds_evaluation_text(graded):
     score = graded["keras_reads_held_out"]
     roundtrip = next(c for c in score.checks if c.check_id == "roundtrip")
     assert roundtrip.points == roundtrip.max_points and "LEAKED" not in render(roundtrip.reason, "en"), _why(score)
+
+
+
+def test_a_bidirectional_model_is_told_it_reads_ahead(graded):
+    entropy = next(c for c in graded["keras_bidirectional"].checks if c.check_id == "cross_entropy")
+    assert entropy.reason.code == "metric_reads_ahead" and entropy.details["reads_ahead"], _why(graded["keras_bidirectional"])

@@ -87,6 +87,7 @@ name = "model"
 data = "tiny_rnn_ref:evaluation_data"
 encode = "encode"
 vocabulary = "tiny_rnn_ref:vocabulary"
+causal = true
 zero_at = "2.64"
 full_at = "1.5"
 points = "3"
@@ -109,7 +110,7 @@ def _bigram_logits() -> torch.Tensor:
 
 
 def student(order: str = VOCABULARY, *, prompt: bool = True, uses_temperature: bool = True,
-            encode_works: bool = True, has_model: bool = True, extra: str = "") -> dict:
+            encode_works: bool = True, has_model: bool = True, extra: str = "", reads_ahead: bool = False) -> dict:
     """A student namespace: her vocabulary ``order``, and one defect switched on at a time."""
     stoi, itos = {c: i for i, c in enumerate(order)}, dict(enumerate(order))
     contract = _bigram_logits()
@@ -136,7 +137,10 @@ def student(order: str = VOCABULARY, *, prompt: bool = True, uses_temperature: b
         return out
 
     namespace = {"encode": encode, "decode": decode, "sample": sample, "generate": generate}
-    if has_model:
+    if has_model and reads_ahead:    # the next id's own one-hot added in: it "predicts" what it was shown
+        namespace["model"] = lambda ids: table[ids] + 20.0 * torch.nn.functional.one_hot(
+            torch.roll(torch.as_tensor(ids), -1, dims=1), len(VOCABULARY)).float()
+    elif has_model:
         namespace["model"] = lambda ids: table[ids]
     return namespace
 
@@ -225,3 +229,15 @@ def test_two_characters_per_step_cost_the_format_and_leave_temperature_not_judge
     assert results["generate"].points == Decimal("0.67") and results["generate"].details["failed"] == ["length"]
     assert reason.code == "checks_not_judged" and reason.params["check"] == "generate"
     assert reason.params["problem"]["code"] == "temperature_one_character"
+
+
+def test_a_model_that_reads_ahead_earns_no_cross_entropy_whatever_its_figure(assignment, tmp_path):
+    results = grade(assignment, tmp_path, student(VOCABULARY[::-1], reads_ahead=True))
+    entropy = results["cross_entropy"]
+    # it sees the character it is asked for: a figure far below any honest model's, and no point for it
+    assert Decimal(entropy.details["cross_entropy_per_char"]) < Decimal("1.5")
+    assert entropy.points == Decimal("0") and entropy.reason.code == "metric_reads_ahead", render(entropy.reason, "en")
+    assert "mira hacia delante" in render(entropy.reason, "es")
+    assert results["model_shape"].points == Decimal("1")    # its shape is right: one defect, one deduction
+    honest = grade(assignment, tmp_path / "honest", student(VOCABULARY[::-1]))
+    assert honest["cross_entropy"].points == FULL["cross_entropy"] and "reads_ahead" not in honest["cross_entropy"].details

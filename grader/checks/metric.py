@@ -4,7 +4,8 @@ The probe sees only the inputs, shuffled with the secret per-run seed; the label
 process. Points grow linearly from ``zero_at`` to ``full_at`` (Decimal, rounded to cents).
 With ``encode`` and ``vocabulary`` (token models), the ids and targets are translated into the
 student's own numbering when her encoder gives one (grader.checks.numbering): the metric judges the
-model, and the vocabulary order is the round-trip check's to score.
+model, and the vocabulary order is the round-trip check's to score. With ``causal`` (language models), a
+model whose logits read later ids earns nothing (grader.checks.causality).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 import numpy as np
 
 from grader.checks.base import CENT, Check, Option, PlanContext, ScoreContext, fmt_shape, result
+from grader.checks.causality import plan_causality, reads_ahead
 from grader.checks.numbering import plan_numbering, student_table, translate
 from grader.errors import ConfigError
 from grader.i18n import msg
@@ -76,7 +78,8 @@ class MetricCheck(Check):
     kind = "metric"
     uses_probe = True
     needs_evaluation_data = True      # labels: only at grading time, never in a student's kernel
-    codes = ("checks_metric_wrong_shape", "metric_sequence_wrong_shape", *sorted({m.code for m in METRICS.values()}))
+    codes = ("checks_metric_wrong_shape", "metric_sequence_wrong_shape", "metric_reads_ahead",
+             *sorted({m.code for m in METRICS.values()}))
     options = {
         "metric": Option("str"),
         "name": Option("str"),
@@ -86,6 +89,9 @@ class MetricCheck(Check):
         "batch_size": Option("int", required=False, default=256),
         "encode": Option("str", required=False),          # the student's encoder, with vocabulary: her numbering
         "vocabulary": Option("ref", required=False),
+        # a language model's logits at position t may depend on ids up to t only: one that reads ahead
+        # predicts the text from the characters it is asked for, and earns nothing
+        "causal": Option("bool", required=False, default=False),
     }
 
     @classmethod
@@ -105,8 +111,9 @@ class MetricCheck(Check):
         same = ("metric", spec.options["name"], spec.options["data"], spec.options["batch_size"],
                 spec.options["encode"], spec.options["vocabulary"])
         if same in ctx.shared:   # another metric of the same model on the same data: reuse its answers
-            item, labels, numbering, inputs = ctx.shared[same]
-            return [], {"item": item, "labels": labels, **numbering, "inputs": inputs}
+            item, labels, numbering, inputs, causal = ctx.shared[same]
+            return [], {"item": item, "labels": labels, **numbering, "inputs": inputs,
+                        **({"causal": causal} if causal and spec.options["causal"] else {})}
         images, labels = resolve(spec.options["data"])(ctx.data_dir, ctx.parameters)
         images, labels = np.asarray(images), np.asarray(labels, dtype=np.int64)
         # token ids stay integers (the probe feeds them as int64); anything else is a float32 input
@@ -119,8 +126,13 @@ class MetricCheck(Check):
                 "inputs": [ctx.write_input(spec.id, images[order])], "batch_size": spec.options["batch_size"]}
         items, numbering = _plan_numbering(spec, ctx, item)
         inputs = describe_inputs(images)
-        ctx.shared[same] = (spec.id, labels[order], numbering, inputs)
-        return items, {"item": spec.id, "labels": labels[order], **numbering, "inputs": inputs}
+        causal = plan_causality(f"{spec.id}_causal", spec.options["name"], images[order], ctx, numbering,
+                                spec.options["batch_size"]) if spec.options["causal"] else None
+        if causal is not None:
+            items += causal[0]
+        ctx.shared[same] = (spec.id, labels[order], numbering, inputs, causal and causal[1])
+        return items, {"item": spec.id, "labels": labels[order], **numbering, "inputs": inputs,
+                       **({"causal": causal[1]} if causal else {})}
 
     @classmethod
     def score(cls, spec: CheckSpec, ctx: ScoreContext) -> CheckResult:
@@ -146,8 +158,11 @@ class MetricCheck(Check):
         points = linear_points(spec.points, value, zero_at, full_at)
         reason = msg(METRICS[metric].code, name=name, value=str(value), count=len(labels), zero_at=str(zero_at), full_at=str(full_at))
         numbering = {"numbering": "student" if table is not None else "contract"} if "numbering" in ctx.private else {}
+        ahead = reads_ahead(ctx, name, ctx.private["causal"]) if "causal" in ctx.private else None
+        if ahead is not None:    # its figure measures nothing: shown in the details, never earned
+            points, reason = Decimal("0"), ahead
         return result(spec, points, reason, **{metric: str(value), "count": len(labels)}, **numbering,
-                      inputs=ctx.private.get("inputs", {}))
+                      inputs=ctx.private.get("inputs", {}), **({"reads_ahead": True} if ahead else {}))
 
 
 def describe_inputs(images: np.ndarray) -> dict[str, str]:
