@@ -55,6 +55,7 @@ class PracticalConfig:
     timeout_s: int
     parameters: dict[str, Any]
     assignment_dir: Path          # assignments_dir / id
+    editions: tuple[str, ...] | None = None   # the editions the course offers; None: every one it has
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,7 @@ def _practical(table: PracticalTable, pid: str, base: Path, assignments_dir: Pat
         timeout_s=table.timeout_s,
         parameters=dict(table.parameters),
         assignment_dir=assignments_dir / pid,
+        editions=table.editions,
     )
 
 

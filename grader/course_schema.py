@@ -13,14 +13,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
-from grader.schema import (Flag, Table, Text, decimal, doc, integer, kind_of, one_of, problem, table_of,
-                           text_list)
+from grader.schema import (Flag, Table, Text, choices_list, decimal, doc, integer, kind_of, one_of, problem,
+                           table_of, text_list)
 
 PRACTICAL_ID = re.compile(r"[a-z0-9_]+")
 LATE_POLICIES = ("reject", "penalty")
 USER_KEYS = ("email", "idnumber", "username")
 DECIMAL_SEPARATORS = (".", ",")
 LANGS = ("es", "en")
+EDITIONS = ("pytorch", "keras")   # a practical's editions (grader/editions.py); keras needs its [keras] table
 KERAS_BACKENDS = ("torch", "jax", "tensorflow")   # KERAS_BACKEND of the kernels; torch is the default
 RUNNER_TABLES = ("docker",)      # tables of runner options, validated by each runner (grader.course)
 TOP_TABLES = ("course", "moodle", "practicals", *RUNNER_TABLES, "similarity")
@@ -142,6 +143,10 @@ class PracticalTable(Table):
     timeout_s: integer(1) = Field(1800, **doc("int ≥ 1", "1800", "wall-clock limit of one notebook's whole run"))
     parameters: table_of("{ epochs = 1 }") = Field({}, **doc(
         "table", "{}", "overrides of the assignment's grading parameters (e.g. `{ epochs = 1 }`)"))
+    editions: choices_list(*EDITIONS) = Field(None, **doc(
+        "list", "every edition the practical has", 'the editions the course offers, e.g. `["pytorch"]`: a '
+        "notebook following another is graded the same, with a note to the student and a line in the "
+        "report's \"Needs a human\""))
 
 
 class SimilarityTable(Table):

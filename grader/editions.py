@@ -93,6 +93,26 @@ def edition_notes(notebook: Path, assignment: Assignment) -> list[Reason]:
     return notes
 
 
+_EDITION_NOTES = {"edition_pytorch": "pytorch", "edition_keras": "keras", "edition_keras_as_given": "keras"}
+
+
+def edition_of(notes: tuple[Reason, ...] | list[Reason]) -> str | None:
+    """The edition an evaluation's notes say its notebook follows (None: the practical has one edition)."""
+    return next((_EDITION_NOTES[n.code] for n in notes if n.code in _EDITION_NOTES), None)
+
+
+def not_offered(notes: tuple[Reason, ...] | list[Reason], offered: tuple[str, ...] | None) -> Reason | None:
+    """A note when the notebook follows an edition the course does not offer: graded the same (the checks
+    and points are the same in every edition), but the student and the instructor should know."""
+    edition = edition_of(notes)
+    if offered is None or edition is None or edition in offered:
+        return None
+    return msg("edition_not_offered", edition=_SHOWN[edition], offered=", ".join(_SHOWN[e] for e in offered))
+
+
+_SHOWN = {"pytorch": "PyTorch", "keras": "Keras"}
+
+
 def _keras_module(parts: list[str]) -> bool:
     return parts[0] == "keras" or (parts[0] == "tensorflow" and "keras" in parts)
 

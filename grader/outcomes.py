@@ -8,6 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from grader.course import Course
+from grader.editions import not_offered
 from grader.i18n import msg
 from grader.overrides import Override
 from grader.records import CourseGrade, Evaluation, PracticalScore, Student, WorksheetRow
@@ -40,7 +41,14 @@ def practical_score(evaluation: Evaluation, student: Student, participant: str, 
                           status=status, score=score, max_score=max_score, late=late, reason=reason,
                           checks=evaluation.checks, duration_s=evaluation.duration_s, sha256=evaluation.sha256,
                           email=student.email, penalty=penalty, override_reason=override_reason,
-                          notes=evaluation.notes)
+                          notes=evaluation.notes + _offered(evaluation, course))
+
+
+def _offered(evaluation: Evaluation, course: Course) -> tuple:
+    """Course policy, so a changed ``editions`` re-scores without re-running: a note, never a point."""
+    config = course.practicals.get(evaluation.practical)
+    note = not_offered(evaluation.notes, config.editions if config else None)
+    return () if note is None else (note,)
 
 
 def course_grades(course: Course, students: list[Student], scores: list[PracticalScore]) -> list[CourseGrade]:

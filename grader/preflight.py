@@ -24,6 +24,7 @@ def check_course_inputs(course: Course) -> dict[str, Worksheet | None]:
     """Every practical's worksheet, read and checked; InputError on the first unusable input."""
     for pid, cfg in course.practicals.items():
         _check_assignment(course, pid, cfg.assignment_dir)
+        _check_editions(course, pid, cfg.assignment_dir, cfg.editions)
         for source in cfg.submissions:
             _check_source(course, f"practicals.{pid}.submissions", source)
     worksheets = {pid: _read(course, pid, cfg.worksheet) for pid, cfg in course.practicals.items()}
@@ -46,6 +47,24 @@ def _check_assignment(course: Course, pid: str, folder: Path) -> None:
     where = f"{course.path}: practicals.{pid}" if course.path else f"--practical {pid}"
     raise InputError(f"{where}: no practical {pid!r} in {folder.parent} (known: {', '.join(known) or 'none'})",
                      key=f"practicals.{pid}")
+
+
+def _check_editions(course: Course, pid: str, folder: Path, offered: tuple[str, ...] | None) -> None:
+    """An edition offered must exist: a course offering Keras for a practical without a Keras template
+    would tell students to use one nobody wrote."""
+    if not offered or "keras" not in offered:
+        return
+    import tomllib
+
+    try:
+        keras = tomllib.loads((folder / "assignment.toml").read_text(encoding="utf-8")).get("keras", {})
+    except (OSError, ValueError):
+        return    # the assignment's own loader names what is wrong with it
+    if not (isinstance(keras, dict) and keras.get("edition")):
+        key = f"practicals.{pid}.editions"
+        raise InputError(f"{_where(course, key, folder / 'assignment.toml')}: the course offers the Keras edition, "
+                         f"but {pid} has none (no [keras] edition in its assignment.toml); offer [\"pytorch\"]",
+                         key=key)
 
 
 def _check_source(course: Course, key: str, source: Path) -> None:

@@ -145,6 +145,21 @@ def text_list(*, what: str = "strings", example: str = '["a", "b"]', entry: str 
     return Annotated[tuple[str, ...], BeforeValidator(check)]
 
 
+def choices_list(*choices: str) -> Any:
+    """A non-empty list of distinct strings among ``choices``, kept as a tuple (e.g. the editions offered)."""
+    def check(value: Any) -> tuple[str, ...]:
+        allowed = ", ".join(repr(c) for c in choices)
+        if not isinstance(value, list) or not value:
+            raise problem(f"must be a non-empty list among {allowed}, not {kind_of(value)}")
+        wrong = [v for v in value if v not in choices]
+        if wrong:
+            raise problem(f"{wrong[0]!r} is not one of {allowed}")
+        if len(set(value)) != len(value):
+            raise problem("lists an entry twice")
+        return tuple(value)
+    return Annotated[tuple[str, ...], BeforeValidator(check)]
+
+
 def positive_ints() -> Any:
     """A non-empty list of positive integers (a shape), kept as a tuple."""
     def check(value: Any) -> tuple[int, ...]:

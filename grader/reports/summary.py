@@ -119,6 +119,9 @@ def needs_human(scores: list[PracticalScore], grades: list[CourseGrade], lang: s
                 flag("report_flag_mismatch", check=title, reason=render(check.reason, lang))
             elif note := check.details.get("needs_human"):   # True, or a note in words; never shown as a value
                 flag("report_flag_check", check=title, reason=note if isinstance(note, str) else render(check.reason, lang))
+        for note in s.notes:
+            if note.code == "edition_not_offered":
+                flag("report_flag_edition", reason=render(note, lang))
         if s.late == "yes":
             flag("report_flag_late", reason=render(s.reason, lang))
         if s.status == "overridden":
