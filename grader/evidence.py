@@ -65,7 +65,8 @@ def _any_output(cell: dict[str, Any]) -> bool:
 
 def literal_assignments(notebook: Path, name: str) -> list[int]:
     """Indices of code cells that write numbers typed into the code into ``name`` (``name = {"loss": [2.3,
-    1.1]}``, ``name["loss"] = [...]``, ``name["loss"].append(0.5)``): values no training computed."""
+    1.1]}``, ``name["loss"] = [...]``, ``name["loss"].append(0.5)``, a Keras History's ``name.history = {...}``):
+    values no training computed."""
     nb, _ = read_notebook(notebook) if notebook is not None and Path(notebook).is_file() else (None, [])
     if nb is None:
         return []
@@ -91,8 +92,9 @@ def _writes_literals(source: str, name: str) -> bool:
 
 
 def _is_name(node: ast.AST, name: str) -> bool:
-    """``name`` itself or a subscript of it (``name["loss"]``)."""
-    while isinstance(node, ast.Subscript):
+    """``name`` itself, a subscript or an attribute of it (``name["loss"]``, and ``name.history["loss"]``: a
+    Keras ``History`` keeps its numbers in ``.history``, where typed-in ones are as much no evidence)."""
+    while isinstance(node, (ast.Subscript, ast.Attribute)):
         node = node.value
     return isinstance(node, ast.Name) and node.id == name
 

@@ -111,6 +111,20 @@ def test_histories_typed_into_the_code_are_found_and_computed_ones_are_not(tmp_p
     assert literal_assignments(path, "history") == [0, 2, 3]
 
 
+def test_a_keras_history_with_typed_in_numbers_is_found_and_one_from_fit_is_not(tmp_path):
+    """Keras keeps fit's numbers in ``History.history``: typing them in there is the Keras way to forge."""
+    cells = [new_code_cell('history = keras.callbacks.History()\nhistory.history = {"loss": [2.1, 1.2, 0.6]}'),
+             new_code_cell("history = model.fit(x, y, epochs=2)"),
+             new_code_cell('history.history["loss"] = [2.0, 0.5]'),
+             new_code_cell('history.history.update({"loss": [1.0, 0.4]})'),
+             new_code_cell('history.history["loss"].append(0.1)'),
+             new_code_cell('history.history["loss"] = [v / 2 for v in history.history["loss"]]'),
+             new_code_cell('plt.plot(history.history["loss"], "o-")')]
+    path = tmp_path / "k.ipynb"
+    nbformat.write(new_notebook(cells=cells), path)
+    assert literal_assignments(path, "history") == [0, 2, 3, 4]
+
+
 def test_a_reported_figure_that_differs_names_each_figure_where_the_student_finds_it(tmp_path):
     from grader.checks.reported import ReportedCheck
     from grader.records import CheckResult
