@@ -251,3 +251,33 @@ def test_introspection_with_a_batch_reports_only_the_layers_forward_uses(tmp_pat
     assert unused.training and bool((unused.fc.weight.grad == 7.0).all())   # the model is left as it was
     functional = statuses["functional"]["value"]
     assert [2, 1, 3, 3] in functional["used_shapes"] and [8, 1, 5, 5] not in functional["used_shapes"]
+
+
+class _Answers(torch.nn.Module):
+    """A Conv2d that runs on every call; what the model answers decides whether its output depends on it."""
+
+    def __init__(self, answer):
+        super().__init__()
+        self.conv, self.fc, self.answer = torch.nn.Conv2d(1, 2, 3), torch.nn.Linear(16, 10), answer
+
+    def forward(self, x):
+        features = self.conv(x)
+        logits = self.fc(x.flatten(1))
+        if self.answer == "dict":        # the conv's result thrown away; the graph sits in a dict value
+            return {"logits": logits, "extra": [logits * 2]}
+        if self.answer == "text":        # no numbers at all: nothing that ran reaches such an answer
+            return "forged"
+        return (logits + features.sum()).detach().numpy()   # numbers without a graph: what ran counts
+
+
+def test_the_output_a_layer_must_reach_is_found_inside_dicts_and_text_depends_on_no_layer(tmp_path):
+    images = np.random.default_rng(1).random((2, 1, 4, 4), dtype=np.float32)
+    names = ("dict", "text", "numpy")
+    items = [{"item": n, "kind": "introspect", "name": n, "args": [{"npy": "images.npy"}]} for n in names]
+    probe_dir, out_dir = _probe_folder(tmp_path, items, {"images": images})
+    probe = runpy.run_path(str(probe_dir / PROBE_FILE))
+    statuses = probe["main"]({n: _Answers(n) for n in names}, "n", str(probe_dir), str(out_dir))
+    found = {n: statuses[n]["value"] for n in names}
+    assert found["dict"]["ran"] == ["Linear"] and found["dict"]["used_shapes"] == [[10, 16], [10]], found
+    assert found["text"]["ran"] == [] and found["text"]["used_shapes"] == [], found
+    assert found["numpy"]["ran"] == ["Conv2d", "Linear"] and [2, 1, 3, 3] in found["numpy"]["used_shapes"], found

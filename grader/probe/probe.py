@@ -314,9 +314,8 @@ def _introspect_keras(model, inputs=None, layout=None):
         with (torch.enable_grad() if torch is not None else _Nothing()):
             output = model(_keras_input(model, inputs.array, layout), training=False)
             trainable = [w for w in model.trainable_weights if _is_tensor(getattr(w, "value", None))]
-            tensors = [t for t in (output if isinstance(output, (tuple, list)) else [output]) if _is_tensor(t)]
-            tensors = [t for t in tensors if t.requires_grad and t.is_floating_point()]
-            reached = None
+            tensors = [t for t in _tensors_in(output) if t.requires_grad and t.is_floating_point()]
+            reached = None if _holds_numbers(output) else set()
             if tensors and trainable:
                 grads = torch.autograd.grad(sum(t.float().sum() for t in tensors), [w.value for w in trainable],
                                             allow_unused=True)
@@ -402,12 +401,14 @@ def _reaches(parameters, reached):
 
 
 def _reached(model, output):
-    """ids of the parameters the output depends on; None when the output carries no graph at all."""
-    tensors = [t for t in (output if isinstance(output, (tuple, list)) else [output]) if _is_tensor(t)]
-    tensors = [t for t in tensors if t.requires_grad and t.is_floating_point()]
+    """ids of the parameters the output depends on; None when the output is numbers that carry no graph
+    at all (computed under no_grad, or as numpy): then every module that ran counts."""
+    tensors = [t for t in _tensors_in(output) if t.requires_grad and t.is_floating_point()]
     parameters = [p for p in model.parameters() if p.requires_grad]
-    if not tensors or not parameters:
+    if not parameters:
         return None
+    if not tensors:
+        return None if _holds_numbers(output) else set()
     total = sum(t.float().sum() for t in tensors)
     grads = torch.autograd.grad(total, parameters, allow_unused=True)
     return {id(p) for p, g in zip(parameters, grads) if g is not None}
@@ -415,6 +416,31 @@ def _reached(model, output):
 
 def _is_tensor(value):
     return torch is not None and isinstance(value, torch.Tensor)
+
+
+def _parts(output, limit=1000):
+    """Everything inside an output, nested tuples, lists and dict values included (a model that answers
+    {"logits": t} has its graph in t), at most ``limit`` parts."""
+    parts, todo = [], [output]
+    while todo and len(parts) < limit:
+        value = todo.pop()
+        parts.append(value)
+        if isinstance(value, (tuple, list)):
+            todo.extend(value)
+        elif isinstance(value, dict):
+            todo.extend(value.values())
+    return parts
+
+
+def _tensors_in(output):
+    return [part for part in _parts(output) if _is_tensor(part)]
+
+
+def _holds_numbers(output):
+    """Whether any numbers are in the output: an answer of text (or None) depends on no layer at all, so
+    nothing that ran counts as reaching it; numbers without a graph leave the question open."""
+    return any(_is_tensor(part) or isinstance(part, (np.ndarray, np.generic, float))
+               or (isinstance(part, int) and not isinstance(part, bool)) for part in _parts(output))
 
 
 def _to_numpy(value):
