@@ -267,17 +267,33 @@ class _Answers(torch.nn.Module):
             return {"logits": logits, "extra": [logits * 2]}
         if self.answer == "text":        # no numbers at all: nothing that ran reaches such an answer
             return "forged"
-        return (logits + features.sum()).detach().numpy()   # numbers without a graph: what ran counts
+        if self.answer == "constant":    # numbers, but none computed from the layers
+            return torch.full((len(x), 10), float("nan"))
+        return (logits + features.sum()).detach().numpy()   # cut off from the graph its layers built
 
 
-def test_the_output_a_layer_must_reach_is_found_inside_dicts_and_text_depends_on_no_layer(tmp_path):
+class _NoGrad(torch.nn.Module):
+    """forward under no_grad: no graph anywhere to follow, so every module that ran counts."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.fc = torch.nn.Conv2d(1, 2, 3), torch.nn.Linear(8, 10)
+
+    @torch.no_grad()
+    def forward(self, x):
+        return self.fc(self.conv(x).flatten(1))
+
+
+def test_the_output_a_layer_must_reach_is_found_inside_dicts_and_a_cut_off_answer_depends_on_no_layer(tmp_path):
     images = np.random.default_rng(1).random((2, 1, 4, 4), dtype=np.float32)
-    names = ("dict", "text", "numpy")
+    names = ("dict", "text", "constant", "numpy", "no_grad")
     items = [{"item": n, "kind": "introspect", "name": n, "args": [{"npy": "images.npy"}]} for n in names]
     probe_dir, out_dir = _probe_folder(tmp_path, items, {"images": images})
     probe = runpy.run_path(str(probe_dir / PROBE_FILE))
-    statuses = probe["main"]({n: _Answers(n) for n in names}, "n", str(probe_dir), str(out_dir))
+    ns = {n: _Answers(n) for n in names[:-1]} | {"no_grad": _NoGrad()}
+    statuses = probe["main"](ns, "n", str(probe_dir), str(out_dir))
     found = {n: statuses[n]["value"] for n in names}
     assert found["dict"]["ran"] == ["Linear"] and found["dict"]["used_shapes"] == [[10, 16], [10]], found
-    assert found["text"]["ran"] == [] and found["text"]["used_shapes"] == [], found
-    assert found["numpy"]["ran"] == ["Conv2d", "Linear"] and [2, 1, 3, 3] in found["numpy"]["used_shapes"], found
+    for name in ("text", "constant", "numpy"):
+        assert found[name]["ran"] == [] and found[name]["used_shapes"] == [], (name, found[name])
+    assert found["no_grad"]["ran"] == ["Conv2d", "Linear"] and [2, 1, 3, 3] in found["no_grad"]["used_shapes"], found

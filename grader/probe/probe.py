@@ -304,18 +304,20 @@ def _introspect_keras(model, inputs=None, layout=None):
              "shapes": [[int(n) for n in w.shape] for w in weights][:MAX_LISTED]}
     if inputs is None:
         return found
-    ran = []
+    ran, graph = [], []
     for layer in layers:
         def record(*args, _layer=layer, _call=layer.call, **kwargs):
             ran.append(_layer)
-            return _call(*args, **kwargs)
+            result = _call(*args, **kwargs)
+            graph.append(_carries_graph(result))
+            return result
         object.__setattr__(layer, "call", record)
     try:
         with (torch.enable_grad() if torch is not None else _Nothing()):
             output = model(_keras_input(model, inputs.array, layout), training=False)
             trainable = [w for w in model.trainable_weights if _is_tensor(getattr(w, "value", None))]
             tensors = [t for t in _tensors_in(output) if t.requires_grad and t.is_floating_point()]
-            reached = None if _holds_numbers(output) else set()
+            reached = _unreached(output, any(graph))
             if tensors and trainable:
                 grads = torch.autograd.grad(sum(t.float().sum() for t in tensors), [w.value for w in trainable],
                                             allow_unused=True)
@@ -371,9 +373,13 @@ def _used_in_forward(model, array):
     the output depends on. A layer defined in __init__ but never called in forward (or whose result is
     thrown away) is absent; a kernel used through F.conv2d shows as a used 4-D parameter. Gradients
     go through torch.autograd.grad, so the model's own .grad fields are left untouched."""
-    ran = []
-    hooks = [m.register_forward_hook(lambda module, _in, _out: ran.append(module))
-             for m in model.modules() if m is not model]
+    ran, graph = [], []
+
+    def record(module, _inputs, output):
+        ran.append(module)
+        graph.append(_carries_graph(output))
+
+    hooks = [m.register_forward_hook(record) for m in model.modules() if m is not model]
     first = next(iter(model.parameters()), None)
     device = first.device if first is not None else torch.device("cpu")
     dtype = first.dtype if first is not None and first.dtype.is_floating_point else torch.float32
@@ -382,7 +388,7 @@ def _used_in_forward(model, array):
     try:
         with torch.enable_grad():
             output = model(torch.from_numpy(array.copy()).to(device=device, dtype=dtype))
-            reached = _reached(model, output)
+            reached = _reached(model, output, any(graph))
     finally:
         for hook in hooks:
             hook.remove()
@@ -400,15 +406,14 @@ def _reaches(parameters, reached):
     return reached is None or not trainable or any(id(p) in reached for p in trainable)
 
 
-def _reached(model, output):
-    """ids of the parameters the output depends on; None when the output is numbers that carry no graph
-    at all (computed under no_grad, or as numpy): then every module that ran counts."""
+def _reached(model, output, layers_built_graph):
+    """ids of the parameters the output depends on (None: every module that ran counts, see _unreached)."""
     tensors = [t for t in _tensors_in(output) if t.requires_grad and t.is_floating_point()]
     parameters = [p for p in model.parameters() if p.requires_grad]
     if not parameters:
         return None
     if not tensors:
-        return None if _holds_numbers(output) else set()
+        return _unreached(output, layers_built_graph)
     total = sum(t.float().sum() for t in tensors)
     grads = torch.autograd.grad(total, parameters, allow_unused=True)
     return {id(p) for p, g in zip(parameters, grads) if g is not None}
@@ -436,9 +441,20 @@ def _tensors_in(output):
     return [part for part in _parts(output) if _is_tensor(part)]
 
 
+def _carries_graph(output):
+    return any(t.requires_grad for t in _tensors_in(output))
+
+
+def _unreached(output, layers_built_graph):
+    """What reaches an output that carries no graph: None (every layer that ran counts) when the whole pass
+    built none (forward under no_grad: nothing to follow); nothing (an empty set) when the layers built one
+    and the answer is cut off from it (a constant, a detached copy, numbers from elsewhere), or is no
+    numbers at all."""
+    return None if _holds_numbers(output) and not layers_built_graph else set()
+
+
 def _holds_numbers(output):
-    """Whether any numbers are in the output: an answer of text (or None) depends on no layer at all, so
-    nothing that ran counts as reaching it; numbers without a graph leave the question open."""
+    """Whether any numbers are in the output: an answer of text (or None) depends on no layer at all."""
     return any(_is_tensor(part) or isinstance(part, (np.ndarray, np.generic, float))
                or (isinstance(part, int) and not isinstance(part, bool)) for part in _parts(output))
 
