@@ -267,6 +267,10 @@ class _Answers(torch.nn.Module):
             return {"logits": logits, "extra": [logits * 2]}
         if self.answer == "text":        # no numbers at all: nothing that ran reaches such an answer
             return "forged"
+        if self.answer == "times_zero":  # in the graph, but the answer cannot change with it
+            return logits + 0.0 * features.sum()
+        if self.answer == "softmax":     # rows summing to 1: the conv counts, flat sum or not
+            return torch.softmax(logits + features.mean((1, 2, 3))[:, None] * torch.arange(10.0), dim=1)
         if self.answer == "constant":    # numbers, but none computed from the layers
             return torch.full((len(x), 10), float("nan"))
         return (logits + features.sum()).detach().numpy()   # cut off from the graph its layers built
@@ -286,7 +290,7 @@ class _NoGrad(torch.nn.Module):
 
 def test_the_output_a_layer_must_reach_is_found_inside_dicts_and_a_cut_off_answer_depends_on_no_layer(tmp_path):
     images = np.random.default_rng(1).random((2, 1, 4, 4), dtype=np.float32)
-    names = ("dict", "text", "constant", "numpy", "no_grad")
+    names = ("dict", "text", "constant", "numpy", "times_zero", "softmax", "no_grad")
     items = [{"item": n, "kind": "introspect", "name": n, "args": [{"npy": "images.npy"}]} for n in names]
     probe_dir, out_dir = _probe_folder(tmp_path, items, {"images": images})
     probe = runpy.run_path(str(probe_dir / PROBE_FILE))
@@ -294,6 +298,8 @@ def test_the_output_a_layer_must_reach_is_found_inside_dicts_and_a_cut_off_answe
     statuses = probe["main"](ns, "n", str(probe_dir), str(out_dir))
     found = {n: statuses[n]["value"] for n in names}
     assert found["dict"]["ran"] == ["Linear"] and found["dict"]["used_shapes"] == [[10, 16], [10]], found
+    assert found["times_zero"]["ran"] == ["Linear"], found["times_zero"]     # multiplied by 0: no convolution
+    assert found["softmax"]["ran"] == ["Conv2d", "Linear"], found["softmax"]
     for name in ("text", "constant", "numpy"):
         assert found[name]["ran"] == [] and found[name]["used_shapes"] == [], (name, found[name])
     assert found["no_grad"]["ran"] == ["Conv2d", "Linear"] and [2, 1, 3, 3] in found["no_grad"]["used_shapes"], found

@@ -319,9 +319,8 @@ def _introspect_keras(model, inputs=None, layout=None):
             tensors = [t for t in _tensors_in(output) if t.requires_grad and t.is_floating_point()]
             reached = _unreached(output, any(graph))
             if tensors and trainable:
-                grads = torch.autograd.grad(sum(t.float().sum() for t in tensors), [w.value for w in trainable],
-                                            allow_unused=True)
-                reached = {id(w) for w, g in zip(trainable, grads) if g is not None}
+                values = {id(w.value): id(w) for w in trainable}
+                reached = {values[i] for i in _influencing(tensors, [w.value for w in trainable])}
     finally:
         for layer in layers:
             layer.__dict__.pop("call", None)
@@ -414,9 +413,17 @@ def _reached(model, output, layers_built_graph):
         return None
     if not tensors:
         return _unreached(output, layers_built_graph)
-    total = sum(t.float().sum() for t in tensors)
+    return _influencing(tensors, parameters)
+
+
+def _influencing(tensors, parameters):
+    """ids of the parameters the output really depends on: a gradient that exists and is not all zero
+    under a fixed random weighting of the output (a plain sum would be flat for softmax rows; being in
+    the graph alone would count a layer whose result is multiplied by 0)."""
+    weights = torch.Generator().manual_seed(0)
+    total = sum((t.float() * torch.randn(t.shape, generator=weights).to(t.device)).sum() for t in tensors)
     grads = torch.autograd.grad(total, parameters, allow_unused=True)
-    return {id(p) for p, g in zip(parameters, grads) if g is not None}
+    return {id(p) for p, g in zip(parameters, grads) if g is not None and bool(torch.any(g != 0))}
 
 
 def _is_tensor(value):
