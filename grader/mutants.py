@@ -82,12 +82,9 @@ def points_lost(assignment: Assignment, check_id: str, functions: dict[str, Call
 
 def _probe_module():
     """The probe file as the kernel runs it; loaded after torch, so that it passes tensors."""
-    from grader.probe import PROBE_SOURCE
+    from grader.probe import load_probe
 
-    spec = importlib.util.spec_from_file_location("grader_probe_mutants", PROBE_SOURCE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_probe("grader_probe_mutants")
 
 
 def loss_table(assignment: Assignment, seeds: range) -> list[tuple[Mutant, Decimal, Decimal]]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib.util
 import io
 import secrets
 import sys
@@ -252,16 +251,14 @@ def guess_practical(namespace: dict[str, Any], known: dict[str, Path]) -> str:
 def _probe_in_process(assignment, namespace: dict[str, Any]) -> dict[str, Any]:
     from grader.checks.evaluate import evaluate
     from grader.checks.plan import plan_probe
-    from grader.probe import PROBE_SOURCE
+    from grader.probe import load_probe
     from grader.records import RunResult
 
     with tempfile.TemporaryDirectory(prefix="grader-selfcheck-") as tmp:
         probe_dir, out_dir = Path(tmp) / "probe", Path(tmp) / "out"
         # no data folder: kinds needing one were left out; function cases are drawn from the seed alone
         plan = plan_probe(assignment, probe_dir, Path(tmp), dict(assignment.parameters), secrets.randbits(63))
-        spec = importlib.util.spec_from_file_location("grader_probe", PROBE_SOURCE)
-        probe = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(probe)
+        probe = load_probe("grader_probe")
         with contextlib.redirect_stdout(io.StringIO()):   # the probe's "n/m items answered" is for the grader
             probe.main(namespace, plan.nonce, str(probe_dir), str(out_dir))
         run = RunResult(status="ok", duration_s=0.0, executed_notebook=None, out_dir=out_dir)

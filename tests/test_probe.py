@@ -10,7 +10,7 @@ import torch
 from nbclient import NotebookClient
 
 from grader.checks.plan import PROBE_FILE, SPEC_FILE, probe_cell
-from grader.probe import PROBE_SOURCE, probe_sha256
+from grader.probe import probe_sha256, probe_source
 
 
 def _probe_folder(tmp_path: Path, items: list[dict], arrays: dict[str, np.ndarray]) -> tuple[Path, Path]:
@@ -19,7 +19,7 @@ def _probe_folder(tmp_path: Path, items: list[dict], arrays: dict[str, np.ndarra
     for name, array in arrays.items():
         np.save(probe_dir / f"{name}.npy", array, allow_pickle=False)
     (probe_dir / SPEC_FILE).write_text(json.dumps({"version": 1, "items": items}))
-    (probe_dir / PROBE_FILE).write_bytes(PROBE_SOURCE.read_bytes())
+    (probe_dir / PROBE_FILE).write_bytes(probe_source())
     return probe_dir, out_dir
 
 
@@ -86,7 +86,7 @@ def test_files_planted_before_the_probe_runs_are_removed(tmp_path):
 
 
 def test_probe_imports_nothing_of_the_grader():
-    source = PROBE_SOURCE.read_text()
+    source = probe_source().decode("utf-8")
     assert "grader" not in "".join(line for line in source.splitlines() if line.lstrip().startswith(("import", "from")))
 
 

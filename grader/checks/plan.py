@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ import numpy as np
 
 from grader.checks import get_check
 from grader.checks.base import PlanContext
-from grader.probe import PROBE_SOURCE, probe_sha256
+from grader.probe import probe_sha256, probe_source
 from grader.specs import Assignment
 
 SPEC_FILE = "spec.json"
@@ -70,7 +69,7 @@ def plan_probe(assignment: Assignment, probe_dir: Path, data_dir: Path, paramete
             item["keras_layout"] = assignment.keras_layouts[item["name"]]
         if item.get("kind") in ("model", "function") and item.get("name") in assignment.keras_output_layouts:
             item["keras_output_layout"] = assignment.keras_output_layouts[item["name"]]
-    shutil.copyfile(PROBE_SOURCE, probe_dir / PROBE_FILE)
+    (probe_dir / PROBE_FILE).write_bytes(probe_source())
     (probe_dir / SPEC_FILE).write_text(json.dumps({"version": 1, "items": items}, indent=1), encoding="utf-8")
     nonce = secrets.token_hex(16)
     return ProbePlan(nonce=nonce, cell_source=probe_cell(nonce), private=private)
