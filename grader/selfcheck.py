@@ -186,9 +186,11 @@ def _edition_line(assignment, edition: str | None) -> Reason | None:
     """Which edition the checks judged, for a practical that has two (none is named otherwise)."""
     if edition is None or not assignment.keras_edition:
         return None
+    if edition == "keras" and not assignment.keras_layouts:   # inputs as the contract gives them (token ids)
+        return msg("student_edition_keras_as_given", template=assignment.keras_edition)
     if edition == "keras":
         layouts = ", ".join(f"`{name}` {layout}" for name, layout in sorted(assignment.keras_layouts.items()))
-        return msg("student_edition_keras", template=assignment.keras_edition, layouts=layouts or "-")
+        return msg("student_edition_keras", template=assignment.keras_edition, layouts=layouts)
     return msg("student_edition_pytorch")
 
 

@@ -66,6 +66,13 @@ def test_check_names_the_edition_of_each_solution(tmp_path, capsys, repo):
     assert "Edición: Keras (template_keras.ipynb)" in out
 
 
+def test_check_of_a_keras_character_model_does_not_speak_of_channels(capsys, repo):
+    # rnn_text's Keras model takes the contract's ids as they are: no layout to name
+    code, out = _check(capsys, repo / "assignments" / "rnn_text" / "solution_keras.ipynb", "--lang", "en")
+    assert "Edition: Keras (template_keras.ipynb)" in out and "shaped as the contract says" in out, out
+    assert "channels" not in out and "(-)" not in out, out
+
+
 @pytest.mark.slow
 def test_check_run_on_the_keras_solution_passes_every_public_check(tmp_path, capsys, repo, shared_data):
     path = _executed_keras_solution(repo, tmp_path / "solution_keras.ipynb")
