@@ -83,7 +83,9 @@ def _notebooks(repo: Path, needle: str) -> dict[str, nbformat.NotebookNode]:
     folder = repo / "assignments" / "rnn_text"
     solution = nbformat.read(folder / "solution_keras.ipynb", as_version=4)
     reads_held_out = nbformat.from_dict(solution)
-    reads_held_out.cells.insert(-1, nbformat.v4.new_code_cell(f"NEEDLE = {needle!r}\n" + SEARCH))
+    # planted as hex: the kernel's own copy of this notebook must not be what the search finds
+    reads_held_out.cells.insert(-1, nbformat.v4.new_code_cell(
+        f"NEEDLE = bytes.fromhex({needle.encode('utf-8').hex()!r}).decode('utf-8')\n" + SEARCH))
     return {
         "keras_solution": as_handed_in_executed(solution),
         "keras_sample_ignores_temperature": as_handed_in_executed(variant(
