@@ -203,8 +203,16 @@ def write_results_csv(dest: Path, scores: list[PracticalScore]) -> None:
         for s in scores:
             out.writerow([csvcells.guard(c) for c in (
                 s.practical, s.participant, s.full_name, s.email or "", s.status,
-                "" if s.score is None else str(s.score), str(s.max_score), s.late,
+                _cents(s.score), _cents(s.max_score), s.late,
                 render(s.reason, "en"), "" if s.duration_s is None else f"{s.duration_s:.1f}")])
+
+
+def _cents(value: Decimal | None) -> str:
+    """A score as results.csv writes every score: two decimals ("4.50" beside "9.00"), never rounded (a
+    figure with more digits, say an override's, keeps them)."""
+    if value is None:
+        return ""
+    return str(value.quantize(Decimal("0.01"))) if value.as_tuple().exponent >= -2 else str(value)
 
 
 def _fold(key: str | None) -> str:

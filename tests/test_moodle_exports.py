@@ -167,9 +167,12 @@ def test_rows_moodle_would_abort_the_gradebook_import_on_go_to_their_own_file(tm
 
 
 def test_results_csv_opens_names_and_files_as_text_in_a_spreadsheet(tmp_path):
-    write_results_csv(tmp_path / "results.csv", [_score("7", "=2+5", D("3"))])
-    row = _rows(tmp_path / "results.csv")[0]
-    assert row["full_name"] == "'=2+5"
+    write_results_csv(tmp_path / "results.csv", [_score("7", "=2+5", D("3")), _score("8", "Eva", D("4.5")),
+                                                  _score("9", "Leo", D("7.255"))])
+    rows = _rows(tmp_path / "results.csv")
+    assert rows[0]["full_name"] == "'=2+5"
+    # every score with two decimals, none rounded
+    assert [r["score"] for r in rows] == ["3.00", "4.50", "7.255"] and rows[0]["max_score"] == "10.00"
 
 
 def test_a_missing_archive_stops_before_grading_with_one_line(tmp_path):
