@@ -164,7 +164,9 @@ def test_ctrl_c_leaves_no_container_behind(tmp_path):
     try:
         _wait_for(lambda: len(_marked_containers(mark)) == 2, 120, "two containers of the batch")
         child.send_signal(signal.SIGINT)
-        output, _ = child.communicate(timeout=60)
+        # the promise is "exit 130, nothing left behind", not a speed: a loaded machine stops containers slowly
+        # (the stop waits up to STOP_WAIT_S for the jobs to notice)
+        output, _ = child.communicate(timeout=150)
     finally:
         if child.poll() is None:
             child.kill()
