@@ -126,6 +126,11 @@ def test_a_keras_answer_given_channels_last_is_saved_in_the_contracts_channels_f
     (tmp_path / "f").mkdir()
     statuses, _ = _run(tmp_path / "f", [flat], {}, {"keras": keras, "preprocess": lambda _: picture[0]})
     assert statuses["flat"]["shape"] == [4, 3], statuses
+    # a Keras notebook answering channels first already (the PyTorch edition's layout) is judged as it came
+    (tmp_path / "cf").mkdir()
+    channels_first = np.random.default_rng(5).random((3, 6, 5), dtype=np.float32)
+    statuses, out = _run(tmp_path / "cf", [item], {}, {"keras": keras, "preprocess": lambda _: channels_first})
+    assert statuses["pre"]["shape"] == [3, 6, 5] and np.array_equal(np.load(out / "pre.npy"), channels_first)
 
 
 def test_a_keras_character_model_gets_int_ids_as_they_are_and_in_the_students_numbering(tmp_path):

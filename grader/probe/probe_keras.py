@@ -54,11 +54,16 @@ def _keras_input(model, array, layout):
 
 def _contract_layout(output, layout):
     """A Keras answer given channels last ("HWC", "NHWC": the Keras edition's layout) in the contract's
-    channels-first one; an answer of another rank stays as it is, for the check to judge."""
+    channels-first one; an answer of another rank stays as it is, for the check to judge, and so does one
+    already channels first (its last axis longer than its first spatial one: [3, 224, 224] is the PyTorch
+    edition's layout, judged as such rather than turned into a puzzling [224, 3, 224])."""
     array = _numeric(output) if layout in ("HWC", "NHWC") else None
     if array is None or array.ndim != len(layout):
         return output
-    return np.ascontiguousarray(np.moveaxis(array, -1, len(layout) - 3))
+    first = len(layout) - 3
+    if array.shape[-1] > array.shape[first]:
+        return output
+    return np.ascontiguousarray(np.moveaxis(array, -1, first))
 
 
 def _call_keras_model(model, array, batch_size, layout):
