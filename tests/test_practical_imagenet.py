@@ -3,15 +3,13 @@ marks, each broken variant loses exactly the checks it should, and the template 
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import nbformat
 import pytest
 
-from conftest import moodle_entry, notebook_bytes, write_zip, as_handed_in_executed, variant
-from grader.course import load_course
+from conftest import moodle_entry, notebook_bytes, as_handed_in_executed, variant
+from one_practical import grade_archive
 from grader.i18n import render
-from grader.pipeline import grade_course
 
 pytestmark = pytest.mark.slow
 
@@ -43,23 +41,11 @@ def batch(tmp_path_factory, repo, shared_data):
         "204": variant(solution, "model.load_state_dict(state, strict=True)", "state = None   # never loaded"),
         "205": nbformat.read(folder / "template.ipynb", as_version=4),
     }
-    write_zip(root / "imagenet.zip", {moodle_entry(f"Student {n}", n, "imagenet.ipynb"):
-                                      notebook_bytes(as_handed_in_executed(nb)) for n, nb in notebooks.items()})
+    entries = {moodle_entry(f"Student {n}", n, "imagenet.ipynb"): notebook_bytes(as_handed_in_executed(nb))
+               for n, nb in notebooks.items()}
     # Ten held-out images and two examples keep the five runs to seconds each; the README has the full budget.
-    (root / "course.toml").write_text(f"""
-[course]
-name = "ImageNet test"
-deadline = "2027-03-31T23:59:00"
-timezone = "Europe/Madrid"
-runner = "local"
-data_dir = "{shared_data}"
-lang = "en"
-[practicals.imagenet_cnn]
-submissions = ["imagenet.zip"]
-timeout_s = 600
-parameters = {{ eval_images = 10, example_images = 2 }}
-""", encoding="utf-8")
-    result = grade_course(load_course(root / "course.toml"), root / "out")
+    result, _ = grade_archive(root, "imagenet_cnn", entries, shared_data,
+                              parameters="eval_images = 10, example_images = 2", timeout_s=600)
     return {score.participant: score for score in result.scores}
 
 

@@ -11,10 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import as_handed_in_executed, moodle_entry, notebook_bytes, variant, write_zip
-from grader.course import load_course
+from conftest import as_handed_in_executed, moodle_entry, notebook_bytes, variant
+from one_practical import grade_archive
 from grader.i18n import render
-from grader.pipeline import grade_course
 from reference.efficientnet_lite import load_pretrained
 from reference.imagenet_cnn import evaluation_data, topk_accuracy
 
@@ -48,23 +47,11 @@ def batch(root, repo, shared_data):
     solution = nbformat.read(folder / "solution_keras.ipynb", as_version=4)
     notebooks = {"301": solution, **{n: variant(solution, *change) for n, (_, change, _) in VARIANTS.items()},
                  "305": nbformat.read(folder / "template_keras.ipynb", as_version=4)}
-    write_zip(root / "imagenet.zip", {moodle_entry(f"Student {n}", n, "imagenet.ipynb"):
-                                      notebook_bytes(as_handed_in_executed(nb)) for n, nb in notebooks.items()})
+    entries = {moodle_entry(f"Student {n}", n, "imagenet.ipynb"): notebook_bytes(as_handed_in_executed(nb))
+               for n, nb in notebooks.items()}
     # As in test_practical_imagenet.py: ten held-out images and two examples keep each run to seconds.
-    (root / "course.toml").write_text(f"""
-[course]
-name = "ImageNet Keras test"
-deadline = "2027-03-31T23:59:00"
-timezone = "Europe/Madrid"
-runner = "local"
-data_dir = "{shared_data}"
-lang = "en"
-[practicals.imagenet_cnn]
-submissions = ["imagenet.zip"]
-timeout_s = 600
-parameters = {{ eval_images = 10, example_images = 2 }}
-""", encoding="utf-8")
-    result = grade_course(load_course(root / "course.toml"), root / "out")
+    result, _ = grade_archive(root, "imagenet_cnn", entries, shared_data,
+                              parameters="eval_images = 10, example_images = 2", timeout_s=600)
     return {score.participant: score for score in result.scores}
 
 

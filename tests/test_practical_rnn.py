@@ -3,19 +3,15 @@ earns full marks, each broken variant loses exactly the checks its bug should co
 earns next to nothing with a specific message per check."""
 from __future__ import annotations
 
-import os
-import time
 from decimal import Decimal
 from pathlib import Path
 
 import nbformat
 import pytest
-import torch
 
-from conftest import moodle_entry, notebook_bytes, write_zip, as_handed_in_executed, variant
-from grader.course import load_course
+from conftest import moodle_entry, notebook_bytes, as_handed_in_executed, variant
+from one_practical import grade_archive
 from grader.i18n import render
-from grader.pipeline import grade_course
 
 pytestmark = pytest.mark.slow
 
@@ -52,33 +48,10 @@ def graded(tmp_path_factory, repo, shared_data):
         pytest.fail(f"Tiny Shakespeare is missing from {shared_data / 'text'} (see ../shared/data/README.md)")
     root = tmp_path_factory.mktemp("rnn_course")
     names = list(_notebooks(repo))
-    write_zip(root / "rnn.zip", {moodle_entry(name, str(200 + i), "rnn_text.ipynb"): notebook_bytes(nb)
-                                 for i, (name, nb) in enumerate(_notebooks(repo).items())})
-    (root / "course.toml").write_text(f"""
-[course]
-name = "rnn test"
-deadline = "2027-03-31T23:59:00"
-timezone = "Europe/Madrid"
-runner = "local"
-data_dir = "{shared_data}"
-lang = "en"
-[practicals.rnn_text]
-submissions = ["rnn.zip"]
-timeout_s = 400
-parameters = {{ {TINY_BUDGET} }}
-""", encoding="utf-8")
-    # One BLAS thread per process: two cores shared by parallel kernels and the in-process reference
-    # build otherwise spend their time spinning against each other (25x slower LSTM steps measured).
-    threads = torch.get_num_threads()
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("OMP_NUM_THREADS", "1")
-        torch.set_num_threads(1)
-        started = time.monotonic()
-        try:
-            batch = grade_course(load_course(root / "course.toml"), root / "out")
-        finally:
-            torch.set_num_threads(threads)
-    wall = time.monotonic() - started
+    entries = {moodle_entry(name, str(200 + i), "rnn_text.ipynb"): notebook_bytes(nb)
+               for i, (name, nb) in enumerate(_notebooks(repo).items())}
+    batch, wall = grade_archive(root, "rnn_text", entries, shared_data, parameters=TINY_BUDGET, timeout_s=400,
+                                one_thread=True)
     by_name = {s.full_name: s for s in batch.scores}
     assert set(by_name) == set(names)
     print(f"\nrnn_text: {len(names)} notebooks graded in {wall:.1f} s; "

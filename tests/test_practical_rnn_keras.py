@@ -5,17 +5,15 @@ and nothing the grader hands the kernel holds evaluation text."""
 from __future__ import annotations
 
 import importlib.util
-import time
 from decimal import Decimal
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from conftest import as_handed_in_executed, moodle_entry, notebook_bytes, variant, write_zip
-from grader.course import load_course
+from conftest import as_handed_in_executed, moodle_entry, notebook_bytes, variant
+from one_practical import grade_archive
 from grader.i18n import render
-from grader.pipeline import grade_course
 from reference.rnn_text import held_out_text, load_split
 
 pytestmark = [pytest.mark.slow,   # kernels import Keras (KERAS_BACKEND=torch) and train; this process never imports it
@@ -106,37 +104,12 @@ def _notebooks(repo: Path, needle: str) -> dict[str, nbformat.NotebookNode]:
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, repo, shared_data):
-    import torch    # only to pin this process's threads: the reference LSTM trains here
-
     root = tmp_path_factory.mktemp("rnn_keras")
     notebooks = _notebooks(repo, _needle(shared_data))
-    write_zip(root / "rnn.zip", {moodle_entry(name, str(300 + i), "rnn_text.ipynb"): notebook_bytes(nb)
-                                 for i, (name, nb) in enumerate(notebooks.items())})
-    (root / "course.toml").write_text(f"""
-[course]
-name = "rnn keras test"
-deadline = "2027-03-31T23:59:00"
-timezone = "Europe/Madrid"
-runner = "local"
-data_dir = "{shared_data}"
-lang = "en"
-[practicals.rnn_text]
-submissions = ["rnn.zip"]
-timeout_s = 400
-parameters = {{ {TINY_BUDGET} }}
-""", encoding="utf-8")
-    # One BLAS thread per process, as in test_practical_rnn: two cores shared by parallel kernels and the
-    # in-process reference build otherwise spin against each other.
-    threads = torch.get_num_threads()
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("OMP_NUM_THREADS", "1")
-        torch.set_num_threads(1)
-        started = time.monotonic()
-        try:
-            batch = grade_course(load_course(root / "course.toml"), root / "out")
-        finally:
-            torch.set_num_threads(threads)
-    wall = time.monotonic() - started
+    entries = {moodle_entry(name, str(300 + i), "rnn_text.ipynb"): notebook_bytes(nb)
+               for i, (name, nb) in enumerate(notebooks.items())}
+    batch, wall = grade_archive(root, "rnn_text", entries, shared_data, parameters=TINY_BUDGET, timeout_s=400,
+                                one_thread=True)
     by_name = {s.full_name: s for s in batch.scores}
     assert set(by_name) == set(notebooks)
     print(f"\nrnn_text (Keras): {len(by_name)} notebooks graded in {wall:.1f} s; "

@@ -2,16 +2,11 @@
 beside its intention. Used by tests/test_styles_<practical>.py; nothing here decides a score."""
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-import torch
-
-from conftest import moodle_entry, notebook_bytes, write_zip
-from grader.course import load_course
-from grader.pipeline import grade_course
+from conftest import moodle_entry, notebook_bytes
+from one_practical import grade_archive
 from styles import Style, handed_in
 
 
@@ -22,34 +17,8 @@ def grade_styles(practical: str, styles: tuple[Style, ...], root: Path, data_dir
     for number, style in enumerate(styles, start=301):
         filename = f"Copia de {practical}.ipynb" if style.colab else f"{practical}.ipynb"
         entries[moodle_entry(style.name, str(number), filename)] = notebook_bytes(handed_in(style, practical))
-    write_zip(root / "styles.zip", entries)
-    (root / "course.toml").write_text(f"""
-[course]
-name = "student styles"
-deadline = "2027-03-31T23:59:00"
-timezone = "Europe/Madrid"
-runner = "local"
-data_dir = "{data_dir}"
-lang = "en"
-[similarity]
-enabled = false
-[practicals.{practical}]
-submissions = ["styles.zip"]
-timeout_s = {timeout_s}
-parameters = {{ {parameters} }}
-""", encoding="utf-8")
-    # One BLAS thread per process: two cores shared by parallel kernels and the in-process reference
-    # build otherwise spend their time spinning against each other (see tests/test_practical_rnn.py).
-    threads = torch.get_num_threads()
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("OMP_NUM_THREADS", "1")
-        torch.set_num_threads(1)
-        started = time.monotonic()
-        try:
-            batch = grade_course(load_course(root / "course.toml"), root / "out")
-        finally:
-            torch.set_num_threads(threads)
-    wall = time.monotonic() - started
+    batch, wall = grade_archive(root, practical, entries, data_dir, parameters=parameters, timeout_s=timeout_s,
+                                one_thread=True, similarity=False)
     scores = {score.full_name: score for score in batch.scores}
     assert set(scores) == {style.name for style in styles}
     print(f"\n{practical}: {len(styles)} styles graded in {wall:.1f} s")
