@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from grader.assignment import load_assignment
 from grader.i18n import render
-from styles.grading import grade_styles, measured_table
+from styles.grading import (assert_keeps_every_contract_point, assert_loses_exactly_her_intention,
+                            assert_within_half_a_point, grade_styles, measured_table)
 from styles.rnn_correct import CORRECT
 from styles.rnn_defects import DEFECTS
 
@@ -31,34 +31,19 @@ def graded(tmp_path_factory, shared_data):
     return scores
 
 
-def _why(score) -> list:
-    return [(c.check_id, str(c.points), render(c.reason, "en")) for c in score.checks if c.points < c.max_points]
-
-
 @pytest.mark.parametrize("style", STYLES, ids=lambda s: s.name)
 def test_each_student_lands_within_half_a_point_of_the_grade_the_table_gives(graded, style):
-    score = graded[style.name]
-    assert score.status == "graded", (score.status, score.reason)
-    assert abs(score.score - style.intended(MAX_POINTS)) <= Decimal("0.5"), (style.summary, _why(score))
+    assert_within_half_a_point(graded[style.name], style, MAX_POINTS)
 
 
 @pytest.mark.parametrize("style", DEFECTS, ids=lambda s: s.name)
 def test_a_defect_costs_exactly_the_points_on_exactly_the_checks_her_intention_names(graded, style):
-    checks = {c.check_id: c for c in graded[style.name].checks}
-    lost = {check_id for check_id, c in checks.items() if c.points < c.max_points}
-    assert lost == set(style.lost), (style.summary, _why(graded[style.name]))
-    for check_id, (points, why) in style.lost.items():
-        assert checks[check_id].max_points - checks[check_id].points == Decimal(points), (why, _why(graded[style.name]))
+    assert_loses_exactly_her_intention(graded[style.name], style)
 
 
 @pytest.mark.parametrize("style", CORRECT, ids=lambda s: s.name)
 def test_a_right_student_keeps_every_contract_point(graded, style, repo):
-    # Only a metric against a reference trained under the grading budget may cost a right student a little
-    # (how fast her own recipe learns is hers); the 0.5 bound above holds for it as for everything.
-    assignment = load_assignment(repo / "assignments" / "rnn_text")
-    metrics = {spec.id for spec in assignment.checks if spec.kind == "metric"}
-    lost = {c.check_id for c in graded[style.name].checks if c.points < c.max_points}
-    assert not lost - metrics, (style.summary, _why(graded[style.name]))
+    assert_keeps_every_contract_point(graded[style.name], style, repo / "assignments" / "rnn_text")
 
 
 def test_a_sample_ignoring_temperature_is_named_as_the_cause_of_generates_draws(graded):

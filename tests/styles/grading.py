@@ -5,6 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+from grader.assignment import load_assignment
+from grader.i18n import render
+
 from conftest import moodle_entry, notebook_bytes
 from one_practical import grade_archive
 from styles import Style, handed_in
@@ -34,3 +37,29 @@ def measured_table(styles: tuple[Style, ...], scores: dict, max_points: Decimal)
         lines.append(f"  {style.name}: intended {style.intended(max_points)}, measured {score.score} "
                      f"({score.status}, {score.duration_s:.1f} s) = {kept}")
     return "\n".join(lines)
+
+
+def why(score) -> list:
+    """The checks a score lost points on, with their reasons: what an assertion shows when it fails."""
+    return [(c.check_id, str(c.points), render(c.reason, "en")) for c in score.checks if c.points < c.max_points]
+
+
+def assert_within_half_a_point(score, style: Style, max_points: Decimal) -> None:
+    assert score.status == "graded", (score.status, score.reason)
+    assert abs(score.score - style.intended(max_points)) <= Decimal("0.5"), (style.summary, why(score))
+
+
+def assert_loses_exactly_her_intention(score, style: Style) -> None:
+    checks = {c.check_id: c for c in score.checks}
+    lost = {check_id for check_id, c in checks.items() if c.points < c.max_points}
+    assert lost == set(style.lost), (style.summary, why(score))
+    for check_id, (points, reason) in style.lost.items():
+        assert checks[check_id].max_points - checks[check_id].points == Decimal(points), (reason, why(score))
+
+
+def assert_keeps_every_contract_point(score, style: Style, assignment_dir: Path) -> None:
+    """Only a metric against a reference trained under the grading budget may cost a right student a little
+    (how fast her own recipe learns is hers); the 0.5 bound holds for it as for everything."""
+    metrics = {spec.id for spec in load_assignment(assignment_dir).checks if spec.kind == "metric"}
+    lost = {c.check_id for c in score.checks if c.points < c.max_points}
+    assert not lost - metrics, (style.summary, why(score))
