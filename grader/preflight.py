@@ -11,7 +11,8 @@ import re
 from pathlib import Path
 
 from grader.course import Course
-from grader.errors import InputError
+from grader.assignment import keras_edition_file
+from grader.errors import ConfigError, InputError
 from grader.lms.archive_names import name_key
 from grader.lms.worksheet import Worksheet, read_worksheet
 from grader.submissions import listed_participants
@@ -54,13 +55,11 @@ def _check_editions(course: Course, pid: str, folder: Path, offered: tuple[str, 
     would tell students to use one nobody wrote."""
     if not offered or "keras" not in offered:
         return
-    import tomllib
-
     try:
-        keras = tomllib.loads((folder / "assignment.toml").read_text(encoding="utf-8")).get("keras", {})
-    except (OSError, ValueError):
+        declared = keras_edition_file(folder)
+    except ConfigError:
         return    # the assignment's own loader names what is wrong with it
-    if not (isinstance(keras, dict) and keras.get("edition")):
+    if not declared:
         key = f"practicals.{pid}.editions"
         raise InputError(f"{_where(course, key, folder / 'assignment.toml')}: the course offers the Keras edition, "
                          f"but {pid} has none (no [keras] edition in its assignment.toml); offer [\"pytorch\"]",

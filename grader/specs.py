@@ -16,6 +16,12 @@ from grader.errors import ConfigError
 from grader.schema import REFERENCE
 
 
+def template_paths(directory: Path, keras_edition: str | None) -> tuple[Path, ...]:
+    """The notebooks students start from: template.ipynb and the Keras edition's, those that exist."""
+    names = ["template.ipynb"] + ([keras_edition] if keras_edition else [])
+    return tuple(path for path in (Path(directory) / name for name in names) if path.is_file())
+
+
 @dataclass(frozen=True)
 class CheckSpec:
     id: str
@@ -53,9 +59,7 @@ class Assignment:
         return (self.titles or {}).get(lang) or self.title
 
     def template_files(self) -> tuple[Path, ...]:
-        """The notebooks students start from: template.ipynb and the Keras edition's, those that exist."""
-        names = ["template.ipynb"] + ([self.keras_edition] if self.keras_edition else [])
-        return tuple(path for path in (Path(self.directory) / name for name in names) if path.is_file())
+        return template_paths(self.directory, self.keras_edition)
 
     def check(self, check_id: str) -> CheckSpec:
         for spec in self.checks:

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.assignment import template_files
 from grader.course import Course
 from grader.errors import ConfigError
 from grader.records import Submission
@@ -62,7 +63,7 @@ def run_similarity(course: Course, out_dir: Path, submissions: dict[str, list[Su
     against = [*settings.against, *map(Path, against)]
     report = SimilarityReport(out_dir, [], [])
     for pid, subs in submissions.items():
-        template = load_template(*_template_files(course.practicals[pid].assignment_dir))
+        template = load_template(*template_files(course.practicals[pid].assignment_dir))
         if not template.code:
             report.warnings.append(f"similarity {pid}: no template at {course.practicals[pid].assignment_dir}; "
                                    "the template's code counts as the students' own")
@@ -155,13 +156,3 @@ def _ordered(found: Match) -> Match:
     if rank(found.b) < rank(found.a):
         return Match(found.b, found.a, found.score, found.shares[::-1], found.spans[::-1], found.shared_lines)
     return found
-
-
-def _template_files(folder: Path) -> tuple[Path, ...]:
-    """Every edition's template; template.ipynb alone when the assignment cannot be read (grading said why)."""
-    from grader.assignment import load_assignment
-
-    try:
-        return load_assignment(folder).template_files()
-    except ConfigError:
-        return (folder / "template.ipynb",)
