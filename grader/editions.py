@@ -75,22 +75,25 @@ def edition_notes(notebook: Path, assignment: Assignment) -> list[Reason]:
     """One note naming the edition, for an assignment that has a Keras edition; none otherwise."""
     if not assignment.keras_edition:
         return []
-    nb, _ = read_notebook(notebook)
-    if nb is None:
+    edition = notebook_edition(notebook)
+    if edition is None:
         return []
-    if not imports_keras(list(nb.cells)):
+    if edition == "pytorch":
         return [msg("edition_pytorch")]
     if assignment.keras_layouts:
-        layouts = ", ".join(f"`{name}` {layout}" for name, layout in sorted(assignment.keras_layouts.items()))
-        notes = [msg("edition_keras", template=assignment.keras_edition, layouts=layouts)]
+        notes = [msg("edition_keras", template=assignment.keras_edition,
+                     layouts=layouts_shown(assignment.keras_layouts))]
     else:    # the model takes the contract's inputs as they are (token ids, say)
         notes = [msg("edition_keras_as_given", template=assignment.keras_edition)]
-    channels_last = sorted((name, layout) for name, layout in assignment.keras_output_layouts.items()
-                           if layout.endswith("C"))
+    channels_last = {name: layout for name, layout in assignment.keras_output_layouts.items() if layout.endswith("C")}
     if channels_last:   # answers turned around before comparing: say so, or a shape message would puzzle
-        notes.append(msg("edition_keras_outputs",
-                         layouts=", ".join(f"`{name}` {layout}" for name, layout in channels_last)))
+        notes.append(msg("edition_keras_outputs", layouts=layouts_shown(channels_last)))
     return notes
+
+
+def layouts_shown(layouts: dict[str, str]) -> str:
+    """"`model` NHWC, `preprocess` HWC": the Keras layouts of a practical's objects, for a student."""
+    return ", ".join(f"`{name}` {layout}" for name, layout in sorted(layouts.items()))
 
 
 _EDITION_NOTES = {"edition_pytorch": "pytorch", "edition_keras": "keras", "edition_keras_as_given": "keras"}

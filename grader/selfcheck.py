@@ -189,8 +189,10 @@ def _edition_line(assignment, edition: str | None) -> Reason | None:
     if edition == "keras" and not assignment.keras_layouts:   # inputs as the contract gives them (token ids)
         return msg("student_edition_keras_as_given", template=assignment.keras_edition)
     if edition == "keras":
-        layouts = ", ".join(f"`{name}` {layout}" for name, layout in sorted(assignment.keras_layouts.items()))
-        return msg("student_edition_keras", template=assignment.keras_edition, layouts=layouts)
+        from grader.editions import layouts_shown
+
+        return msg("student_edition_keras", template=assignment.keras_edition,
+                   layouts=layouts_shown(assignment.keras_layouts))
     return msg("student_edition_pytorch")
 
 
