@@ -23,11 +23,11 @@ ATOL, RTOL = 1e-3, 1e-3     # batch composition moves float32 logits by ~1e-6; r
 
 
 def plan_causality(item_id: str, name: str, windows: np.ndarray, ctx: PlanContext, numbering: dict[str, Any],
-                   batch_size: int) -> tuple[list[dict], dict] | None:
-    """The probe item feeding [first rows; same rows with their second half replaced]; None when the
-    inputs are not windows of ids long enough to split."""
+                   batch_size: int) -> tuple[list[dict], dict | None]:
+    """The probe item feeding [first rows; same rows with their second half replaced], and what scoring
+    needs of it; no item (and None) when the inputs are not windows of ids long enough to split."""
     if windows.ndim != 2 or windows.dtype.kind not in "iu" or windows.shape[1] < 4 or len(windows) < 2:
-        return None
+        return [], None
     rows = min(ROWS, len(windows) // 2)
     split = windows.shape[1] // 2
     changed = windows[:rows].copy()

@@ -112,8 +112,7 @@ class MetricCheck(Check):
                 spec.options["encode"], spec.options["vocabulary"])
         if same in ctx.shared:   # another metric of the same model on the same data: reuse its answers
             item, labels, numbering, inputs, causal = ctx.shared[same]
-            return [], {"item": item, "labels": labels, **numbering, "inputs": inputs,
-                        **({"causal": causal} if causal and spec.options["causal"] else {})}
+            return [], _private(item, labels, numbering, inputs, causal if spec.options["causal"] else None)
         images, labels = resolve(spec.options["data"])(ctx.data_dir, ctx.parameters)
         images, labels = np.asarray(images), np.asarray(labels, dtype=np.int64)
         # token ids stay integers (the probe feeds them as int64); anything else is a float32 input
@@ -126,13 +125,13 @@ class MetricCheck(Check):
                 "inputs": [ctx.write_input(spec.id, images[order])], "batch_size": spec.options["batch_size"]}
         items, numbering = _plan_numbering(spec, ctx, item)
         inputs = describe_inputs(images)
-        causal = plan_causality(f"{spec.id}_causal", spec.options["name"], images[order], ctx, numbering,
-                                spec.options["batch_size"]) if spec.options["causal"] else None
-        if causal is not None:
-            items += causal[0]
-        ctx.shared[same] = (spec.id, labels[order], numbering, inputs, causal and causal[1])
-        return items, {"item": spec.id, "labels": labels[order], **numbering, "inputs": inputs,
-                       **({"causal": causal[1]} if causal else {})}
+        causal = None
+        if spec.options["causal"]:
+            causal_items, causal = plan_causality(f"{spec.id}_causal", spec.options["name"], images[order], ctx,
+                                                  numbering, spec.options["batch_size"])
+            items += causal_items
+        ctx.shared[same] = (spec.id, labels[order], numbering, inputs, causal)
+        return items, _private(spec.id, labels[order], numbering, inputs, causal)
 
     @classmethod
     def score(cls, spec: CheckSpec, ctx: ScoreContext) -> CheckResult:
@@ -163,6 +162,12 @@ class MetricCheck(Check):
             points, reason = Decimal("0"), ahead
         return result(spec, points, reason, **{metric: str(value), "count": len(labels)}, **numbering,
                       inputs=ctx.private.get("inputs", {}), **({"reads_ahead": True} if ahead else {}))
+
+
+def _private(item: str, labels: np.ndarray, numbering: dict, inputs: dict, causal: dict | None) -> dict:
+    """What scoring needs of the plan: the answer's item, the labels in its order, the numbering, what the
+    model was fed, and the causality pair when the check asks for one."""
+    return {"item": item, "labels": labels, **numbering, "inputs": inputs, **({"causal": causal} if causal else {})}
 
 
 def describe_inputs(images: np.ndarray) -> dict[str, str]:
