@@ -45,6 +45,25 @@ class RunRequest:
         return self.work_dir / "executed.ipynb"
 
 
+@dataclass(frozen=True)
+class JudgeRequest:
+    """One program to judge (grader.judge): ``folder`` holds it and its items' inputs; ``spec`` names them."""
+
+    folder: Path                 # the host's own folder: program.npz, <item>.inputs.npy, ...
+    spec: dict[str, Any]         # {"program": file, "items": [...]}; the runner adds where answers go
+    timeout_s: float
+    env: dict[str, str] = field(default_factory=dict)   # the run's (GPU, batch mark)
+
+
+@dataclass(frozen=True)
+class JudgeRun:
+    """Where the judge's answers are, or why there are none (``problem``, a phrase for the student's page)."""
+
+    answers: Path | None
+    problem: str | None = None
+    seconds: float = 0.0
+
+
 class Runner:
     """Base of every runner backend; subclasses set ``name`` and implement ``run``.
 
@@ -103,3 +122,10 @@ class Runner:
 
     def run(self, request: RunRequest) -> RunResult:
         raise NotImplementedError(f"runner {type(self).__name__} does not implement run()")
+
+    def judge(self, request: JudgeRequest) -> JudgeRun:
+        """Run the judge on one exported program where no student code runs: by default a child process of
+        the grader's interpreter, capped in memory and time (grader.execution.judge_process)."""
+        from grader.execution.judge_process import judge_in_child
+
+        return judge_in_child(request)

@@ -32,10 +32,17 @@ def main(student_ns, nonce, probe_dir=None, out_dir=None):
     with builtins.open(os.path.join(probe_dir, "spec.json"), encoding="utf-8") as fh:
         spec = json.load(fh)
     os.makedirs(out_dir, exist_ok=True)
-    _remove_stale(out_dir, spec["items"])
-    run = _Run(student_ns, probe_dir, out_dir)
+    _remove_stale(out_dir, spec["items"], spec.get("exports", []))
+    run = _Run(student_ns, probe_dir, out_dir, spec.get("adaptations", ("dtype", "device", "layout")))
     statuses = {}
+    judged = set()   # the names whose program the grader's judge runs: their model items are not answered here
+    for export in spec.get("exports", []):
+        statuses[export["item"]] = _export_programs(student_ns, export, out_dir)
+        if statuses[export["item"]]["ok"]:
+            judged.add(export["name"])
     for item in spec["items"]:
+        if item["kind"] in ("model", "introspect") and item["name"] in judged and not item.get("method"):
+            continue
         statuses[item["item"]] = run.item(item)
     _write_status(out_dir, nonce, statuses)
     ok = sum(1 for s in statuses.values() if s["ok"])
@@ -46,8 +53,10 @@ def main(student_ns, nonce, probe_dir=None, out_dir=None):
 class _Run:
     """One probe run: raw outputs of earlier items stay here, in memory, for {"item": ...} args."""
 
-    def __init__(self, student_ns, probe_dir, out_dir):
+    def __init__(self, student_ns, probe_dir, out_dir, adaptations=("dtype", "device", "layout")):
         self.ns, self.probe_dir, self.out_dir = student_ns, probe_dir, out_dir
+        self.adaptations = set(adaptations)
+        self.adapted = []     # what the item being answered needed adapting (named on the student's page)
         self.raw = {}
         self.values_left = MAX_VALUES_CHARS
         self.keras_notebook = _keras_notebook(student_ns)
@@ -57,16 +66,21 @@ class _Run:
         name = item["name"]
         if name not in self.ns:
             return _status("missing", error=f"name {name!r} is not defined")
+        self.adapted = []
         try:
             output = self._call(item, self.ns[name])
             if self.keras_edition and item.get("keras_output_layout"):
                 output = _contract_layout(output, item["keras_output_layout"])
             self.raw[item["item"]] = output
             if "inputs" in item:      # v1 items: numbers only, as before
-                return self._save_array(item, _to_numpy(output))
-            return self._save(item, output)
+                status = self._save_array(item, _to_numpy(output))
+            else:
+                status = self._save(item, output)
         except (Exception, SystemExit) as err:  # KeyboardInterrupt stays: it is how a timeout stops us
-            return _status("error", error=_describe(err))
+            status = _status("error", error=_describe(err))
+        if self.adapted:
+            status["adapted"] = self.adapted
+        return status
 
     def _call(self, item, obj):
         kind = item["kind"]
@@ -75,6 +89,8 @@ class _Run:
         args = [{"npy": f} for f in item["inputs"]] if "inputs" in item else item.get("args", [])
         if kind == "introspect":
             batch = self._arg(args[0]) if args else None
+            if batch is not None and item.get("rows"):
+                batch = _Array(batch.array[:int(item["rows"])])
             if _is_keras(obj, "layers", "Layer"):
                 return _introspect_keras(obj, batch, item.get("keras_layout"))
             return _introspect(obj, batch)
@@ -87,9 +103,14 @@ class _Run:
                 table = translation_table(self.raw.get(item["translate"]), int(item["size"]))
                 inputs = inputs if table is None else _Array(table[inputs.array])
             if _is_keras(obj, "layers", "Layer") and not item.get("method"):
-                return _call_keras_model(obj, inputs.array, int(item.get("batch_size", DEFAULT_BATCH)),
-                                         item.get("keras_layout"))
-            return _call_model(obj, inputs, int(item.get("batch_size", DEFAULT_BATCH)), item.get("method"))
+                output = _call_keras_model(obj, inputs.array, int(item.get("batch_size", DEFAULT_BATCH)),
+                                           item.get("keras_layout"))
+            else:
+                output = _call_model(obj, inputs, int(item.get("batch_size", DEFAULT_BATCH)), item.get("method"),
+                                     self._adapt)
+            if item.get("keep"):      # one position per row: a causal measurement's scored logits
+                output = _kept(output, np.load(self._path(item["keep"]), allow_pickle=False))
+            return output
         if kind != "function":
             raise ValueError(f"unknown item kind {kind!r}")
         loaded = ([self._arg(a) for a in args], {k: self._arg(a) for k, a in kwargs.items()})
@@ -98,6 +119,15 @@ class _Run:
         if repeat is None:
             return _call_function(obj, *loaded, tensors_first=first)
         return [_call_function(obj, *loaded, tensors_first=first) for _ in range(int(repeat))]
+
+    def _adapt(self, kind, contract, model):
+        """Record an adaptation between the contract's inputs and the model, if the course allows it."""
+        if kind not in self.adaptations:
+            raise TypeError(f"the model expects {model} inputs where the contract gives {contract}, and the course "
+                            f"grades this practical by the contract's letter ({kind} is not adapted)")
+        entry = {"kind": kind, "contract": contract, "model": model}
+        if entry not in self.adapted:
+            self.adapted.append(entry)
 
     def _arg(self, arg):
         if "npy" in arg:
@@ -176,7 +206,7 @@ def _call_function(fn, args, kwargs, tensors_first=True):
             raise first from None
 
 
-def _call_model(model, inputs, batch_size, method=None):
+def _call_model(model, inputs, batch_size, method=None, adapt=None):
     global torch
     if torch is None:  # a model is fed tensors even when the notebook never imported torch itself
         try:
@@ -198,6 +228,10 @@ def _call_model(model, inputs, batch_size, method=None):
             dtype = first.dtype if first.dtype.is_floating_point else torch.float32
     if inputs.dtype.kind in "iu":
         dtype = torch.int64     # token ids stay integers
+    elif adapt is not None and dtype != torch.float32:
+        adapt("dtype", "float32", str(dtype).replace("torch.", ""))
+    if adapt is not None and device.type != "cpu":
+        adapt("device", "cpu", str(device))
     outputs = []
     try:
         with torch.no_grad():
@@ -210,6 +244,14 @@ def _call_model(model, inputs, batch_size, method=None):
     if not outputs:
         raise ValueError("no inputs")
     return np.concatenate(outputs, axis=0)
+
+
+def _kept(output, positions):
+    """The logits at one position per row ([N, T, V] -> [N, V]): what a causal measurement scores."""
+    array = np.asarray(output)
+    if array.ndim < 3 or array.shape[0] != len(positions) or int(positions.max(initial=0)) >= array.shape[1]:
+        raise ValueError(f"returned shape {tuple(array.shape)}; expected (N, T, V) logits")
+    return array[np.arange(len(positions)), positions]
 
 
 def translation_table(answer, size):
@@ -406,9 +448,9 @@ def _describe(err):
     return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS - 3] + "..."
 
 
-def _remove_stale(out_dir, items):
+def _remove_stale(out_dir, items, exports=()):
     """Files left by an earlier run or planted by the notebook must not pass as this run's answers."""
-    for name in ["status.json"] + [item["item"] + ".npy" for item in items]:
+    for name in ["status.json"] + [item["item"] + ".npy" for item in items] + [e["file"] for e in exports]:
         path = os.path.join(out_dir, name)
         if os.path.lexists(path):
             os.remove(path)
