@@ -22,6 +22,7 @@ from grader.errors import GraderError
 from grader.execution.base import Runner, RunRequest
 from grader.execution.safe_files import remove
 from grader.judge.request import annotated, judge_models, judge_notes
+from grader.parameters_in_force import changed_parameters
 from grader.i18n import msg
 from grader.editions import edition_notes
 from grader.execution.reassign import reassignment_notes
@@ -114,6 +115,7 @@ def _grade(spec: JobSpec, runner: Runner, started: float) -> Evaluation:
     shutil.rmtree(probe_dir, ignore_errors=True)  # drawn inputs are large and secret; the executed copy stays
     status, reason = _status(inspection, run, checks)
     notes = (inspection.problems + tuple(judge_notes(judged, judged.outputs))
+             + tuple(changed_parameters(judged.outputs, parameters))
              + tuple(edition_notes(sub.notebook, spec.assignment))
              + tuple(_reassigned_parameters(sub.notebook, parameters)))
     return _evaluation(spec, status, checks, reason, started, notes=notes)

@@ -35,6 +35,7 @@ class ArchitectureCheck(Check):
     codes = (
         "architecture_missing", "architecture_no_forward", "architecture_ok",
         "architecture_unused", "architecture_op_ok", "architecture_op_unused", "architecture_op_missing",
+        "architecture_not_exported",
     )
     uses_probe = True
     options = {
@@ -76,6 +77,12 @@ class ArchitectureCheck(Check):
         found = output.value if isinstance(output.value, dict) else {}
         if spec.id in ctx.outputs.judged and spec.options["op"]:
             return _judged(spec, name, found)
+        if name in ctx.outputs.unexported and spec.options["op"]:
+            # what the kernel says ran is a claim the notebook can forge (a patched json.dump, a process
+            # rewriting the status afterwards): no point from it, a person looks instead
+            return result(spec, Decimal("0"), msg("architecture_not_exported", name=name,
+                                                  error=ctx.outputs.unexported[name]),
+                          claimed=_strs(found.get("ran"))[:MAX_LISTED], needs_human=True)
         # status.json is untrusted: a forged entry may hold any JSON where the probe writes lists
         modules = _strs(found.get("modules"))
         listed = sorted(set(modules[1:]))[:MAX_LISTED]

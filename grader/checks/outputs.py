@@ -47,13 +47,15 @@ class ProbeOutputs:
 
     def __init__(self, out_dir: Path | None, statuses: dict[str, dict[str, Any]],
                  problem: Reason | None = None, absent: bool = False,
-                 folders: dict[str, Path] | None = None, judged: frozenset[str] = frozenset()) -> None:
+                 folders: dict[str, Path] | None = None, judged: frozenset[str] = frozenset(),
+                 unexported: dict[str, str] | None = None) -> None:
         self.out_dir = out_dir
         self.statuses = statuses
         self.problem = problem
         self.absent = absent        # no status.json at all: the probe never finished
         self.folders = dict(folders or {})   # item -> the folder holding its array, when not out/
         self.judged = judged
+        self.unexported = dict(unexported or {})   # name -> why the judge could not run it (the kernel answered)
 
     def path_of(self, name: str) -> Path:
         """A file the probe wrote into out/ by a name the plan fixed (e.g. an exported program)."""
@@ -65,18 +67,18 @@ class ProbeOutputs:
         """These items answered by the judge (their arrays in ``folder``), in place of the probe's."""
         return ProbeOutputs(self.out_dir, {**self.statuses, **statuses}, self.problem, self.absent,
                             {**self.folders, **{item: Path(folder) for item in statuses}},
-                            self.judged | frozenset(statuses))
-
-    def without(self, items) -> "ProbeOutputs":
-        items = set(items)
-        return ProbeOutputs(self.out_dir, {k: v for k, v in self.statuses.items() if k not in items}, self.problem,
-                            self.absent, self.folders, self.judged - items)
+                            self.judged | frozenset(statuses), self.unexported)
 
     def failing(self, errors: dict[str, str]) -> "ProbeOutputs":
         """These items answered by an error (e.g. a program the judge refused), said in the item's reason."""
         failed = {item: {"status": "error", "error": error[:MAX_ERROR_CHARS]} for item, error in errors.items()}
         return ProbeOutputs(self.out_dir, {**self.statuses, **failed}, self.problem, self.absent, self.folders,
-                            self.judged | frozenset(errors))
+                            self.judged | frozenset(errors), self.unexported)
+
+    def not_exported(self, reasons: dict[str, str]) -> "ProbeOutputs":
+        """These objects' programs could not be judged: their items keep the kernel's answers, as claims."""
+        return ProbeOutputs(self.out_dir, self.statuses, self.problem, self.absent, self.folders, self.judged,
+                            {**self.unexported, **reasons})
 
     @classmethod
     def failed(cls, reason: Reason, *, absent: bool = False) -> "ProbeOutputs":

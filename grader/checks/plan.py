@@ -87,7 +87,8 @@ def plan_probe(assignment: Assignment, probe_dir: Path, data_dir: Path, paramete
             item["keras_output_layout"] = assignment.keras_output_layouts[item["name"]]
     exports = tuple(plan_exports(items, probe_dir, assignment, adaptations)) if export else ()
     (probe_dir / PROBE_FILE).write_bytes(probe_source())
-    spec = {"version": 1, "items": items, "exports": list(exports), "adaptations": list(adaptations)}
+    spec = {"version": 1, "items": items, "exports": list(exports), "adaptations": list(adaptations),
+            "parameters": sorted(parameters) if export else []}
     (probe_dir / SPEC_FILE).write_text(json.dumps(spec, indent=1), encoding="utf-8")
     nonce = secrets.token_hex(16)
     return ProbePlan(nonce=nonce, cell_source=probe_cell(nonce), private=private,

@@ -3,8 +3,9 @@
 ``model`` items: the program's output on every input, batch by batch (optionally only the logits at one
 position per row, for a measurement that is causal by construction). ``introspect`` items: which operation
 families the answer really depends on, read from the graph on the very inputs that are scored: an operation
-counts when its weights are parameters, the answer's gradient reaches them (under a fixed random weighting of
-the answer), and its own output varies across the batch (a convolution of zeros adds a constant, not a layer).
+counts when its weights are stored tensors of the program (parameters, or the constants Keras lifts them to),
+the answer's gradient reaches them (under a fixed random weighting of the answer), and its own output varies
+across the batch (a convolution of zeros adds a constant, not a layer).
 """
 from __future__ import annotations
 
@@ -56,19 +57,20 @@ def introspect(programs: list[Program], inputs: np.ndarray, device: str = "cpu")
 
     program = _serving(programs, inputs.shape)
     module = program.exported.module()
-    parameters = dict(module.named_parameters())
-    for parameter in parameters.values():
-        parameter.requires_grad_(parameter.is_floating_point())
     watched = {node: family for node in module.graph.nodes if (family := family_of(node)) is not None}
+    sources = {node: _weight_sources(node) for node in watched}
+    weights = {target: tensor for target in set().union(*sources.values(), set())
+               if (tensor := _attribute(module, target)) is not None and tensor.is_floating_point()}
+    for tensor in weights.values():
+        tensor.requires_grad_(True)
     recorder = _Recorder(module, watched)
     with torch.enable_grad():
         answer = recorder.run(_tensor(inputs, program, device))
         tensors = [t for t in _tensors_in(answer) if t.requires_grad and t.is_floating_point()]
-        reached = _reached(tensors, parameters)
+        reached = _reached(tensors, weights)
     present, used = set(watched.values()), set()
     for node, family in watched.items():
-        weights = _weight_parameters(node, module)
-        if weights and any(reached.get(name) for name in weights) and _varies(recorder.outputs.get(node)):
+        if any(reached.get(target) for target in sources[node]) and _varies(recorder.outputs.get(node)):
             used.add(family)
     return {"present": sorted(present), "used": sorted(used), "rows": int(len(inputs))}
 
@@ -107,11 +109,11 @@ class _Recorder:
         return self.interpreter.run(*args)
 
 
-def _reached(tensors: list, parameters: dict) -> dict[str, bool]:
-    """Parameter name -> whether the answer's gradient reaches it (not zero everywhere)."""
+def _reached(tensors: list, weights: dict) -> dict[str, bool]:
+    """Weight -> whether the answer's gradient reaches it (not zero everywhere)."""
     import torch
 
-    trainable = {name: p for name, p in parameters.items() if p.requires_grad}
+    trainable = {name: w for name, w in weights.items() if w.requires_grad}
     if not tensors or not trainable:
         return {}
     weights = torch.Generator().manual_seed(0)
@@ -120,13 +122,13 @@ def _reached(tensors: list, parameters: dict) -> dict[str, bool]:
     return {name: g is not None and bool(torch.any(g != 0)) for name, g in zip(trainable, grads)}
 
 
-def _weight_parameters(node: Any, module: Any) -> set[str]:
-    """The parameters the node's weight argument is computed from (Keras permutes its kernels first)."""
+def _weight_sources(node: Any) -> set[str]:
+    """The stored tensors (get_attr targets) the node's weight argument is computed from: Keras permutes and
+    casts its kernels first, so the walk goes back through whatever ops lie in between."""
     name = node.target._schema.name.split("::")[-1]
     position = _WEIGHT_ARG.get(name, 1)
     if len(node.args) <= position:
         return set()
-    parameters = {n for n, _ in module.named_parameters()}
     found, stack, seen = set(), [node.args[position]], set()
     while stack:
         value = stack.pop()
@@ -136,10 +138,23 @@ def _weight_parameters(node: Any, module: Any) -> set[str]:
         if not hasattr(value, "op") or value in seen or len(seen) > 10_000:
             continue
         seen.add(value)
-        if value.op == "get_attr" and value.target in parameters:
+        if value.op == "get_attr":
             found.add(value.target)
-        stack.extend(value.all_input_nodes)
+        elif value.op != "placeholder":     # the input itself is data, never a weight
+            stack.extend(value.all_input_nodes)
     return found
+
+
+def _attribute(module: Any, target: str):
+    """The tensor a get_attr target names (Keras's parameter names hold '/': one attribute, not a path)."""
+    import torch
+
+    value = module
+    for part in target.split("."):
+        value = getattr(value, part, None)
+        if value is None:
+            return None
+    return value if isinstance(value, torch.Tensor) else None
 
 
 def _varies(output: Any) -> bool:

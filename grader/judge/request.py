@@ -36,6 +36,7 @@ class Judged:
     outputs: ProbeOutputs
     outside: dict[str, dict[str, Any]] = field(default_factory=dict)    # name -> the export's facts (adaptations)
     inside: dict[str, str] = field(default_factory=dict)                 # name -> why the kernel's answers count
+    refused: dict[str, str] = field(default_factory=dict)   # name -> why the judge could not run its program
 
 
 def judge_models(plan: ProbePlan, outputs: ProbeOutputs, runner: Runner, folder: Path, probe_dir: Path,
@@ -43,7 +44,7 @@ def judge_models(plan: ProbePlan, outputs: ProbeOutputs, runner: Runner, folder:
     """Run every exported program on its items' inputs; names whose export failed keep the probe's answers."""
     if not plan.exports or outputs.problem is not None:
         return Judged(outputs)
-    outside, inside = {}, {}
+    outside, inside, refused = {}, {}, {}
     for export in plan.exports:
         name = export["name"]
         status = outputs.statuses.get(export["item"])
@@ -53,15 +54,14 @@ def judge_models(plan: ProbePlan, outputs: ProbeOutputs, runner: Runner, folder:
         items = [item for item in plan.items.values() if item.get("name") == name
                  and item.get("kind") in ("model", "introspect") and not item.get("method")]
         answered = _judge_one(export, items, plan, outputs, runner, folder / name, probe_dir, timeout_s, env)
-        if isinstance(answered, str):
-            inside[name] = answered
-            outputs = outputs.without(item["item"] for item in items)   # the kernel left them to the judge
+        if isinstance(answered, str):   # the kernel left these items to the judge, which could not answer
+            refused[name] = answered
             outputs = outputs.failing({item["item"]: answered for item in items})
             continue
         statuses, answers_dir = answered
         outputs = outputs.with_answers(statuses, answers_dir)
         outside[name] = status.get("value") if isinstance(status.get("value"), dict) else {}
-    return Judged(outputs, outside, inside)
+    return Judged(outputs.not_exported(inside), outside, inside, refused)
 
 
 def _judge_one(export, items, plan, outputs, runner, folder: Path, probe_dir: Path, timeout_s, env):
@@ -126,7 +126,8 @@ def read_answers(answers: Path) -> tuple[dict[str, dict[str, Any]], Path] | str:
 def annotated(checks: list[CheckResult], plan: ProbePlan, judged: Judged) -> list[CheckResult]:
     """Each check that scored a model's answers says where they were computed: ``judge`` = "outside" (the
     grader's judge ran the exported program) or "student_process" (the export failed: the kernel's probe)."""
-    where = {**{name: "outside" for name in judged.outside}, **{name: "student_process" for name in judged.inside}}
+    where = {**{name: "outside" for name in {**judged.outside, **judged.refused}},
+             **{name: "student_process" for name in judged.inside}}
     if not where:
         return checks
     result = []
@@ -142,6 +143,7 @@ def judge_notes(judged: Judged, outputs: ProbeOutputs) -> list[Reason]:
     """For the student's page (and the report's "needs a human"): a model judged in the student's own process,
     and every adaptation between the contract's inputs and the model."""
     notes = [msg("judge_student_process", name=name, error=error) for name, error in judged.inside.items()]
+    notes += [msg("judge_refused", name=name, error=error) for name, error in judged.refused.items()]
     adapted: dict[tuple[str, str, str], None] = {}
     for facts in judged.outside.values():
         for entry in facts.get("adapted") or []:

@@ -19,6 +19,8 @@ torch = sys.modules.get("torch")
 keras = sys.modules.get("keras")
 
 PROTOCOL = 2
+PARAMETERS_ITEM = "_parameters"
+_MISSING = object()
 MAX_ERROR_CHARS = 300
 DEFAULT_BATCH = 256
 MAX_LISTED = 500              # modules and parameter shapes an introspection lists
@@ -44,6 +46,8 @@ def main(student_ns, nonce, probe_dir=None, out_dir=None):
         if item["kind"] in ("model", "introspect") and item["name"] in judged and not item.get("method"):
             continue
         statuses[item["item"]] = run.item(item)
+    if spec.get("parameters"):   # the grading parameters as they stand now, however they were changed
+        statuses[PARAMETERS_ITEM] = _read_parameters(student_ns, spec["parameters"])
     _write_status(out_dir, nonce, statuses)
     ok = sum(1 for s in statuses.values() if s["ok"])
     builtins.print(f"grader probe: {ok}/{len(statuses)} items answered")
@@ -437,6 +441,25 @@ def _jsonable(value, depth=0):
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         return {k: _jsonable(v, depth + 1) for k, v in value.items()}
     raise TypeError(f"returned {type(value).__name__}, which is neither numbers nor a JSON value")
+
+
+def _read_parameters(ns, names):
+    """Each grading parameter's value in the namespace at the end of the run: plain values as they are, a path
+    or a device as its text, anything else by its type; a name no longer defined is said so."""
+    found = {}
+    for name in names[:50]:
+        value = ns.get(name, _MISSING)
+        if value is _MISSING:
+            found[name] = {"missing": True}
+        elif value is None or isinstance(value, (bool, int, float)) or (isinstance(value, str) and len(value) < 500):
+            found[name] = {"value": value}
+        elif type(value).__name__ in ("PosixPath", "WindowsPath", "Path", "device"):
+            found[name] = {"value": str(value)[:500]}
+        else:
+            found[name] = {"type": type(value).__name__[:80]}
+    status = _status("ok")
+    status["value"] = found
+    return status
 
 
 def _status(state, error=None, shape=None, dtype=None):
