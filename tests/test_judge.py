@@ -242,3 +242,22 @@ def test_the_causal_cut_of_one_row_keeps_only_its_position():
     logits = np.arange(2 * 5 * 3, dtype=np.float32).reshape(2, 5, 3)
     kept = PROBE._kept(logits, np.array([4, 1]))
     assert kept.tolist() == [logits[0, 4].tolist(), logits[1, 1].tolist()]
+
+
+def test_a_recurrent_model_with_tuple_outputs_inside_its_graph_is_judged(tmp_path):
+    class CharLstm(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed, self.lstm, self.out = nn.Embedding(20, 8), nn.LSTM(8, 16, batch_first=True), nn.Linear(16, 20)
+
+        def forward(self, ids):
+            return self.out(self.lstm(self.embed(ids))[0])    # the LSTM's (output, state): a getitem in the graph
+
+    model = CharLstm().eval()
+    ids = np.random.default_rng(1).integers(0, 20, (40, 12))
+    assert exported(tmp_path, model, shapes=[[32, 12], [8, 12]], dtype="int64")["ok"]
+    answer = judged(tmp_path, ids, [{"item": "logits", "kind": "model", "inputs": "inputs.npy", "batch_size": 32}])
+    assert answer["items"]["logits"]["status"] == "ok", answer
+    with torch.no_grad():
+        expected = model(torch.from_numpy(ids)).numpy()
+    assert np.allclose(np.load(tmp_path / "answers" / "logits.npy"), expected, atol=1e-5)
