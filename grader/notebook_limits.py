@@ -1,0 +1,159 @@
+"""Structural limits of a student's notebook, counted on its bytes before any object is built.
+
+A notebook is JSON that a student, or the student's code (the executed copy), wrote: 9 MB of ``{}`` are
+3 million objects, gigabytes once parsed. The scan walks the tokens one at a time, counting JSON nodes,
+nesting and cell outputs, keeps nothing but a few counters and the keys of the open containers, and
+stops at the first limit passed: only a notebook within every limit is ever parsed, at a cost the limits
+bound (README, "What the grader protects against"). It never decodes, parses or keeps what it scans.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from grader.i18n import msg
+from grader.records import Reason
+
+
+@dataclass(frozen=True)
+class NotebookLimits:
+    """Generous for real notebooks (a 50 MB output, 2 MB code cells, Colab and widget metadata, a
+    plotly figure), far below what hurts the host (the worst case within them: README)."""
+
+    max_bytes: int = 100 << 20      # the file as handed in (or as the run left it)
+    max_nodes: int = 500_000        # every object, array, key, string, number, true/false/null
+    max_depth: int = 64             # containers nested in containers, the notebook itself being 1
+    max_outputs: int = 50_000       # output records of all code cells together
+
+
+LIMITS = NotebookLimits()
+
+
+@dataclass(frozen=True)
+class Breach:
+    """The first limit a notebook passes: which one, and the figure it may not exceed."""
+
+    limit: str                      # "nodes", "depth" or "outputs"
+    allowed: int
+
+
+_LIMIT_REASONS = {"nodes": "inspect_limit_nodes", "depth": "inspect_limit_depth", "outputs": "inspect_limit_outputs"}
+
+
+def too_complex(file: str, breach: Breach) -> Reason:
+    """The student's reason: the file, and the limit it passes with its figure."""
+    return msg("inspect_too_complex", file=file,
+               limit=msg(_LIMIT_REASONS[breach.limit], allowed=breach.allowed).to_json())
+
+
+# One token per match, told apart by its last group: none, a short string or a number, true, false or
+# null; 1, a short string that is a key (the colon follows); 2, the opening quote of a long string (its
+# end is found with bytes.find: the regex engine would step through it byte by byte); 3, an opening and
+# 4, a closing bracket. Commas, colons and
+# white space are skipped by the search. For valid JSON this is exactly the parser's reading; for
+# anything else the counts are what the parser would build before it fails, at most.
+_TOKEN = re.compile(rb'"[^"\\]{0,256}+(?:\\.[^"\\]{0,256}+){0,16}+"(\s*+:)?|(")|([\[{])|([\]}])|[^\s,:\[\]{}"]++',
+                    re.DOTALL)
+_COLON = re.compile(rb"\s*+:")
+_OPEN_OBJECT = ord("{")
+_BACKSLASH = ord("\\")
+_ESCAPED_KEY_BYTES = 64     # "worksheets" written with a \uXXXX escape per letter is 60 bytes
+_NO_KEY = b""
+
+
+def structure_breach(raw: bytes, limits: NotebookLimits = LIMITS) -> Breach | None:
+    """The first of the nodes, depth and outputs limits that ``raw`` passes, None when within all.
+    Time grows with the tokens (stopped at ``max_nodes``) and memory with the depth, never with the file."""
+    counts = _Counts(limits)
+    pos = 0
+    while pos is not None:
+        pos = counts.scan(raw, pos)
+        if counts.breach is not None:
+            return counts.breach
+    return None
+
+
+class _Counts:
+    """The running counts of one scan, and the keys of the containers open at this point (the path
+    that tells a cell's output from any other object)."""
+
+    def __init__(self, limits: NotebookLimits) -> None:
+        self.limits = limits
+        self.nodes = 0
+        self.outputs = 0
+        self.path: list[bytes | None] = []     # per open container: the key it is the value of
+        self.breach: Breach | None = None
+
+    def scan(self, raw: bytes, pos: int) -> int | None:
+        """Count from ``pos`` to the end, or to a long string: then the position after it (or None
+        when it never ends: the parser will say the file is not JSON)."""
+        key = None
+        max_nodes, max_depth = self.limits.max_nodes, self.limits.max_depth
+        path = self.path
+        for match in _TOKEN.finditer(raw, pos):
+            kind = match.lastindex
+            if kind == 4:
+                if path:
+                    path.pop()
+                continue
+            self.nodes += 1
+            if self.nodes > max_nodes:
+                self.breach = Breach("nodes", max_nodes)
+                return None
+            if kind == 1:
+                key = _key(raw, match.start() + 1, match.start(1) - 1)
+                continue
+            if kind == 3:
+                if raw[match.start()] == _OPEN_OBJECT and self._is_output():
+                    self.outputs += 1
+                    if self.outputs > self.limits.max_outputs:
+                        self.breach = Breach("outputs", self.limits.max_outputs)
+                        return None
+                path.append(key)
+                if len(path) > max_depth:
+                    self.breach = Breach("depth", max_depth)
+                    return None
+            elif kind == 2:
+                end = _string_end(raw, match.end())
+                if end < 0:
+                    return None
+                colon = _COLON.match(raw, end + 1)
+                return colon.end() if colon else end + 1    # a long key is never one the path needs
+            key = None
+        return None
+
+    def _is_output(self) -> bool:
+        """An object opened right inside cells[i].outputs (nbformat 4) or worksheets[j].cells[i].outputs (3)."""
+        path = self.path
+        if not path or path[-1] != b"outputs":
+            return False
+        if len(path) == 4:
+            return path[1] == b"cells"
+        return len(path) == 6 and path[1] == b"worksheets" and path[3] == b"cells"
+
+
+def _key(raw: bytes, start: int, end: int) -> bytes:
+    """A short key as the parser will read it (escapes decoded); a long one can be none the path needs."""
+    if end - start > _ESCAPED_KEY_BYTES:
+        return _NO_KEY
+    text = raw[start:end]
+    if _BACKSLASH not in text:
+        return text
+    try:
+        return json.loads(b'"' + text + b'"').encode("utf-8", "surrogatepass")
+    except ValueError:
+        return _NO_KEY
+
+
+def _string_end(raw: bytes, pos: int) -> int:
+    """Index of the quote closing the string whose content starts at ``pos``; -1 when there is none."""
+    end = raw.find(b'"', pos)
+    while end > 0 and raw[end - 1] == _BACKSLASH:
+        first = end - 1
+        while raw[first - 1] == _BACKSLASH:
+            first -= 1
+        if (end - first) % 2 == 0:      # an even run of backslashes escapes itself, not the quote
+            break
+        end = raw.find(b'"', end + 1)
+    return end
