@@ -22,6 +22,9 @@ class NotebookLimits:
     plotly figure), far below what hurts the host (the worst case within them: README)."""
 
     max_bytes: int = 100 << 20      # the file as handed in (or as the run left it)
+    # ... when it holds a character beyond U+FFFF (an emoji): Python then keeps its text at 4 bytes a
+    # character, and the text and the parsed strings are held together while it is parsed
+    max_wide_bytes: int = 50 << 20
     max_nodes: int = 500_000        # every object, array, key, string, number, true/false/null
     max_depth: int = 64             # containers nested in containers, the notebook itself being 1
     max_outputs: int = 50_000       # output records of all code cells together
@@ -45,6 +48,14 @@ def too_complex(file: str, breach: Breach) -> Reason:
     """The student's reason: the file, and the limit it passes with its figure."""
     return msg("inspect_too_complex", file=file,
                limit=msg(_LIMIT_REASONS[breach.limit], allowed=breach.allowed).to_json())
+
+
+_ASTRAL_LEADS = (b"\xf0", b"\xf1", b"\xf2", b"\xf3", b"\xf4")   # UTF-8 of U+10000 and above
+
+
+def wide_breach(raw: bytes, limits: NotebookLimits = LIMITS) -> bool:
+    """True when ``raw`` is above ``max_wide_bytes`` and holds a character beyond U+FFFF."""
+    return len(raw) > limits.max_wide_bytes and any(lead in raw for lead in _ASTRAL_LEADS)
 
 
 # One token per match, told apart by its last group: none, a short string or a number, true, false or

@@ -21,14 +21,14 @@ from nbformat.v4.rwbase import rejoin_lines, strip_transient
 
 from grader.execution.habits import skipped_commands
 from grader.i18n import msg
-from grader.notebook_limits import LIMITS, NotebookLimits, structure_breach, too_complex
+from grader.notebook_limits import LIMITS, NotebookLimits, structure_breach, too_complex, wide_breach
 from grader.notebook_tags import PARAMETERS_TAG
 from grader.records import InspectionReport, Reason
 
 PLOT_MIMETYPES = ("image/png", "image/jpeg", "image/svg+xml")
 _COLAB_IMPORTS = ("google.colab",)
 # the reasons that say a file passed a limit (bytes, structure), not that it is damaged
-LIMIT_CODES = frozenset({"inspect_too_large", "inspect_too_complex"})
+LIMIT_CODES = frozenset({"inspect_too_large", "inspect_too_large_wide", "inspect_too_complex"})
 
 
 def read_notebook(path: Path, limits: NotebookLimits = LIMITS) -> tuple[nbformat.NotebookNode | None, list[Reason]]:
@@ -90,6 +90,9 @@ def _load(path: Path, limits: NotebookLimits, *, as_nodes: bool = False
         return None, None, [problem]
     if not raw or raw.isspace():
         return None, None, [msg("inspect_empty_file", file=name)]
+    if wide_breach(raw, limits):
+        return None, None, [msg("inspect_too_large_wide", file=name, size_mb=_mb(len(raw)),
+                                limit_mb=_mb(limits.max_wide_bytes))]
     breach = structure_breach(raw, limits)
     if breach is not None:
         return None, None, [too_complex(name, breach)]
@@ -108,8 +111,7 @@ def _load(path: Path, limits: NotebookLimits, *, as_nodes: bool = False
 
 
 def _read_capped(path: Path, max_bytes: int) -> tuple[bytes | None, Reason | None]:
-    """At most ``max_bytes`` of a regular file (a fifo is never waited on; a file that grows while it is
-    read is refused as too large, whatever its size said)."""
+    """At most ``max_bytes`` of a regular file; a fifo is never waited on."""
     name = path.name
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
@@ -122,7 +124,8 @@ def _read_capped(path: Path, max_bytes: int) -> tuple[bytes | None, Reason | Non
                 return None, msg("inspect_unreadable_file", file=name, detail="not a regular file")
             if info.st_size > max_bytes:
                 return None, _too_large(name, info.st_size, max_bytes)
-            raw = fh.read(max_bytes + 1)
+            # one byte more than it says it holds: a file that grows while it is read is not read on past it
+            raw = fh.read(min(info.st_size, max_bytes) + 1)
         except OSError as err:
             return None, msg("inspect_unreadable_file", file=name, detail=err.strerror or str(err))
     if len(raw) > max_bytes:
