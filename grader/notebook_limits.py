@@ -1,10 +1,10 @@
 """Structural limits of a student's notebook, counted on its bytes before any object is built.
 
 A notebook is JSON that a student, or the student's code (the executed copy), wrote: 9 MB of ``{}`` are
-3 million objects, gigabytes once parsed. The scan walks the tokens one at a time, counting JSON nodes,
-nesting and cell outputs, keeps nothing but a few counters and the keys of the open containers, and
-stops at the first limit passed: only a notebook within every limit is ever parsed, at a cost the limits
-bound (README, "What the grader protects against"). It never decodes, parses or keeps what it scans.
+3 million objects, gigabytes once parsed. The scan walks the tokens with a regular expression, counting
+JSON nodes, nesting and cell outputs, keeps nothing but a few counters and the keys of the open
+containers, and stops at the first limit passed: only a notebook within every limit is ever parsed, at
+a cost the limits bound (README, "Benchmarks"). It never decodes, parses or keeps what it scans.
 """
 from __future__ import annotations
 
@@ -58,14 +58,22 @@ def wide_breach(raw: bytes, limits: NotebookLimits = LIMITS) -> bool:
     return len(raw) > limits.max_wide_bytes and any(lead in raw for lead in _ASTRAL_LEADS)
 
 
-# One token per match, told apart by its last group: none, a short string or a number, true, false or
-# null; 1, a short string that is a key (the colon follows); 2, the opening quote of a long string (its
-# end is found with bytes.find: the regex engine would step through it byte by byte); 3, an opening and
-# 4, a closing bracket. Commas, colons and
-# white space are skipped by the search. For valid JSON this is exactly the parser's reading; for
-# anything else the counts are what the parser would build before it fails, at most.
-_TOKEN = re.compile(rb'"[^"\\]{0,256}+(?:\\.[^"\\]{0,256}+){0,16}+"(\s*+:)?|(")|([\[{])|([\]}])|[^\s,:\[\]{}"]++',
-                    re.DOTALL)
+# One match per token or run of tokens, told apart by its last group: none, one value (a short string,
+# a number, true, false or null); _KEY, a short string that is a key (the colon follows); _LONG, the
+# opening quote of a long string (its end is found with bytes.find: the regex engine would step through
+# it byte by byte); _OPEN and _CLOSE, a bracket; _STRINGS, a run of short strings in a list, none
+# holding an escaped quote (so its quotes, counted, are two per string), and _SCALARS, a run of numbers
+# (or true, false, null), a comma between each two: the lines of a printed log and a plot's data are
+# counted by C code, not one token at a time. Commas, colons and white space are skipped by the search.
+# For valid JSON this is exactly the parser's reading; for anything else the counts are what the
+# parser would build before it fails, at most.
+_SHORT = rb'"[^"\\]{0,256}+(?:\\.[^"\\]{0,256}+){0,16}+"'
+_PLAIN = rb'"[^"\\]{0,256}+(?:\\[^"][^"\\]{0,256}+){0,16}+"'
+_SCALAR = rb'[^\s,:\[\]{}"]++'
+_TOKEN = re.compile(rb"(" + _PLAIN + rb"(?:\s*+,\s*+" + _PLAIN + rb"(?!\s*+:))++)|" + _SHORT
+                    + rb"(\s*+:)?|(\")|([\[{])|([\]}])|(" + _SCALAR + rb"(?:\s*+,\s*+" + _SCALAR + rb")++)|"
+                    + _SCALAR, re.DOTALL)
+_STRINGS, _KEY, _LONG, _OPEN, _CLOSE, _SCALARS = 1, 2, 3, 4, 5, 6
 _COLON = re.compile(rb"\s*+:")
 _OPEN_OBJECT = ord("{")
 _BACKSLASH = ord("\\")
@@ -100,39 +108,53 @@ class _Counts:
         """Count from ``pos`` to the end, or to a long string: then the position after it (or None
         when it never ends: the parser will say the file is not JSON)."""
         key = None
-        max_nodes, max_depth = self.limits.max_nodes, self.limits.max_depth
+        nodes, max_nodes = self.nodes, self.limits.max_nodes
         path = self.path
         for match in _TOKEN.finditer(raw, pos):
             kind = match.lastindex
-            if kind == 4:
+            if kind == _CLOSE:
                 if path:
                     path.pop()
                 continue
-            self.nodes += 1
-            if self.nodes > max_nodes:
+            if kind == _STRINGS:
+                nodes += raw.count(b'"', match.start(), match.end()) // 2
+            elif kind == _SCALARS:
+                nodes += raw.count(b",", match.start(), match.end()) + 1
+            else:
+                nodes += 1
+            if nodes > max_nodes:
                 self.breach = Breach("nodes", max_nodes)
                 return None
-            if kind == 1:
-                key = _key(raw, match.start() + 1, match.start(1) - 1)
-                continue
-            if kind == 3:
-                if raw[match.start()] == _OPEN_OBJECT and self._is_output():
-                    self.outputs += 1
-                    if self.outputs > self.limits.max_outputs:
-                        self.breach = Breach("outputs", self.limits.max_outputs)
-                        return None
-                path.append(key)
-                if len(path) > max_depth:
-                    self.breach = Breach("depth", max_depth)
+            if kind == _KEY:
+                key = _key(raw, match.start() + 1, match.start(_KEY) - 1)
+            elif kind == _OPEN:
+                if not self._open(raw[match.start()] == _OPEN_OBJECT, key):
                     return None
-            elif kind == 2:
+                key = None
+            elif kind == _LONG:             # found by its closing quote
+                self.nodes = nodes
                 end = _string_end(raw, match.end())
                 if end < 0:
                     return None
                 colon = _COLON.match(raw, end + 1)
                 return colon.end() if colon else end + 1    # a long key is never one the path needs
-            key = None
+            else:                           # values: no key is pending after them
+                key = None
+        self.nodes = nodes
         return None
+
+    def _open(self, is_object: bool, key: bytes | None) -> bool:
+        """Enter a container: False (the breach noted) when it passes the depth or the outputs limit."""
+        if is_object and self._is_output():
+            self.outputs += 1
+            if self.outputs > self.limits.max_outputs:
+                self.breach = Breach("outputs", self.limits.max_outputs)
+                return False
+        self.path.append(key)
+        if len(self.path) > self.limits.max_depth:
+            self.breach = Breach("depth", self.limits.max_depth)
+            return False
+        return True
 
     def _is_output(self) -> bool:
         """An object opened right inside cells[i].outputs (nbformat 4) or worksheets[j].cells[i].outputs (3)."""

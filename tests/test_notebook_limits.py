@@ -131,7 +131,7 @@ def test_a_fifo_in_place_of_the_notebook_is_refused_without_waiting(tmp_path):
 
 def test_the_scan_counts_exactly_what_the_parser_builds():
     rng = random.Random(20)
-    for round_ in range(60):
+    for round_ in range(100):
         value = {"cells": [_random_value(rng, 4) for _ in range(rng.randint(1, 6))], "nbformat": 4}
         raw = json.dumps(value, indent=rng.choice([None, 1, 2]), ensure_ascii=rng.random() < 0.5).encode()
         nodes, depth = _nodes(value), _depth(value)
@@ -143,7 +143,12 @@ def test_the_scan_counts_exactly_what_the_parser_builds():
 
 
 def _random_value(rng: random.Random, depth: int):
-    kind = rng.choice(["dict", "list", "str", "long", "num", "const"] if depth else ["str", "long", "num", "const"])
+    kind = rng.choice(["dict", "list", "lines", "numbers", "str", "long", "num", "const"] if depth
+                      else ["str", "long", "num", "const"])
+    if kind == "lines":       # a printed log: the scan counts runs of such strings at once
+        return [_random_text(rng, 30) + "\n" for _ in range(rng.randint(0, 30))]
+    if kind == "numbers":     # a plot's data: the same for runs of numbers
+        return [rng.choice([0, -1.5, 3e9, True, None]) for _ in range(rng.randint(0, 30))]
     if kind == "dict":
         return {_random_text(rng, 12): _random_value(rng, depth - 1) for _ in range(rng.randint(0, 4))}
     if kind == "list":
