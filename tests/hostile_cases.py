@@ -295,3 +295,27 @@ def forge_status_value(value) -> bytes:
             return _dump(obj, fh, *args, **kwargs)
         json.dump = _forged
     ''')
+
+
+# --- notebooks past a reading limit (grader/notebook_limits.py) ----------------------------------
+
+def node_bomb(count: int = 3_000_000) -> bytes:
+    """A correct notebook whose first cell's metadata holds ``count`` empty objects: 3 million are 9 MB of
+    ``{}``, and were ~4 GB in the grader once parsed."""
+    text = notebook(CORRECT).decode()
+    head, tail = text.split('"metadata": {', 1)     # the first cell's metadata (cells come first)
+    return (head + '"metadata": {"bomb": [' + ",".join(["{}"] * count) + "], " + tail.lstrip()).encode()
+
+
+def nested_metadata(levels: int) -> bytes:
+    """A correct notebook whose first cell's metadata holds lists nested ``levels`` deep."""
+    text = notebook(CORRECT).decode()
+    head, tail = text.split('"metadata": {', 1)
+    return (head + '"metadata": {"deep": ' + "[" * levels + "]" * levels + ", " + tail.lstrip()).encode()
+
+
+def many_outputs(count: int) -> bytes:
+    """A correct notebook whose last cell shows ``count`` outputs (a display() in a loop)."""
+    nb = nbformat.reads(notebook(CORRECT, "for i in range(3): print(i)").decode(), as_version=4)
+    nb.cells[-1].outputs = [new_output("display_data", data={"text/plain": str(i)}) for i in range(count)]
+    return nbformat.writes(nb).encode("utf-8")

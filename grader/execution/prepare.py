@@ -6,11 +6,13 @@ tagged ``grader-injected``; every student cell remembers its index in the origin
 from __future__ import annotations
 
 import hashlib
+import json
 from decimal import Decimal
 from pathlib import Path, PurePath
 from typing import Any
 
 import nbformat
+from nbformat.v4.rwbase import split_lines, strip_transient
 
 from grader.errors import InputError
 from grader.execution.base import RunRequest
@@ -57,10 +59,18 @@ def prepare(request: RunRequest, kernel_name: str) -> Path:
     for source in request.extra_cells:
         nb.cells.append(injected_cell(source))
     target = request.scratch_dir / PREPARED_NAME
-    # The v4 writer does not validate: nbformat.writes would log every schema quirk of a student's
-    # metadata to the grader's stderr, and papermill copes with them.
-    target.write_text(nbformat.v4.writes(nb), encoding="utf-8")
+    _write(nb, target)
     return target
+
+
+def _write(nb: nbformat.NotebookNode, target: Path) -> None:
+    """The file nbformat.v4.writes would give, streamed: writes deep-copies the notebook into nodes of
+    430 bytes each, and json.dumps holds every piece of the text at once. The notebook is this run's
+    own copy, so it is changed in place. Not validated: nbformat.writes would log every schema quirk of
+    a student's metadata to the grader's stderr, and papermill copes with them."""
+    with target.open("w", encoding="utf-8") as fh:
+        json.dump(strip_transient(split_lines(nb)), fh, indent=1, sort_keys=True, separators=(",", ": "),
+                  ensure_ascii=False)
 
 
 def provide_datasets(request: RunRequest, dest: Path) -> Path | None:
