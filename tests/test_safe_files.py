@@ -143,7 +143,7 @@ def test_only_named_regular_files_within_their_caps_are_copied_out(tmp_path):
     problems = copy_out(source, dest, caps)
     assert sorted(problems) == ["big.npy is larger than 100 bytes", "fifo.npy is not a regular file",
                                 "folder.npy is not a regular file",
-                                "link.npy is not a regular file (Too many levels of symbolic links)"]
+                                "link.npy is not a regular file"]
     assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in dest.iterdir()} == {"status.json": 0o600,
                                                                                  "suid.npy": 0o600}
     (tmp_path / "out-link").symlink_to(source)

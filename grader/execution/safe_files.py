@@ -204,10 +204,13 @@ def copy_out(source: Path, dest: Path, caps: Iterable[tuple[str, int]]) -> list[
 
 def _copy_one(folder: int, name: str, cap: int, dest: Path) -> None:
     try:
+        # looked at before it is opened: a device is never opened (that alone may act), a link never followed
+        if not stat.S_ISREG(os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode):
+            raise UnsafeFile(f"{name} is not a regular file")
         fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=folder)
     except FileNotFoundError:
         return
-    except OSError as err:   # ELOOP: a link
+    except OSError as err:   # ELOOP: it became a link meanwhile
         raise UnsafeFile(f"{name} is not a regular file ({err.strerror})") from None
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode) or info.st_size > cap:
@@ -216,7 +219,8 @@ def _copy_one(folder: int, name: str, cap: int, dest: Path) -> None:
                          else f"{name} is larger than {cap} bytes")
     with os.fdopen(fd, "rb") as source:
         with create_new(dest) as target:
-            copied = shutil.copyfileobj(_Capped(source, cap + 1), target) or target.tell()
+            shutil.copyfileobj(_Capped(source, cap + 1), target)
+            copied = target.tell()
     if copied > cap:   # it grew after the check
         dest.unlink()
         raise UnsafeFile(f"{name} is larger than {cap} bytes")
