@@ -83,32 +83,6 @@ def provide_datasets(request: RunRequest, dest: Path) -> Path | None:
     return dest if provide(request.dataset_caches, Path(request.data_dir), dest) else None
 
 
-def forget_provided(provided: Path | None, places: dict[str, Path]) -> None:
-    """After a run whose files stay on the host (the local runner): the copies the child placed
-    (``places``: root -> where it copied that root, e.g. {"cwd": scratch}) and ``provided`` itself are
-    removed, tens of MB a run that a batch's out/work would otherwise keep per submission. Only the
-    placed paths, never through a link the notebook made, and a folder only when it is left empty."""
-    if provided is None:
-        return
-    for root, place in places.items():
-        source = provided / root
-        if not source.is_dir():
-            continue
-        for path in sorted(source.rglob("*"), reverse=True):   # deepest first: files before their folders
-            relative = path.relative_to(source)
-            target = place / relative
-            if any((place / Path(*relative.parts[:depth])).is_symlink() for depth in range(len(relative.parts))):
-                continue
-            if path.is_dir() and not target.is_symlink():
-                try:
-                    target.rmdir()   # only when empty: what the notebook wrote beside the copies stays
-                except OSError:
-                    pass
-            elif not path.is_dir():
-                remove(target)
-    remove(provided)
-
-
 def injected_cell(source: str) -> nbformat.NotebookNode:
     cell = nbformat.v4.new_code_cell(source=source)
     # an id from the source, not a random one: the same run renders the same page, byte for byte
