@@ -75,7 +75,9 @@ def data_command(assignment: Assignment, notebook: Path | None = None) -> str:
     """The command that puts the course's data file where the template reads it, from the folder the student
     runs commands in: ``grader data mnist_cnn data --from data.zip`` (the notebook's folder, when known)."""
     parts = template_data_dir(assignment).parts
-    top = Path(notebook).parent / (parts[0] if parts else DEFAULT_TOP) if notebook else Path(parts[0] if parts else DEFAULT_TOP)
+    top = Path(parts[0] if parts else DEFAULT_TOP)
+    if notebook is not None:
+        top = Path(notebook).parent / top
     return f"grader data {assignment.id} {_shown(top)} --from {ARCHIVE_EXAMPLE}"
 
 
@@ -99,13 +101,13 @@ def write_student_data(assignment: Assignment, top: Path, source: Path, paramete
     if not source.is_dir():
         raise GraderError(f"--from {source}: no such file or folder",
                           reason=msg("student_data_no_source", source=str(source), example=ARCHIVE_EXAMPLE))
+    found = _student_folder_in(assignment, source)
     if assignment.student_data is not None:
-        try:
+        try:   # a course data folder first: its training files may look like a student folder's
             return _from_course_data(assignment, folder, source, parameters)
         except GraderError:
-            if _student_folder_in(assignment, source) is None:
+            if found is None:
                 raise
-    found = _student_folder_in(assignment, source)
     if found is None:
         first = layout_folder(assignment, source)
         missing = missing_files(assignment, first) or ["."]
