@@ -16,12 +16,14 @@ import numpy as np
 from grader.checks import get_check
 from grader.checks.base import PlanContext
 from grader.errors import ConfigError
+from grader.checks.outputs import expected_outputs
 from grader.probe import probe_sha256, probe_source
 from grader.specs import Assignment
 
 SPEC_FILE = "spec.json"
 PROBE_FILE = "probe.py"
 DEFAULT_BATCH = 256     # the probe's batch when an item names none
+PROGRAM_CAP = 1 << 30   # an exported program file (grader.judge); the judge checks what is in it
 # what the probe may adapt between the contract's inputs and a model (README, "Leniencies"); a course may
 # grade a practical by the contract's letter instead (practicals.<id>.adaptations)
 ADAPTATIONS = ("dtype", "device", "layout")
@@ -54,6 +56,7 @@ class ProbePlan:
     items_of: dict[str, tuple[str, ...]] = field(default_factory=dict)   # check id -> the ids of its items
     # the objects the kernel exports as programs for the judge (grader.judge): one entry per name
     exports: tuple[dict[str, Any], ...] = ()
+    expected_outputs: tuple[tuple[str, int], ...] = ()       # (name in out/, byte cap): all a run brings back
 
 
 def plan_probe(assignment: Assignment, probe_dir: Path, data_dir: Path, parameters: dict[str, Any],
@@ -92,7 +95,8 @@ def plan_probe(assignment: Assignment, probe_dir: Path, data_dir: Path, paramete
     (probe_dir / SPEC_FILE).write_text(json.dumps(spec, indent=1), encoding="utf-8")
     nonce = secrets.token_hex(16)
     return ProbePlan(nonce=nonce, cell_source=probe_cell(nonce), private=private,
-                     items={item["item"]: item for item in items}, items_of=items_of, exports=exports)
+                     items={item["item"]: item for item in items}, items_of=items_of, exports=exports,
+                     expected_outputs=expected_outputs(items) + tuple((e["file"], PROGRAM_CAP) for e in exports))
 
 
 def plan_exports(items: list[dict[str, Any]], probe_dir: Path, assignment: Assignment,

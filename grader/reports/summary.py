@@ -23,6 +23,8 @@ from grader.reports.templates import render_page
 
 REPORT_NAME = "report.html"
 _RUN_PROBLEMS = ("timeout", "error", "invalid")
+# notes of an evaluation that a person must read: note code -> the flag's code
+_HUMAN_NOTES = {"edition_not_offered": "report_flag_edition", "run_host_leftovers": "report_flag_host_leftovers"}
 
 
 def _t(code: str, lang: str, **params) -> Markup:
@@ -125,8 +127,8 @@ def needs_human(scores: list[PracticalScore], grades: list[CourseGrade], lang: s
             elif note := check.details.get("needs_human"):   # True, or a note in words; never shown as a value
                 flag("report_flag_check", check=title, reason=note if isinstance(note, str) else render(check.reason, lang))
         for note in s.notes:
-            if note.code == "edition_not_offered":
-                flag("report_flag_edition", reason=render(note, lang))
+            if note.code in _HUMAN_NOTES:
+                flag(_HUMAN_NOTES[note.code], reason=render(note, lang))
             elif note.code in FLAGGED_NOTES:   # a model judged where the notebook could interfere, or not at all
                 flag(FLAGGED_NOTES[note.code], **note.params)
         if s.late == "yes":
