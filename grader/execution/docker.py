@@ -19,7 +19,7 @@ from pathlib import Path, PurePath, PurePosixPath
 from typing import Any, Iterator
 
 from grader.errors import GraderError, RunnerError
-from grader.execution.base import KERAS_BACKEND, Runner, RunRequest
+from grader.execution.base import KERAS_BACKEND, JudgeRequest, JudgeRun, Runner, RunRequest
 from grader.execution.child import CHILD_CALL, KERNEL_NAME, child_spec, write_kernelspec
 from grader.execution.docker_daemon import (LABEL, connect, daemon_gone, first_line, kill, remove,
                                             remove_marked_containers, require_image)
@@ -143,6 +143,21 @@ class DockerRunner(Runner):
                               reason=msg("run_runner_error", detail=f"{type(err).__name__}: {first_line(err)}"))
         discard(request.work_dir, (request.scratch_dir.name, _SPEC_DIR))   # made by the host, read-only inside
         return settled(request, outcome)
+
+    def judge(self, request: JudgeRequest) -> JudgeRun:
+        """The judge in a fresh container of the same image and limits (grader.execution.docker_judge)."""
+        from grader.execution.docker_judge import judge_in_container
+
+        self.preflight()
+        try:
+            with self._gpu() as gpus:
+                return judge_in_container(self, request, gpus)
+        except Exception as err:
+            if daemon_gone(err):
+                raise RunnerError(f"docker daemon unreachable during a run: {first_line(err)}",
+                                  code="docker_daemon_unreachable",
+                                  reason=msg("docker_daemon_unreachable", detail=first_line(err))) from err
+            return JudgeRun(None, f"the judge's container failed: {type(err).__name__}: {first_line(err)}")
 
     # --- one run -------------------------------------------------------------------------------
 
