@@ -58,11 +58,13 @@ class Metric:
 
     measure: Callable[[np.ndarray, np.ndarray], Decimal]
     code: str
+    higher_is_better: bool = True
 
 
 METRICS: dict[str, Metric] = {
     "accuracy": Metric(accuracy, code="checks_metric_accuracy"),
-    "cross_entropy_per_char": Metric(cross_entropy_per_char, code="metric_cross_entropy_per_char"),
+    "cross_entropy_per_char": Metric(cross_entropy_per_char, code="metric_cross_entropy_per_char",
+                                     higher_is_better=False),
     "top5_accuracy": Metric(top5_accuracy, code="metric_top5_accuracy"),
 }
 # a metric's message when measured causally (the ``causal`` option says how the figure was made)
@@ -102,8 +104,14 @@ class MetricCheck(Check):
         if options["metric"] not in METRICS:
             raise ConfigError(f"{path}: {where}.metric = {options['metric']!r} is unknown "
                               f"(known: {', '.join(METRICS)})")
-        if options["zero_at"] == options["full_at"]:
+        zero_at, full_at = options["zero_at"], options["full_at"]
+        if zero_at == full_at:
             raise ConfigError(f"{path}: {where}: zero_at and full_at must differ")
+        better = METRICS[options["metric"]].higher_is_better
+        if isinstance(zero_at, Decimal) and isinstance(full_at, Decimal) and (full_at > zero_at) != better:
+            # thresholds the other way round would give full points to the worst figures
+            raise ConfigError(f"{path}: {where}: full_at ({full_at}) must be {'above' if better else 'below'} zero_at "
+                              f"({zero_at}): {options['metric']} is better when {'higher' if better else 'lower'}")
         if options["batch_size"] <= 0:
             raise ConfigError(f"{path}: {where}.batch_size must be positive")
         if options["cuts"] <= 0:

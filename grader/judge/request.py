@@ -47,9 +47,11 @@ def judge_models(plan: ProbePlan, outputs: ProbeOutputs, runner: Runner, folder:
     outside, inside, refused = {}, {}, {}
     for export in plan.exports:
         name = export["name"]
-        status = outputs.statuses.get(export["item"])
-        if status is None or status["status"] != "ok":
-            inside[name] = (status or {}).get("error") or "the model was not exported"
+        status = outputs.statuses.get(export["item"]) or {}
+        # the status is the kernel's word; a program file that is there is judged whatever the status says
+        # (a patched json.dump or a process rewriting status.json cannot turn the judge off by saying "failed")
+        if status.get("status") != "ok" and not _present(outputs, export["file"]):
+            inside[name] = status.get("error") or "the model was not exported"
             continue
         items = [item for item in plan.items.values() if item.get("name") == name
                  and item.get("kind") in ("model", "introspect") and not item.get("method")]
@@ -62,6 +64,13 @@ def judge_models(plan: ProbePlan, outputs: ProbeOutputs, runner: Runner, folder:
         outputs = outputs.with_answers(statuses, answers_dir)
         outside[name] = status.get("value") if isinstance(status.get("value"), dict) else {}
     return Judged(outputs.not_exported(inside), outside, inside, refused)
+
+
+def _present(outputs: ProbeOutputs, name: str) -> bool:
+    try:
+        return outputs.path_of(name).is_file() and not outputs.path_of(name).is_symlink()
+    except FileNotFoundError:
+        return False
 
 
 def _judge_one(export, items, plan, outputs, runner, folder: Path, probe_dir: Path, timeout_s, env):
