@@ -138,8 +138,9 @@ def _reassigned_parameters(notebook: Path, parameters: dict[str, Any]):
     return reassignment_notes(list(nb.cells), parameters) if nb is not None else []
 
 
-# the notebook check's verdict that the hand-in shows no outputs of the cells that print in the run
-_NOT_RUN_CODES = frozenset({"checks_notebook_outputs_missing"})
+# the notebook check's verdict that the hand-in shows no outputs where an executed notebook shows them
+_NOT_RUN_CODES = frozenset({"checks_notebook_outputs_missing", "checks_notebook_end_not_shown",
+                            "checks_notebook_run_outputs_missing"})
 
 
 def _status(inspection: InspectionReport, run: RunResult, checks=()):
