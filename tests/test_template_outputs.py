@@ -127,3 +127,18 @@ def test_a_broken_record_is_named_as_such(tmp_path):
     with pytest.raises(ConfigError, match="not a record written by `grader reference outputs`"):
         load_assignment(folder)
 
+
+
+def test_a_static_grading_calls_a_never_run_notebook_with_typed_counts_not_executed(tmp_path):
+    from grader.jobs import JobSpec, run_job
+    from grader.records import Submission
+
+    nb = _never_run(nbformat.read(REPO / "assignments" / "mnist_cnn" / "solution.ipynb", as_version=4))
+    path = _write(nb, tmp_path / "forged.ipynb")
+    submission = Submission(practical="mnist_cnn", participant="1", full_name="", source=str(path), files=(path,),
+                            notebook=path, sha256="0" * 64)
+    spec = JobSpec(submission=submission, assignment=load_assignment(REPO / "assignments" / "mnist_cnn"),
+                   parameters={}, course_data_dir=tmp_path, student_data_dir=tmp_path, work_dir=tmp_path / "work",
+                   timeout_s=60, static=True)
+    evaluation = run_job(spec, None)
+    assert evaluation.status == "not_executed" and evaluation.reason.code == "job_not_executed"

@@ -3,8 +3,9 @@
 ``executed`` needs evidence of a run, not only execution counts (one integer each, which anybody can
 type): the template cells that print or plot when the grader runs the practical's own solution (its
 record, grader.template_outputs) must show output in the hand-in's cells that stand for them
-(``outputs_shown`` of them, 80 % by default, as outputs may legitimately be cleared one by one). What
-the student's code does when the grader runs it decides nothing here. A practical without templates
+(``outputs_shown`` of them, half by default, as students print less than a solution and may clear an
+output, and always the last of them: a run that stopped halfway shows the first half only). What the
+student's code does when the grader runs it decides nothing here. A practical without templates
 falls back to the cells that print in the grader's run of the hand-in. A notebook that was not executed
 earns none of the points: "no errors" and "in order" say nothing about a notebook that never ran. Nor
 does the template handed in untouched (every code cell one of the template's, run or not).
@@ -19,11 +20,11 @@ from pathlib import Path
 from grader.checks.base import Check, Option, ScoreContext, result, share
 from grader.errors import ConfigError
 from grader.evidence import OutputEvidence, output_evidence
-from grader.template_outputs import TemplateEvidence, check_record, template_evidence
 from grader.i18n import msg
 from grader.notebooks import cell_refs, read_notebook
 from grader.records import CheckResult, InspectionReport, Reason
 from grader.specs import CheckSpec
+from grader.template_outputs import TemplateEvidence, check_record, template_evidence
 
 FACTS: dict[str, Callable[[InspectionReport], bool]] = {
     "readable": lambda r: r.readable,
