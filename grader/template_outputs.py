@@ -140,9 +140,11 @@ def template_evidence(handed_in: Path, directory: Path) -> TemplateEvidence | No
     if best is None:
         return None
     edition, alignment = best
-    missing = [i for i in edition.printing if not any(cells[mine[j].index].get("outputs") for j in alignment.spans[i])]
-    named = [mine[alignment.matched[i] if alignment.matched[i] is not None else alignment.spans[i][0]].index
-             for i in missing if alignment.spans[i]]
-    end = [mine[j].index for j in alignment.spans[edition.printing[-1]]] if edition.printing else []
-    return TemplateEvidence(edition.template, edition.printing, tuple(missing), tuple(dict.fromkeys(named)),
-                            tuple(end))
+    # loading checked the record against the template; one replaced since then costs a cell, never the batch
+    printing = tuple(i for i in edition.printing if i < len(alignment.spans))
+    spans = [[mine[j].index for j in alignment.spans[i]] for i in printing]
+    missing = [i for i, span in zip(printing, spans) if not any(cells[k].get("outputs") for k in span)]
+    named = [mine[alignment.matched[i]].index if alignment.matched[i] is not None else span[0]
+             for i, span in zip(printing, spans) if i in missing and span]
+    return TemplateEvidence(edition.template, printing, tuple(missing), tuple(dict.fromkeys(named)),
+                            tuple(spans[-1]) if spans else ())

@@ -2,7 +2,10 @@
 student's code does when the grader runs it. The record ships with each practical and must be current."""
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -142,3 +145,24 @@ def test_a_static_grading_calls_a_never_run_notebook_with_typed_counts_not_execu
                    timeout_s=60, static=True)
     evaluation = run_job(spec, None)
     assert evaluation.status == "not_executed" and evaluation.reason.code == "job_not_executed"
+
+
+@pytest.mark.slow
+def test_grader_reference_outputs_rebuilds_the_record_a_changed_template_needs(tmp_path, shared_data):
+    """The command runs both editions' solutions (real kernels, the practical's own budget) and writes the
+    record the practical then loads with; the printing cells are those shipped."""
+    folder = _copy(tmp_path)
+    nb = nbformat.read(folder / "template.ipynb", as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell("A note the instructor added."))
+    next(c for c in nb.cells if c.cell_type == "code").source += "\n# a comment the instructor added"
+    nbformat.write(nb, folder / "template.ipynb")
+    with pytest.raises(ConfigError):
+        load_assignment(folder)
+    done = subprocess.run([sys.executable, "-m", "grader", "reference", "outputs", "mnist_cnn", "--data",
+                           str(shared_data), "--assignments", str(tmp_path)], capture_output=True, text=True,
+                          timeout=900, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "wrote" in done.stdout and "7 cells of template.ipynb print or plot" in done.stdout
+    assert load_assignment(folder).id == "mnist_cnn"
+    shipped = {e.template: e.printing for e in read_record(REPO / "assignments" / "mnist_cnn")}
+    assert {e.template: e.printing for e in read_record(folder)} == shipped
