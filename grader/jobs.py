@@ -142,8 +142,8 @@ def _static(spec: JobSpec, inspection: InspectionReport, started: float) -> Eval
     """Only what the notebook as handed in shows: the checks that need a run score 0, saying why."""
     checks = tuple(evaluate(spec.assignment, ProbePlan(nonce="", cell_source=""), inspection, None,
                             notebook=spec.submission.notebook))
-    status, reason = ("graded", msg("job_static")) if inspection.executed else ("not_executed",
-                                                                                 msg("job_not_executed"))
+    executed = inspection.executed and not _forged(checks)
+    status, reason = ("graded", msg("job_static")) if executed else ("not_executed", msg("job_not_executed"))
     return _evaluation(spec, status, checks, reason, started, notes=inspection.problems)
 
 
@@ -153,15 +153,20 @@ def _reassigned_parameters(notebook: Path, parameters: dict[str, Any]):
     return reassignment_notes(list(nb.cells), parameters) if nb is not None else []
 
 
-# the notebook check's verdict that the hand-in shows no outputs of the cells that print in the run
-_NOT_RUN_CODES = frozenset({"checks_notebook_outputs_missing"})
+# the notebook check's verdict that the hand-in shows no outputs where an executed notebook shows them
+_NOT_RUN_CODES = frozenset({"checks_notebook_outputs_missing", "checks_notebook_end_not_shown",
+                            "checks_notebook_run_outputs_missing"})
+
+
+def _forged(checks) -> bool:
+    """Execution counts without the outputs of a run: the notebook check said so."""
+    return any(check.reason.code in _NOT_RUN_CODES for check in checks)
 
 
 def _status(inspection: InspectionReport, run: RunResult, checks=()):
     """Forged execution counts make a hand-in look executed; the run's evidence says it was not."""
     status = _RUN_STATUS.get(run.status, "error")
-    forged = any(check.reason.code in _NOT_RUN_CODES for check in checks)
-    if status == "graded" and (not inspection.executed or forged):
+    if status == "graded" and (not inspection.executed or _forged(checks)):
         return "not_executed", msg("job_not_executed")
     return status, run.reason
 
