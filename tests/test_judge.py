@@ -27,6 +27,7 @@ from grader.checks.outputs import ProbeOutputs
 from grader.probe import load_probe
 
 PROBE = load_probe("grader_probe_judge_tests")
+REPO = Path(__file__).resolve().parents[1]
 SHAPES = [[256, 1, 28, 28], [44, 1, 28, 28]]
 
 
@@ -261,3 +262,23 @@ def test_a_recurrent_model_with_tuple_outputs_inside_its_graph_is_judged(tmp_pat
     with torch.no_grad():
         expected = model(torch.from_numpy(ids)).numpy()
     assert np.allclose(np.load(tmp_path / "answers" / "logits.npy"), expected, atol=1e-5)
+
+
+def test_the_course_setting_reaches_the_kernel_and_changes_what_the_job_is(tmp_path):
+    """practicals.<id>.adaptations = [] travels in the probe's spec (kernel and export alike), and a result graded
+    by the letter is never reused for one graded leniently."""
+    from grader.assignment import load_assignment
+    from grader.checks.plan import plan_probe
+    from grader.jobs import job_key
+    from grader.records import Submission
+
+    assignment = load_assignment(REPO / "assignments" / "mnist_cnn")
+    lenient = plan_probe(assignment, tmp_path / "a", REPO.parent / "shared" / "data", assignment.parameters, 1,
+                         export=True)
+    strict = plan_probe(assignment, tmp_path / "b", REPO.parent / "shared" / "data", assignment.parameters, 1,
+                        export=True, adaptations=())
+    assert {e["name"] for e in lenient.exports} == {"model"}
+    assert json.loads((tmp_path / "b" / "spec.json").read_text())["adaptations"] == []
+    assert strict.exports[0]["adaptations"] == [] and lenient.exports[0]["adaptations"] == ["dtype", "device", "layout"]
+    sub = Submission("mnist_cnn", "7", "Ana", "x.zip", (), None, "ab" * 32)
+    assert job_key(sub, assignment, {}) != job_key(sub, assignment, {}, adaptations=())
