@@ -41,9 +41,9 @@ INTENDED_LOST = {
 # solution's, and loses nothing else.
 
 # A cell a cheater would add: look for held-out text wherever the grader points the kernel (its data_dir, its
-# working folder, the folders of its GRADER_* variables: probe inputs, out folder, data) and, when found, say so through `decode`, so that
+# working folder, the folders its probe cell names: probe inputs, out folder) and, when found, say so through `decode`, so that
 # the round trip shows it. NEEDLE is a held-out passage, planted by the test (the corpus is public).
-SEARCH = '''import os
+SEARCH = '''import os, re
 from pathlib import Path
 
 
@@ -61,8 +61,10 @@ def held_out_found(needle, places):
     return found
 
 
-places = {Path(data_dir), Path.cwd()} | {Path(v) for k, v in os.environ.items() if k.startswith("GRADER_")
-                                         and os.path.isdir(v)}
+_copy = next(p for p in ("notebook.ipynb", "/grader/spec/notebook.ipynb") if os.path.exists(p))
+_text = open(_copy, encoding="utf-8").read()   # the copy being run names the grader's folders in its probe cell
+places = {Path(data_dir), Path.cwd(), Path(re.findall(r"probe_dir='([^']+)'", _text)[-1]),
+          Path(re.findall(r"out_dir='([^']+)'", _text)[-1])}
 leaked = held_out_found(NEEDLE, sorted(places))
 print("held-out text found in:", leaked)
 if leaked:

@@ -16,6 +16,7 @@ import numpy as np
 from grader.checks import get_check
 from grader.checks.base import PlanContext
 from grader.errors import ConfigError
+from grader.execution.base import OUT_DIR_MARK, PROBE_DIR_MARK
 from grader.checks.outputs import expected_outputs
 from grader.probe import probe_sha256, probe_source
 from grader.specs import Assignment
@@ -32,16 +33,16 @@ ADAPTATIONS = ("dtype", "device", "layout")
 # notebook shadowed (print, np, torch, open) cannot reach it. The nonce marks this run's answers.
 _CELL = '''\
 # Grader probe: appended by the grader to call your code on fresh inputs. Not part of your notebook.
-def _grader_probe(nonce={nonce!r}, sha256={sha256!r}):
+def _grader_probe(nonce={nonce!r}, sha256={sha256!r}, probe_dir={probe_dir}, out_dir={out_dir}):
     import builtins, hashlib, os
-    path = os.path.join(os.environ["GRADER_PROBE_DIR"], {probe_file!r})
+    path = os.path.join(probe_dir, {probe_file!r})
     with builtins.open(path, "rb") as fh:
         source = fh.read()
     if hashlib.sha256(source).hexdigest() != sha256:
         raise builtins.RuntimeError("grader probe: probe.py is not the grader's")
     namespace = {{"__name__": "grader_probe", "__file__": path, "__builtins__": builtins}}
     builtins.exec(builtins.compile(source, path, "exec"), namespace)
-    namespace["main"](builtins.globals(), nonce)
+    namespace["main"](builtins.globals(), nonce, probe_dir, out_dir)
 _grader_probe()
 del _grader_probe
 '''
@@ -50,7 +51,7 @@ del _grader_probe
 @dataclass
 class ProbePlan:
     nonce: str                  # random per run; the probe writes it into its status file
-    cell_source: str            # the probe cell to append (reads GRADER_PROBE_DIR / GRADER_OUT_DIR)
+    cell_source: str            # the probe cell to append (its folders written in by the runner)
     private: dict[str, Any] = field(default_factory=dict)   # check id -> what its scoring needs
     items: dict[str, dict[str, Any]] = field(default_factory=dict)   # item id -> the item as the probe reads it
     items_of: dict[str, tuple[str, ...]] = field(default_factory=dict)   # check id -> the ids of its items
@@ -150,5 +151,9 @@ def _resolve_input_references(items: list[dict[str, Any]]) -> None:
 
 
 def probe_cell(nonce: str) -> str:
-    """The cell appended to the notebook: runs the probe file of the probe folder, if it is ours."""
-    return _CELL.format(nonce=nonce, sha256=probe_sha256(), probe_file=PROBE_FILE)
+    """The cell appended to the notebook: runs the probe file of the probe folder, if it is ours. Where the
+    probe and out folders are is written in by the runner (grader.execution.base.with_kernel_dirs): no variable of the kernel's
+    environment tells a notebook that the grader runs it."""
+    return _CELL.format(nonce=nonce, sha256=probe_sha256(), probe_file=PROBE_FILE, probe_dir=PROBE_DIR_MARK,
+                        out_dir=OUT_DIR_MARK)
+

@@ -18,6 +18,15 @@ from grader.notebook_tags import INJECTED_TAG  # noqa: F401  (runners' callers r
 KERAS_BACKEND = {"KERAS_BACKEND": "torch"}
 
 
+# Marks in an extra cell that the runner replaces with the kernel's own paths of the probe and out folders: the
+# grader says where they are in the cell it appends, never in a variable of the kernel's environment.
+PROBE_DIR_MARK, OUT_DIR_MARK = "__GRADER_KERNEL_PROBE_DIR__", "__GRADER_KERNEL_OUT_DIR__"
+
+
+def with_kernel_dirs(cell: str, probe_dir: str | Path, out_dir: str | Path) -> str:
+    return cell.replace(PROBE_DIR_MARK, repr(str(probe_dir))).replace(OUT_DIR_MARK, repr(str(out_dir)))
+
+
 @dataclass(frozen=True)
 class RunRequest:
     notebook: Path               # as handed in (never modified)

@@ -11,12 +11,11 @@ import json
 import math
 import os
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 from grader.execution.base import JudgeRequest, JudgeRun
-from grader.execution.docker_daemon import LABEL, kill, remove
+from grader.execution.docker_daemon import LABEL, container_labels, kill, remove
 from grader.execution.docker_limits import gpu_device_requests
 from grader.execution.docker_results import copy_files
 from grader.execution.safe_files import fresh_dir
@@ -66,8 +65,7 @@ def _options(runner: Any, request: JudgeRequest, folder: Path, gpus: Any) -> dic
     from docker.types import LogConfig, Mount
 
     env = {"HOME": "/tmp", "OMP_NUM_THREADS": str(max(1, math.ceil(runner.cpus))), "PYTHONDONTWRITEBYTECODE": "1"}
-    # the batch's mark: a killed grader's next run finds and removes this container too (grader.execution.marker)
-    env.update({k: v for k, v in request.env.items() if k.startswith("GRADER_") or k == "CUDA_VISIBLE_DEVICES"})
+    env.update({k: v for k, v in request.env.items() if k == "CUDA_VISIBLE_DEVICES"})
     return dict(
         user=runner.user, working_dir=JUDGE_DIR, environment=env,
         mounts=[Mount(JUDGE_DIR, str(folder.resolve()), type="bind", read_only=True),
@@ -77,7 +75,8 @@ def _options(runner: Any, request: JudgeRequest, folder: Path, gpus: Any) -> dic
         mem_limit=runner.memory, memswap_limit=runner.memory, nano_cpus=int(runner.cpus * 1e9),
         pids_limit=runner.pids, cap_drop=["ALL"], security_opt=["no-new-privileges"],
         device_requests=gpu_device_requests(gpus) or None,
-        labels={LABEL: "1", "grader.run": uuid.uuid4().hex, "grader.judge": "1"},
+        # the batch's mark among them: a killed grader's next run finds and removes this container too
+        labels={**container_labels(request.env), "grader.judge": "1"},
         log_config=LogConfig(type=LogConfig.types.JSON, config={"max-size": "1m", "max-file": "1"}),
     )
 
