@@ -259,3 +259,24 @@ def test_a_causal_model_scores_its_whole_window_figure_at_the_cut_positions(assi
     from grader.checks.metric import cross_entropy_per_char
 
     assert Decimal(results["cross_entropy"].details["cross_entropy_per_char"]) == cross_entropy_per_char(picked, wanted)
+
+def test_a_model_that_mixes_the_rows_of_a_batch_keeps_the_cross_entropy_its_outputs_earn(assignment, tmp_path):
+    """An LSTM without batch_first runs its recurrence across the batch: row i's logits depend on earlier rows,
+    never on its own row's future. A defect the cross-entropy prices by what its outputs really are (issue #24):
+    no causality verdict takes its points, and nothing else pays for it."""
+    namespace = student()
+    table = namespace["model"]
+
+    def mixes_rows(ids):    # each row's logits pulled towards the previous row's character at the same place
+        ids = torch.as_tensor(ids)
+        return table(ids) + 1.5 * torch.nn.functional.one_hot(torch.roll(ids, 1, dims=0), len(VOCABULARY)).float()
+
+    results = grade(assignment, tmp_path, {**namespace, "model": mixes_rows})
+    entropy = results["cross_entropy"]
+    from grader.checks.metric import linear_points
+
+    value = Decimal(entropy.details["cross_entropy_per_char"])
+    honest = Decimal(grade(assignment, tmp_path / "honest", student())["cross_entropy"].details["cross_entropy_per_char"])
+    assert value > honest                       # the mixing costs what it costs in predictions ...
+    assert entropy.points == linear_points(Decimal("3"), value, Decimal("2.64"), Decimal("1.5")) > Decimal("0")
+    assert points(results) == {**FULL, "cross_entropy": entropy.points}    # ... and nothing else pays for it
