@@ -47,6 +47,7 @@ class JobSpec:
     env: dict[str, str] = field(default_factory=dict)   # for the runner's processes (batch mark, GPU); not keyed
     # what the probe and the judge may adapt between the contract's inputs and a model (practicals.<id>.adaptations)
     adaptations: tuple[str, ...] = ADAPTATIONS
+    judge: bool = True     # export the models for the judge; False: the in-kernel probe answers (benchmarks/judge_bench.py)
 
     @property
     def key(self) -> str:
@@ -98,7 +99,7 @@ def _grade(spec: JobSpec, runner: Runner, started: float) -> Evaluation:
     probe_dir.mkdir(parents=True)
     parameters = {**spec.parameters, "data_dir": str(spec.student_data_dir)}
     plan = plan_probe(spec.assignment, probe_dir, spec.course_data_dir, parameters, secrets.randbits(63),
-                      export=True, adaptations=spec.adaptations)
+                      export=spec.judge, adaptations=spec.adaptations)
     run = runner.run(RunRequest(
         notebook=sub.notebook, work_dir=spec.work_dir, probe_dir=probe_dir, data_dir=spec.student_data_dir,
         parameters=parameters, extra_cells=(plan.cell_source,), timeout_s=spec.timeout_s,
