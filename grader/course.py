@@ -56,6 +56,7 @@ class PracticalConfig:
     parameters: dict[str, Any]
     assignment_dir: Path          # assignments_dir / id
     editions: tuple[str, ...] | None = None   # the editions the course offers; None: every one it has
+    adaptations: tuple[str, ...] | None = None   # what may be adapted to a model (None: all; () the letter)
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,7 @@ def _practical(table: PracticalTable, pid: str, base: Path, assignments_dir: Pat
         parameters=dict(table.parameters),
         assignment_dir=assignments_dir / pid,
         editions=table.editions,
+        adaptations=table.adaptations,
     )
 
 

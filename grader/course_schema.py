@@ -22,6 +22,8 @@ USER_KEYS = ("email", "idnumber", "username")
 DECIMAL_SEPARATORS = (".", ",")
 LANGS = ("es", "en")
 EDITIONS = ("pytorch", "keras")   # a practical's editions (grader/editions.py); keras needs its [keras] table
+# what the probe and the judge may adapt between the contract's inputs and a model (grader.checks.plan.ADAPTATIONS)
+ADAPTATIONS = ("dtype", "device", "layout")
 KERAS_BACKENDS = ("torch", "jax", "tensorflow")   # KERAS_BACKEND of the kernels; torch is the default
 RUNNER_TABLES = ("docker",)      # tables of runner options, validated by each runner (grader.course)
 TOP_TABLES = ("course", "moodle", "practicals", *RUNNER_TABLES, "similarity")
@@ -151,6 +153,10 @@ class PracticalTable(Table):
         "list", "every edition the practical has", 'the editions the course offers, e.g. `["pytorch"]`: a '
         "notebook following another is graded the same, with a note to the student and a line in the "
         "report's \"Needs a human\""))
+    adaptations: choices_list(*ADAPTATIONS, empty=True) = Field(None, **doc(
+        "list", 'all: ["dtype", "device", "layout"]', "what the grader adapts between the contract's inputs and a "
+        "model (README, *Leniencies*): its weights' dtype, its device, a Keras model's declared layout; `[]` "
+        "grades this practical by the contract's letter"))
 
 
 class SimilarityTable(Table):

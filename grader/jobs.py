@@ -15,11 +15,13 @@ from typing import Any
 
 from grader import __version__
 from grader.assignment import Assignment
-from grader.checks.evaluate import evaluate
-from grader.checks.plan import ProbePlan, plan_probe
+from grader.checks.evaluate import evaluate, probe_outputs
+from grader.checks.plan import ADAPTATIONS, ProbePlan, plan_probe
 from grader.errors import GraderError
 from grader.execution.base import Runner, RunRequest
 from grader.execution.safe_files import UnsafeFile, remove
+from grader.judge.request import annotated, judge_models, judge_notes
+from grader.parameters_in_force import changed_parameters
 from grader.i18n import msg
 from grader.editions import edition_notes
 from grader.execution.reassign import reassignment_notes
@@ -43,14 +45,18 @@ class JobSpec:
     timeout_s: float
     static: bool = False           # inspect and score without running the notebook
     env: dict[str, str] = field(default_factory=dict)   # for the runner's processes (batch mark, GPU); not keyed
+    # what the probe and the judge may adapt between the contract's inputs and a model (practicals.<id>.adaptations)
+    adaptations: tuple[str, ...] = ADAPTATIONS
+    judge: bool = True     # export the models for the judge; False: the in-kernel probe answers (benchmarks/judge_bench.py)
 
     @property
     def key(self) -> str:
-        return job_key(self.submission, self.assignment, self.parameters, static=self.static)
+        return job_key(self.submission, self.assignment, self.parameters, static=self.static,
+                       adaptations=self.adaptations)
 
 
 def job_key(submission: Submission, assignment: Assignment, parameters: dict[str, Any], *,
-            static: bool = False) -> str:
+            static: bool = False, adaptations: tuple[str, ...] = ADAPTATIONS) -> str:
     """Same notebook bytes, spec, grader and parameters -> same key. The participant is part of it:
     two students handing in identical files are two submissions (and a case for a human). A static
     evaluation has a key of its own: it must never pass for a run."""
@@ -59,6 +65,8 @@ def job_key(submission: Submission, assignment: Assignment, parameters: dict[str
                 "version": assignment.version, "grader": __version__, "parameters": parameters}
     if static:
         material["mode"] = "static"
+    if tuple(sorted(adaptations)) != tuple(sorted(ADAPTATIONS)):   # a course grading by the contract's letter
+        material["adaptations"] = sorted(adaptations)
     return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -90,16 +98,24 @@ def _grade(spec: JobSpec, runner: Runner, started: float) -> Evaluation:
     probe_dir = spec.work_dir / "probe"
     probe_dir.mkdir(parents=True)
     parameters = {**spec.parameters, "data_dir": str(spec.student_data_dir)}
-    plan = plan_probe(spec.assignment, probe_dir, spec.course_data_dir, parameters, secrets.randbits(63))
+    plan = plan_probe(spec.assignment, probe_dir, spec.course_data_dir, parameters, secrets.randbits(63),
+                      export=spec.judge, adaptations=spec.adaptations)
     run = runner.run(RunRequest(
         notebook=sub.notebook, work_dir=spec.work_dir, probe_dir=probe_dir, data_dir=spec.student_data_dir,
         parameters=parameters, extra_cells=(plan.cell_source,), timeout_s=spec.timeout_s,
         cell_timeout_s=spec.assignment.cell_timeout_s, env=dict(spec.env),
         dataset_caches=spec.assignment.dataset_caches, expected_outputs=plan.expected_outputs))
-    checks = tuple(evaluate(spec.assignment, plan, inspection, run, notebook=sub.notebook))
-    left = run.leftovers + _removed(probe_dir)   # drawn inputs are large and secret; the executed copy stays
+    # the models' answers come from the judge, which runs each exported program where no student code runs
+    judged = judge_models(plan, probe_outputs(run, plan.nonce), runner, spec.work_dir / "judge", probe_dir,
+                          timeout_s=spec.timeout_s, env=dict(spec.env))
+    checks = tuple(annotated(evaluate(spec.assignment, plan, inspection, run, notebook=sub.notebook,
+                                      outputs=judged.outputs), plan, judged))
+    # the program and the drawn inputs are large and secret; the executed copy stays
+    left = run.leftovers + _removed(spec.work_dir / "judge") + _removed(probe_dir)
     status, reason = _status(inspection, run, checks)
-    notes = (inspection.problems + tuple(edition_notes(sub.notebook, spec.assignment))
+    notes = (inspection.problems + tuple(judge_notes(judged, judged.outputs))
+             + tuple(changed_parameters(judged.outputs, parameters))
+             + tuple(edition_notes(sub.notebook, spec.assignment))
              + tuple(_reassigned_parameters(sub.notebook, parameters))
              + ((msg("run_host_leftovers", found="; ".join(left)),) if left else ()))
     return _evaluation(spec, status, checks, reason, started, notes=notes)

@@ -147,10 +147,11 @@ def _job_specs(course: Course, pid: str, assignment: Assignment, subs: list[Subm
         # dataset caches are made from the student data folder; without a student_data hook the notebook
         # reads the course data folder itself, which may hold evaluation labels: no cache is made from it
         assignment = replace(assignment, dataset_caches=())
+    adaptations = {} if cfg.adaptations is None else {"adaptations": tuple(cfg.adaptations)}
     return [JobSpec(submission=s, assignment=assignment, parameters=parameters, course_data_dir=course.data_dir,
                     student_data_dir=course.data_dir, work_dir=out_dir / "work" / pid / s.participant,
                     timeout_s=float(timeout_s or cfg.timeout_s), static=static,
-                    env={MARK_VAR: mark, "KERAS_BACKEND": course.keras_backend})
+                    env={MARK_VAR: mark, "KERAS_BACKEND": course.keras_backend}, **adaptations)
             for s in subs]
 
 

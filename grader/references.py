@@ -125,6 +125,13 @@ def _resolved(spec: CheckSpec, metrics: dict[str, Decimal], practical: str) -> C
     options = dict(spec.options)
     for key in keys:
         options[key] = options[key].resolve(metrics[name])
+    from grader.checks import get_check   # the kind's own rules, now that its thresholds are numbers
+
+    try:
+        get_check(spec.kind).validate(options, f"check {spec.id!r}", practical)
+    except ConfigError as err:
+        raise ConfigError(f"{err} once the reference is known (it measured {name} = {metrics[name]} under the "
+                          "grading budget: a budget that lets the reference train is needed)") from None
     if options.get("zero_at") is not None and options.get("zero_at") == options.get("full_at"):
         raise ConfigError(f"{practical}: check {spec.id!r}: zero_at and full_at are both {options['zero_at']} "
                           "once the reference is known")

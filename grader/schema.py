@@ -145,12 +145,13 @@ def text_list(*, what: str = "strings", example: str = '["a", "b"]', entry: str 
     return Annotated[tuple[str, ...], BeforeValidator(check)]
 
 
-def choices_list(*choices: str) -> Any:
-    """A non-empty list of distinct strings among ``choices``, kept as a tuple (e.g. the editions offered)."""
+def choices_list(*choices: str, empty: bool = False) -> Any:
+    """A list of distinct strings among ``choices`` (non-empty unless ``empty``), kept as a tuple (e.g. the
+    editions offered)."""
     def check(value: Any) -> tuple[str, ...]:
         allowed = ", ".join(repr(c) for c in choices)
-        if not isinstance(value, list) or not value:
-            raise problem(f"must be a non-empty list among {allowed}, not {kind_of(value)}")
+        if not isinstance(value, list) or not (value or empty):
+            raise problem(f"must be a {'' if empty else 'non-empty '}list among {allowed}, not {kind_of(value)}")
         wrong = [v for v in value if v not in choices]
         if wrong:
             raise problem(f"{wrong[0]!r} is not one of {allowed}")

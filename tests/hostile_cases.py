@@ -15,6 +15,10 @@ PRACTICAL = "toy"
 CORRECT = "def square(x):\n    return x ** 2"
 WRONG = "def square(x):\n    return x + 1"
 
+# out/ as a notebook finds it: beside its working folder, under both runners (no variable says where it is)
+OUT_DIR = 'os.path.join(os.path.dirname(os.getcwd()), "out")'
+
+
 
 def notebook(*sources: str, executed: bool = True, order: list[int] | None = None, metadata: dict | None = None,
              parameters: bool = True) -> bytes:
@@ -134,9 +138,10 @@ def kill_own_kernel() -> bytes:
 _PLANT = '''
 import glob, json, os, re
 import numpy as np
-out = os.environ["GRADER_OUT_DIR"]
-probe = os.environ["GRADER_PROBE_DIR"]
 text = open("notebook.ipynb", encoding="utf-8").read()
+# no variable names the grader's folders: the probe cell of the copy being run does
+probe = re.findall(r"probe_dir='([^']+)'", text)[-1]
+out = re.findall(r"out_dir='([^']+)'", text)[-1]
 nonce = re.findall(r"nonce='([0-9a-f]+)'", text)
 nonce = nonce[-1] if nonce else "0" * 32
 spec = json.load(open(os.path.join(probe, "spec.json")))
@@ -160,7 +165,7 @@ def plant_and_sabotage_probe() -> bytes:
     that the probe can neither remove it nor put its own in place."""
     return notebook(WRONG, '''
         import json, os
-        out = os.environ["GRADER_OUT_DIR"]
+        out = os.path.join(os.path.dirname(os.getcwd()), "out")
         json.dump({"protocol": 2, "nonce": "f" * 32, "items": {}}, open(os.path.join(out, "status.json"), "w"))
         os.remove = lambda *a, **k: None
         os.replace = lambda *a, **k: None
@@ -186,7 +191,7 @@ def overwrite_probe_outputs() -> bytes:
     return notebook(WRONG, '''
         import json, os, threading, time
         import numpy as np
-        out = os.environ["GRADER_OUT_DIR"]
+        out = os.path.join(os.path.dirname(os.getcwd()), "out")
         def forge():
             while True:
                 try:
@@ -214,7 +219,7 @@ def write_outside_scratch(marker: str) -> bytes:
                 results[target] = "written"
             except OSError as err:
                 results[target] = type(err).__name__
-        json.dump(results, open(os.path.join(os.environ["GRADER_OUT_DIR"], "seen.json"), "w"))
+        json.dump(results, open(os.path.join(os.path.join(os.path.dirname(os.getcwd()), "out"), "seen.json"), "w"))
     ''')
 
 
@@ -223,7 +228,7 @@ def read_host(paths: list[str]) -> bytes:
         import json, os
         seen = {{p: os.path.exists(p) for p in {paths!r}}}
         seen["listing"] = sorted(os.listdir("/work"))
-        json.dump(seen, open(os.path.join(os.environ["GRADER_OUT_DIR"], "seen.json"), "w"))
+        json.dump(seen, open(os.path.join(os.path.join(os.path.dirname(os.getcwd()), "out"), "seen.json"), "w"))
     ''')
 
 
@@ -345,7 +350,7 @@ chained = {{folder: _chain(folder) for folder in [{folders}]}}
 
 
 def deep_setid_chain_cell(*folders: str, depth: int = 1500) -> str:
-    """The cell planting the chain in each folder (Python expressions, e.g. 'os.environ["GRADER_OUT_DIR"]')."""
+    """The cell planting the chain in each folder (Python expressions, e.g. OUT_DIR: where out/ is)."""
     return _DEEP_CHAIN.format(depth=depth, folders=", ".join(folders))
 
 
@@ -359,7 +364,7 @@ def setid_in_the_run_folder() -> bytes:
     folder planted in the run folder itself, beside the host's own files."""
     return notebook(CORRECT, '''
         import os
-        run_folder = os.path.dirname(os.environ["GRADER_OUT_DIR"])
+        run_folder = os.path.dirname(os.getcwd())
         os.mkdir(os.path.join(run_folder, "stash"))
         fd = os.open(os.path.join(run_folder, "stash", "suid"), os.O_CREAT | os.O_WRONLY, 0o6755)
         os.fchmod(fd, 0o6755)

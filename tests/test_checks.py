@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from nbclient import NotebookClient
 
+from grader.execution.base import with_kernel_dirs
 from grader.assignment import load_assignment
 from grader.checks import get_check, register
 from grader.checks.base import Check, result
@@ -138,10 +139,7 @@ def _plan(assignment, work: Path, seed: int = 7):
 def _run_kernel(work: Path, cells: list[str]) -> RunResult:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GRADER_PROBE_DIR", str(work / "probe"))
-        mp.setenv("GRADER_OUT_DIR", str(work / "out"))
-        NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(work)}}).execute()
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(work)}}).execute()
     return RunResult(status="ok", duration_s=1.0, executed_notebook=None, out_dir=work / "out")
 
 
@@ -149,7 +147,7 @@ def _run_kernel(work: Path, cells: list[str]) -> RunResult:
 def graded(assignment, tmp_path_factory):
     work = tmp_path_factory.mktemp("run")
     plan = _plan(assignment, work)
-    run = _run_kernel(work, [STUDENT, plan.cell_source])
+    run = _run_kernel(work, [STUDENT, with_kernel_dirs(plan.cell_source, work / "probe", work / "out")])
     return work, plan, {r.check_id: r for r in evaluate(assignment, plan, INSPECTED, run)}
 
 

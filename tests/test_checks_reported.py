@@ -9,6 +9,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from grader.execution.base import with_kernel_dirs
 from grader.assignment import load_assignment
 from grader.checks.evaluate import evaluate
 from grader.checks.plan import plan_probe
@@ -104,11 +105,9 @@ def graded(tmp_path_factory):
         assignment = load_assignment(root)
         plan = plan_probe(assignment, root / "probe", root, {"epochs": 1}, 5)
         nb = nbformat.v4.new_notebook()
-        nb.cells = [nbformat.v4.new_code_cell(c) for c in CELLS + [plan.cell_source]]
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("GRADER_PROBE_DIR", str(root / "probe"))
-            mp.setenv("GRADER_OUT_DIR", str(root / "out"))
-            NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(root)}}).execute()
+        cell = with_kernel_dirs(plan.cell_source, root / "probe", root / "out")   # as a runner writes them in
+        nb.cells = [nbformat.v4.new_code_cell(c) for c in CELLS + [cell]]
+        NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(root)}}).execute()
         nbformat.write(nb, root / "executed.ipynb")
         run = RunResult(status="ok", duration_s=1.0, executed_notebook=root / "executed.ipynb", out_dir=root / "out")
         printed = nb.cells[2].outputs[0]["text"]

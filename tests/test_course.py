@@ -232,3 +232,11 @@ def test_a_docker_typo_names_the_key_and_the_file(tmp_path):
     assert str(path) in str(err.value)
     with pytest.raises(ConfigError, match=r"docker\.gpus"):
         load_course(_with_docker(tmp_path, 'gpus = "some"\n'))
+
+
+def test_a_practical_may_be_graded_by_the_contracts_letter(tmp_path):
+    course = load_course(write(tmp_path, COURSE.replace('parameters = { epochs = 1, lr = 0.01 }',
+                                                         'parameters = { epochs = 1, lr = 0.01 }\nadaptations = []')))
+    assert course.practicals["mnist_cnn"].adaptations == () and course.practicals["rnn_text"].adaptations is None
+    with pytest.raises(ConfigError, match="practicals.mnist_cnn.adaptations.*'precision' is not one of"):
+        load_course(write(tmp_path, COURSE.replace('timeout_s = 1800', 'timeout_s = 1800\nadaptations = ["precision"]')))

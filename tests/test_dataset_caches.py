@@ -188,7 +188,7 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 import numpy as np
 import keras
 (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
-out = os.environ["GRADER_OUT_DIR"]
+out = os.path.join(os.path.dirname(os.getcwd()), "out")
 for name, array in dict(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test).items():
     np.save(os.path.join(out, name + ".npy"), array)
 roots = {root: sorted(os.listdir(os.path.join(root, "MNIST", "raw"))) for root in ("data", "./data", ".", "./")}

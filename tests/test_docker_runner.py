@@ -92,7 +92,7 @@ def request(tmp: Path, cells: list[str], *, parameters: dict | None = None, para
 
 # A cell that saves what the notebook observed, for the host to read back from out/.
 def report(expr: str) -> str:
-    return (f"import json, os\nwith open(os.path.join(os.environ['GRADER_OUT_DIR'], 'seen.json'), 'w') as f:\n"
+    return (f"import json, os\nwith open(os.path.join(os.path.join(os.path.dirname(os.getcwd()), 'out'), 'seen.json'), 'w') as f:\n"
             f"    json.dump({expr}, f)\n")
 
 
@@ -136,7 +136,7 @@ def points_by_check(evaluation) -> dict[str, object]:
 
 def test_trivial_notebook_runs_with_parameters_and_extra_cells(runner, tmp_path):
     req = request(tmp_path, ["y = x * 2", "raise ValueError('student bug')"], parameters={"x": 21},
-                  parameters_cell="x = 1", extra=(report("{'y': y, 'probe': os.environ['GRADER_PROBE_DIR']}"),))
+                  parameters_cell="x = 1", extra=(report("{'y': y, 'probe': __GRADER_KERNEL_PROBE_DIR__}"),))
     result = runner.run(req)
     assert result.status == "error"        # the student's cell raised ...
     assert result.failed_cell == 2
@@ -154,7 +154,7 @@ def test_host_paths_in_parameters_become_container_paths(runner, tmp_path):
 
 
 def test_only_the_expected_names_come_out_of_the_container_as_the_hosts_own_files(runner, tmp_path):
-    in_out = ("import os\nout = os.environ['GRADER_OUT_DIR']\nos.mkdir(os.path.join(out, 'sub'))\n"
+    in_out = ("import os\nout = os.path.join(os.path.dirname(os.getcwd()), 'out')\nos.mkdir(os.path.join(out, 'sub'))\n"
               "open(os.path.join(out, 'sub', 'made_here.txt'), 'w').write('x')\n"
               "open(os.path.join(out, 'unexpected.npy'), 'w').write('x')")
     req = request(tmp_path, ["open('made_here.txt', 'w').write('x')", in_out, report("'ok'")])

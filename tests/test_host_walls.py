@@ -28,8 +28,8 @@ pytestmark = pytest.mark.slow
 
 # Where a run may write: the container's out and results folders and its scratch (its working folder);
 # the local runner's out folder and scratch.
-IN_CONTAINER = ('os.environ["GRADER_OUT_DIR"]', '"/grader/results"', '"."')
-LOCAL = ('os.environ["GRADER_OUT_DIR"]', '"."')
+IN_CONTAINER = (hc.OUT_DIR, '"/grader/results"', '"."')
+LOCAL = (hc.OUT_DIR, '"."')
 RUN_FILES = ["executed.ipynb", "out", "run.json", "runner.log"]
 LONG = "d" * 200      # the chain's folder name
 

@@ -100,7 +100,7 @@ def _digests(shared_data: Path) -> set[str]:
 
 # Student code. It looks in every file (and in every gzip and zip/npz member) of every folder the grader points
 # the kernel to, and of folders it can guess, for the evaluation labels; when found, it breaks `softmax`.
-SEARCH = '''import gzip, hashlib, io, json, os, tempfile, zipfile
+SEARCH = '''import gzip, hashlib, io, json, os, re, tempfile, zipfile
 from pathlib import Path
 
 
@@ -146,13 +146,16 @@ def labels_found(needles, digests, places, max_bytes=200_000_000):
 '''
 # Where to look: data_dir, the working folder (with the dataset caches the grader copies there), Keras's home
 # ($KERAS_HOME, which the runner sets) and the user's ~/.keras, the temporary folder the kernel is given, every
-# GRADER_* folder (probe inputs, answers, data), and the temporary folder of the grader's own process, which
+# folder the probe cell names (probe inputs, answers), and the temporary folder of the grader's own process, which
 # the test points into this batch (the local runner leaves the host's /tmp reachable by design: only what the
 # grader writes there is its business; under docker the kernel sees a /tmp of its own).
 PLACES = '''places = {"data_dir": Path(data_dir).resolve(), "cwd": Path.cwd(), "user_keras": Path.home() / ".keras",
           "keras_home": Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser(),
           "tmp": Path(tempfile.gettempdir()), "grader_tmp": Path(GRADER_TMP)}
-places |= {k: Path(v) for k, v in os.environ.items() if k.startswith("GRADER_") and os.path.isdir(v)}
+_copy = next(p for p in ("notebook.ipynb", "/grader/spec/notebook.ipynb") if os.path.exists(p))
+_text = open(_copy, encoding="utf-8").read()   # the copy being run names the grader's folders in its probe cell
+places |= {"probe": Path(re.findall(r"probe_dir='([^']+)'", _text)[-1]),
+           "out": Path(re.findall(r"out_dir='([^']+)'", _text)[-1])}
 found, read = labels_found(NEEDLES, DIGESTS, sorted(set(places.values())))
 with open(REPORT, "w") as fh:
     json.dump({"found": found, "read": {role: read[str(place)] for role, place in places.items()}}, fh)
@@ -516,11 +519,11 @@ def test_a_keras_notebook_searching_every_folder_it_is_given_finds_no_evaluation
     report = reports["search"]
     assert report["found"] == [], report
     read = report["read"]         # the search ran, and read what lies where it was pointed
-    assert {"GRADER_PROBE_DIR", "GRADER_OUT_DIR", "GRADER_DATA_DIR", "tmp", "grader_tmp", "user_keras"} <= set(read)
+    assert {"probe", "out", "data_dir", "tmp", "grader_tmp", "user_keras"} <= set(read)
     assert {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"} <= set(read["data_dir"]), read
     assert "mnist.npz" in read["keras_home"], read                 # the keras.mnist cache
     assert "t10k-labels-idx1-ubyte" in read["cwd"], read            # the torchvision.MNIST cache's test labels
-    assert {"probe.py", "spec.json", "accuracy.npy"} <= set(read["GRADER_PROBE_DIR"]), read
+    assert {"probe.py", "spec.json", "accuracy.npy"} <= set(read["probe"]), read
     score = scores["keras_searches_labels"]
     assert score.status == "graded" and score.score == INTENDED["keras_searches_labels"], _why(score)
 

@@ -73,7 +73,7 @@ def test_trivial_notebook_runs_with_parameters_visible(tmp_path):
     notebook = _notebook(tmp_path, "result = epochs * 2\nprint(result)", parameters="epochs = 1")
     before = hashlib.sha256(notebook.read_bytes()).hexdigest()
     result = _run(_request(tmp_path, notebook, parameters={"epochs": 21},
-                           extra=("import os\nopen(os.path.join(os.environ['GRADER_OUT_DIR'], 'r.txt'), 'w')"
+                           extra=("import os\nopen(os.path.join(os.path.join(os.path.dirname(os.getcwd()), 'out'), 'r.txt'), 'w')"
                                   ".write(str(result))",)))
     assert result.status == "ok", result
     assert result.reason is None and result.failed_cell is None
@@ -91,7 +91,7 @@ def test_trivial_notebook_runs_with_parameters_visible(tmp_path):
 def test_extra_cell_runs_after_a_student_cell_raised(tmp_path):
     notebook = _notebook(tmp_path, "a = 1", "raise ValueError('bad shape')", "b = 2")
     result = _run(_request(tmp_path, notebook, extra=(
-        "import os\nopen(os.environ['GRADER_OUT_DIR'] + '/probe.txt', 'w').write(f'{a} {b}')",)))
+        "import os\nopen(os.path.join(os.path.dirname(os.getcwd()), 'out') + '/probe.txt', 'w').write(f'{a} {b}')",)))
     assert result.status == "error"
     assert result.failed_cell == 2   # index in the notebook as handed in: markdown, a = 1, raise
     assert result.reason.code == "run_cell_error"
@@ -150,10 +150,10 @@ def test_kernel_exit_is_reported_as_kernel_died(tmp_path):
 
 
 @pytest.mark.slow
-def test_kernel_sees_grader_env_and_runs_in_scratch(tmp_path):
+def test_kernel_sees_the_runs_env_but_no_grader_folders_and_runs_in_scratch(tmp_path):
     notebook = _notebook(tmp_path, "import os, sys, json\njson.dump({'cwd': os.getcwd(), 'python': sys.prefix, "
                          "'env': {k: os.environ.get(k) for k in ('GRADER_PROBE_DIR', 'GRADER_OUT_DIR', "
-                         "'GRADER_DATA_DIR', 'COURSE_SEED')}}, open(os.environ['GRADER_OUT_DIR'] + '/seen.json', 'w'))")
+                         "'GRADER_DATA_DIR', 'COURSE_SEED')}}, open(os.path.join(os.path.dirname(os.getcwd()), 'out') + '/seen.json', 'w'))")
     request = _request(tmp_path, notebook, env={"COURSE_SEED": "7"}, parameters={"seed": 3})
     result = _run(request)
     assert result.status == "ok", result
@@ -161,8 +161,9 @@ def test_kernel_sees_grader_env_and_runs_in_scratch(tmp_path):
     assert first.source.endswith("seed = 3\n") and INJECTED_TAG in first.metadata["tags"]
     seen = json.loads((result.out_dir / "seen.json").read_text())
     assert Path(seen["cwd"]).resolve() == (tmp_path / "work" / "scratch").resolve()
-    assert seen["env"] == {"GRADER_PROBE_DIR": str(request.probe_dir), "GRADER_OUT_DIR": str(request.out_dir),
-                           "GRADER_DATA_DIR": str(request.data_dir), "COURSE_SEED": "7"}
+    # the run's own variables reach the kernel; none names the grader's folders (the probe cell does)
+    assert seen["env"] == {"GRADER_PROBE_DIR": None, "GRADER_OUT_DIR": None, "GRADER_DATA_DIR": None,
+                           "COURSE_SEED": "7"}
     assert seen["python"] == sys.prefix   # the kernel runs on the grader's own interpreter
 
 

@@ -35,13 +35,15 @@ INTENDED_LOST = {
     "keras_no_prompt": {"generate": Decimal("0.33")},
     "keras_untrained": {"cross_entropy": Decimal("3")},
     "keras_reads_held_out": {},
-    "keras_bidirectional": {"cross_entropy": Decimal("3")},   # reads ahead: its figure measures nothing
 }
+# keras_bidirectional: a Bidirectional(GRU) reads ahead. Each scored position's future is random, so its backward
+# half reads noise: it keeps the cross-entropy that figure earns (measured, not fixed in advance), less than the
+# solution's, and loses nothing else.
 
 # A cell a cheater would add: look for held-out text wherever the grader points the kernel (its data_dir, its
-# working folder, the folders of its GRADER_* variables: probe inputs, out folder, data) and, when found, say so through `decode`, so that
+# working folder, the folders its probe cell names: probe inputs, out folder) and, when found, say so through `decode`, so that
 # the round trip shows it. NEEDLE is a held-out passage, planted by the test (the corpus is public).
-SEARCH = '''import os
+SEARCH = '''import os, re
 from pathlib import Path
 
 
@@ -59,8 +61,10 @@ def held_out_found(needle, places):
     return found
 
 
-places = {Path(data_dir), Path.cwd()} | {Path(v) for k, v in os.environ.items() if k.startswith("GRADER_")
-                                         and os.path.isdir(v)}
+_copy = next(p for p in ("notebook.ipynb", "/grader/spec/notebook.ipynb") if os.path.exists(p))
+_text = open(_copy, encoding="utf-8").read()   # the copy being run names the grader's folders in its probe cell
+places = {Path(data_dir), Path.cwd(), Path(re.findall(r"probe_dir='([^']+)'", _text)[-1]),
+          Path(re.findall(r"out_dir='([^']+)'", _text)[-1])}
 leaked = held_out_found(NEEDLE, sorted(places))
 print("held-out text found in:", leaked)
 if leaked:
@@ -188,6 +192,10 @@ def test_nothing_the_grader_hands_a_keras_kernel_holds_evaluation_text(graded):
 
 
 
-def test_a_bidirectional_model_is_told_it_reads_ahead(graded):
-    entropy = next(c for c in graded["keras_bidirectional"].checks if c.check_id == "cross_entropy")
-    assert entropy.reason.code == "metric_reads_ahead" and entropy.details["reads_ahead"], _why(graded["keras_bidirectional"])
+def test_a_bidirectional_model_is_measured_without_the_future_it_reads(graded):
+    score, solution = graded["keras_bidirectional"], graded["keras_solution"]
+    entropy = next(c for c in score.checks if c.check_id == "cross_entropy")
+    honest = next(c for c in solution.checks if c.check_id == "cross_entropy")
+    assert entropy.reason.code == "metric_cross_entropy_causal" and entropy.details["causal_positions"], _why(score)
+    assert Decimal(entropy.details["cross_entropy_per_char"]) > Decimal(honest.details["cross_entropy_per_char"])
+    assert entropy.points < entropy.max_points and set(_lost(score)) == {"cross_entropy"}, _why(score)

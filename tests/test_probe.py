@@ -9,6 +9,7 @@ import pytest
 import torch
 from nbclient import NotebookClient
 
+from grader.execution.base import with_kernel_dirs
 from grader.checks.plan import PROBE_FILE, SPEC_FILE, probe_cell
 from grader.probe import probe_sha256, probe_source
 
@@ -97,12 +98,10 @@ def test_probe_cell_survives_shadowed_names_in_a_real_kernel_and_refuses_a_forei
     student = ("import torch\n"
                "def softmax(t):\n    return torch.softmax(t, dim=-1)\n"
                "print = np = json = os = open = exec = compile = hashlib = None  # a student's shadowing\n")
-    cell = probe_cell("abc123")
+    cell = with_kernel_dirs(probe_cell("abc123"), probe_dir, out_dir)   # as a runner writes them in
     foreign = cell.replace(probe_sha256(), "0" * 64)
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(s) for s in (student, foreign, cell)]
-    monkeypatch.setenv("GRADER_PROBE_DIR", str(probe_dir))
-    monkeypatch.setenv("GRADER_OUT_DIR", str(out_dir))
     NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
 

@@ -93,6 +93,15 @@ def test_a_reference_without_the_checks_metric_is_refused_by_name(toy):
         with_reference(load_assignment(toy / "assignments" / "toy"), toy / "data", {}, toy / "out", log=print)
 
 
+def test_a_reference_too_weak_for_its_thresholds_stops_the_batch_instead_of_flipping_them(toy):
+    """zero_at "reference * 0.5" and full_at "reference + 0.5" are sane until the reference is weak enough for
+    full_at to fall on the wrong side: then higher-is-better would pay for the worst figures. Refused, saying why."""
+    toml = toy / "assignments" / "toy" / "assignment.toml"
+    toml.write_text(toml.read_text().replace('zero_at = "reference * 0.5"', 'zero_at = "reference + 0.5"'))
+    with pytest.raises(ConfigError, match=r"full_at \(0.7900\) must be above zero_at \(1.3000\).*it measured accuracy = 0.8000"):
+        with_reference(load_assignment(toy / "assignments" / "toy"), toy / "data", {}, toy / "out", log=print)
+
+
 def test_the_cli_builds_and_prints_the_metrics(toy, capsys):
     argv = ["reference", "build", "toy", "--data", str(toy / "data"), "--out", str(toy / "out"),
             "--assignments", str(toy / "assignments")]

@@ -231,13 +231,52 @@ def test_two_characters_per_step_cost_the_format_and_leave_temperature_not_judge
     assert reason.params["problem"]["code"] == "temperature_one_character"
 
 
-def test_a_model_that_reads_ahead_earns_no_cross_entropy_whatever_its_figure(assignment, tmp_path):
+def test_a_model_that_reads_ahead_reads_noise_and_earns_no_cross_entropy(assignment, tmp_path):
     results = grade(assignment, tmp_path, student(VOCABULARY[::-1], reads_ahead=True))
     entropy = results["cross_entropy"]
-    # it sees the character it is asked for: a figure far below any honest model's, and no point for it
-    assert Decimal(entropy.details["cross_entropy_per_char"]) < Decimal("1.5")
-    assert entropy.points == Decimal("0") and entropy.reason.code == "metric_reads_ahead", render(entropy.reason, "en")
-    assert "mira hacia delante" in render(entropy.reason, "es")
+    # every scored position's future is random: the character it "sees" is noise, so its figure is far worse
+    # than an honest model's, and it earns nothing, without any test it could recognise and answer apart
+    assert Decimal(entropy.details["cross_entropy_per_char"]) > Decimal("2.64")
+    assert entropy.points == Decimal("0") and entropy.reason.code == "metric_cross_entropy_causal"
+    assert "al azar" in render(entropy.reason, "es") and entropy.details["causal_positions"]
     assert results["model_shape"].points == Decimal("1")    # its shape is right: one defect, one deduction
     honest = grade(assignment, tmp_path / "honest", student(VOCABULARY[::-1]))
-    assert honest["cross_entropy"].points == FULL["cross_entropy"] and "reads_ahead" not in honest["cross_entropy"].details
+    assert honest["cross_entropy"].points == FULL["cross_entropy"]
+
+
+def test_a_causal_model_scores_its_whole_window_figure_at_the_cut_positions(assignment, tmp_path):
+    """For a model whose logits at t depend on ids up to t only, replacing the future changes nothing: the
+    causal figure is the cross-entropy of the very same positions measured on the untouched windows."""
+    from tiny_rnn_ref import evaluation_data, vocabulary
+
+    namespace = student()
+    results = grade(assignment, tmp_path, namespace)
+    positions = results["cross_entropy"].details["causal_positions"]
+    windows, targets = evaluation_data(tmp_path, {})
+    logits = namespace["model"](torch.as_tensor(windows)).numpy()
+    picked = np.concatenate([logits[:, p] for p in positions])
+    wanted = np.concatenate([targets[:, p] for p in positions])
+    from grader.checks.metric import cross_entropy_per_char
+
+    assert Decimal(results["cross_entropy"].details["cross_entropy_per_char"]) == cross_entropy_per_char(picked, wanted)
+
+def test_a_model_that_mixes_the_rows_of_a_batch_keeps_the_cross_entropy_its_outputs_earn(assignment, tmp_path):
+    """An LSTM without batch_first runs its recurrence across the batch: row i's logits depend on earlier rows,
+    never on its own row's future. A defect the cross-entropy prices by what its outputs really are (issue #24):
+    no causality verdict takes its points, and nothing else pays for it."""
+    namespace = student()
+    table = namespace["model"]
+
+    def mixes_rows(ids):    # each row's logits pulled towards the previous row's character at the same place
+        ids = torch.as_tensor(ids)
+        return table(ids) + 1.5 * torch.nn.functional.one_hot(torch.roll(ids, 1, dims=0), len(VOCABULARY)).float()
+
+    results = grade(assignment, tmp_path, {**namespace, "model": mixes_rows})
+    entropy = results["cross_entropy"]
+    from grader.checks.metric import linear_points
+
+    value = Decimal(entropy.details["cross_entropy_per_char"])
+    honest = Decimal(grade(assignment, tmp_path / "honest", student())["cross_entropy"].details["cross_entropy_per_char"])
+    assert value > honest                       # the mixing costs what it costs in predictions ...
+    assert entropy.points == linear_points(Decimal("3"), value, Decimal("2.64"), Decimal("1.5")) > Decimal("0")
+    assert points(results) == {**FULL, "cross_entropy": entropy.points}    # ... and nothing else pays for it

@@ -1,11 +1,12 @@
-"""Causality of a token model, for the ``metric`` kind's ``causal`` option: the logits at position t may
-depend on the ids up to t only. A model that reads ahead (a bidirectional layer, logits computed from the
-whole window) predicts held-out text from the very characters it is asked to predict: its cross-entropy
-would earn points for nothing.
+"""A language model's cross-entropy measured causally by construction (the ``metric`` kind's ``causal`` option).
 
-The test is a pair of windows per row that agree on their first half and differ after it: the logits of
-the first half must not change. Drawn from the held-out inputs themselves, so every id is a valid one,
-and fed through the student's numbering like the metric's own inputs.
+Each scored position's future is replaced at random before the model sees it: for a cut position c, every row
+of the pass keeps its ids up to c and gets random ids after it, and only the logits at c are scored against the
+id that really followed. A model that reads ahead then reads noise, and its cross-entropy says so; nothing marks
+a batch as a test to answer differently, since every scored batch is such a batch; and a model that mixes the
+rows of a batch (an LSTM without ``batch_first``) is judged by the cross-entropy its outputs really earn.
+For a causal model the logits at c are the ones the whole window gives, so the figure estimates the same
+cross-entropy the reference is measured with.
 """
 from __future__ import annotations
 
@@ -13,43 +14,27 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks.base import PlanContext, ScoreContext
-from grader.checks.numbering import translate
-from grader.i18n import msg
-from grader.records import Reason
+from grader.checks.base import PlanContext
 
-ROWS = 4                    # pairs of windows
-ATOL, RTOL = 1e-3, 1e-3     # batch composition moves float32 logits by ~1e-6; reading ahead, by far more
+DEFAULT_CUTS = 16
 
 
-def plan_causality(item_id: str, name: str, windows: np.ndarray, ctx: PlanContext, numbering: dict[str, Any],
-                   batch_size: int) -> tuple[list[dict], dict | None]:
-    """The probe item feeding [first rows; same rows with their second half replaced], and what scoring
-    needs of it; no item (and None) when the inputs are not windows of ids long enough to split."""
-    if windows.ndim != 2 or windows.dtype.kind not in "iu" or windows.shape[1] < 4 or len(windows) < 2:
-        return [], None
-    rows = min(ROWS, len(windows) // 2)
-    split = windows.shape[1] // 2
-    changed = windows[:rows].copy()
-    changed[:, split:] = windows[rows:2 * rows, split:]
-    item = {"item": item_id, "kind": "model", "name": name, "batch_size": batch_size,
-            "inputs": [ctx.write_input(item_id, np.concatenate([windows[:rows], changed]))]}
-    if numbering:
-        item = translate(item, numbering["numbering"], numbering["size"])
-    return [item], {"item": item_id, "rows": rows, "split": split}
-
-
-def reads_ahead(ctx: ScoreContext, name: str, plan: dict) -> Reason | None:
-    """Why the model's early logits changed with later ids, or None (causal, or nothing to judge by)."""
-    output = ctx.outputs.get(plan["item"], name, want="array")
-    rows, split = plan["rows"], plan["split"]
-    if output.reason is not None or output.array.ndim != 3 or len(output.array) != 2 * rows:
-        return None    # the metric's own item says what is wrong with such a model
-    early = output.array[:, :split].astype(np.float64)
-    if not np.isfinite(early).all():
+def plan_cuts(windows: np.ndarray, targets: np.ndarray, ctx: PlanContext, cuts: int) -> dict[str, Any] | None:
+    """The causal inputs (cut-major: all rows of one cut together, so a batch holds one cut), the position
+    kept in each row and its target; None when the inputs are not windows of ids."""
+    if windows.ndim != 2 or windows.dtype.kind not in "iu" or targets.shape != windows.shape:
         return None
-    before, after = early[:rows], early[rows:]
-    moved = float(np.abs(before - after).max())
-    if np.allclose(before, after, atol=ATOL, rtol=RTOL):
-        return None
-    return msg("metric_reads_ahead", name=name, first=split, length=output.array.shape[1], moved=f"{moved:.3g}")
+    count, length = windows.shape
+    cuts = max(1, min(int(cuts), length))
+    # one cut per stratum of the window, the same for every row: positions spread like the whole window's
+    edges = np.linspace(0, length, cuts + 1).astype(np.int64)
+    positions = np.array([int(ctx.rng.integers(lo, max(lo + 1, hi))) for lo, hi in zip(edges[:-1], edges[1:])])
+    pool = windows.reshape(-1)      # random ids drawn from the held-out text's own: every one a valid id
+    inputs = np.repeat(windows[None], cuts, axis=0)
+    for number, cut in enumerate(positions):
+        noise = pool[ctx.rng.integers(0, len(pool), size=(count, length - cut - 1))]
+        inputs[number, :, cut + 1:] = noise
+    keep = np.repeat(positions, count)
+    labels = np.concatenate([targets[:, cut] for cut in positions])
+    return {"inputs": inputs.reshape(cuts * count, length), "keep": keep.astype(np.int64), "labels": labels,
+            "positions": [int(p) for p in positions]}

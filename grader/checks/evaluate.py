@@ -18,9 +18,11 @@ from grader.specs import Assignment
 
 
 def evaluate(assignment: Assignment, plan: ProbePlan, inspection: InspectionReport,
-             run: RunResult | None, notebook: Path | None = None) -> list[CheckResult]:
-    """``notebook``: the file as handed in, for checks that read the student's own outputs."""
-    outputs = probe_outputs(run, plan.nonce)
+             run: RunResult | None, notebook: Path | None = None,
+             outputs: ProbeOutputs | None = None) -> list[CheckResult]:
+    """``notebook``: the file as handed in, for checks that read the student's own outputs; ``outputs``: the
+    answers to score (the probe's, with the judge's in place of the kernel's where it ran), else read here."""
+    outputs = outputs if outputs is not None else probe_outputs(run, plan.nonce)
     templates = assignment.template_files()
     results = []
     for spec in assignment.checks:

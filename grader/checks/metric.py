@@ -4,8 +4,8 @@ The probe sees only the inputs, shuffled with the secret per-run seed; the label
 process. Points grow linearly from ``zero_at`` to ``full_at`` (Decimal, rounded to cents).
 With ``encode`` and ``vocabulary`` (token models), the ids and targets are translated into the
 student's own numbering when her encoder gives one (grader.checks.numbering): the metric judges the
-model, and the vocabulary order is the round-trip check's to score. With ``causal`` (language models), a
-model whose logits read later ids earns nothing (grader.checks.causality).
+model, and the vocabulary order is the round-trip check's to score. With ``causal`` (language models), each
+scored position's future is replaced at random first (grader.checks.causality): reading ahead reads noise.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 import numpy as np
 
 from grader.checks.base import CENT, Check, Option, PlanContext, ScoreContext, fmt_shape, result
-from grader.checks.causality import plan_causality, reads_ahead
+from grader.checks.causality import DEFAULT_CUTS, plan_cuts
 from grader.checks.numbering import plan_numbering, student_table, translate
 from grader.errors import ConfigError
 from grader.i18n import msg
@@ -58,13 +58,17 @@ class Metric:
 
     measure: Callable[[np.ndarray, np.ndarray], Decimal]
     code: str
+    higher_is_better: bool = True
 
 
 METRICS: dict[str, Metric] = {
     "accuracy": Metric(accuracy, code="checks_metric_accuracy"),
-    "cross_entropy_per_char": Metric(cross_entropy_per_char, code="metric_cross_entropy_per_char"),
+    "cross_entropy_per_char": Metric(cross_entropy_per_char, code="metric_cross_entropy_per_char",
+                                     higher_is_better=False),
     "top5_accuracy": Metric(top5_accuracy, code="metric_top5_accuracy"),
 }
+# a metric's message when measured causally (the ``causal`` option says how the figure was made)
+CAUSAL_CODES = {"cross_entropy_per_char": "metric_cross_entropy_causal"}
 
 
 def linear_points(points: Decimal, value: Decimal, zero_at: Decimal, full_at: Decimal) -> Decimal:
@@ -78,8 +82,8 @@ class MetricCheck(Check):
     kind = "metric"
     uses_probe = True
     needs_evaluation_data = True      # labels: only at grading time, never in a student's kernel
-    codes = ("checks_metric_wrong_shape", "metric_sequence_wrong_shape", "metric_reads_ahead",
-             *sorted({m.code for m in METRICS.values()}))
+    codes = ("checks_metric_wrong_shape", "metric_sequence_wrong_shape",
+             *sorted({m.code for m in METRICS.values()} | set(CAUSAL_CODES.values())))
     options = {
         "metric": Option("str"),
         "name": Option("str"),
@@ -89,9 +93,10 @@ class MetricCheck(Check):
         "batch_size": Option("int", required=False, default=256),
         "encode": Option("str", required=False),          # the student's encoder, with vocabulary: her numbering
         "vocabulary": Option("ref", required=False),
-        # a language model's logits at position t may depend on ids up to t only: one that reads ahead
-        # predicts the text from the characters it is asked for, and earns nothing
+        # a language model's logits at position t are scored with the ids after t replaced at random: one that
+        # reads ahead reads noise (grader.checks.causality); ``cuts`` positions of each window are scored
         "causal": Option("bool", required=False, default=False),
+        "cuts": Option("int", required=False, default=DEFAULT_CUTS),
     }
 
     @classmethod
@@ -99,20 +104,28 @@ class MetricCheck(Check):
         if options["metric"] not in METRICS:
             raise ConfigError(f"{path}: {where}.metric = {options['metric']!r} is unknown "
                               f"(known: {', '.join(METRICS)})")
-        if options["zero_at"] == options["full_at"]:
+        zero_at, full_at = options["zero_at"], options["full_at"]
+        if zero_at == full_at:
             raise ConfigError(f"{path}: {where}: zero_at and full_at must differ")
+        better = METRICS[options["metric"]].higher_is_better
+        if isinstance(zero_at, Decimal) and isinstance(full_at, Decimal) and (full_at > zero_at) != better:
+            # thresholds the other way round would give full points to the worst figures
+            raise ConfigError(f"{path}: {where}: full_at ({full_at}) must be {'above' if better else 'below'} zero_at "
+                              f"({zero_at}): {options['metric']} is better when {'higher' if better else 'lower'}")
         if options["batch_size"] <= 0:
             raise ConfigError(f"{path}: {where}.batch_size must be positive")
+        if options["cuts"] <= 0:
+            raise ConfigError(f"{path}: {where}.cuts must be positive")
         if (options["encode"] is None) != (options["vocabulary"] is None):
             raise ConfigError(f"{path}: {where}: encode and vocabulary go together (the student's numbering)")
 
     @classmethod
     def plan(cls, spec: CheckSpec, ctx: PlanContext):
         same = ("metric", spec.options["name"], spec.options["data"], spec.options["batch_size"],
-                spec.options["encode"], spec.options["vocabulary"])
+                spec.options["encode"], spec.options["vocabulary"], spec.options["causal"], spec.options["cuts"])
         if same in ctx.shared:   # another metric of the same model on the same data: reuse its answers
             item, labels, numbering, inputs, causal = ctx.shared[same]
-            return [], _private(item, labels, numbering, inputs, causal if spec.options["causal"] else None)
+            return [], _private(item, labels, numbering, inputs, causal)
         images, labels = resolve(spec.options["data"])(ctx.data_dir, ctx.parameters)
         images, labels = np.asarray(images), np.asarray(labels, dtype=np.int64)
         # token ids stay integers (the probe feeds them as int64); anything else is a float32 input
@@ -121,17 +134,18 @@ class MetricCheck(Check):
             raise ConfigError(f"check {spec.id!r}: {spec.options['data']} returned {len(images)} inputs "
                               f"and {len(labels)} labels")
         order = ctx.rng.permutation(len(labels))   # public labels in public order earn nothing
-        item = {"item": spec.id, "kind": "model", "name": spec.options["name"],
-                "inputs": [ctx.write_input(spec.id, images[order])], "batch_size": spec.options["batch_size"]}
-        items, numbering = _plan_numbering(spec, ctx, item)
+        images, labels = images[order], labels[order]
         inputs = describe_inputs(images)
-        causal = None
-        if spec.options["causal"]:
-            causal_items, causal = plan_causality(f"{spec.id}_causal", spec.options["name"], images[order], ctx,
-                                                  numbering, spec.options["batch_size"])
-            items += causal_items
-        ctx.shared[same] = (spec.id, labels[order], numbering, inputs, causal)
-        return items, _private(spec.id, labels[order], numbering, inputs, causal)
+        item = {"item": spec.id, "kind": "model", "name": spec.options["name"], "batch_size": spec.options["batch_size"]}
+        causal = plan_cuts(images, labels, ctx, spec.options["cuts"]) if spec.options["causal"] else None
+        if causal is not None:   # one scored position per row: the labels are those positions' targets
+            images, labels = causal["inputs"], causal["labels"]
+            item["keep"] = ctx.write_input(f"{spec.id}_keep", causal["keep"])
+            causal = {"positions": causal["positions"]}
+        item["inputs"] = [ctx.write_input(spec.id, images)]
+        items, numbering = _plan_numbering(spec, ctx, item)
+        ctx.shared[same] = (spec.id, labels, numbering, inputs, causal)
+        return items, _private(spec.id, labels, numbering, inputs, causal)
 
     @classmethod
     def score(cls, spec: CheckSpec, ctx: ScoreContext) -> CheckResult:
@@ -155,18 +169,17 @@ class MetricCheck(Check):
             raise ConfigError(f"check {spec.id!r}: thresholds relative to the reference need its metrics: "
                               "grade through `grader grade`, which builds them (`grader reference build`)")
         points = linear_points(spec.points, value, zero_at, full_at)
-        reason = msg(METRICS[metric].code, name=name, value=str(value), count=len(labels), zero_at=str(zero_at), full_at=str(full_at))
+        code = CAUSAL_CODES[metric] if ctx.private.get("causal") and metric in CAUSAL_CODES else METRICS[metric].code
+        reason = msg(code, name=name, value=str(value), count=len(labels), zero_at=str(zero_at), full_at=str(full_at))
         numbering = {"numbering": "student" if table is not None else "contract"} if "numbering" in ctx.private else {}
-        ahead = reads_ahead(ctx, name, ctx.private["causal"]) if "causal" in ctx.private else None
-        if ahead is not None:    # its figure measures nothing: shown in the details, never earned
-            points, reason = Decimal("0"), ahead
-        return result(spec, points, reason, **{metric: str(value), "count": len(labels)}, **numbering,
-                      inputs=ctx.private.get("inputs", {}), **({"reads_ahead": True} if ahead else {}))
+        causal = {"causal_positions": ctx.private["causal"]["positions"]} if ctx.private.get("causal") else {}
+        return result(spec, points, reason, **{metric: str(value), "count": len(labels)}, **numbering, **causal,
+                      inputs=ctx.private.get("inputs", {}))
 
 
 def _private(item: str, labels: np.ndarray, numbering: dict, inputs: dict, causal: dict | None) -> dict:
-    """What scoring needs of the plan: the answer's item, the labels in its order, the numbering, what the
-    model was fed, and the causality pair when the check asks for one."""
+    """What scoring needs of the plan: the answer's item, the labels in its order (one per scored position when
+    the measurement is causal), the numbering, what the model was fed, the causal cut positions."""
     return {"item": item, "labels": labels, **numbering, "inputs": inputs, **({"causal": causal} if causal else {})}
 
 

@@ -42,14 +42,43 @@ class ItemOutput:
 
 
 class ProbeOutputs:
-    """The probe's answers for one run. ``problem`` set: nothing in out/ counts (and why)."""
+    """The probe's answers for one run, and the judge's where it answered instead (``judged``: those items).
+    ``problem`` set: nothing in out/ counts (and why)."""
 
     def __init__(self, out_dir: Path | None, statuses: dict[str, dict[str, Any]],
-                 problem: Reason | None = None, absent: bool = False) -> None:
+                 problem: Reason | None = None, absent: bool = False,
+                 folders: dict[str, Path] | None = None, judged: frozenset[str] = frozenset(),
+                 unexported: dict[str, str] | None = None) -> None:
         self.out_dir = out_dir
         self.statuses = statuses
         self.problem = problem
         self.absent = absent        # no status.json at all: the probe never finished
+        self.folders = dict(folders or {})   # item -> the folder holding its array, when not out/
+        self.judged = judged
+        self.unexported = dict(unexported or {})   # name -> why the judge could not run it (the kernel answered)
+
+    def path_of(self, name: str) -> Path:
+        """A file the probe wrote into out/ by a name the plan fixed (e.g. an exported program)."""
+        if self.out_dir is None:
+            raise FileNotFoundError(name)
+        return Path(self.out_dir) / name
+
+    def with_answers(self, statuses: dict[str, dict[str, Any]], folder: Path) -> "ProbeOutputs":
+        """These items answered by the judge (their arrays in ``folder``), in place of the probe's."""
+        return ProbeOutputs(self.out_dir, {**self.statuses, **statuses}, self.problem, self.absent,
+                            {**self.folders, **{item: Path(folder) for item in statuses}},
+                            self.judged | frozenset(statuses), self.unexported)
+
+    def failing(self, errors: dict[str, str]) -> "ProbeOutputs":
+        """These items answered by an error (e.g. a program the judge refused), said in the item's reason."""
+        failed = {item: {"status": "error", "error": error[:MAX_ERROR_CHARS]} for item, error in errors.items()}
+        return ProbeOutputs(self.out_dir, {**self.statuses, **failed}, self.problem, self.absent, self.folders,
+                            self.judged | frozenset(errors), self.unexported)
+
+    def not_exported(self, reasons: dict[str, str]) -> "ProbeOutputs":
+        """These objects' programs could not be judged: their items keep the kernel's answers, as claims."""
+        return ProbeOutputs(self.out_dir, self.statuses, self.problem, self.absent, self.folders, self.judged,
+                            {**self.unexported, **reasons})
 
     @classmethod
     def failed(cls, reason: Reason, *, absent: bool = False) -> "ProbeOutputs":
@@ -80,7 +109,7 @@ class ProbeOutputs:
             return ItemOutput(None, msg("probe_output_not_value", name=name,
                                         problem="numbers where a JSON value was expected"))
         try:
-            return ItemOutput(load_array(self.out_dir / f"{item}.npy"), None)
+            return ItemOutput(load_array(self.folders.get(item, self.out_dir) / f"{item}.npy"), None)
         except OutputProblem as err:
             return ItemOutput(None, msg("checks_output_invalid", name=name, problem=str(err)))
 
@@ -175,4 +204,19 @@ def _statuses(items: Any) -> dict[str, dict[str, Any]] | None:
         statuses[str(item)] = {"status": entry["status"], "error": error}
         if entry["status"] == "ok" and "value" in entry:
             statuses[str(item)]["value"] = entry["value"]
+        adapted = _adaptations(entry.get("adapted"))
+        if adapted:
+            statuses[str(item)]["adapted"] = adapted
     return statuses
+
+
+def _adaptations(value: Any) -> list[dict[str, str]]:
+    """What the probe says it adapted between the contract and the model: a few short words, or nothing."""
+    if not isinstance(value, list):
+        return []
+    kept = []
+    for entry in value[:5]:
+        if isinstance(entry, dict) and all(isinstance(entry.get(k), str) and len(entry[k]) <= 40
+                                           for k in ("kind", "contract", "model")):
+            kept.append({k: entry[k] for k in ("kind", "contract", "model")})
+    return kept

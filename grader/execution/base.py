@@ -18,6 +18,15 @@ from grader.notebook_tags import INJECTED_TAG  # noqa: F401  (runners' callers r
 KERAS_BACKEND = {"KERAS_BACKEND": "torch"}
 
 
+# Marks in an extra cell that the runner replaces with the kernel's own paths of the probe and out folders: the
+# grader says where they are in the cell it appends, never in a variable of the kernel's environment.
+PROBE_DIR_MARK, OUT_DIR_MARK = "__GRADER_KERNEL_PROBE_DIR__", "__GRADER_KERNEL_OUT_DIR__"
+
+
+def with_kernel_dirs(cell: str, probe_dir: str | Path, out_dir: str | Path) -> str:
+    return cell.replace(PROBE_DIR_MARK, repr(str(probe_dir))).replace(OUT_DIR_MARK, repr(str(out_dir)))
+
+
 @dataclass(frozen=True)
 class RunRequest:
     notebook: Path               # as handed in (never modified)
@@ -47,6 +56,25 @@ class RunRequest:
     @property
     def executed_path(self) -> Path:
         return self.work_dir / "executed.ipynb"
+
+
+@dataclass(frozen=True)
+class JudgeRequest:
+    """One program to judge (grader.judge): ``folder`` holds it and its items' inputs; ``spec`` names them."""
+
+    folder: Path                 # the host's own folder: program.npz, <item>.inputs.npy, ...
+    spec: dict[str, Any]         # {"program": file, "items": [...]}; the runner adds where answers go
+    timeout_s: float
+    env: dict[str, str] = field(default_factory=dict)   # the run's (GPU, batch mark)
+
+
+@dataclass(frozen=True)
+class JudgeRun:
+    """Where the judge's answers are, or why there are none (``problem``, a phrase for the student's page)."""
+
+    answers: Path | None
+    problem: str | None = None
+    seconds: float = 0.0
 
 
 class Runner:
@@ -107,3 +135,10 @@ class Runner:
 
     def run(self, request: RunRequest) -> RunResult:
         raise NotImplementedError(f"runner {type(self).__name__} does not implement run()")
+
+    def judge(self, request: JudgeRequest) -> JudgeRun:
+        """Run the judge on one exported program where no student code runs: by default a child process of
+        the grader's interpreter, capped in memory and time (grader.execution.judge_process)."""
+        from grader.execution.judge_process import judge_in_child
+
+        return judge_in_child(request)

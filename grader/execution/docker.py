@@ -19,9 +19,10 @@ from pathlib import Path, PurePath, PurePosixPath
 from typing import Any, Iterator
 
 from grader.errors import GraderError, RunnerError
-from grader.execution.base import KERAS_BACKEND, Runner, RunRequest
+from grader.execution.base import KERAS_BACKEND, JudgeRequest, JudgeRun, Runner, RunRequest
 from grader.execution.child import CHILD_CALL, KERNEL_NAME, child_spec, write_kernelspec
-from grader.execution.docker_daemon import (LABEL, connect, daemon_gone, first_line, kill, remove,
+from grader.execution.marker import MARK_VAR
+from grader.execution.docker_daemon import (LABEL, connect, container_labels, daemon_gone, first_line, kill, remove,
                                             remove_marked_containers, require_image)
 # taken from here by the image commands and the tests, as before the daemon helpers moved
 from grader.execution.docker_daemon import remove_leftover_containers  # noqa: F401
@@ -144,12 +145,27 @@ class DockerRunner(Runner):
         discard(request.work_dir, (request.scratch_dir.name, _SPEC_DIR))   # made by the host, read-only inside
         return settled(request, outcome)
 
+    def judge(self, request: JudgeRequest) -> JudgeRun:
+        """The judge in a fresh container of the same image and limits (grader.execution.docker_judge)."""
+        from grader.execution.docker_judge import judge_in_container
+
+        self.preflight()
+        try:
+            with self._gpu() as gpus:
+                return judge_in_container(self, request, gpus)
+        except Exception as err:
+            if daemon_gone(err):
+                raise RunnerError(f"docker daemon unreachable during a run: {first_line(err)}",
+                                  code="docker_daemon_unreachable",
+                                  reason=msg("docker_daemon_unreachable", detail=first_line(err))) from err
+            return JudgeRun(None, f"the judge's container failed: {type(err).__name__}: {first_line(err)}")
+
     # --- one run -------------------------------------------------------------------------------
 
     def _run(self, request: RunRequest, started: float, gpus: Any) -> RunResult:
         fresh_dirs(request)
         request = _in_container_paths(request)
-        spec = self._write_spec(request, prepare(request, KERNEL_NAME))
+        spec = self._write_spec(request, prepare(request, KERNEL_NAME, (PROBE, OUT)))
         self._hand_over(request)
         container = self._client.containers.create(self.image, [PYTHON, "-c", _CHILD, spec],
                                                    **self._container_options(request, gpus))
@@ -217,14 +233,13 @@ class DockerRunner(Runner):
                   Mount(RESULTS, None, type="volume", labels={LABEL: "1"}),
                   Mount(SPEC, str(work / _SPEC_DIR), type="bind", read_only=True),
                   Mount(PROBE, str(Path(request.probe_dir).resolve()), type="bind", read_only=True)]
-        env = {"GRADER_PROBE_DIR": PROBE, "GRADER_OUT_DIR": OUT}
+        env = {}   # the probe cell names its folders itself: nothing here says a grader runs the notebook
         if request.data_dir is not None:
             mounts.append(Mount(DATA, str(Path(request.data_dir).resolve()), type="bind", read_only=True))
-            env["GRADER_DATA_DIR"] = DATA
         # As many BLAS/OpenMP threads as the CPU quota allows: a thread per host core would be throttled.
         env["OMP_NUM_THREADS"] = str(max(1, math.ceil(self.cpus)))
         env.update(KERAS_BACKEND)
-        env.update({str(k): str(v) for k, v in request.env.items()})
+        env.update({str(k): str(v) for k, v in request.env.items() if k != MARK_VAR})
         env.update({"HOME": HOME, "JUPYTER_PATH": f"{SPEC}/kernel",
                     "JUPYTER_RUNTIME_DIR": "/tmp/jupyter-runtime", "IPYTHONDIR": "/tmp/ipython",
                     "KERAS_HOME": KERAS_HOME,   # writable (else Keras caches in /tmp/.keras), as the local runner's
@@ -240,7 +255,7 @@ class DockerRunner(Runner):
             mem_limit=self.memory, memswap_limit=self.memory, nano_cpus=int(self.cpus * 1e9),
             pids_limit=self.pids, cap_drop=["ALL"], security_opt=["no-new-privileges"],
             device_requests=gpu_device_requests(gpus) or None,
-            labels={LABEL: "1", "grader.run": uuid.uuid4().hex},
+            labels=container_labels(request.env),
             log_config=LogConfig(type=LogConfig.types.JSON, config={"max-size": "1m", "max-file": "1"}),
         )
 

@@ -6,11 +6,14 @@ clean-up only those carrying its mark.
 """
 from __future__ import annotations
 
+import uuid
+
 from grader.errors import GraderError, RunnerError
 from grader.execution.marker import MARK_VAR
 from grader.i18n import msg
 
 LABEL = "grader"                       # every container of the grader carries grader=1
+BATCH_LABEL = "grader.batch"           # and the mark of the batch it belongs to (grader.execution.marker)
 
 
 def connect(timeout_s: float = 120.0):
@@ -44,6 +47,15 @@ def remove_leftover_containers(client=None) -> int:
     return removed
 
 
+def container_labels(env: dict[str, str]) -> dict[str, str]:
+    """A container's labels: the grader's, a run id, and the batch's mark (in a label, where a killed grader's
+    next run finds it, not in the environment, where the notebook would read that a grader runs it)."""
+    labels = {LABEL: "1", "grader.run": uuid.uuid4().hex}
+    if MARK_VAR in env:
+        labels[BATCH_LABEL] = str(env[MARK_VAR])
+    return labels
+
+
 def remove_marked_containers(mark: str) -> int:
     """Remove the grader's containers of the batch ``mark`` (a killed batch's); safe without a daemon."""
     try:
@@ -53,7 +65,8 @@ def remove_marked_containers(mark: str) -> int:
     removed = 0
     needle = f"{MARK_VAR}={mark}"
     for container in client.containers.list(all=True, filters={"label": f"{LABEL}=1"}, ignore_removed=True):
-        if needle in (container.attrs.get("Config", {}).get("Env") or []):
+        config = container.attrs.get("Config", {})
+        if (config.get("Labels") or {}).get(BATCH_LABEL) == mark or needle in (config.get("Env") or []):
             try:
                 container.remove(force=True, v=True)
                 removed += 1

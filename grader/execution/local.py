@@ -127,10 +127,6 @@ class LocalRunner(Runner):
             folder = request.work_dir / name
             folder.mkdir(parents=True, exist_ok=True)
             env[var] = str(folder)
-        env["GRADER_PROBE_DIR"] = str(request.probe_dir)
-        env["GRADER_OUT_DIR"] = str(request.out_dir)
-        if request.data_dir is not None:
-            env["GRADER_DATA_DIR"] = str(request.data_dir)
         env.update(KERAS_BACKEND)
         env.update({str(k): str(v) for k, v in request.env.items()})
         env[_TOKEN_VAR] = token

@@ -15,7 +15,7 @@ import nbformat
 from nbformat.v4.rwbase import split_lines, strip_transient
 
 from grader.errors import InputError
-from grader.execution.base import RunRequest
+from grader.execution.base import RunRequest, with_kernel_dirs
 from grader.execution.habits import neutralise
 from grader.execution.reassign import injection_point
 from grader.execution.safe_files import remove
@@ -41,8 +41,9 @@ def fresh_dirs(request: RunRequest) -> None:
         stale.unlink(missing_ok=True)
 
 
-def prepare(request: RunRequest, kernel_name: str) -> Path:
-    """Write scratch/notebook.ipynb ready to execute and return its path; InputError if unreadable."""
+def prepare(request: RunRequest, kernel_name: str, kernel_dirs: tuple[str, str] | None = None) -> Path:
+    """Write scratch/notebook.ipynb ready to execute and return its path; InputError if unreadable.
+    ``kernel_dirs``: the probe and out folders as the kernel sees them (default: the request's own paths)."""
     nb, reasons = read_notebook(request.notebook)
     if nb is None:
         raise InputError(f"{request.notebook} cannot be read", reason=reasons[0] if reasons else None)
@@ -56,8 +57,9 @@ def prepare(request: RunRequest, kernel_name: str) -> Path:
     nb.metadata["papermill"] = {"parameters": {}, "default_parameters": {}, "environment_variables": {}}
     if request.parameters:
         nb = _inject_parameters(nb, request.parameters, kernel_name)
+    probe_dir, out_dir = kernel_dirs or (request.probe_dir, request.out_dir)
     for source in request.extra_cells:
-        nb.cells.append(injected_cell(source))
+        nb.cells.append(injected_cell(with_kernel_dirs(source, probe_dir, out_dir)))
     target = request.scratch_dir / PREPARED_NAME
     _write(nb, target)
     return target

@@ -11,7 +11,8 @@ import hashlib
 import types
 from pathlib import Path
 
-PROBE_PARTS = (Path(__file__).with_name("probe.py"), Path(__file__).with_name("probe_keras.py"))
+PROBE_PARTS = (Path(__file__).with_name("probe.py"), Path(__file__).with_name("probe_keras.py"),
+               Path(__file__).with_name("probe_export.py"))
 
 
 def probe_source() -> bytes:

@@ -19,6 +19,8 @@ torch = sys.modules.get("torch")
 keras = sys.modules.get("keras")
 
 PROTOCOL = 2
+PARAMETERS_ITEM = "_parameters"
+_MISSING = object()
 MAX_ERROR_CHARS = 300
 DEFAULT_BATCH = 256
 MAX_LISTED = 500              # modules and parameter shapes an introspection lists
@@ -32,11 +34,20 @@ def main(student_ns, nonce, probe_dir=None, out_dir=None):
     with builtins.open(os.path.join(probe_dir, "spec.json"), encoding="utf-8") as fh:
         spec = json.load(fh)
     os.makedirs(out_dir, exist_ok=True)
-    _remove_stale(out_dir, spec["items"])
-    run = _Run(student_ns, probe_dir, out_dir)
+    _remove_stale(out_dir, spec["items"], spec.get("exports", []))
+    run = _Run(student_ns, probe_dir, out_dir, spec.get("adaptations", ("dtype", "device", "layout")))
     statuses = {}
+    judged = set()   # the names whose program the grader's judge runs: their model items are not answered here
+    for export in spec.get("exports", []):
+        statuses[export["item"]] = _export_programs(student_ns, export, out_dir)
+        if statuses[export["item"]]["ok"]:
+            judged.add(export["name"])
     for item in spec["items"]:
+        if item["kind"] in ("model", "introspect") and item["name"] in judged and not item.get("method"):
+            continue
         statuses[item["item"]] = run.item(item)
+    if spec.get("parameters"):   # the grading parameters as they stand now, however they were changed
+        statuses[PARAMETERS_ITEM] = _read_parameters(student_ns, spec["parameters"])
     _write_status(out_dir, nonce, statuses)
     ok = sum(1 for s in statuses.values() if s["ok"])
     builtins.print(f"grader probe: {ok}/{len(statuses)} items answered")
@@ -46,8 +57,10 @@ def main(student_ns, nonce, probe_dir=None, out_dir=None):
 class _Run:
     """One probe run: raw outputs of earlier items stay here, in memory, for {"item": ...} args."""
 
-    def __init__(self, student_ns, probe_dir, out_dir):
+    def __init__(self, student_ns, probe_dir, out_dir, adaptations=("dtype", "device", "layout")):
         self.ns, self.probe_dir, self.out_dir = student_ns, probe_dir, out_dir
+        self.adaptations = set(adaptations)
+        self.adapted = []     # what the item being answered needed adapting (named on the student's page)
         self.raw = {}
         self.values_left = MAX_VALUES_CHARS
         self.keras_notebook = _keras_notebook(student_ns)
@@ -57,16 +70,21 @@ class _Run:
         name = item["name"]
         if name not in self.ns:
             return _status("missing", error=f"name {name!r} is not defined")
+        self.adapted = []
         try:
             output = self._call(item, self.ns[name])
             if self.keras_edition and item.get("keras_output_layout"):
                 output = _contract_layout(output, item["keras_output_layout"])
             self.raw[item["item"]] = output
             if "inputs" in item:      # v1 items: numbers only, as before
-                return self._save_array(item, _to_numpy(output))
-            return self._save(item, output)
+                status = self._save_array(item, _to_numpy(output))
+            else:
+                status = self._save(item, output)
         except (Exception, SystemExit) as err:  # KeyboardInterrupt stays: it is how a timeout stops us
-            return _status("error", error=_describe(err))
+            status = _status("error", error=_describe(err))
+        if self.adapted:
+            status["adapted"] = self.adapted
+        return status
 
     def _call(self, item, obj):
         kind = item["kind"]
@@ -75,6 +93,8 @@ class _Run:
         args = [{"npy": f} for f in item["inputs"]] if "inputs" in item else item.get("args", [])
         if kind == "introspect":
             batch = self._arg(args[0]) if args else None
+            if batch is not None and item.get("rows"):
+                batch = _Array(batch.array[:int(item["rows"])])
             if _is_keras(obj, "layers", "Layer"):
                 return _introspect_keras(obj, batch, item.get("keras_layout"))
             return _introspect(obj, batch)
@@ -87,9 +107,14 @@ class _Run:
                 table = translation_table(self.raw.get(item["translate"]), int(item["size"]))
                 inputs = inputs if table is None else _Array(table[inputs.array])
             if _is_keras(obj, "layers", "Layer") and not item.get("method"):
-                return _call_keras_model(obj, inputs.array, int(item.get("batch_size", DEFAULT_BATCH)),
-                                         item.get("keras_layout"))
-            return _call_model(obj, inputs, int(item.get("batch_size", DEFAULT_BATCH)), item.get("method"))
+                output = _call_keras_model(obj, inputs.array, int(item.get("batch_size", DEFAULT_BATCH)),
+                                           item.get("keras_layout"))
+            else:
+                output = _call_model(obj, inputs, int(item.get("batch_size", DEFAULT_BATCH)), item.get("method"),
+                                     self._adapt)
+            if item.get("keep"):      # one position per row: a causal measurement's scored logits
+                output = _kept(output, np.load(self._path(item["keep"]), allow_pickle=False))
+            return output
         if kind != "function":
             raise ValueError(f"unknown item kind {kind!r}")
         loaded = ([self._arg(a) for a in args], {k: self._arg(a) for k, a in kwargs.items()})
@@ -98,6 +123,15 @@ class _Run:
         if repeat is None:
             return _call_function(obj, *loaded, tensors_first=first)
         return [_call_function(obj, *loaded, tensors_first=first) for _ in range(int(repeat))]
+
+    def _adapt(self, kind, contract, model):
+        """Record an adaptation between the contract's inputs and the model, if the course allows it."""
+        if kind not in self.adaptations:
+            raise TypeError(f"the model expects {model} inputs where the contract gives {contract}, and the course "
+                            f"grades this practical by the contract's letter ({kind} is not adapted)")
+        entry = {"kind": kind, "contract": contract, "model": model}
+        if entry not in self.adapted:
+            self.adapted.append(entry)
 
     def _arg(self, arg):
         if "npy" in arg:
@@ -176,7 +210,7 @@ def _call_function(fn, args, kwargs, tensors_first=True):
             raise first from None
 
 
-def _call_model(model, inputs, batch_size, method=None):
+def _call_model(model, inputs, batch_size, method=None, adapt=None):
     global torch
     if torch is None:  # a model is fed tensors even when the notebook never imported torch itself
         try:
@@ -198,6 +232,10 @@ def _call_model(model, inputs, batch_size, method=None):
             dtype = first.dtype if first.dtype.is_floating_point else torch.float32
     if inputs.dtype.kind in "iu":
         dtype = torch.int64     # token ids stay integers
+    elif adapt is not None and dtype != torch.float32:
+        adapt("dtype", "float32", str(dtype).replace("torch.", ""))
+    if adapt is not None and device.type != "cpu":
+        adapt("device", "cpu", str(device))
     outputs = []
     try:
         with torch.no_grad():
@@ -210,6 +248,14 @@ def _call_model(model, inputs, batch_size, method=None):
     if not outputs:
         raise ValueError("no inputs")
     return np.concatenate(outputs, axis=0)
+
+
+def _kept(output, positions):
+    """The logits at one position per row ([N, T, V] -> [N, V]): what a causal measurement scores."""
+    array = np.asarray(output)
+    if array.ndim < 3 or array.shape[0] != len(positions) or int(positions.max(initial=0)) >= array.shape[1]:
+        raise ValueError(f"returned shape {tuple(array.shape)}; expected (N, T, V) logits")
+    return array[np.arange(len(positions)), positions]
 
 
 def translation_table(answer, size):
@@ -397,6 +443,25 @@ def _jsonable(value, depth=0):
     raise TypeError(f"returned {type(value).__name__}, which is neither numbers nor a JSON value")
 
 
+def _read_parameters(ns, names):
+    """Each grading parameter's value in the namespace at the end of the run: plain values as they are, a path
+    or a device as its text, anything else by its type; a name no longer defined is said so."""
+    found = {}
+    for name in names[:50]:
+        value = ns.get(name, _MISSING)
+        if value is _MISSING:
+            found[name] = {"missing": True}
+        elif value is None or isinstance(value, (bool, int, float)) or (isinstance(value, str) and len(value) < 500):
+            found[name] = {"value": value}
+        elif type(value).__name__ in ("PosixPath", "WindowsPath", "Path", "device"):
+            found[name] = {"value": str(value)[:500]}
+        else:
+            found[name] = {"type": type(value).__name__[:80]}
+    status = _status("ok")
+    status["value"] = found
+    return status
+
+
 def _status(state, error=None, shape=None, dtype=None):
     return {"status": state, "ok": state == "ok", "error": error, "shape": shape, "dtype": dtype}
 
@@ -406,9 +471,9 @@ def _describe(err):
     return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS - 3] + "..."
 
 
-def _remove_stale(out_dir, items):
+def _remove_stale(out_dir, items, exports=()):
     """Files left by an earlier run or planted by the notebook must not pass as this run's answers."""
-    for name in ["status.json"] + [item["item"] + ".npy" for item in items]:
+    for name in ["status.json"] + [item["item"] + ".npy" for item in items] + [e["file"] for e in exports]:
         path = os.path.join(out_dir, name)
         if os.path.lexists(path):
             os.remove(path)

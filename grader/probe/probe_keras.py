@@ -43,13 +43,16 @@ def _keras_input(model, array, layout):
         array = array.astype(np.float32)
     if layout != "NHWC" or array.ndim < 3:
         return array
+    return array if _keras_input_channels_first(model, array.shape) else np.moveaxis(array, 1, -1).copy()
+
+
+def _keras_input_channels_first(model, shape):
+    """Whether the model's own declared Input takes the contract's channels-first ``shape`` as it is."""
     try:
-        shape = tuple(model.inputs[0].shape)[1:]
+        declared = tuple(model.inputs[0].shape)[1:]
     except Exception:    # a subclassed model has no declared input: the assignment's layout it is
-        shape = None
-    fits = shape is not None and len(shape) == array.ndim - 1 and all(
-        d is None or int(d) == n for d, n in zip(shape, array.shape[1:]))
-    return array if fits else np.moveaxis(array, 1, -1).copy()
+        return False
+    return len(declared) == len(shape) - 1 and all(d is None or int(d) == n for d, n in zip(declared, shape[1:]))
 
 
 def _contract_layout(output, layout):

@@ -104,6 +104,11 @@ def grades_from_scores(course: Course, scores: list[PracticalScore]) -> list[Cou
     return course_grades(course, students, scores)
 
 
+# notes of an evaluation that a person must look at (the judge could not run the model outside the notebook)
+FLAGGED_NOTES = {"judge_student_process": "report_flag_student_process", "judge_refused": "report_flag_judge_refused",
+                 "params_in_force": "report_flag_params_in_force"}
+
+
 def needs_human(scores: list[PracticalScore], grades: list[CourseGrade], lang: str = "en",
                 titles: dict | None = None) -> list[Flag]:
     """Why a person should look, in words: a check's own reason, never a raw value from its details."""
@@ -124,6 +129,8 @@ def needs_human(scores: list[PracticalScore], grades: list[CourseGrade], lang: s
         for note in s.notes:
             if note.code in _HUMAN_NOTES:
                 flag(_HUMAN_NOTES[note.code], reason=render(note, lang))
+            elif note.code in FLAGGED_NOTES:   # a model judged where the notebook could interfere, or not at all
+                flag(FLAGGED_NOTES[note.code], **note.params)
         if s.late == "yes":
             flag("report_flag_late", reason=render(s.reason, lang))
         if s.status == "overridden":

@@ -1,0 +1,92 @@
+"""The judge as a child process of the grader's own interpreter: isolated Python (``-I``), its own session, a
+minimal environment, capped in memory, killed at its time limit. The runners' default place for the judge
+(grader.judge); the docker runner runs it in a fresh container instead.
+
+The child runs only the grader's judge on a program it checks first (never student Python), so these caps are
+against a program that asks for too much, not against code: nothing here trusts the program.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from grader.execution.base import JudgeRequest, JudgeRun
+
+MEMORY_LIMIT_MB = 8192
+_ROOT = str(Path(__file__).resolve().parents[2])
+_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from grader.judge.main import main; main(sys.argv[-1])"
+SPEC_FILE = "judge.json"
+ANSWERS = "answers"
+
+
+def judge_in_child(request: JudgeRequest, memory_limit_mb: int | None = MEMORY_LIMIT_MB,
+                   python: str | None = None) -> JudgeRun:
+    started = time.monotonic()
+    folder = Path(request.folder)
+    answers = folder / ANSWERS
+    spec = {**request.spec, "answers": str(answers), "device": _device(request.env),
+            "threads": int(request.env.get("OMP_NUM_THREADS") or 1)}
+    (folder / SPEC_FILE).write_text(json.dumps(spec), encoding="utf-8")
+    log = folder / "judge.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([python or sys.executable, "-I", "-c", _BOOT, _ROOT, str(folder / SPEC_FILE)],
+                                cwd=folder, env=_environment(request.env, folder), stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=lambda: _limits(memory_limit_mb))
+        try:
+            proc.wait(timeout=max(request.timeout_s, 1.0))
+        except subprocess.TimeoutExpired:
+            _kill(proc)
+            return JudgeRun(None, f"the judge ran past its {request.timeout_s:g} s", time.monotonic() - started)
+    seconds = time.monotonic() - started
+    if proc.returncode != 0:
+        return JudgeRun(None, _failure(proc.returncode, log, memory_limit_mb), seconds)
+    return JudgeRun(answers, None, seconds)
+
+
+def _device(env: dict[str, str]) -> str:
+    """cuda when the run was given a GPU (the judge falls back to the CPU if it sees none)."""
+    visible = env.get("CUDA_VISIBLE_DEVICES", os.environ.get("CUDA_VISIBLE_DEVICES"))
+    return "auto" if visible not in (None, "", "-1") else "cpu"
+
+
+def _environment(env: dict[str, str], folder: Path) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "CUDA_VISIBLE_DEVICES")}
+    keep.update({k: v for k, v in env.items() if k in ("CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS")})
+    keep.update({"HOME": str(folder), "TMPDIR": str(folder), "PYTHONDONTWRITEBYTECODE": "1"})
+    return keep
+
+
+def _limits(memory_limit_mb: int | None) -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if memory_limit_mb:
+        limit = int(memory_limit_mb) << 20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
+
+
+def _failure(code: int, log: Path, memory_limit_mb: int | None) -> str:
+    try:
+        with log.open("rb") as fh:
+            fh.seek(max(0, log.stat().st_size - 2000))
+            tail = fh.read().decode("utf-8", errors="replace").strip().splitlines()
+    except OSError:
+        tail = []
+    last = tail[-1][:200] if tail else f"exit status {code}"
+    if "MemoryError" in last or "std::bad_alloc" in last or code == -signal.SIGKILL:
+        return f"the judge ran out of memory ({memory_limit_mb} MB) running the program"
+    return f"the judge stopped: {last}"
