@@ -37,6 +37,8 @@ INTENDED_LOST = {
     "keras_reads_held_out": {},
     "keras_bidirectional": {"cross_entropy": Decimal("3")},   # reads ahead: its figure measures nothing
 }
+# - probabilities: Dense(V, activation="softmax") and a generate that samples from softmax(log p / T), the
+#   temperature exactly: only cross_entropy pays (scored from the outputs as logits: near a uniform guess).
 
 # A cell a cheater would add: look for held-out text wherever the grader points the kernel (its data_dir, its
 # working folder, the folders of its GRADER_* variables: probe inputs, out folder, data) and, when found, say so through `decode`, so that
@@ -97,6 +99,10 @@ def _notebooks(repo: Path, needle: str) -> dict[str, nbformat.NotebookNode]:
         "keras_bidirectional": as_handed_in_executed(variant(
             solution, "x = layers.GRU(hidden_size, return_sequences=True)(x)",
             "x = layers.Bidirectional(layers.GRU(hidden_size, return_sequences=True))(x)")),
+        "keras_probabilities": as_handed_in_executed(variant(variant(variant(
+            solution, "outputs = layers.Dense(vocab_size)(x)", 'outputs = layers.Dense(vocab_size, activation="softmax")(x)'),
+            "SparseCategoricalCrossentropy(from_logits=True)", "SparseCategoricalCrossentropy()"),
+            "next_id = sample(logits[0, -1], temperature)", "next_id = sample(np.log(logits[0, -1]), temperature)")),
         # run and handed in as it came: still nothing of the student's (the notebook check knows its edition)
         "keras_template": as_handed_in_executed(nbformat.read(folder / "template_keras.ipynb", as_version=4)),
     }
@@ -149,7 +155,13 @@ def test_a_broken_keras_variant_loses_exactly_its_checks(graded, name):
 def test_a_sample_ignoring_temperature_is_caught_at_the_temperatures_other_than_one(graded):
     checks = {c.check_id: c for c in graded["keras_sample_ignores_temperature"].checks}
     assert checks["sample"].reason.code == "distribution_mismatch" and checks["sample"].details["cases_passed"] == "1/3"
-    assert checks["temperature"].reason.code == "temperature_wrong_sampler"   # the cause is named: sample
+    assert checks["temperature"].reason.code == "temperature_sampler_cause"   # the cause is named: sample
+
+
+def test_a_probability_model_sampled_from_log_p_keeps_the_temperature_and_loses_only_cross_entropy(graded):
+    score = graded["keras_probabilities"]
+    assert score.status == "graded" and set(_lost(score)) == {"cross_entropy"}, _why(score)
+    assert next(c for c in score.checks if c.check_id == "temperature").reason.code == "temperature_follows"
 
 
 def test_a_generate_without_the_prompt_is_told_so(graded):
