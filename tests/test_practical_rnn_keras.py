@@ -25,7 +25,7 @@ TINY_BUDGET = 'steps = 30, hidden_size = 64, seq_len = 50, batch_size = 16, devi
 # One defect, one deduction. Intended points, from the point table (assignment.toml, README) before any run:
 # - sample_ignores_temperature: `sample` draws from softmax(logits) whatever T: of the sample check's three
 #   temperatures (1, 0.5, 2) only T = 1 passes, 1/3 of 1.5 = 0.5 (loses 1); generate draws through `sample`,
-#   so its draws at T = 0.05 and 2 miss too: temperature 0 (all or nothing, loses 1.5). 10 - 2.5 = 7.5.
+#   so its draws at T = 0.01 and 5 are those of T = 1: temperature 0 (all or nothing, loses 1.5). 10 - 2.5 = 7.5.
 # - no_prompt: generate keeps 2 of its 3 thirds (0.67), nothing else: 9.67.
 # - untrained: model.fit never called: cross_entropy 0 (logits of an untrained model give about ln 65 = 4.17
 #   nats/char, the zero point), nothing else: 7.
