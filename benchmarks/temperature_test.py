@@ -53,7 +53,8 @@ def g_p_value(counts: np.ndarray) -> float:
 
 
 def false_fails(gradings: int) -> None:
-    print(f"\n| p_1 ({gradings:,} gradings each) | below 1e-2 | below 1e-3 | below 1e-4 | smallest p | fails at {LEVEL:g} |")
+    print(f"\n| p_1 ({gradings:,} gradings each) | below 1e-2 | below 1e-3 | below 1e-4 | smallest p "
+          f"| fails at {LEVEL:g} |")
     print("|---|---|---|---|---|---|")
     for number, (name, logits) in enumerate(SIMULATED.items()):
         rng = np.random.default_rng(100 + number)
@@ -64,7 +65,8 @@ def false_fails(gradings: int) -> None:
 
 def change_on_flat_models(judged: int) -> None:
     noise = np.random.default_rng(7).standard_normal(65)
-    print(f"\n| logits' spread (sd) of a model, generate honouring T | fails \"the draws change\" ({judged} gradings) |")
+    print(f"\n| logits' spread (sd) of a model, generate honouring T "
+          f"| fails \"the draws change\" ({judged} gradings) |")
     print("|---|---|")
     for spread in (0.003, 0.004, 0.005, 0.006, 0.008, 0.011, 0.05):
         rng = np.random.default_rng(int(spread * 1e4))

@@ -136,7 +136,8 @@ def probability_model_sampled_from_log_p(source):
     them, is near a uniform guess (most of its 3 points lost, how many depends on the reference). Nothing
     else pays."""
     source = edit(source, "        return self.table(ids)", "        return torch.softmax(self.table(ids), dim=-1)")
-    return edit(source, "out += itos[sample(logits, temperature)]", "out += itos[sample(torch.log(logits), temperature)]")
+    return edit(source, "out += itos[sample(logits, temperature)]",
+                "out += itos[sample(torch.log(logits), temperature)]")
 
 
 @mutant("cross_entropy", "2.5", edits=True)

@@ -119,12 +119,11 @@ def pooled_g(counts: np.ndarray, q: np.ndarray, z: np.ndarray) -> tuple[float, i
     and the rest pooled; degrees of freedom: every temperature's bins less one."""
     order = np.argsort(-z, kind="stable")
     kept, rest = order[:POOLED_BINS - 1], order[POOLED_BINS - 1:]
-    observed = counts[:, kept]
-    expected = counts.sum(axis=1, keepdims=True) * q[:, kept]
+    observed, shares = counts[:, kept], q[:, kept]
     if len(rest):
         observed = np.concatenate([observed, counts[:, rest].sum(axis=1, keepdims=True)], axis=1)
-        expected = np.concatenate([expected, counts.sum(axis=1, keepdims=True) * q[:, rest].sum(axis=1,
-                                                                                                 keepdims=True)], axis=1)
+        shares = np.concatenate([shares, q[:, rest].sum(axis=1, keepdims=True)], axis=1)
+    expected = counts.sum(axis=1, keepdims=True) * shares
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(observed > 0, observed * np.log(observed / np.maximum(expected, 1e-300)), 0.0)
     per_temperature = 2.0 * terms.sum(axis=1)
