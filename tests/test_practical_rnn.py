@@ -36,6 +36,11 @@ def _notebooks(repo: Path) -> dict[str, nbformat.NotebookNode]:
         "drops_a_character": as_handed_in_executed(variant(solution, 'return "".join(itos[int(i)] for i in ids)',
                                                 'return "".join(itos[int(i)] for i in ids[1:])')),
         "no_prompt": as_handed_in_executed(variant(solution, "    out = prompt\n", "    out = \"\"\n")),
+        "short_by_one": as_handed_in_executed(variant(solution, "    for _ in range(length):\n        next_id",
+                                                      "    for _ in range(length - 1):\n        next_id")),
+        "untrained_no_temperature": as_handed_in_executed(variant(
+            variant(solution, "for step in range(steps):", "for step in range(0):"),
+            "next_id = sample(logits[0, -1], temperature)", "next_id = sample(logits[0, -1], 1.0)")),
         "own_vocabulary_order": as_handed_in_executed(variant(solution, "chars = sorted(set(text))",
                                                               "chars = list(set(text))")),
         "template": nbformat.read(folder / "template.ipynb", as_version=4),
@@ -84,7 +89,7 @@ def test_generate_ignoring_temperature_loses_only_the_temperature_check(graded):
     score = graded[0]["no_temperature"]
     assert _lost(score) == {"temperature"}
     reason = next(c.reason for c in score.checks if c.check_id == "temperature")
-    assert reason.code == "temperature_wrong" and reason.params["temperature"] == 0.05
+    assert reason.code == "temperature_unchanged" and "0.01" in reason.params["temperatures"]
 
 
 def test_an_argmax_sample_loses_the_sample_check_and_the_temperature_its_generate_ignores(graded):
@@ -125,8 +130,9 @@ def test_the_unfilled_template_earns_next_to_nothing_and_says_why_per_check(grad
 
 
 # One defect, one deduction. Intended scores, from the point table (assignment.toml, README) before
-# any run: no_prompt 9.67 (generate keeps 2 of 3 thirds: 0.67), own_vocabulary_order 9 (roundtrip 0),
-# no_temperature 8.5 (temperature 0).
+# any run: no_prompt 9.67 (generate keeps 2 of 3 thirds: 0.67), short_by_one 9.67 (the length third),
+# own_vocabulary_order 9 (roundtrip 0), no_temperature 8.5 (temperature 0), untrained_no_temperature 5.5
+# (two defects: cross_entropy 0 and temperature 0).
 
 def test_a_generate_without_the_prompt_loses_a_third_of_the_format_point_and_nothing_else(graded):
     score = graded[0]["no_prompt"]
@@ -144,15 +150,28 @@ def test_an_own_vocabulary_order_loses_the_round_trip_only_and_no_temperature_hi
     assert score.score == Decimal("9")
     reasons = {c.check_id: c.reason for c in score.checks}
     assert reasons["roundtrip"].code == "roundtrip_numbering"
-    assert reasons["temperature"].code == "temperature_ok"
+    assert reasons["temperature"].code == "temperature_follows"
     details = {c.check_id: c.details for c in score.checks}
-    assert details["temperature"]["numbering"] == "student" and details["cross_entropy"]["numbering"] == "student"
+    assert details["cross_entropy"]["numbering"] == "student"
     spanish = render(reasons["roundtrip"], "es")
     assert "numeración del enunciado le da" in spanish and "contract" not in spanish and "got id" not in spanish
 
 
-def test_a_generate_ignoring_temperature_is_told_to_divide_by_it(graded):
+def test_a_generate_ignoring_temperature_is_asked_whether_it_passes_it_on(graded):
     score = graded[0]["no_temperature"]
     assert score.score == Decimal("8.5") and _points(score)["temperature"] == Decimal("0")
     reason = next(c.reason for c in score.checks if c.check_id == "temperature")
-    assert "¿Divide `generate` los logits entre la temperatura?" in render(reason, "es")
+    assert "¿Pasa `generate` la temperatura al muestreo?" in render(reason, "es")
+
+
+def test_an_untrained_model_that_ignores_temperature_loses_the_temperature_too(graded):
+    # two defects: the untrained model (cross_entropy) and a generate at T = 1 always (temperature)
+    score = graded[0]["untrained_no_temperature"]
+    assert _lost(score) == {"cross_entropy", "temperature"} and _points(score)["temperature"] == Decimal("0")
+
+
+def test_a_generate_short_by_one_loses_its_length_third_only(graded):
+    score = graded[0]["short_by_one"]
+    assert _lost(score) == {"generate"} and _points(score)["generate"] == Decimal("0.67"), [
+        (c.check_id, c.points, render(c.reason, "en")) for c in score.checks]
+    assert next(c for c in score.checks if c.check_id == "generate").details["failed"] == ["length"]

@@ -25,7 +25,7 @@ TINY_BUDGET = 'steps = 30, hidden_size = 64, seq_len = 50, batch_size = 16, devi
 # One defect, one deduction. Intended points, from the point table (assignment.toml, README) before any run:
 # - sample_ignores_temperature: `sample` draws from softmax(logits) whatever T: of the sample check's three
 #   temperatures (1, 0.5, 2) only T = 1 passes, 1/3 of 1.5 = 0.5 (loses 1); generate draws through `sample`,
-#   so its draws at T = 0.05 and 2 miss too: temperature 0 (all or nothing, loses 1.5). 10 - 2.5 = 7.5.
+#   so its draws at T = 0.01 and 5 are those of T = 1: temperature 0 (all or nothing, loses 1.5). 10 - 2.5 = 7.5.
 # - no_prompt: generate keeps 2 of its 3 thirds (0.67), nothing else: 9.67.
 # - untrained: model.fit never called: cross_entropy 0 (logits of an untrained model give about ln 65 = 4.17
 #   nats/char, the zero point), nothing else: 7.
@@ -36,6 +36,8 @@ INTENDED_LOST = {
     "keras_untrained": {"cross_entropy": Decimal("3")},
     "keras_reads_held_out": {},
 }
+# - probabilities: Dense(V, activation="softmax") and a generate that samples from softmax(log p / T), the
+#   temperature exactly: only cross_entropy pays (scored from the outputs as logits: near a uniform guess).
 # keras_bidirectional: a Bidirectional(GRU) reads ahead. Each scored position's future is random, so its backward
 # half reads noise: it keeps the cross-entropy that figure earns (measured, not fixed in advance), less than the
 # solution's, and loses nothing else.
@@ -101,6 +103,10 @@ def _notebooks(repo: Path, needle: str) -> dict[str, nbformat.NotebookNode]:
         "keras_bidirectional": as_handed_in_executed(variant(
             solution, "x = layers.GRU(hidden_size, return_sequences=True)(x)",
             "x = layers.Bidirectional(layers.GRU(hidden_size, return_sequences=True))(x)")),
+        "keras_probabilities": as_handed_in_executed(variant(variant(variant(
+            solution, "outputs = layers.Dense(vocab_size)(x)", 'outputs = layers.Dense(vocab_size, activation="softmax")(x)'),
+            "SparseCategoricalCrossentropy(from_logits=True)", "SparseCategoricalCrossentropy()"),
+            "next_id = sample(logits[0, -1], temperature)", "next_id = sample(np.log(logits[0, -1]), temperature)")),
         # run and handed in as it came: still nothing of the student's (the notebook check knows its edition)
         "keras_template": as_handed_in_executed(nbformat.read(folder / "template_keras.ipynb", as_version=4)),
     }
@@ -153,7 +159,13 @@ def test_a_broken_keras_variant_loses_exactly_its_checks(graded, name):
 def test_a_sample_ignoring_temperature_is_caught_at_the_temperatures_other_than_one(graded):
     checks = {c.check_id: c for c in graded["keras_sample_ignores_temperature"].checks}
     assert checks["sample"].reason.code == "distribution_mismatch" and checks["sample"].details["cases_passed"] == "1/3"
-    assert checks["temperature"].reason.code == "temperature_wrong_sampler"   # the cause is named: sample
+    assert checks["temperature"].reason.code == "temperature_sampler_cause"   # the cause is named: sample
+
+
+def test_a_probability_model_sampled_from_log_p_keeps_the_temperature_and_loses_only_cross_entropy(graded):
+    score = graded["keras_probabilities"]
+    assert score.status == "graded" and set(_lost(score)) == {"cross_entropy"}, _why(score)
+    assert next(c for c in score.checks if c.check_id == "temperature").reason.code == "temperature_follows"
 
 
 def test_a_generate_without_the_prompt_is_told_so(graded):

@@ -116,10 +116,9 @@ points = "1"
 id = "temperature"
 kind = "generation"
 test = "temperature"
-model = "lm"
 vocabulary = "forgery_ref:vocabulary"
 text = "forgery_ref:text"
-temperatures = ["1"]
+temperatures = ["0.5"]
 draws = 100
 points = "1"
 '''
@@ -128,7 +127,7 @@ INSPECTED = InspectionReport(readable=True, nbformat=4, code_cells=1, executed_c
                              in_order=True, error_cells=(), has_plot=False, colab=False,
                              has_parameters_cell=True, practical_hint=None)
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")     # a parameter the reason lacks
-# checks whose every probe answer must be numbers: a forged answer of another kind scores nothing
+# checks that a forged answer of any kind leaves at 0 (numbers where they read text, text where numbers)
 NUMBERS_ONLY = ("shape", "sequence", "accuracy", "temperature")
 
 

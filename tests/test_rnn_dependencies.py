@@ -1,6 +1,8 @@
 """One defect, one deduction in the char-RNN checks: a check that depends on another's contract (the
 prompt format, the vocabulary numbering) judges its own property through the student's own
 conventions, or says which failed check kept it from judging; never a hint about its own property.
+The temperature check reads only what generate writes: the model's outputs (logits, probabilities, an
+untrained network's), its vocabulary order and its interface never decide it.
 
 Fast: a tiny assignment, students written as plain functions (a bigram "model"), the real probe run
 in this process on them, then the real scoring.
@@ -45,7 +47,7 @@ ASSIGNMENT = '''
 id = "tiny_rnn"
 title = "Dependencies between the char-RNN checks"
 version = "1"
-max_points = "7.5"
+max_points = "9"
 [[checks]]
 id = "roundtrip"
 kind = "roundtrip"
@@ -62,6 +64,11 @@ input_shape = [2, 8]
 vocabulary = "tiny_rnn_ref:vocabulary"
 points = "1"
 [[checks]]
+id = "sample"
+kind = "distribution"
+name = "sample"
+points = "1.5"
+[[checks]]
 id = "generate"
 kind = "generation"
 test = "format"
@@ -76,8 +83,9 @@ kind = "generation"
 test = "temperature"
 vocabulary = "tiny_rnn_ref:vocabulary"
 text = "tiny_rnn_ref:text"
-temperatures = ["0.05", "2"]
-draws = 300
+temperatures = ["0.01", "5"]
+draws = 400
+sampler_check = "sample"
 points = "1.5"
 [[checks]]
 id = "cross_entropy"
@@ -92,7 +100,7 @@ zero_at = "2.64"
 full_at = "1.5"
 points = "3"
 '''
-FULL = {"roundtrip": Decimal("1"), "model_shape": Decimal("1"), "generate": Decimal("1"),
+FULL = {"roundtrip": Decimal("1"), "model_shape": Decimal("1"), "sample": Decimal("1.5"), "generate": Decimal("1"),
         "temperature": Decimal("1.5"), "cross_entropy": Decimal("3")}
 INSPECTED = InspectionReport(readable=True, nbformat=4, code_cells=1, executed_cells=1, executed=True,
                              in_order=True, error_cells=(), has_plot=False, colab=False,
@@ -102,7 +110,11 @@ INSPECTED = InspectionReport(readable=True, nbformat=4, code_cells=1, executed_c
 _TEXT = "the bird sat on the wall and the wind blew hard on the hill " * 30
 
 
-def _bigram_logits() -> torch.Tensor:
+def _bigram_logits(trained: bool = True) -> torch.Tensor:
+    """Log-probabilities of the next character given the last, or (untrained) the logits of a network at
+    its random start: all within a few tenths of each other, as a fresh LSTM's are."""
+    if not trained:
+        return 0.05 * torch.randn(len(VOCABULARY), len(VOCABULARY), generator=torch.Generator().manual_seed(3))
     counts = np.ones((len(VOCABULARY), len(VOCABULARY)))
     for a, b in zip(_TEXT, _TEXT[1:]):
         counts[VOCABULARY.index(a), VOCABULARY.index(b)] += 1
@@ -110,13 +122,17 @@ def _bigram_logits() -> torch.Tensor:
 
 
 def student(order: str = VOCABULARY, *, prompt: bool = True, uses_temperature: bool = True,
-            encode_works: bool = True, has_model: bool = True, extra: str = "", reads_ahead: bool = False) -> dict:
-    """A student namespace: her vocabulary ``order``, and one defect switched on at a time."""
+            encode_works: bool = True, has_model: bool = True, extra: str = "", reads_ahead: bool = False,
+            short_by_one: bool = False, probabilities: bool = False, trained: bool = True,
+            sample_ignores_temperature: bool = False) -> dict:
+    """A student namespace: her vocabulary ``order``, and defects switched on one (or two) at a time.
+    ``probabilities``: her model ends in a softmax, and generate samples from softmax(log p / T)."""
     stoi, itos = {c: i for i, c in enumerate(order)}, dict(enumerate(order))
-    contract = _bigram_logits()
+    contract = _bigram_logits(trained)
     fed = torch.tensor([stoi[c] for c in VOCABULARY])       # contract id -> her id
     table = torch.empty_like(contract)
     table[fed[:, None], fed[None, :]] = contract
+    outputs = torch.softmax(table, dim=1) if probabilities else table
 
     def encode(text):
         if not encode_works:
@@ -127,21 +143,23 @@ def student(order: str = VOCABULARY, *, prompt: bool = True, uses_temperature: b
         return "".join(itos[int(i)] for i in ids)
 
     def sample(logits, temperature=1.0):
-        return int(torch.multinomial(torch.softmax(torch.as_tensor(logits) / temperature, dim=0), 1))
+        scaled = torch.as_tensor(logits) / (1.0 if sample_ignores_temperature else temperature)
+        return int(torch.multinomial(torch.softmax(scaled, dim=0), 1))
 
     def generate(text, length, temperature=1.0):
         last, out = stoi[text[-1]], (text if prompt else "")
-        for _ in range(length):
-            last = sample(table[last], temperature if uses_temperature else 1.0)
+        for _ in range(length - 1 if short_by_one else length):
+            row = torch.log(outputs[last]) if probabilities else outputs[last]
+            last = sample(row, temperature if uses_temperature else 1.0)
             out += itos[last] + extra
         return out
 
     namespace = {"encode": encode, "decode": decode, "sample": sample, "generate": generate}
     if has_model and reads_ahead:    # the next id's own one-hot added in: it "predicts" what it was shown
-        namespace["model"] = lambda ids: table[ids] + 20.0 * torch.nn.functional.one_hot(
+        namespace["model"] = lambda ids: outputs[ids] + 20.0 * torch.nn.functional.one_hot(
             torch.roll(torch.as_tensor(ids), -1, dims=1), len(VOCABULARY)).float()
     elif has_model:
-        namespace["model"] = lambda ids: table[ids]
+        namespace["model"] = lambda ids: outputs[ids]
     return namespace
 
 
@@ -183,7 +201,6 @@ def test_an_own_vocabulary_order_costs_the_round_trip_only(assignment, tmp_path)
     results = grade(assignment, tmp_path, student(order))
     assert points(results) == {**FULL, "roundtrip": Decimal("0")}
     assert results["roundtrip"].reason.code == "roundtrip_numbering"
-    assert results["temperature"].details["numbering"] == "student"
     contract = grade(assignment, tmp_path / "contract", student())
     assert (results["cross_entropy"].details["cross_entropy_per_char"]
             == contract["cross_entropy"].details["cross_entropy_per_char"])
@@ -196,39 +213,89 @@ def test_a_generate_without_the_prompt_costs_a_third_of_the_format_point_only(as
     assert results["generate"].details["failed"] == ["prompt"]
 
 
-def test_a_generate_ignoring_temperature_is_told_to_divide_by_it(assignment, tmp_path):
+def test_a_generate_ignoring_temperature_is_asked_whether_it_passes_it_on(assignment, tmp_path):
     results = grade(assignment, tmp_path, student(VOCABULARY[::-1], uses_temperature=False))
     assert points(results) == {**FULL, "roundtrip": Decimal("0"), "temperature": Decimal("0")}
-    assert results["temperature"].reason.code == "temperature_wrong"
-    assert "¿Divide `generate` los logits entre la temperatura?" in render(results["temperature"].reason, "es")
+    assert results["temperature"].reason.code == "temperature_unchanged"
+    assert "¿Pasa `generate` la temperatura al muestreo?" in render(results["temperature"].reason, "es")
 
 
-def test_without_an_encode_the_contracts_numbering_is_used_and_a_mismatch_is_not_blamed_on_temperature(
+@pytest.mark.parametrize("probabilities, trained", [(False, False), (True, True), (True, False)],
+                         ids=["untrained", "probabilities", "untrained-probabilities"])
+def test_a_generate_ignoring_temperature_loses_the_temperature_whatever_its_model(assignment, tmp_path,
+                                                                                  probabilities, trained):
+    honest = grade(assignment, tmp_path / "honest", student(probabilities=probabilities, trained=trained))
+    ignoring = grade(assignment, tmp_path / "ignoring", student(probabilities=probabilities, trained=trained,
+                                                                uses_temperature=False))
+    assert honest["temperature"].points == FULL["temperature"], render(honest["temperature"].reason, "en")
+    assert ignoring["temperature"].points == Decimal("0") and ignoring["temperature"].reason.code in (
+        "temperature_unchanged", "temperature_mismatch")
+    assert points(ignoring) == {**points(honest), "temperature": Decimal("0")}
+
+
+def test_a_probability_model_sampled_from_log_p_over_t_keeps_the_temperature_and_loses_only_cross_entropy(
         assignment, tmp_path):
-    fine = grade(assignment, tmp_path / "contract", student(encode_works=False))
-    assert fine["temperature"].points == Decimal("1.5") and fine["temperature"].details["numbering"] == "contract"
-    results = grade(assignment, tmp_path / "own", student(VOCABULARY[::-1], encode_works=False))
+    results = grade(assignment, tmp_path, student(probabilities=True))
+    lost = {k for k, kept in points(results).items() if kept < FULL[k]}
+    assert lost == {"cross_entropy"}, {k: render(r.reason, "en") for k, r in results.items()}
+    assert results["temperature"].reason.code == "temperature_follows"
+
+
+def test_a_generate_short_by_one_loses_only_its_length_third(assignment, tmp_path):
+    results = grade(assignment, tmp_path, student(short_by_one=True))
+    assert points(results) == {**FULL, "generate": Decimal("0.67")}
+    assert results["generate"].details["failed"] == ["length"]
+    assert results["temperature"].reason.code == "temperature_follows"
+
+
+def test_a_sample_ignoring_temperature_is_named_as_the_cause_of_generates_draws(assignment, tmp_path):
+    results = grade(assignment, tmp_path, student(sample_ignores_temperature=True))
+    assert points(results) == {**FULL, "sample": Decimal("0.50"), "temperature": Decimal("0")}
     reason = results["temperature"].reason
-    assert results["temperature"].points == Decimal("0") and results["roundtrip"].points == Decimal("0")
-    assert reason.code == "checks_not_judged" and reason.params["check"] == "roundtrip"
-    assert reason.params["problem"]["code"] == "temperature_no_numbering"
-    assert "temperatura?" not in render(reason, "es") and "No se ha evaluado porque" in render(reason, "es")
+    assert reason.code == "temperature_sampler_cause" and reason.params["problem"]["code"] == "temperature_unchanged"
+    assert "La comprobación `sample` vio que `sample` tampoco sigue la temperatura" in render(reason, "es")
 
 
-def test_without_a_model_temperature_is_not_judged_and_names_the_model_check(assignment, tmp_path):
+def test_without_an_encode_temperature_still_judges_the_draws(assignment, tmp_path):
+    results = grade(assignment, tmp_path, student(VOCABULARY[::-1], encode_works=False))
+    assert results["roundtrip"].points == Decimal("0")
+    assert results["temperature"].points == FULL["temperature"], render(results["temperature"].reason, "en")
+
+
+def test_a_missing_model_costs_the_model_checks_and_not_the_temperature(assignment, tmp_path):
     results = grade(assignment, tmp_path, student(has_model=False))
-    reason = results["temperature"].reason
-    assert results["model_shape"].points == Decimal("0") and results["temperature"].points == Decimal("0")
-    assert reason.code == "checks_not_judged" and reason.params["check"] == "model_shape"
-    assert "`model` no está definido" in render(reason, "es")
+    assert points(results) == {**FULL, "model_shape": Decimal("0"), "cross_entropy": Decimal("0")}
 
 
-def test_two_characters_per_step_cost_the_format_and_leave_temperature_not_judged(assignment, tmp_path):
+def test_two_characters_per_step_cost_the_format_and_temperature_reads_the_first(assignment, tmp_path):
     results = grade(assignment, tmp_path, student(extra="a"))
+    assert points(results) == {**FULL, "generate": Decimal("0.67")}
+    assert results["generate"].details["failed"] == ["length"]
+
+
+def test_a_generate_with_no_character_after_the_prompt_is_not_judged_and_names_the_format_check(
+        assignment, tmp_path):
+    namespace = {**student(), "generate": lambda text, length, temperature=1.0: text}
+    results = grade(assignment, tmp_path, namespace)
     reason = results["temperature"].reason
-    assert results["generate"].points == Decimal("0.67") and results["generate"].details["failed"] == ["length"]
+    assert results["temperature"].points == Decimal("0") and results["generate"].points < FULL["generate"]
     assert reason.code == "checks_not_judged" and reason.params["check"] == "generate"
-    assert reason.params["problem"]["code"] == "temperature_one_character"
+    assert reason.params["problem"]["code"] == "temperature_no_new_character"
+
+
+def test_a_generate_that_fails_at_a_small_temperature_is_told_so(assignment, tmp_path):
+    right = student()
+
+    def generate(text, length, temperature=1.0):    # float32 exp(logits / T) without the max shift
+        if temperature < 0.05:
+            raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+        return right["generate"](text, length, temperature)
+
+    results = grade(assignment, tmp_path, {**right, "generate": generate})
+    assert points(results) == {**FULL, "temperature": Decimal("0")}
+    reason = results["temperature"].reason
+    assert reason.code == "temperature_failed" and reason.params["temperature"] == "0.01"
+    assert "se desborda" in render(reason, "es")
 
 
 def test_a_model_that_reads_ahead_reads_noise_and_earns_no_cross_entropy(assignment, tmp_path):

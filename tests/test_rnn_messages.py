@@ -36,9 +36,10 @@ def sample_params(template: str) -> dict:
 
 def test_the_scan_finds_the_codes_of_every_rnn_check():
     used = codes_used()
-    assert {"roundtrip_numbering", "roundtrip_ids_other_numbering", "temperature_wrong", "checks_not_judged",
-            "checks_not_judged_here", "temperature_no_numbering", "temperature_logits_shape", "sequence_shape_wrong",
-            "distribution_mismatch", "generation_no_prompt", "checks_missing_name"} <= used
+    assert {"roundtrip_numbering", "roundtrip_ids_other_numbering", "temperature_mismatch", "checks_not_judged",
+            "checks_not_judged_here", "temperature_unchanged", "temperature_sampler_cause", "temperature_failed",
+            "temperature_no_new_character", "sequence_shape_wrong", "distribution_mismatch", "generation_no_prompt",
+            "checks_missing_name"} <= used
 
 
 def test_every_reason_of_the_rnn_checks_renders_fully_in_both_languages():

@@ -48,7 +48,7 @@ def test_a_right_student_keeps_every_contract_point(graded, style, repo):
 
 def test_a_sample_ignoring_temperature_is_named_as_the_cause_of_generates_draws(graded):
     # lucas's generate draws through his sample: one defect, and the temperature check's reason points at it
-    # instead of asking whether generate divides the logits
+    # instead of asking whether generate passes the temperature on
     temperature = next(c for c in graded["lucas"].checks if c.check_id == "temperature")
-    assert temperature.reason.code == "temperature_wrong_sampler", render(temperature.reason, "en")
+    assert temperature.reason.code == "temperature_sampler_cause", render(temperature.reason, "en")
     assert "La comprobación `sample` vio que `sample` tampoco sigue la temperatura" in render(temperature.reason, "es")

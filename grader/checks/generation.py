@@ -3,9 +3,9 @@
 ``test = "format"``: the text starts with the prompt, adds ``length`` new characters and has only
 characters of the vocabulary; a third of the points each. A missing prompt costs its third only: the
 new characters are counted after the prompt, or as the whole text when the prompt is left out.
-``test = "temperature"`` (grader.checks.temperature): the first new character, drawn many times,
-follows softmax(model logits after the prompt / T) at each temperature. Prompts come from held-out
-text drawn per run.
+``test = "temperature"`` (grader.checks.temperature): ``generate``'s own draws of the first new character
+at each temperature against its own draws at T = 1 (p_T proportional to p_1^(1/T)). Prompts come from
+held-out text drawn per run.
 """
 from __future__ import annotations
 
@@ -30,32 +30,28 @@ FORMAT_TEMPERATURE = 1.0
 class GenerationCheck(Check):
     kind = "generation"
     codes = (
-        "temperature_draws_not_text", "generation_format_ok", "generation_length",
-        "temperature_needs_model", "temperature_no_numbering", "generation_no_prompt",
-        "generation_not_text", "temperature_one_character", "temperature_wrong",
-        "temperature_ok", "generation_vocabulary", "temperature_logits_nonfinite", "temperature_logits_shape",
-        "checks_not_judged", "checks_not_judged_here", "generation_numbers_of_shape",
+        "generation_format_ok", "generation_length", "generation_no_prompt", "generation_not_text",
+        "generation_vocabulary", "generation_numbers_of_shape", "checks_not_judged", "checks_not_judged_here",
+        "temperature_follows", "temperature_unchanged", "temperature_mismatch", "temperature_sampler_cause",
+        "temperature_failed", "temperature_draws_not_text", "temperature_no_new_character",
     )
     uses_probe = True
     options = {
         "test": Option("str"),
         "name": Option("str", required=False, default="generate"),
-        "model": Option("str", required=False, default="model"),
         "vocabulary": Option("ref"),
         "text": Option("ref"),
         "length": Option("int", required=False, default=120),
         "prompts": Option("int", required=False, default=2),
-        "temperatures": Option("strs", required=False, default=("0.05", "2")),
+        # temperature: the temperatures compared with T = 1, the draws at each (T = 1 included), and the chance
+        # that a generate honouring T fails (the G test's level; grader.checks.tempering)
+        "temperatures": Option("strs", required=False, default=("0.01", "5")),
         "draws": Option("int", required=False, default=400),
         "false_failure": Option("decimal", required=False, default=Decimal("1e-6")),
-        # temperature: the student's encoder, and the checks that score what the test depends on (named
-        # when it cannot judge temperature because of their problem)
-        "encode": Option("str", required=False, default="encode"),
-        "model_check": Option("str", required=False, default="model_shape"),
+        # the check that scores calling generate (named when its answers give no character to read)
         "format_check": Option("str", required=False, default="generate"),
-        "codec_check": Option("str", required=False, default="roundtrip"),
         # the check of the sampler generate is expected to draw with ("" for none): when it failed too, the
-        # reason names it as the likely cause instead of asking about generate's division
+        # reason names it as the likely cause
         "sampler_check": Option("str", required=False, default=""),
     }
 
@@ -63,7 +59,10 @@ class GenerationCheck(Check):
     def validate(cls, options, where, path):
         if options["test"] not in TESTS:
             raise ConfigError(f"{path}: {where}.test = {options['test']!r} is unknown (known: {', '.join(TESTS)})")
-        parse_temperatures(options["temperatures"], "temperatures", where, path)
+        temperatures = parse_temperatures(options["temperatures"], "temperatures", where, path)
+        if not temperatures or 1.0 in temperatures or len(set(temperatures)) != len(temperatures):
+            raise ConfigError(f"{path}: {where}.temperatures: distinct temperatures other than 1 (each is "
+                              "compared with T = 1, which is always drawn)")
         if not 1 <= options["length"] <= 5000 or not 1 <= options["prompts"] <= 20:
             raise ConfigError(f"{path}: {where}: length must lie in 1..5000 and prompts in 1..20")
         if not 50 <= options["draws"] <= 20_000:

@@ -1,8 +1,7 @@
 """Text helpers of the char-RNN checks, and the student's own numbering of the contract's vocabulary.
 
 The contract numbers characters as ``sorted(set(train_text))``; the round-trip check scores that.
-Checks that feed ``model`` ids (the temperature of ``generate``, the held-out cross-entropy) judge
-something else, so they feed ids in the student's own numbering when her encoder gives one: one
+Checks that feed ``model`` ids (the held-out cross-entropy) judge something else, so they feed ids in the student's own numbering when her encoder gives one: one
 probe item asks it for the whole vocabulary, and when the answer is a permutation of 0..V-1 the
 probe translates the contract's ids through it before calling the model. Probe and host decide
 with the same function (``translation_table``), so both always agree on what the model was fed.
@@ -28,6 +27,18 @@ def draw_prompt(text: str, rng: np.random.Generator, shortest: int, longest: int
     space = text.find(" ", start, start + 40)
     start = space + 1 if space != -1 else start
     return text[start:start + size]
+
+
+def draw_prompt_before_word(text: str, rng: np.random.Generator, shortest: int, longest: int) -> str:
+    """A held-out passage that ends with a space, so that the next character begins a word: there even a
+    trained model hesitates between many characters (inside a word it is often sure of the next one,
+    and a temperature then has little to show)."""
+    for _ in range(100):
+        passage = draw_prompt(text, rng, longest, longest)
+        cut = passage.rfind(" ", shortest - 1)
+        if cut != -1:
+            return passage[:cut + 1]
+    return draw_prompt(text, rng, shortest, longest)
 
 
 def ids_of(text: str, vocabulary: str) -> np.ndarray:

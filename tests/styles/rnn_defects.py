@@ -2,8 +2,9 @@
 
 Table (assignments/rnn_text/assignment.toml): executed 1 · roundtrip 1 (share of 4 texts; ids in the
 contract's numbering) · model_shape 1 · sample 1.5 (share of 3 temperatures) · generate 1 (a third each:
-prompt, length, vocabulary) · temperature 1.5 (all or nothing; not judged, 0, when model_shape, generate or
-roundtrip keeps it from judging) · cross_entropy 3 (from the model's logits, in the student's numbering).
+prompt, length, vocabulary) · temperature 1.5 (all or nothing; generate's own draws at T = 0.01 and 5 against
+its draws at T = 1, so the model never decides it; not judged, 0, when generate's answers give no character
+to read) · cross_entropy 3 (from the model's logits, in the student's numbering).
 """
 from styles import Style
 
@@ -77,8 +78,8 @@ LUCAS = Style(
     summary="sample never divides by the temperature (and generate draws through it); LSTM, Adam 4e-3",
     lost={"sample": ("1.0", "softmax(logits), not softmax(logits / T): right at T = 1 only; the table scores the "
                             "share of its 3 temperatures, so 1 of 3 kept (0.5 of 1.5), 1.0 lost"),
-          "temperature": ("1.5", "generate draws through that sample: its first new character follows "
-                                 "softmax(logits) at T = 0.05 and 2, not softmax(logits / T); all or nothing, 1.5")},
+          "temperature": ("1.5", "generate draws through that sample: its draws at T = 0.01 and 5 are those of "
+                                 "T = 1, the temperature changes nothing; all or nothing, 1.5")},
     cells=(
         ("md", "## Practical 3 — character-level text generation\nLucas Herrera"),
         ("code", "import math\nfrom pathlib import Path\nimport numpy as np\nimport torch\nimport torch.nn as nn\n"
@@ -213,9 +214,8 @@ NICO = Style(
     name="nico",
     summary="model's forward returns (logits, (h, c)), as in many tutorials; everything else right",
     lost={"model_shape": ("1", "model(ids) is a tuple, not the [N, T, V] logits the table asks for"),
-          "cross_entropy": ("3", "the table scores it from the model's logits: a tuple gives none, 0 of 3"),
-          "temperature": ("1.5", "the table's temperature row: not judged (0) when there are no model logits, "
-                                 "naming model_shape")},
+          "cross_entropy": ("3", "the table scores it from the model's logits: a tuple gives none, 0 of 3; "
+                                 "temperature reads only generate's draws, which unpack the tuple: kept")},
     cells=(
         ("md", "# Práctica 3 · RNN de caracteres\nNicolás Vega"),
         ("code", "import math\nfrom pathlib import Path\nimport matplotlib.pyplot as plt\nimport numpy as np\nimport torch\n"
