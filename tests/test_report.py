@@ -27,7 +27,8 @@ def _checks(accuracy: str, reported_ok: bool = True, needs_human_note: str | Non
     return (CheckResult("executed", "notebook", D("1"), D("1"), msg("checks_notebook_ok")),
             CheckResult("accuracy", "metric", D(accuracy), D("5"), msg("checks_notebook_ok"), details=details),
             CheckResult("reported_acc", "reported", D("1") if reported_ok else D("0"), D("1"),
-                        msg("checks_notebook_ok")))
+                        msg("reported_differs_run", reported="0.95", run="0.41", tolerance="0.1"),
+                        details={"needs_human": not reported_ok}))
 
 
 def _score(participant, name, status="graded", score="7", late="no", checks=None, **extra):
@@ -83,7 +84,7 @@ def test_needs_a_human_lists_timeouts_crashes_mismatches_late_joins_and_override
     scores = _scores()
     flags = {(f.participant, f.why.split(":")[0].split(" ")[0]) for f in needs_human(scores, _grades(scores))}
     assert ("102", "timeout") in flags
-    assert ("103", "crashed") in flags
+    assert ("103", "the") in flags              # the run failed
     assert ("104", "reported") in flags
     assert ("105", "late") in flags
     assert ("106", "overridden") in flags

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+from check_titles import by_id
 
 HIDDEN = '''
 [[checks]]   # a hidden check: neither its id nor its threshold may reach the wheel
@@ -100,7 +103,8 @@ def test_the_student_wheel_carries_no_reference_and_judges_the_public_checks(tmp
     out = kernel.stdout
     assert kernel.returncode == 0, kernel.stderr
     assert f"GRADER AT {site}" in out and "NO REFERENCE" in out
-    rows = {line.split()[0]: line for line in out.splitlines() if line.split()[:1] and line[0] != " "}
+    rows = by_id({re.split(r"\s{2,}", line)[0]: line for line in out.splitlines()
+                  if line.split()[:1] and line[0] != " "})
     assert "partly" in rows["softmax"] and "stable with logits of ±1000" in rows["softmax"]
     assert "passes" in rows["cross_entropy"] and "passes" in rows["model_shape"]
     assert "Graded at submission" in rows["accuracy"] and "Graded at submission" in rows["loss_decreasing"]

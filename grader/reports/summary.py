@@ -1,7 +1,8 @@
 """The instructor's report, ``<out>/report.html``: one self-contained file (figures as base64 PNG).
 
 Grade histograms, pass rate per check, time per submission, and the list of submissions a person should
-look at. For the instructor only (hidden checks appear by name), in the course language (or ``lang``).
+look at. For the instructor only (hidden checks appear by name), in the course language (or ``lang``), with
+its numbers (grader/prose_numbers.py); practicals and checks are named by their titles.
 Reads records and writes one file; ``rebuild_report`` reads them back from the results store and never grades anything.
 """
 from __future__ import annotations
@@ -14,15 +15,20 @@ from pathlib import Path
 
 from markupsafe import Markup
 
+from grader import prose_numbers
+from grader.assignment import load_titles
 from grader.course import Course
 from grader.errors import InputError
 from grader.i18n import code_html, msg, render
 from grader.records import CourseGrade, Flag, PracticalScore, Reason, Student
 from grader.reports import plots
 from grader.reports.templates import render_page
+from grader.reports.words import STATUSES, status_word
 
 REPORT_NAME = "report.html"
 _RUN_PROBLEMS = ("timeout", "error", "invalid")
+# a check's call for a person that only repeats a failed run (nothing reproduced to compare): the run's line says it
+_FOR_WANT_OF_A_RUN = frozenset({"reported_not_reproduced"})
 
 
 def _t(code: str, lang: str, **params) -> Markup:
@@ -104,28 +110,39 @@ def grades_from_scores(course: Course, scores: list[PracticalScore]) -> list[Cou
 
 def needs_human(scores: list[PracticalScore], grades: list[CourseGrade], lang: str = "en",
                 titles: dict | None = None) -> list[Flag]:
-    """Why a person should look, in words: a check's own reason, never a raw value from its details."""
+    """Why a person should look, in words, each cause of a submission once: a check's own reason (in the
+    instructor's wording, the student in the third person), never a raw value from its details."""
     flags = []
     for s in scores:
+        mine: list[str] = []
+
         def flag(code: str, **params) -> None:
-            flags.append(Flag(s.practical, s.participant, s.full_name, render(Reason(code, params), lang)))
+            text = render(Reason(code, params), lang, for_instructor=True)
+            if text not in mine:
+                mine.append(text)
 
         named = (titles or {}).get(s.practical)
         if s.status in _RUN_PROBLEMS:
-            flag(f"report_flag_{s.status}", reason=render(s.reason, lang) if s.reason else "-")
-        for check in s.checks:
+            flag(f"report_flag_{s.status}", reason=s.reason or "-")
+        if s.status == "untouched":   # nothing of the student's ran: no check of it says more
+            flag("report_flag_untouched", reason=s.reason or "-")
+        for check in s.checks if s.status != "untouched" else ():
+            note = check.details.get("needs_human")   # True, or a note in words; never shown as a value
+            if not note or (s.status in _RUN_PROBLEMS and check.reason.code in _FOR_WANT_OF_A_RUN):
+                continue
             title = named.of_check(check.check_id, lang) if named else check.check_id
-            if check.kind == "reported" and not check.passed:
-                flag("report_flag_mismatch", check=title, reason=render(check.reason, lang))
-            elif note := check.details.get("needs_human"):   # True, or a note in words; never shown as a value
-                flag("report_flag_check", check=title, reason=note if isinstance(note, str) else render(check.reason, lang))
+            if check.kind == "reported":   # a figure printed and a figure reproduced that disagree
+                flag("report_flag_mismatch", check=title, reason=check.reason)
+            else:
+                flag("report_flag_check", check=title, reason=note if isinstance(note, str) else check.reason)
         for note in s.notes:
             if note.code == "edition_not_offered":
-                flag("report_flag_edition", reason=render(note, lang))
+                flag("report_flag_edition", reason=note)
         if s.late == "yes":
-            flag("report_flag_late", reason=render(s.reason, lang))
+            flag("report_flag_late", reason=s.reason)
         if s.status == "overridden":
             flag("report_flag_overridden", reason=s.override_reason or "")
+        flags += [Flag(s.practical, s.participant, s.full_name, text) for text in mine]
     for g in grades:
         if g.student.ambiguous:
             flags.append(Flag(", ".join(g.student.participants), ", ".join(g.student.participants.values()),
@@ -136,33 +153,53 @@ def needs_human(scores: list[PracticalScore], grades: list[CourseGrade], lang: s
 def report_html(course: Course, scores: list[PracticalScore], grades: list[CourseGrade], warnings: list[str],
                 generated: datetime | None = None, similar: list | None = None,
                 attention: list[Flag] | None = None, lang: str | None = None) -> str:
-    from grader.exports import practical_titles
-
     lang = lang or course.lang
     generated = generated or datetime.now(timezone.utc)
     practicals = list(course.practicals)
-    titles = practical_titles(course)
+    titles = {pid: load_titles(pid, cfg.assignment_dir, with_hidden=True) for pid, cfg in course.practicals.items()}
+    name = _practical_names(titles, lang)
     t = lambda code, **params: _t(code, lang, **params)  # noqa: E731
     said = lambda code: render(msg(code), lang)  # noqa: E731 -- plain text: matplotlib draws it, no HTML
     words = plots.Axes(said("report_axis_grade"), said("report_axis_students"), said("report_axis_passed"),
-                       said("report_axis_seconds"), said("report_axis_submissions"))
+                       said("report_axis_seconds"), said("report_axis_submissions"), lang=lang)
+    flags = needs_human(scores, grades, lang, titles) + list(attention or [])
+    order = {pid: number for number, pid in enumerate(practicals)}
+    flags.sort(key=lambda f: (order.get(f.practical, len(order)), f.participant.zfill(12)))
     return render_page(
         "report.html.j2", lang=lang, t=t, title=render(msg("report_title", course=course.name), lang),
         course=course.name, generated=generated.strftime("%Y-%m-%d %H:%M UTC"), students=len(grades),
-        overview=_overview(practicals, scores), flags=needs_human(scores, grades, lang, titles) + list(attention or []),
-        similar=similar or [],
+        overview=_overview(practicals, scores, lang, name),
+        flags=[Flag(name(f.practical), f.participant, f.name, f.why) for f in flags],
+        similar=[{"pair": p, "practical": name(p.practical), "score": prose_numbers.number(f"{p.score:.2f}", lang)}
+                 for p in similar or []],
         grades=_figure(render(msg("report_grades"), lang), plots.grade_histograms(
-            [(p, _floats(s.score for s in scores if s.practical == p and s.score is not None),
+            [(name(p), _floats(s.score for s in scores if s.practical == p and s.score is not None),
               float(_max_score(scores, p))) for p in practicals]
             + [(render(msg("report_course_grade"), lang), _floats(g.grade for g in grades),
                 float(course.max_grade))], words)),
-        pass_rate=_figure(render(msg("report_pass_rate"), lang),
-                          plots.pass_rates([(p, _rates(scores, p)) for p in practicals], words)),
-        checks=_check_rows(practicals, scores, lang, titles),
-        time=_figure(render(msg("report_time"), lang), plots.durations(
-            [(p, [s.duration_s for s in scores if s.practical == p and s.duration_s is not None])
+        pass_rate=_figure(render(msg("report_pass_rate"), lang), plots.pass_rates(
+            [(name(p), [(_check_name(titles, p, check_id, lang), rate) for check_id, rate in _rates(scores, p)])
              for p in practicals], words)),
-        slowest=_slowest(scores), warnings=warnings)
+        checks=_check_rows(practicals, scores, lang, titles, name),
+        time=_figure(render(msg("report_time"), lang), plots.durations(
+            [(name(p), [s.duration_s for s in scores if s.practical == p and s.duration_s is not None])
+             for p in practicals], words)),
+        slowest=_slowest(scores, lang, name), warnings=warnings)
+
+
+def _practical_names(titles: dict, lang: str):
+    """practical id -> its title in ``lang``; "course" (a course.csv row) and joined ids in words too."""
+    def name(key: str) -> str:
+        if key == "course":
+            return render(msg("report_course_row"), lang)
+        return ", ".join(titles[k].of_practical(lang) if k in titles else k for k in key.split(", "))
+    return name
+
+
+def _check_name(titles: dict, practical: str, check_id: str, lang: str) -> str:
+    """The check's title in plain text (a chart draws it): code names without their backticks."""
+    named = titles[practical].of_check(check_id, lang) if practical in titles else check_id
+    return named.replace("`", "")
 
 
 def _floats(values) -> list[float]:
@@ -192,24 +229,21 @@ def _figure(title: str, png: bytes) -> dict:
     return {"title": title, "png": base64.b64encode(png).decode("ascii")}
 
 
-STATUSES = ("graded", "not_executed", "error", "timeout", "invalid", "missing", "overridden")
-
-
-def _overview(practicals: list[str], scores: list[PracticalScore]) -> dict:
+def _overview(practicals: list[str], scores: list[PracticalScore], lang: str, name) -> dict:
     """Per practical: how many submissions ended in each status, how many were late, mean and median."""
     rows = []
     for p in practicals:
         mine = [s for s in scores if s.practical == p]
         counts = [sum(s.status == st for s in mine) for st in STATUSES]
         values = [s.score for s in mine if s.score is not None]
-        mean = _show(sum(values, Decimal("0")) / len(values)) if values else "-"
-        median = _show(statistics.median(values)) if values else "-"
-        rows.append({"practical": p, "cells": [*counts, sum(s.late == "yes" for s in mine), mean, median]})
-    return {"statuses": STATUSES, "rows": rows}
+        mean = prose_numbers.grade(sum(values, Decimal("0")) / len(values), lang) if values else "-"
+        median = prose_numbers.grade(statistics.median(values), lang) if values else "-"
+        rows.append({"practical": name(p), "cells": [*counts, sum(s.late == "yes" for s in mine), mean, median]})
+    return {"statuses": [status_word(st, lang) for st in STATUSES], "rows": rows}
 
 
-def _check_rows(practicals: list[str], scores: list[PracticalScore], lang: str, titles: dict) -> list[dict]:
-    """Per check: pass rate and mean points; the title students read beside the id when it differs."""
+def _check_rows(practicals: list[str], scores: list[PracticalScore], lang: str, titles: dict, name) -> list[dict]:
+    """Per check: pass rate and mean points, named by its title (the id only where it has none)."""
     rows = []
     for p in practicals:
         graded = _graded(scores, p)
@@ -217,21 +251,19 @@ def _check_rows(practicals: list[str], scores: list[PracticalScore], lang: str, 
             results = [c for s in graded for c in s.checks if c.check_id == check_id]
             mean = sum((c.points for c in results), Decimal("0")) / len(results)
             first = results[0]
-            named = titles[p].of_check(check_id, lang) if p in titles else check_id
-            rows.append({"practical": p, "check": check_id, "title": None if named == check_id else named,
-                         "kind": first.kind, "hidden": first.hidden, "passed": f"{rate * 100:.0f}%",
-                         "mean": f"{_show(mean)}/{first.max_points}"})
+            rows.append({"practical": name(p), "check": titles[p].of_check(check_id, lang) if p in titles else check_id,
+                         "kind": first.kind, "hidden": first.hidden, "passed": prose_numbers.percent(rate, lang),
+                         "mean": prose_numbers.points_of(mean, first.max_points, lang)})
     return rows
 
 
-def _slowest(scores: list[PracticalScore], count: int = 5) -> dict | None:
+def _slowest(scores: list[PracticalScore], lang: str, name, count: int = 5) -> dict | None:
     timed = sorted((s for s in scores if s.duration_s is not None), key=lambda s: s.duration_s, reverse=True)
     if not timed:
         return None
     total = sum(s.duration_s for s in timed)
-    return {"rows": timed[:count], "count": len(timed), "minutes": f"{total / 60:.1f}",
-            "median": f"{statistics.median(s.duration_s for s in timed):.1f}"}
-
-
-def _show(value: Decimal) -> str:
-    return str(value.quantize(Decimal("0.01")))
+    rows = [{"practical": name(s.practical), "participant": s.participant, "full_name": s.full_name,
+             "seconds": prose_numbers.seconds(s.duration_s, lang), "status": status_word(s.status, lang)}
+            for s in timed[:count]]
+    return {"rows": rows, "count": len(timed), "minutes": prose_numbers.seconds(total / 60, lang),
+            "median": prose_numbers.seconds(statistics.median(s.duration_s for s in timed), lang)}
