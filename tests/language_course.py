@@ -8,7 +8,9 @@ Moodle comment of a course in the other (status words, check ids, the other lang
 """
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 import zipfile
 from pathlib import Path
@@ -92,6 +94,7 @@ def argmax_rows(rows):
         best.append(max(range(len(row)), key=lambda i: row[i]))
     return best
 
+LABELS = ["cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve", "diez", "once", "doce", "trece", "catorce", "quince", "dieciséis", "diecisiete"]
 print(argmax_rows(normalise([[1, 2], [3, 1]])))
 """
 
@@ -234,3 +237,69 @@ threshold = 0.5
 min_lines = 5
 """, encoding="utf-8")
     return course
+
+
+# --- what a reader of one language must never meet ------------------------------------------------------
+# what people typed (names, the course's name, an override's reason, a student's own exception text) is
+# theirs, in whatever language they wrote it
+USER_TEXT = ("Aprendizaje profundo", OVERRIDE[3], "la forma no cuadra", "notas.txt",
+             *(name for name, _, _ in STUDENTS))
+_ENGLISH = re.compile(r"\b(graded|not[_ ]executed|untouched|timeout|timed out|invalid|missing|overridden|late|yes|"
+                      r"the|and|of|with|was|points?|score|checks?|cells?|passed|fails|partly|wrote|warning|note|"
+                      r"interrupted|building|pairs?|scoring|least|notebook|handed|grades?|submissions?|practical|"
+                      r"counts|unknown|set by hand|mean|median|students?)\b", re.IGNORECASE)
+_SPANISH = re.compile(r"\b(nota|notas|entregas?|entregadas?|prácticas?|comprobaci(?:ón|ones)|corregidas?|cuadernos?|"
+                      r"celdas?|puntos|sí|tarde|motivo|estado|curso|plantilla|ejecutad[oa]s?|resumen|fallos|escrito|"
+                      r"aviso|hoja|parecidas|parejas?|líneas?|tiempo|agotado|computa|estudiantes?|media|mediana|"
+                      r"participante|nombre|falla|correcto|en parte|revisión)\b", re.IGNORECASE)
+_POINT_DECIMAL = re.compile(r"(?<![\w.])\d+\.\d+(?![\w])")
+_COMMA_DECIMAL = re.compile(r"(?<![\w,])\d+,\d+(?![\w])")
+_ALLOWED_DOTS = ("Moodle 5.1",)     # a version is written with its dot in every language
+
+
+def page_text(html_text: str) -> str:
+    """What a reader of a page reads: its body's words and its figures' alt texts, without code (a <pre>
+    holds the student's code and outputs, a <code> a name of code) and without the head."""
+    body = html_text.split("<body>", 1)[-1]
+    alts = " ".join(html.unescape(alt) for alt in re.findall(r"alt='([^']*)'", body))
+    for tag in ("pre", "code", "style", "script"):
+        body = re.sub(rf"<{tag}\b.*?</{tag}>", " ", body, flags=re.S | re.I)
+    return html.unescape(re.sub(r"<[^>]+>", " ", body)) + " " + alts
+
+
+def prose_problems(text: str, lang: str, *, practical_ids: bool = False) -> list[str]:
+    """Status words or prose of the other language, check ids (and with ``practical_ids`` the practicals'),
+    and decimals written the other language's way, found in ``text`` (people's own words left out)."""
+    for typed in USER_TEXT:
+        text = text.replace(typed, " ")
+    text = re.sub(r"`[^`\n]*`", " ", text)          # names of code, as plain text writes them
+    ids = CHECK_IDS + (tuple(PRACTICALS) if practical_ids else ())
+    patterns = [("id", re.compile(r"\b(" + "|".join(ids) + r")\b"))]
+    if lang == "es":
+        for allowed in _ALLOWED_DOTS:
+            text = text.replace(allowed, " ")
+        patterns += [("English", _ENGLISH), ("decimal", _POINT_DECIMAL)]
+    else:
+        patterns += [("Spanish", _SPANISH), ("decimal", _COMMA_DECIMAL)]
+    return [f"{what} {m.group(0)!r} in …{' '.join(text[max(0, m.start() - 60):m.end() + 60].split())}…"
+            for what, pattern in patterns for m in pattern.finditer(text)]
+
+
+_FEEDBACK_COLUMNS = ("Feedback comments", "Comentarios de retroalimentación", "Feedback", "reason")
+
+
+def written_texts(out: Path) -> list[tuple[str, str, bool]]:
+    """(file, what a person reads in it, whether students read it) for every page and Moodle file a batch
+    wrote under ``out``: the pages whole, of the Moodle files only the comment and feedback cells (the
+    grades there are Moodle's to parse, in Moodle's formats)."""
+    found = []
+    for page in sorted(out.rglob("*.html")):
+        if "_against" in page.parts:
+            continue
+        students = "feedback" in page.relative_to(out).parts
+        found.append((str(page.relative_to(out)), page_text(page.read_text(encoding="utf-8")), students))
+    for sheet in sorted(out.rglob("moodle/*.csv")):
+        rows = list(csv.DictReader(io.StringIO(sheet.read_text(encoding="utf-8-sig"))))
+        cells = [row[column] for row in rows for column in _FEEDBACK_COLUMNS if row.get(column)]
+        found.append((str(sheet.relative_to(out)), " | ".join(cells), True))
+    return found

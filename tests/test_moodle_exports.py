@@ -103,6 +103,18 @@ def test_worksheet_grades_follow_the_sheets_scale_and_decimals_and_never_exceed_
     assert [(f.participant, f.name) for f in attention] == [("9", "Eva")] and "0" in attention[0].why
 
 
+def test_the_comment_on_a_worksheet_out_of_100_gives_the_grade_moodle_stores_and_the_practicals(tmp_path):
+    path = tmp_path / "ws.csv"
+    path.write_bytes(worksheet([("7", "Ana Pérez", "ana@uni.es")], maximum="100.00"))
+    course = single_practical_course("mnist_cnn", [tmp_path], tmp_path, tmp_path / "out")
+    write_practical_worksheet(tmp_path / "out.csv", [_score("7", "Ana Pérez", D("9.5"))],
+                              read_worksheet(path, "Europe/Madrid"), course)
+    row = _rows(tmp_path / "out.csv")[0]
+    assert row["Grade"] == "95.00"
+    assert row["Feedback comments"].startswith("Nota 95,00/100 (9,50/10 en puntos de la práctica) | ")
+    assert row["Feedback comments"].split(" | ")[1].startswith("X Función `softmax` 9,5/10: ")   # points, the check's own
+
+
 def test_a_spanish_worksheet_gets_a_comma_grade_on_its_own_scale(tmp_path):
     text = ("\ufeffIdentificador,Nombre completo,Dirección de correo,Estado,Calificación,Calificación máxima,"
             "La calificación puede ser cambiada,Última modificación (entrega),Última modificación (calificación),"

@@ -126,7 +126,7 @@ def _notebook_page(executed: Path, page: Path, title: str, lang: str, renderer: 
                    warnings: list[str], hide: list[str] = ()) -> Reason | None:
     """Render ``page`` unless this renderer already did (a re-run pays nothing, not even for a page that
     failed). None when the page shows the notebook, else the note for the feedback page."""
-    state = page_state(page) if _up_to_date(page, executed) else None
+    state = page_state(page, lang) if _up_to_date(page, executed) else None
     if state is None:
         why = renderer.render(executed, page, title, lang, hide=list(hide))
         if why is None:

@@ -27,8 +27,14 @@ from grader.reports.words import STATUSES, status_word
 
 REPORT_NAME = "report.html"
 _RUN_PROBLEMS = ("timeout", "error", "invalid")
-# a check's call for a person that only repeats a failed run (nothing reproduced to compare): the run's line says it
+# a check's call for a person that only repeats that the run failed or never happened (nothing reproduced to
+# compare with): the run's own line says it, or (a static look) nothing was meant to run
 _FOR_WANT_OF_A_RUN = frozenset({"reported_not_reproduced"})
+
+
+def _ran(score: PracticalScore) -> bool:
+    """Whether the grader's run of the notebook finished (a static look runs nothing)."""
+    return score.status not in _RUN_PROBLEMS and not (score.reason and score.reason.code == "job_static")
 
 
 def _t(code: str, lang: str, **params) -> Markup:
@@ -52,9 +58,12 @@ def rebuild_report(course: Course, out_dir: Path | None = None, lang: str | None
     """report.html again from ``<out>/grader.sqlite``; course grades recomputed for the students as ``grader
     grade`` joined them (the store's roster, by the configured user key), nothing executed. The students
     Moodle will not take from the exports as written are named again, from the worksheets as they are now."""
+    from dataclasses import replace
+
     from grader.exports import moodle_attention   # exports writes this report: imported late, no cycle
     from grader.store import Store
 
+    course = replace(course, lang=lang or course.lang)   # every line of the report in one language
     out = Path(out_dir or course.out_dir)
     db = out / "grader.sqlite"
     if not db.is_file():
@@ -128,7 +137,7 @@ def needs_human(scores: list[PracticalScore], grades: list[CourseGrade], lang: s
             flag("report_flag_untouched", reason=s.reason or "-")
         for check in s.checks if s.status != "untouched" else ():
             note = check.details.get("needs_human")   # True, or a note in words; never shown as a value
-            if not note or (s.status in _RUN_PROBLEMS and check.reason.code in _FOR_WANT_OF_A_RUN):
+            if not note or (check.reason.code in _FOR_WANT_OF_A_RUN and not _ran(s)):
                 continue
             title = named.of_check(check.check_id, lang) if named else check.check_id
             if check.kind == "reported":   # a figure printed and a figure reproduced that disagree
@@ -162,6 +171,13 @@ def report_html(course: Course, scores: list[PracticalScore], grades: list[Cours
     said = lambda code: render(msg(code), lang)  # noqa: E731 -- plain text: matplotlib draws it, no HTML
     words = plots.Axes(said("report_axis_grade"), said("report_axis_students"), said("report_axis_passed"),
                        said("report_axis_seconds"), said("report_axis_submissions"), lang=lang)
+    histograms = [(name(p), _floats(s.score for s in scores if s.practical == p and s.score is not None),
+                   float(_max_score(scores, p))) for p in practicals] + [
+        (render(msg("report_course_grade"), lang), _floats(g.grade for g in grades), float(course.max_grade))]
+    rates = [(name(p), [(_check_name(titles, p, check_id, lang), rate) for check_id, rate in _rates(scores, p)])
+             for p in practicals]
+    times = [(name(p), [s.duration_s for s in scores if s.practical == p and s.duration_s is not None])
+             for p in practicals]
     flags = needs_human(scores, grades, lang, titles) + list(attention or [])
     order = {pid: number for number, pid in enumerate(practicals)}
     flags.sort(key=lambda f: (order.get(f.practical, len(order)), f.participant.zfill(12)))
@@ -172,18 +188,11 @@ def report_html(course: Course, scores: list[PracticalScore], grades: list[Cours
         flags=[Flag(name(f.practical), f.participant, f.name, f.why) for f in flags],
         similar=[{"pair": p, "practical": name(p.practical), "score": prose_numbers.number(f"{p.score:.2f}", lang)}
                  for p in similar or []],
-        grades=_figure(render(msg("report_grades"), lang), plots.grade_histograms(
-            [(name(p), _floats(s.score for s in scores if s.practical == p and s.score is not None),
-              float(_max_score(scores, p))) for p in practicals]
-            + [(render(msg("report_course_grade"), lang), _floats(g.grade for g in grades),
-                float(course.max_grade))], words)),
-        pass_rate=_figure(render(msg("report_pass_rate"), lang), plots.pass_rates(
-            [(name(p), [(_check_name(titles, p, check_id, lang), rate) for check_id, rate in _rates(scores, p)])
-             for p in practicals], words)),
+        grades=_figure(render(msg("report_grades"), lang), plots.grade_histograms, histograms, words),
+        pass_rate=_figure(render(msg("report_pass_rate"), lang), plots.pass_rates, rates, words,
+                          lambda checks: ", ".join(f"{c} {prose_numbers.percent(r, lang)}" for c, r in checks)),
         checks=_check_rows(practicals, scores, lang, titles, name),
-        time=_figure(render(msg("report_time"), lang), plots.durations(
-            [(name(p), [s.duration_s for s in scores if s.practical == p and s.duration_s is not None])
-             for p in practicals], words)),
+        time=_figure(render(msg("report_time"), lang), plots.durations, times, words),
         slowest=_slowest(scores, lang, name), warnings=warnings)
 
 
@@ -224,13 +233,17 @@ def _rates(scores: list[PracticalScore], practical: str) -> list[tuple[str, floa
     return rates
 
 
-def _figure(title: str, png: bytes) -> dict:
-    """A plot's section: its title (plain text) and the PNG as base64 for a data: URL."""
-    return {"title": title, "png": base64.b64encode(png).decode("ascii")}
+def _figure(title: str, draw, series: list, words: plots.Axes, describe=None) -> dict:
+    """A plot's section: its title, the PNG ``draw`` makes of ``series`` (base64, for a data: URL) and what
+    the figure says in words (its alt text: each panel's title, and ``describe`` of its data when given)."""
+    panels = [f"{panel[0]}: {describe(panel[1])}" if describe else panel[0] for panel in series]
+    return {"title": title, "png": base64.b64encode(draw(series, words)).decode("ascii"),
+            "alt": f"{title}: " + "; ".join(panels)}
 
 
 def _overview(practicals: list[str], scores: list[PracticalScore], lang: str, name) -> dict:
-    """Per practical: how many submissions ended in each status, how many were late, mean and median."""
+    """Per practical: how many submissions ended in each status (those that occur), how many were late, mean
+    and median."""
     rows = []
     for p in practicals:
         mine = [s for s in scores if s.practical == p]
@@ -238,8 +251,13 @@ def _overview(practicals: list[str], scores: list[PracticalScore], lang: str, na
         values = [s.score for s in mine if s.score is not None]
         mean = prose_numbers.grade(sum(values, Decimal("0")) / len(values), lang) if values else "-"
         median = prose_numbers.grade(statistics.median(values), lang) if values else "-"
-        rows.append({"practical": name(p), "cells": [*counts, sum(s.late == "yes" for s in mine), mean, median]})
-    return {"statuses": [status_word(st, lang) for st in STATUSES], "rows": rows}
+        rows.append({"practical": name(p), "counts": counts, "late": sum(s.late == "yes" for s in mine),
+                     "mean": mean, "median": median})
+    # a status no submission ended in is left out: the table fits a screen whatever the number of practicals
+    shown = [i for i, st in enumerate(STATUSES) if st == "graded" or any(row["counts"][i] for row in rows)]
+    for row in rows:
+        row["cells"] = [*(row["counts"][i] for i in shown), row["late"], row["mean"], row["median"]]
+    return {"statuses": [status_word(STATUSES[i], lang) for i in shown], "rows": rows}
 
 
 def _check_rows(practicals: list[str], scores: list[PracticalScore], lang: str, titles: dict, name) -> list[dict]:
