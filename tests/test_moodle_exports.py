@@ -70,7 +70,8 @@ def test_grades_land_on_a_worksheet_out_of_100_exactly(graded):
     rows = {r["Identifier"]: r for r in _rows(out / "moodle" / "tiny_rel.csv")}
     # 6/8, 3/8, 0/8 right: accuracy 0.75, 0.375, 0 against full marks at 0.75 (8 points) + executed (2)
     assert [rows[f"Participant {n}"]["Grade"] for n in ("901", "902", "903")] == ["100.00", "60.00", "20.00"]
-    assert rows["Participant 902"]["Feedback comments"].startswith("Nota 6.00/10")
+    # the comment gives the grade Moodle stores (out of 100) and the practical's, its checks' sum
+    assert rows["Participant 902"]["Feedback comments"].startswith("Nota 60,00/100 (6,00/10 en puntos de la práctica)")
     assert all(r["Maximum grade"] == "100.00" for r in rows.values())   # every other cell as it came
 
 

@@ -150,5 +150,6 @@ def test_selfcheck_in_a_live_keras_kernel_names_the_edition(tmp_path):
     shown = [o for o in nb.cells[-1].outputs if o.output_type == "display_data"]
     assert len(shown) == 1, nb.cells[-1].outputs
     page = shown[0].data["text/html"]
-    assert "Self-check of mnist_cnn (kernel)" in page and KERAS_EDITION in page
-    assert "partly" in page and "model_shape" in page     # the naive softmax, judged on the kernel's objects
+    assert "Self-check of MNIST digits with a CNN (kernel)" in page and KERAS_EDITION in page
+    assert "partly" in page and "Output shape of `model`" in page   # the naive softmax, judged on the kernel's
+    assert "model_shape" not in page                                # objects; each check by its title
