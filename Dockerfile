@@ -44,8 +44,10 @@ RUN set -eu; \
         grep -q '^[^:]*:[^:]*:1000:' /etc/group || echo 'grader:x:1000:' >> /etc/group; \
         echo 'grader:x:1000:1000:grader:/home/grader:/bin/sh' >> /etc/passwd; \
     fi; \
-    mkdir -p /home/grader /work/scratch /work/out /data /probe; \
-    chmod 1777 /home/grader
+    mkdir -p /home/grader /work/scratch /work/out /data /probe /grader/spec /grader/results; \
+    chmod 1777 /home/grader /work/out /grader/results
+# /work/out and /grader/results are where the runner mounts each container's own anonymous volumes: a new
+# volume takes its mount point's mode, so 1777 lets the run's uid (any uid) write there.
 ENV PATH=/opt/venv/bin:$PATH \
     HOME=/home/grader \
     MPLBACKEND=Agg \

@@ -5,21 +5,41 @@ practical; hidden checks are redacted on the way (grader/public_specs.py).
 
 ``STUDENT_WHEEL=1`` builds the wheel students install: no ``reference`` package at all, and each public
 function check carries fixed inputs with the reference's outputs computed now (grader/public_cases.py).
+Its requirements are ``[tool.grader.student-wheel] dependencies`` of pyproject.toml, in place of the
+instructor's dependencies and extras (no docker, copydetect, efficientnet; keras for the Keras editions).
 It imports the grader and reference/ while building, so build it in the grader's environment:
 ``STUDENT_WHEEL=1 python -m pip wheel --no-deps --no-build-isolation -w dist .`` (``make student-wheel``).
-Without it (``pip install -e .``, ``pip install .``) the instructor's install keeps reference/.
+Without it (``pip install -e .``, ``pip install .``) the instructor's install keeps reference/ and the
+dependencies of ``[project]``.
 """
 import os
 import shutil
 import sys
+import tomllib
 from pathlib import Path
 
 from setuptools import setup
 from setuptools.command.build_py import build_py
+from setuptools.dist import Distribution
 
 ROOT = Path(__file__).resolve().parent
 STUDENT = os.environ.get("STUDENT_WHEEL", "") not in ("", "0")
 INSTRUCTOR_ONLY = "reference"      # the reference implementations: never in a student's wheel
+
+
+class StudentRequirements(Distribution):
+    """The student wheel's requirements replace the instructor's. pyproject.toml's [project] lists are
+    static, so setuptools applies them after setup() is called: they are replaced here, just before the
+    commands (metadata, wheel) read them."""
+
+    def run_commands(self):
+        if STUDENT:
+            table = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["grader"]
+            self.install_requires = list(table["student-wheel"]["dependencies"])
+            self.extras_require = {}
+            self.metadata.provides_extras = type(self.metadata.provides_extras)()
+            self._finalize_requires()   # copies both onto the metadata the wheel's METADATA is written from
+        super().run_commands()
 
 
 class BuildWithPublicAssignments(build_py):
@@ -50,4 +70,4 @@ class BuildWithPublicAssignments(build_py):
         module.write_public_assignments(source, dest)
 
 
-setup(cmdclass={"build_py": BuildWithPublicAssignments})
+setup(cmdclass={"build_py": BuildWithPublicAssignments}, distclass=StudentRequirements)

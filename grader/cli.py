@@ -56,13 +56,16 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--lang", choices=("es", "en"), default="es")
 
     data = sub.add_parser("data", help="write a practical's student data folder (training data only) in the "
-                                       "template's layout, from the course data folder")
+                                       "template's layout: from the course's data file (data.zip) or, "
+                                       "instructors, the course data folder")
     data.add_argument("practical", help="practical id (e.g. mnist_cnn)")
     data.add_argument("dest", type=Path, metavar="DIR",
                       help="the folder the template's data_dir starts with (data: mnist_cnn writes DIR/mnist)")
-    data.add_argument("--from", dest="source", type=Path, metavar="COURSE_DATA_DIR",
-                      help="the course data folder (default: the course file's data_dir)")
+    data.add_argument("--from", dest="source", type=Path, metavar="SOURCE",
+                      help="the course's data file (a zip, e.g. data.zip), a folder it was unzipped into, or "
+                           "(instructors) the course data folder (default: the course file's data_dir)")
     data.add_argument("--course", type=Path, help="course.toml: its data_dir, parameters and practicals")
+    data.add_argument("--lang", choices=("es", "en"), default="es")
 
     report = sub.add_parser("report", help="rebuild OUT/report.html from the results store, grading nothing")
     report.add_argument("course_file", type=Path, metavar="COURSE.toml")
@@ -279,7 +282,7 @@ def cmd_data(args: argparse.Namespace, console: Console) -> int:
     from grader.assignment import load_assignment
     from grader.course import load_course
     from grader.selfcheck import known_practicals
-    from grader.student_data import template_data_dir, write_student_data
+    from grader.student_data import ARCHIVE_EXAMPLE, template_data_dir, write_student_data
 
     course = load_course(args.course) if args.course else None
     known = known_practicals(course)
@@ -287,15 +290,22 @@ def cmd_data(args: argparse.Namespace, console: Console) -> int:
         raise GraderError(f"no practical {args.practical}; known practicals: {', '.join(sorted(known))}")
     source = args.source or (course.data_dir if course else None)
     if source is None:
-        raise GraderError("give --from COURSE_DATA_DIR (the course data folder) or --course COURSE.toml")
+        raise GraderError(f"give --from SOURCE: the course's data file ({ARCHIVE_EXAMPLE}), the folder it was "
+                          "unzipped into, or (instructors) the course data folder; or --course COURSE.toml")
     assignment = load_assignment(known[args.practical])
     parameters = {**assignment.parameters, **(course.practicals[args.practical].parameters if course else {})}
-    folder = write_student_data(assignment, args.dest, source, parameters)
+    try:
+        folder = write_student_data(assignment, args.dest, source, parameters)
+    except GraderError as err:   # a student's one line in the student's language; an instructor's as it is
+        line = render(err.reason, args.lang) if err.reason.code != err.code else str(err)
+        console.print(f"[red]error:[/red] {escape(line)}", highlight=False, soft_wrap=True)
+        return EXIT_USAGE
     for path in sorted(folder.rglob("*")):
         if path.is_file():
-            console.print(f"wrote {path} ({path.stat().st_size:,} bytes)", highlight=False)
-    console.print(f"the template reads it as data_dir = \"{template_data_dir(assignment)}\" from a notebook "
-                  f"beside {args.dest}", highlight=False)
+            console.print(render(msg("student_data_wrote", path=str(path), size=path.stat().st_size), args.lang),
+                          highlight=False)
+    console.print(render(msg("student_data_next", data_dir=str(template_data_dir(assignment)), top=str(args.dest)),
+                         args.lang), highlight=False)
     return EXIT_OK
 
 

@@ -133,8 +133,12 @@ class MoodleTable(Table):
         "`username`"))
     course_grade_item: Text = Field("Prácticas", **doc("string", '"Prácticas"', "title of the course-grade "
                                                                                 "column in `course.csv`"))
+    # "." by default: Moodle turns only the uploader's own separator into "." (unformat_float), so "8.50" is
+    # read right in every language, whatever language each worksheet came from (../shared/MOODLE.md 2, 7)
     decimal_separator: one_of(*DECIMAL_SEPARATORS) = Field(".", **doc(
-        "string", '"."', '`"."` is read right by English and Spanish sites alike'))
+        "string", '"."', 'how worksheet grades are written; `"."` is read right by Moodle in every language, so '
+        "English and Spanish worksheets grade alike; `\",\"` (optional) is refused for a worksheet whose numbers "
+        "use `.` (`10.00`), where Moodle would store `9,50` as 9"))
 
 
 class PracticalTable(Table):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from grader.checks.evaluate import evaluate
 from grader.checks.plan import ProbePlan, plan_probe
 from grader.errors import GraderError
 from grader.execution.base import Runner, RunRequest
+from grader.execution.safe_files import UnsafeFile, remove
 from grader.i18n import msg
 from grader.editions import edition_notes
 from grader.execution.reassign import reassignment_notes
@@ -86,8 +86,7 @@ def _grade(spec: JobSpec, runner: Runner, started: float) -> Evaluation:
     if spec.static:
         return _static(spec, inspection, started)
 
-    if spec.work_dir.exists():  # a leftover of an interrupted run: start clean
-        shutil.rmtree(spec.work_dir, ignore_errors=True)
+    _start_clean(spec.work_dir)
     probe_dir = spec.work_dir / "probe"
     probe_dir.mkdir(parents=True)
     parameters = {**spec.parameters, "data_dir": str(spec.student_data_dir)}
@@ -96,13 +95,32 @@ def _grade(spec: JobSpec, runner: Runner, started: float) -> Evaluation:
         notebook=sub.notebook, work_dir=spec.work_dir, probe_dir=probe_dir, data_dir=spec.student_data_dir,
         parameters=parameters, extra_cells=(plan.cell_source,), timeout_s=spec.timeout_s,
         cell_timeout_s=spec.assignment.cell_timeout_s, env=dict(spec.env),
-        dataset_caches=spec.assignment.dataset_caches))
+        dataset_caches=spec.assignment.dataset_caches, expected_outputs=plan.expected_outputs))
     checks = tuple(evaluate(spec.assignment, plan, inspection, run, notebook=sub.notebook))
-    shutil.rmtree(probe_dir, ignore_errors=True)  # drawn inputs are large and secret; the executed copy stays
+    left = run.leftovers + _removed(probe_dir)   # drawn inputs are large and secret; the executed copy stays
     status, reason = _status(inspection, run, checks)
     notes = (inspection.problems + tuple(edition_notes(sub.notebook, spec.assignment))
-             + tuple(_reassigned_parameters(sub.notebook, parameters)))
+             + tuple(_reassigned_parameters(sub.notebook, parameters))
+             + ((msg("run_host_leftovers", found="; ".join(left)),) if left else ()))
     return _evaluation(spec, status, checks, reason, started, notes=notes)
+
+
+def _start_clean(work_dir: Path) -> None:
+    """A leftover of an earlier or interrupted run goes, whatever a notebook made of it (removed without
+    recursion, never through a link); one that cannot go stops this job only."""
+    try:
+        remove(work_dir)
+    except (OSError, UnsafeFile) as err:
+        raise GraderError(f"{work_dir}: {err}", reason=msg("job_work_dir_stuck", detail=str(err))) from None
+
+
+def _removed(folder: Path) -> tuple[str, ...]:
+    """() once ``folder`` is gone; else the phrase naming it, for the post-condition's note."""
+    try:
+        remove(folder)
+    except (OSError, UnsafeFile) as err:
+        return (f"{folder.name} ({err}), not removed",)
+    return ()
 
 
 def _static(spec: JobSpec, inspection: InspectionReport, started: float) -> Evaluation:

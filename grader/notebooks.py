@@ -1,52 +1,62 @@
 """Reading and static inspection of .ipynb files as handed in: is it a notebook, was it run, how.
 
-Never raises for a bad file (every problem becomes a Reason) and never executes anything.
-Inspection parses the JSON once and reads plain dicts: it must stay fast enough for a whole course.
+The one reader of a student's notebook on the host (and of the copy a run left, written by the student's
+code as well): the bytes are capped, their structure is counted before anything is parsed
+(grader.notebook_limits), and a file past a limit is refused with its reason. Never raises for a bad
+file (every problem becomes a Reason) and never executes anything. Inspection parses the JSON once and
+reads plain dicts: it must stay fast enough for a whole course.
 """
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
 import nbformat
+from nbformat.notebooknode import NotebookNode
+from nbformat.v3.rwbase import rejoin_lines as rejoin_lines_v3
+from nbformat.v4.rwbase import rejoin_lines, strip_transient
 
 from grader.execution.habits import skipped_commands
 from grader.i18n import msg
+from grader.notebook_limits import LIMITS, NotebookLimits, structure_breach, too_complex, wide_breach
 from grader.notebook_tags import PARAMETERS_TAG
 from grader.records import InspectionReport, Reason
 
-MAX_NOTEBOOK_BYTES = 100 * 1024 * 1024
 PLOT_MIMETYPES = ("image/png", "image/jpeg", "image/svg+xml")
 _COLAB_IMPORTS = ("google.colab",)
+# the reasons that say a file passed a limit (bytes, structure), not that it is damaged
+LIMIT_CODES = frozenset({"inspect_too_large", "inspect_too_large_wide", "inspect_too_complex"})
 
 
-def read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, list[Reason]]:
+def read_notebook(path: Path, limits: NotebookLimits = LIMITS) -> tuple[nbformat.NotebookNode | None, list[Reason]]:
     """The notebook as nbformat v4 (v3 upgraded), or None with the reasons it cannot be used."""
-    data, version, reasons = _load(Path(path))
+    data, version, reasons = _load(Path(path), limits, as_nodes=True)
     if data is None:
         return None, reasons
-    if version == 4:
-        _fill_defaults(data)
     try:
-        node = nbformat.versions[version].to_notebook_json(data, minor=data.get("nbformat_minor", 0))
-        if version == 3:
-            node = nbformat.convert(node, 4)
+        if version == 4:
+            _fill_defaults(data)
+            node = strip_transient(rejoin_lines(data))
+        else:
+            node = nbformat.convert(rejoin_lines_v3(data), 4)
     except Exception as err:  # nbformat's converters raise many kinds on odd but well-typed JSON
         return None, reasons + [msg("inspect_invalid_structure", file=Path(path).name,
                                     detail=f"{type(err).__name__}: {err}")]
     return node, reasons
 
 
-def inspect(path: Path) -> InspectionReport:
+def inspect(path: Path, limits: NotebookLimits = LIMITS) -> InspectionReport:
     """Static facts about one notebook; an unreadable file gives readable=False and its reasons."""
     path = Path(path)
-    data, version, reasons = _load(path)
+    data, version, reasons = _load(path, limits)
     if data is None:
         return _unreadable(version, reasons)
     if version == 3:
         # v3 keeps cells under worksheets and calls the source "input"; the converter is the one authority
-        node, more = read_notebook(path)
+        node, more = read_notebook(path, limits)
         if node is None:
             return _unreadable(version, more)
         data = node
@@ -70,30 +80,69 @@ def _unreadable(version: int | None, reasons: list[Reason]) -> InspectionReport:
 
 # --- loading -------------------------------------------------------------------------------------
 
-def _load(path: Path) -> tuple[dict[str, Any] | None, int | None, list[Reason]]:
-    """Parse the file once: (json dict, major version, reasons); dict is None when it is unusable."""
+def _load(path: Path, limits: NotebookLimits, *, as_nodes: bool = False
+          ) -> tuple[dict[str, Any] | None, int | None, list[Reason]]:
+    """Parse the file once: (json dict, major version, reasons); dict is None when it is unusable.
+    ``as_nodes``: every object a NotebookNode as it is parsed (one tree, never a second copy of it)."""
     name = path.name
-    try:
-        size = path.stat().st_size
-        if size > MAX_NOTEBOOK_BYTES:
-            return None, None, [msg("inspect_too_large", file=name, size_mb=_mb(size),
-                                    limit_mb=_mb(MAX_NOTEBOOK_BYTES))]
-        raw = path.read_bytes()
-    except OSError as err:
-        return None, None, [msg("inspect_unreadable_file", file=name, detail=err.strerror or str(err))]
-    if not raw.strip():
+    raw, problem = _read_capped(path, limits.max_bytes)
+    if problem is not None:
+        return None, None, [problem]
+    if not raw or raw.isspace():
         return None, None, [msg("inspect_empty_file", file=name)]
+    if wide_breach(raw, limits):
+        return None, None, [msg("inspect_too_large_wide", file=name, size_mb=_mb(len(raw)),
+                                limit_mb=_mb(limits.max_wide_bytes))]
+    breach = structure_breach(raw, limits)
+    if breach is not None:
+        return None, None, [too_complex(name, breach)]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         return None, None, [msg("inspect_not_utf8", file=name, offset=err.start)]
+    del raw   # the bytes and the text of a large notebook are not held together with its tree
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_node if as_nodes else None)
     except json.JSONDecodeError as err:
         return None, None, [msg("inspect_not_json", file=name, line=err.lineno, column=err.colno)]
     except RecursionError:
         return None, None, [msg("inspect_not_json", file=name, line="?", column="?")]
     return _check_shape(data, name)
+
+
+def _read_capped(path: Path, max_bytes: int) -> tuple[bytes | None, Reason | None]:
+    """At most ``max_bytes`` of a regular file; a fifo is never waited on."""
+    name = path.name
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as err:
+        return None, msg("inspect_unreadable_file", file=name, detail=err.strerror or str(err))
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                return None, msg("inspect_unreadable_file", file=name, detail="not a regular file")
+            if info.st_size > max_bytes:
+                return None, _too_large(name, info.st_size, max_bytes)
+            # one byte more than it says it holds: a file that grows while it is read is not read on past it
+            raw = fh.read(min(info.st_size, max_bytes) + 1)
+        except OSError as err:
+            return None, msg("inspect_unreadable_file", file=name, detail=err.strerror or str(err))
+    if len(raw) > max_bytes:
+        return None, _too_large(name, len(raw), max_bytes)
+    return raw, None
+
+
+def _too_large(name: str, size: int, max_bytes: int) -> Reason:
+    return msg("inspect_too_large", file=name, size_mb=_mb(size), limit_mb=_mb(max_bytes))
+
+
+def _node(pairs: list[tuple[str, Any]]) -> NotebookNode:
+    """A NotebookNode made as json parses the object. Made without its __init__, which gives every node
+    a dict of its own (430 bytes a node instead of 96): the class attribute says the same."""
+    node = NotebookNode.__new__(NotebookNode)
+    dict.update(node, pairs)
+    return node
 
 
 def _check_shape(data: Any, name: str) -> tuple[dict[str, Any] | None, int | None, list[Reason]]:
@@ -140,10 +189,10 @@ def _v4_structure_problem(data: dict[str, Any]) -> str | None:
 
 def _fill_defaults(data: dict[str, Any]) -> None:
     """Add the keys the schema requires and hand-written notebooks omit, so nbformat can work on it."""
-    data.setdefault("metadata", {})
+    data.setdefault("metadata", NotebookNode())
     data.setdefault("nbformat_minor", 0)
     for cell in data["cells"]:
-        cell.setdefault("metadata", {})
+        cell.setdefault("metadata", NotebookNode())
         cell.setdefault("source", "")
         if cell["cell_type"] == "code":
             cell.setdefault("outputs", [])

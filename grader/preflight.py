@@ -1,5 +1,6 @@
 """The course's inputs, checked before anything is graded or written: the course data folder, every
-submission source, every worksheet, and the decimal separator the exports will use.
+submission source, every worksheet, and a decimal separator override ("," is misread by Moodle on a
+worksheet written with ".").
 
 A problem here would silently give everyone "not handed in" or hand Moodle a file it misreads, so each
 is an InputError (exit 2) naming the course key and the path, in one line. Reads, never writes.
@@ -7,17 +8,15 @@ is an InputError (exit 2) naming the course key and the path, in one line. Reads
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from grader.course import Course
 from grader.assignment import keras_edition_file
 from grader.errors import ConfigError, InputError
 from grader.lms.archive_names import name_key
-from grader.lms.worksheet import Worksheet, read_worksheet
+from grader.lms.worksheet import Worksheet, own_separator, read_worksheet
 from grader.submissions import listed_participants
 
-_NUMBER = re.compile(r"^\s*'?\d+([.,])\d+\s*$")
 _BLIND = {"participant", "participante"}
 
 
@@ -34,8 +33,8 @@ def check_course_inputs(course: Course, *, static: bool = False) -> dict[str, Wo
     worksheets = {pid: _read(course, pid, cfg.worksheet) for pid, cfg in course.practicals.items()}
     listed = {pid: listed_participants(cfg.submissions) for pid, cfg in course.practicals.items()}
     for pid, ws in worksheets.items():
+        _check_separator(course, pid, ws)
         if ws is not None:
-            _check_separator(course, pid, ws)
             _check_belongs(course, pid, ws, listed, worksheets)
     return worksheets
 
@@ -111,21 +110,28 @@ def _read(course: Course, pid: str, path: Path | None) -> Worksheet | None:
         raise InputError(f"{course.path}: {key}: {err}" if course.path else str(err), key=key) from None
 
 
-def _check_separator(course: Course, pid: str, ws: Worksheet) -> None:
-    """Moodle reads only its language's separator: "9,50" on an English site is stored as 9, silently."""
-    seen = {}
-    for name in ("max_grade", "grade"):
-        if name in ws.columns:
-            for row in ws.rows:
-                match = _NUMBER.match(row[ws.columns[name]])
-                if match:
-                    seen.setdefault(match.group(1), row[ws.columns[name]].strip())
+def _check_separator(course: Course, pid: str, ws: Worksheet | None) -> None:
+    """Moodle's unformat_float turns only the uploader's own separator into ".", so "." is read right in every
+    language and only a "," override can be misread: "9,50" uploaded by a teacher whose interface writes
+    "10.00" is stored as 9, silently. The uploader's language is the worksheet's (its headers must match it):
+    its own numbers say which separator that is; a worksheet that shows none, or a new one, by its language."""
     configured = course.moodle.decimal_separator
-    if len(seen) == 1 and configured not in seen:
-        (used, example), = seen.items()
-        raise InputError(f"{course.path}: moodle.decimal_separator = {configured!r} contradicts {ws.path} "
-                         f"(practicals.{pid}.worksheet), whose numbers are written like {example!r}: "
-                         f"set decimal_separator = {used!r}", key="moodle.decimal_separator")
+    if configured == ".":
+        return
+    key = "moodle.decimal_separator"
+    if ws is None:
+        if course.lang == "en":
+            raise InputError(f"{course.path}: {key} = {configured!r}: practicals.{pid} has no worksheet, so a new "
+                             "English one is written, and an English Moodle reads '9,50' as 9; remove the key "
+                             "(grades are then written with '.', which Moodle reads in every language)", key=key)
+        return
+    own = own_separator(ws)
+    used, example = own if own else ("." if ws.lang == "en" else ",", None)
+    if used != configured:
+        shown = f"whose numbers are written like {example!r}" if example else "an English worksheet"
+        raise InputError(f"{course.path}: {key} = {configured!r} would be misread on {ws.path} "
+                         f"(practicals.{pid}.worksheet), {shown}: Moodle stores '9,50' as 9 there; remove the key "
+                         "(grades are then written with '.', which Moodle reads in every language)", key=key)
 
 
 def _check_belongs(course: Course, pid: str, ws: Worksheet, listed: dict[str, dict[str, str]],

@@ -84,6 +84,9 @@ class RunResult:
     reason: Reason | None = None
     failed_cell: int | None = None
     log: str = ""
+    # what the run left that the runner could not remove or should not have been there (a folder, a
+    # setuid file, a container's volume), in short phrases; () is the post-condition met
+    leftovers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

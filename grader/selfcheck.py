@@ -142,8 +142,17 @@ def _run_locally(path: Path, assignment, public, source: Path | None, parameters
                        course_data_dir=data.course, student_data_dir=data.student.resolve(),
                        work_dir=work / "run", timeout_s=float(timeout_s or DEFAULT_TIMEOUT_S))
         evaluation = run_job(spec, get_runner("local"))
-    problems = (evaluation.reason,) if evaluation.status in ("timeout", "error") and evaluation.reason else ()
+    problems = (_on_own_machine(evaluation.reason),) if evaluation.status in ("timeout", "error") and evaluation.reason \
+        else ()
     return {r.check_id: r for r in evaluation.checks}, problems, None
+
+
+def _on_own_machine(reason: Reason) -> Reason:
+    """The runner's words are about the grading environment; a package missing from the student's own
+    Python is theirs to install (when the course lists it), which the runner cannot know."""
+    if reason.code == "habit_missing_module":
+        return msg("student_missing_module", **reason.params)
+    return reason
 
 
 def _absolute(spec) -> bool:

@@ -2,9 +2,11 @@
 
 A template's parameters cell says where its notebook reads its data (``data_dir = "data/mnist"``, relative
 to the notebook), and ``student_files`` in assignment.toml what it reads there. ``grader data`` writes that
-folder from a course data folder with the practical's own ``student_data`` hook (training data only, never
-evaluation labels: the same hook a grading batch uses); ``grader check --run`` finds it where the template
-looks, and says which file is missing, and how to get it, before running anything.
+folder: from the course's published data file (a zip, grader/data_archive.py) or a folder holding it
+unzipped, on any install; from a course data folder with the practical's own ``student_data`` hook (training
+data only, never evaluation labels: the same hook a grading batch uses) on an instructor's install, the only
+one holding reference/. ``grader check --run`` finds it where the template looks, and says which file is
+missing, and how to get it, before running anything.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from grader.data_archive import is_archive, unpack_practical
 from grader.errors import GraderError
 from grader.i18n import msg
 from grader.notebook_tags import PARAMETERS_TAG
@@ -23,6 +26,7 @@ from grader.specs import Assignment, resolve
 
 TEMPLATE = "template.ipynb"
 DEFAULT_TOP = "data"          # the folder a template's data_dir starts with when it cannot be read
+ARCHIVE_EXAMPLE = "data.zip"  # the name the README suggests for the course's one published data file
 
 
 @dataclass(frozen=True)
@@ -67,22 +71,82 @@ def missing_files(assignment: Assignment, folder: Path) -> list[str]:
     return [name for name in assignment.student_files if not (Path(folder) / name).exists()]
 
 
-def data_command(assignment: Assignment) -> str:
-    top = template_data_dir(assignment).parts[0] if template_data_dir(assignment).parts else DEFAULT_TOP
-    return f"grader data {assignment.id} {top} --from COURSE_DATA_DIR"
+def data_command(assignment: Assignment, notebook: Path | None = None) -> str:
+    """The command that puts the course's data file where the template reads it, from the folder the student
+    runs commands in: ``grader data mnist_cnn data --from data.zip`` (the notebook's folder, when known)."""
+    parts = template_data_dir(assignment).parts
+    top = Path(parts[0] if parts else DEFAULT_TOP)
+    if notebook is not None:
+        top = Path(notebook).parent / top
+    return f"grader data {assignment.id} {_shown(top)} --from {ARCHIVE_EXAMPLE}"
 
 
-def write_student_data(assignment: Assignment, top: Path, course_data: Path, parameters: dict[str, Any]) -> Path:
-    """``grader data``: the student folder of ``assignment`` under ``top``, made from ``course_data``."""
-    if assignment.student_data is None:
-        raise GraderError(f"{assignment.id}: the assignment has no student_data hook; its students read the course "
-                          "data folder as it is")
-    course_data, folder = Path(course_data).resolve(), layout_folder(assignment, Path(top)).resolve()
+def _shown(path: Path) -> str:
+    """A path as the student would type it: relative to where they are when it lies below, else as given."""
+    try:
+        text = str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        text = str(path)
+    return f'"{text}"' if " " in text else text
+
+
+def write_student_data(assignment: Assignment, top: Path, source: Path, parameters: dict[str, Any]) -> Path:
+    """``grader data``: the student folder of ``assignment`` under ``top`` (the folder the template's data_dir
+    starts with), from ``source``: the course's data file (a zip, what students download), a folder holding
+    the student files (that file unzipped), or (an instructor's install) the course data folder, turned into
+    the student folder by the practical's own hook. GraderError with a student Reason otherwise."""
+    source, folder = Path(source), layout_folder(assignment, Path(top))
+    if is_archive(source):
+        return unpack_practical(source, assignment.id, assignment.student_files, folder)
+    if not source.is_dir():
+        raise GraderError(f"--from {source}: no such file or folder",
+                          reason=msg("student_data_no_source", source=str(source), example=ARCHIVE_EXAMPLE))
+    found = _student_folder_in(assignment, source)
+    if assignment.student_data is not None:
+        try:   # a course data folder first: its training files may look like a student folder's
+            return _from_course_data(assignment, folder, source, parameters)
+        except GraderError:
+            if found is None:
+                raise
+    if found is None:
+        first = layout_folder(assignment, source)
+        missing = missing_files(assignment, first) or ["."]
+        raise GraderError(f"{source}: no {assignment.id} data there", reason=msg(
+            "student_data_not_in_folder", source=str(source), practical=assignment.id, file=str(first / missing[0]),
+            example=ARCHIVE_EXAMPLE))
+    if found.resolve() != folder.resolve():
+        _copy_student_files(assignment, found, folder)
+    return folder
+
+
+def _student_folder_in(assignment: Assignment, source: Path) -> Path | None:
+    """``source`` in the template's layout (data/ holding mnist/), or the practical's folder itself."""
+    for candidate in (layout_folder(assignment, source), source):
+        if candidate.is_dir() and assignment.student_files and not missing_files(assignment, candidate):
+            return candidate
+    return None
+
+
+def _copy_student_files(assignment: Assignment, found: Path, folder: Path) -> None:
+    scratch = folder.with_name(f".{folder.name}.partial")
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    for name in assignment.student_files:
+        src = found / name
+        if src.is_dir():
+            shutil.copytree(src, scratch / name, symlinks=True)
+        else:
+            shutil.copy2(src, scratch / name)
+    shutil.rmtree(folder, ignore_errors=True)
+    scratch.replace(folder)
+
+
+def _from_course_data(assignment: Assignment, folder: Path, course_data: Path, parameters: dict[str, Any]) -> Path:
+    """The practical's own hook (training data only: the same hook a grading batch uses)."""
+    course_data, folder = Path(course_data).resolve(), folder.resolve()
     if folder == course_data or course_data in folder.parents or folder in course_data.parents:
-        raise GraderError(f"{top}: the student folder must lie outside the course data folder {course_data} "
+        raise GraderError(f"{folder}: the student folder must lie outside the course data folder {course_data} "
                           "(which holds the evaluation labels)")
-    if not course_data.is_dir():
-        raise GraderError(f"--from {course_data}: no such folder (the course data folder, as in course.toml's data_dir)")
     hook = resolve(assignment.student_data)
     scratch = folder.with_name(f".{folder.name}.partial")
     shutil.rmtree(scratch, ignore_errors=True)
@@ -100,10 +164,17 @@ def data_for_run(assignment: Assignment, notebook: Path, source: Path | None, wo
                  parameters: dict[str, Any]) -> RunData | Reason:
     """The folders of a self-check run, else the reason (the missing file) that stops it before it starts.
 
-    ``source`` is what the student gave (``--data``, or the course's data_dir): a course data folder is
-    turned into the student folder by the hook, as a grading batch would; a student folder in the
-    template's layout (the folder data_dir starts with, or the practical's folder itself) is used as it is.
-    Without ``source``: where the template reads, beside the notebook."""
+    ``source`` is what the student gave (``--data``, or the course's data_dir): the course's data file (a
+    zip) is unpacked into ``work``; a course data folder is turned into the student folder by the hook, as
+    a grading batch would; a student folder in the template's layout (the folder data_dir starts with, or
+    the practical's folder itself) is used as it is. Without ``source``: where the template reads, beside
+    the notebook."""
+    if source is not None and is_archive(source):
+        try:
+            folder = unpack_practical(source, assignment.id, assignment.student_files, work / "data")
+        except GraderError as err:
+            return err.reason
+        return RunData(course=folder, student=folder)
     if source is not None and assignment.student_data is not None:
         dest = work / "data"
         try:
@@ -123,7 +194,7 @@ def data_for_run(assignment: Assignment, notebook: Path, source: Path | None, wo
     first = candidates[0]
     missing = missing_files(assignment, first) or ["."]
     return msg("student_data_missing", file=str(first / missing[0]), folder=str(first),
-               command=data_command(assignment))
+               command=data_command(assignment, notebook), example=ARCHIVE_EXAMPLE)
 
 
 __all__ = ["RunData", "data_command", "data_for_run", "layout_folder", "missing_files", "template_data_dir",

@@ -1,8 +1,10 @@
 """Intake: Moodle "download all submissions" archives and folders -> one Submission per participant.
 
 Extraction is the only writing done, and never outside ``extract_to``: no "..", no absolute
-paths, no links, sizes counted on the bytes actually streamed. A bad source or entry is a
-problem line; the other sources and entries are still read.
+paths, no links, sizes counted on the bytes actually streamed. It never writes under a name a
+student's file may have: bytes arrive in a temporary file of the extraction root named with a
+leading dot, which no participant's folder has. A bad source or entry is a problem line; the other
+sources and entries are still read.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import hashlib
 import os
 import re
 import stat
+import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -23,6 +26,7 @@ from grader.records import Reason, Submission
 SKIPPED_FOLDERS = {"__MACOSX", ".ipynb_checkpoints"}
 SKIPPED_FILES = {".DS_Store", "Thumbs.db", "desktop.ini"}
 _CHUNK = 1 << 16
+_PARTIAL = ".partial-"   # prefix of the extractor's temporary files, in the extraction root only
 _UTF8_FLAG = 0x800
 
 
@@ -65,9 +69,12 @@ class _Extractor:
         if not dest.resolve().is_relative_to(self.root):
             return None, "outside"
         dest.parent.mkdir(parents=True, exist_ok=True)
-        part = dest.with_name(dest.name + ".part")
+        # a new file of a name no student's file can have (see _folder_for): never one beside ``dest``
+        fd, name = tempfile.mkstemp(dir=self.root, prefix=_PARTIAL)
+        part = Path(name)
         try:
-            written = self._stream(stream, part)
+            with os.fdopen(fd, "wb") as out:
+                written = self._stream(stream, out)
         except BaseException:
             part.unlink(missing_ok=True)   # a corrupt entry leaves nothing half-written
             raise
@@ -77,18 +84,17 @@ class _Extractor:
         self.total += written
         return _place(part, dest), None
 
-    def _stream(self, stream: IO[bytes], part: Path) -> int | None:
+    def _stream(self, stream: IO[bytes], out: IO[bytes]) -> int | None:
         """Bytes copied, or None as soon as a cap is passed (counted on what arrives, not on headers)."""
         written = 0
-        with part.open("wb") as out:
-            while chunk := stream.read(_CHUNK):
-                written += len(chunk)
-                if written > self.max_file:
-                    return None
-                if self.total + written > self.max_total:
-                    self.exhausted = True
-                    return None
-                out.write(chunk)
+        while chunk := stream.read(_CHUNK):
+            written += len(chunk)
+            if written > self.max_file:
+                return None
+            if self.total + written > self.max_total:
+                self.exhausted = True
+                return None
+            out.write(chunk)
         return written
 
 
@@ -274,6 +280,8 @@ def _extract(label: str, entry: _Entry, who: EntryName, extractor: _Extractor,
 
 
 def _folder_for(participant: str) -> str:
+    """The participant's folder under the extraction root: never starting with a dot, which the
+    extractor's temporary files keep for themselves."""
     safe = re.sub(r"[^\w.\- ]", "_", participant).strip(" .")
     return safe or "_"
 

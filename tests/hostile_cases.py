@@ -295,3 +295,76 @@ def forge_status_value(value) -> bytes:
             return _dump(obj, fh, *args, **kwargs)
         json.dump = _forged
     ''')
+
+
+# --- notebooks past a reading limit (grader/notebook_limits.py) ----------------------------------
+
+def node_bomb(count: int = 3_000_000) -> bytes:
+    """A correct notebook whose first cell's metadata holds ``count`` empty objects: 3 million are 9 MB of
+    ``{}``, and were ~4 GB in the grader once parsed."""
+    text = notebook(CORRECT).decode()
+    head, tail = text.split('"metadata": {', 1)     # the first cell's metadata (cells come first)
+    return (head + '"metadata": {"bomb": [' + ",".join(["{}"] * count) + "], " + tail.lstrip()).encode()
+
+
+def nested_metadata(levels: int) -> bytes:
+    """A correct notebook whose first cell's metadata holds lists nested ``levels`` deep."""
+    text = notebook(CORRECT).decode()
+    head, tail = text.split('"metadata": {', 1)
+    return (head + '"metadata": {"deep": ' + "[" * levels + "]" * levels + ", " + tail.lstrip()).encode()
+
+
+def many_outputs(count: int) -> bytes:
+    """A correct notebook whose last cell shows ``count`` outputs (a display() in a loop)."""
+    nb = nbformat.reads(notebook(CORRECT, "for i in range(3): print(i)").decode(), as_version=4)
+    nb.cells[-1].outputs = [new_output("display_data", data={"text/plain": str(i)}) for i in range(count)]
+    return nbformat.writes(nb).encode("utf-8")
+
+
+# A folder chain deeper than any recursion (1,500 levels of 200-character names: the path outgrows
+# PATH_MAX), built through descriptors, with a setuid+setgid file at its bottom; in each folder of
+# ``FOLDERS`` (Python expressions). ``chained`` says, per folder, whether both bits held there.
+_DEEP_CHAIN = '''
+import os, stat
+def _chain(folder, depth={depth}):
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    for _ in range(depth):
+        os.mkdir("d" * 200, dir_fd=fd)
+        inner = os.open("d" * 200, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = inner
+    made = os.open("suid", os.O_CREAT | os.O_WRONLY, 0o6755, dir_fd=fd)
+    os.write(made, b"#!/bin/sh\\nid\\n")
+    os.fchmod(made, 0o6755)
+    bits = os.fstat(made).st_mode & (stat.S_ISUID | stat.S_ISGID)
+    os.close(made)
+    os.close(fd)
+    return bits == stat.S_ISUID | stat.S_ISGID
+chained = {{folder: _chain(folder) for folder in [{folders}]}}
+'''
+
+
+def deep_setid_chain_cell(*folders: str, depth: int = 1500) -> str:
+    """The cell planting the chain in each folder (Python expressions, e.g. 'os.environ["GRADER_OUT_DIR"]')."""
+    return _DEEP_CHAIN.format(depth=depth, folders=", ".join(folders))
+
+
+def deep_setid_chain(*folders: str) -> bytes:
+    """A correct square, then the deep chain with a setuid+setgid file in each folder."""
+    return notebook(CORRECT, deep_setid_chain_cell(*folders))
+
+
+def setid_in_the_run_folder() -> bytes:
+    """A correct square, then (the local runner's notebook being the grader's user) a setuid file and a
+    folder planted in the run folder itself, beside the host's own files."""
+    return notebook(CORRECT, '''
+        import os
+        run_folder = os.path.dirname(os.environ["GRADER_OUT_DIR"])
+        os.mkdir(os.path.join(run_folder, "stash"))
+        fd = os.open(os.path.join(run_folder, "stash", "suid"), os.O_CREAT | os.O_WRONLY, 0o6755)
+        os.fchmod(fd, 0o6755)
+        os.close(fd)
+        fd = os.open(os.path.join(run_folder, "suid"), os.O_CREAT | os.O_WRONLY, 0o6755)
+        os.fchmod(fd, 0o6755)
+        os.close(fd)
+    ''')

@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import sqlite3
+import stat
 import subprocess
 import sys
 import textwrap
@@ -29,6 +30,7 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
 BUILD_SCRIPT = REPO / "scripts" / "build_test_images.sh"
 LIMITS = {"memory": "256m", "cpus": 1, "pids": 128, "tmpfs_mb": 64, "home_mb": 32, "shm_mb": 32}
+SEEN = (("seen.json", 1 << 20),)   # what these tests' notebooks leave in out/ for the host to read back
 
 
 # --- fixtures ------------------------------------------------------------------------------------
@@ -78,13 +80,14 @@ def notebook(path: Path, cells: list[str], parameters: str | None = None) -> Pat
 
 
 def request(tmp: Path, cells: list[str], *, parameters: dict | None = None, parameters_cell: str | None = None,
-            extra: tuple[str, ...] = (), timeout_s: float = 60, cell_timeout_s: float = 60) -> RunRequest:
+            extra: tuple[str, ...] = (), timeout_s: float = 60, cell_timeout_s: float = 60,
+            outputs: tuple[tuple[str, int], ...] = SEEN) -> RunRequest:
     for folder in ("probe", "data"):
         (tmp / folder).mkdir(parents=True, exist_ok=True)
     return RunRequest(notebook=notebook(tmp / "in" / "student.ipynb", cells, parameters_cell),
                       work_dir=tmp / "work", probe_dir=tmp / "probe", data_dir=tmp / "data",
                       parameters=parameters or {}, extra_cells=extra, timeout_s=timeout_s,
-                      cell_timeout_s=cell_timeout_s)
+                      cell_timeout_s=cell_timeout_s, expected_outputs=outputs)
 
 
 # A cell that saves what the notebook observed, for the host to read back from out/.
@@ -150,13 +153,17 @@ def test_host_paths_in_parameters_become_container_paths(runner, tmp_path):
     assert seen(req) == {"data": "/data", "files": ["train.csv"], "other": "/etc/hostname"}
 
 
-def test_files_written_in_the_container_can_be_deleted_by_the_host(runner, tmp_path):
-    in_out = ("import os\nsub = os.path.join(os.environ['GRADER_OUT_DIR'], 'sub')\nos.mkdir(sub)\n"
-              "open(os.path.join(sub, 'made_here.txt'), 'w').write('x')")
+def test_only_the_expected_names_come_out_of_the_container_as_the_hosts_own_files(runner, tmp_path):
+    in_out = ("import os\nout = os.environ['GRADER_OUT_DIR']\nos.mkdir(os.path.join(out, 'sub'))\n"
+              "open(os.path.join(out, 'sub', 'made_here.txt'), 'w').write('x')\n"
+              "open(os.path.join(out, 'unexpected.npy'), 'w').write('x')")
     req = request(tmp_path, ["open('made_here.txt', 'w').write('x')", in_out, report("'ok'")])
-    assert runner.run(req).status == "ok"
+    result = runner.run(req)
+    assert result.status == "ok" and result.leftovers == (), result
     assert not req.scratch_dir.exists()      # scratch was the container's own tmpfs: gone with it
-    assert (req.out_dir / "sub" / "made_here.txt").read_text() == "x"
+    assert [p.name for p in req.out_dir.iterdir()] == ["seen.json"]
+    assert stat.S_IMODE(req.out_dir.joinpath("seen.json").stat().st_mode) == 0o600
+    assert all(p.stat().st_uid == os.getuid() for p in [req.work_dir, *req.work_dir.rglob("*")])
     shutil.rmtree(req.work_dir)
     assert not req.work_dir.exists()
 

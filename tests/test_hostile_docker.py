@@ -16,19 +16,21 @@ import pytest
 import hostile_cases as hc
 from grader.execution.base import RunRequest
 from grader.execution.docker import DockerRunner, connect
-from test_docker_runner import LIMITS, runtime_image  # noqa: F401  (the session fixture)
+from test_docker_runner import LIMITS, SEEN, runtime_image  # noqa: F401  (the session fixture)
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _request(tmp: Path, content: bytes, *, extra: tuple[str, ...] = (), timeout_s: float = 60) -> RunRequest:
+def _request(tmp: Path, content: bytes, *, extra: tuple[str, ...] = (), timeout_s: float = 60,
+             outputs: tuple[tuple[str, int], ...] = SEEN) -> RunRequest:
     for folder in ("probe", "data", "in"):
         (tmp / folder).mkdir(parents=True, exist_ok=True)
     path = tmp / "in" / "student.ipynb"
     path.write_bytes(content)
     return RunRequest(notebook=path, work_dir=tmp / "work", probe_dir=tmp / "probe", data_dir=tmp / "data",
-                      parameters={}, extra_cells=extra, timeout_s=timeout_s, cell_timeout_s=timeout_s)
+                      parameters={}, extra_cells=extra, timeout_s=timeout_s, cell_timeout_s=timeout_s,
+                      expected_outputs=outputs)
 
 
 def _seen(req: RunRequest):
@@ -91,7 +93,9 @@ def test_filling_the_disk_from_the_scratch_folder_stops_at_the_file_size_limit(r
 
 def test_answers_planted_before_the_kernel_is_killed_never_count(runner, tmp_path):
     probe_like = "import os\nopen(os.path.join(os.environ['GRADER_OUT_DIR'], 'probe_ran'), 'w').write('1')"
-    req = _request(tmp_path, hc.plant_then_kill_kernel(), extra=(probe_like,))
+    # status.json and probe_ran are names the host would bring back: they must not come out
+    req = _request(tmp_path, hc.plant_then_kill_kernel(), extra=(probe_like,),
+                   outputs=(("status.json", 1 << 20), ("probe_ran", 10)))
     (tmp_path / "probe" / "spec.json").write_text(json.dumps({"version": 1, "items": []}))
     result = runner.run(req)
     assert result.status == "kernel_died", result

@@ -28,6 +28,10 @@ def _notebook(tmp_path: Path, *sources: str, parameters: str | None = None) -> P
     return path
 
 
+# what these tests' notebooks leave in out/ for the host to read back
+OUTPUTS = tuple((name, 1 << 20) for name in ("r.txt", "probe.txt", "seen.json"))
+
+
 def _request(tmp_path: Path, notebook: Path, *, extra=(), parameters=None, timeout_s=60.0, cell_timeout_s=30.0,
              env=None) -> RunRequest:
     probe = tmp_path / "probe"
@@ -36,7 +40,7 @@ def _request(tmp_path: Path, notebook: Path, *, extra=(), parameters=None, timeo
     data.mkdir(exist_ok=True)
     return RunRequest(notebook=notebook, work_dir=tmp_path / "work", probe_dir=probe, data_dir=data,
                       parameters=parameters or {}, extra_cells=tuple(extra), timeout_s=timeout_s,
-                      cell_timeout_s=cell_timeout_s, env=env or {})
+                      cell_timeout_s=cell_timeout_s, env=env or {}, expected_outputs=OUTPUTS)
 
 
 def _run(request: RunRequest):
@@ -112,17 +116,17 @@ def test_endless_loop_is_killed_at_the_run_limit_with_its_whole_group(tmp_path):
         "import os, subprocess, json\n"
         "child = subprocess.Popen(['sleep', '600'])\n"
         "json.dump({'kernel_pgid': os.getpgid(0), 'runner_pgid': os.getpgid(os.getppid()), 'sleep': child.pid},"
-        " open('pids.json', 'w'))",
+        f" open({str(tmp_path / 'pids.json')!r}, 'w'))",   # outside the run's folders, which go with it
         "while True:\n    pass")
-    result = _run(_request(tmp_path, notebook, timeout_s=10, extra=("open('probe_ran', 'w')",)))
+    result = _run(_request(tmp_path, notebook, timeout_s=10, extra=(f"open({str(tmp_path / 'probe_ran')!r}, 'w')",)))
     assert result.status == "timeout"
     assert result.reason.code == "run_timeout" and result.reason.params["limit_s"] == "10"
     assert result.failed_cell == 2
     assert 10 <= result.duration_s < 10 + 10
-    pids = json.loads((tmp_path / "work" / "scratch" / "pids.json").read_text())
+    pids = json.loads((tmp_path / "pids.json").read_text())
     assert pids["kernel_pgid"] != pids["runner_pgid"]   # jupyter gives the kernel its own session
     assert _live_members({pids["kernel_pgid"], pids["runner_pgid"]}) == []
-    assert not (tmp_path / "work" / "scratch" / "probe_ran").exists()
+    assert not (tmp_path / "probe_ran").exists()
     assert result.executed_notebook is not None   # saved up to the cell that was running
 
 

@@ -19,6 +19,7 @@ from grader.i18n import msg, render
 from grader.lms.moodle import read_worksheet
 from grader.pipeline import grade_course
 from grader.records import CheckResult, CourseGrade, PracticalScore, Student
+from moodle_rules import php_fgetcsv
 from two_practicals import STUDENTS, two_practicals_course, worksheet
 
 TESTS = Path(__file__).resolve().parent
@@ -223,43 +224,6 @@ def _score(participant: str, name: str, score: D, reason=None) -> PracticalScore
                                                                      cases=6), False)
     return PracticalScore("mnist_cnn", participant, name, "graded", score, D("10"), "no", reason,
                           checks=(check,), email=f"{participant}@uni.es")
-
-
-def php_fgetcsv(text: str) -> list[list[str]]:
-    """PHP's str_getcsv/fgetcsv with Moodle's arguments (',', '"', escape '\\'): inside quotes a backslash
-    keeps the next character from closing the cell. Enough of it to see a row run on past its end."""
-    rows, row, cell, i, quoted = [], [], [], 0, False
-    while i < len(text):
-        ch = text[i]
-        if quoted:
-            if ch == "\\" and i + 1 < len(text):
-                cell += [ch, text[i + 1]]
-                i += 2
-                continue
-            if ch == '"':
-                if text[i + 1:i + 2] == '"':
-                    cell.append('"')
-                    i += 2
-                    continue
-                quoted = False
-            else:
-                cell.append(ch)
-        elif ch == '"':
-            quoted = True
-        elif ch == ",":
-            row.append("".join(cell))
-            cell = []
-        elif ch == "\n":
-            row.append("".join(cell))
-            rows.append(row)
-            row, cell = [], []
-        else:
-            cell.append(ch)
-        i += 1
-    if cell or row:
-        row.append("".join(cell))
-        rows.append(row)
-    return rows
 
 
 def test_the_fgetcsv_port_sees_the_escaped_quote_defect_it_guards_against():

@@ -9,6 +9,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from grader.i18n import render
+from grader.notebook_limits import NotebookLimits
 from grader.notebooks import inspect, practical_hint, read_notebook
 
 
@@ -190,12 +191,9 @@ def test_missing_file_is_a_reason_not_an_exception(tmp_path):
     assert not report.readable and _codes(report) == ["inspect_unreadable_file"]
 
 
-def test_oversized_file_is_refused(tmp_path, monkeypatch):
-    import grader.notebooks as notebooks
-
+def test_oversized_file_is_refused(tmp_path):
     path = _write(tmp_path, new_notebook(cells=[_cell("a = 1", 1)]))
-    monkeypatch.setattr(notebooks, "MAX_NOTEBOOK_BYTES", 10)
-    report = inspect(path)
+    report = inspect(path, NotebookLimits(max_bytes=10))
     assert not report.readable and _codes(report) == ["inspect_too_large"]
 
 

@@ -1,11 +1,13 @@
-"""Files in folders a notebook could write to: read, created and cleaned without following links; the
-local runner's collection of results refuses links; the [docker] uid is checked."""
+"""Files in folders a notebook could write to: read, created, copied out and removed without following
+links or recursing (a 1,500-deep chain); the run folder's post-condition; the local runner's collection
+of results refuses links; the [docker] uid is checked."""
 from __future__ import annotations
 
 import os
-import shutil
 import stat
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,9 +16,12 @@ from grader.course import load_course
 from grader.errors import ConfigError
 from grader.execution import get_runner
 from grader.execution.base import RunRequest
-from grader.execution.safe_files import (UnsafeFile, create_new, fresh_dir, private_dir, read_regular, remove,
-                                         strip_setid)
+from grader.execution.leftovers import leftovers
+from grader.execution.safe_files import (UnsafeFile, copy_out, create_new, fresh_dir, private_dir, read_regular,
+                                         remove)
 from test_docker_runner import notebook, report
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_reading_refuses_links_fifos_and_oversized_files(tmp_path):
@@ -54,21 +59,125 @@ def test_removing_and_refreshing_a_linked_folder_leaves_its_target_alone(tmp_pat
     assert not (tmp_path / "scratch").exists() and (target / "executed.ipynb").read_text() == "victim"
 
 
-def test_setuid_and_setgid_bits_are_cleared_without_following_links(tmp_path):
-    out = tmp_path / "out"
-    (out / "sub").mkdir(parents=True)
-    shell = out / "sub" / "suid-python"
-    shutil.copy(sys.executable, shell)
-    os.chmod(shell, 0o6755)
-    os.chmod(out / "sub", 0o2755)
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.write_text("x")
-    os.chmod(elsewhere, 0o4644)
-    (out / "link").symlink_to(elsewhere)
-    assert strip_setid(out) == 2
-    assert not shell.stat().st_mode & (stat.S_ISUID | stat.S_ISGID) and stat.S_IMODE(shell.stat().st_mode) == 0o755
-    assert not (out / "sub").stat().st_mode & stat.S_ISGID
-    assert elsewhere.stat().st_mode & stat.S_ISUID        # outside out/: not touched through the link
+def _chain(top: Path, depth: int, name: str = "d" * 200) -> None:
+    """A folder chain ``depth`` deep under ``top`` (long names: the path outgrows PATH_MAX), a
+    setuid+setgid file and a link to the chain's own top at the bottom; built through descriptors."""
+    top.mkdir()
+    fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY)
+    for _ in range(depth):
+        os.mkdir(name, dir_fd=fd)
+        inner = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = inner
+    setid = os.open("suid", os.O_CREAT | os.O_WRONLY, 0o6755, dir_fd=fd)
+    os.fchmod(setid, 0o6755)
+    os.close(setid)
+    os.symlink(str(top), "up", dir_fd=fd)
+    os.close(fd)
+
+
+def test_a_folder_chain_deeper_than_any_recursion_is_removed(tmp_path):
+    _chain(tmp_path / "chain", 1500)
+    (tmp_path / "kept").write_text("x")
+    remove(tmp_path / "chain")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]
+
+
+def test_removing_follows_no_link_inside_and_stops_at_its_limit(tmp_path):
+    target = tmp_path / "victim"
+    target.mkdir()
+    (target / "keep.txt").write_text("victim")
+    tree = tmp_path / "tree"
+    (tree / "a" / "b").mkdir(parents=True)
+    (tree / "a" / "b" / "to-victim").symlink_to(target)
+    (tree / "a" / "file-link").symlink_to(target / "keep.txt")
+    for n in range(30):
+        (tree / f"f{n}").write_text("x")
+    with pytest.raises(UnsafeFile, match="too many entries"):
+        remove(tree, max_entries=10)
+    assert tree.is_dir()                       # what the limit left stays, for the post-condition to report
+    remove(tree)
+    assert not tree.exists() and (target / "keep.txt").read_text() == "victim"
+
+
+def test_folders_a_notebook_closed_to_its_own_user_are_removed(tmp_path):
+    """As the notebook's own user (not root, who may open anything): folders of mode 0 and 0500."""
+    uid = 65534 if os.getuid() == 0 else os.getuid()
+    base = Path(tempfile.mkdtemp(prefix="grader-closed-")) if os.getuid() == 0 else tmp_path   # nobody may enter
+    try:                                                                                           # pytest's root
+        tree = base / "tree"
+        (tree / "closed" / "inner").mkdir(parents=True)
+        (tree / "closed" / "inner" / "f").write_text("x")
+        (tree / "readonly").mkdir()
+        (tree / "readonly" / "f").write_text("x")
+        for path in [base, *base.rglob("*")]:
+            os.chown(path, uid, uid, follow_symlinks=False)
+        os.chmod(tree / "closed" / "inner", 0)
+        os.chmod(tree / "closed", 0)
+        os.chmod(tree / "readonly", 0o500)
+        code = ("import os\nfrom pathlib import Path\nfrom grader.execution.safe_files import remove\n"
+                f"if os.getuid() == 0:\n    os.setgid({uid})\n    os.setuid({uid})\nremove(Path({str(tree)!r}))")
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+        assert done.returncode == 0, done.stderr
+        assert not tree.exists()
+    finally:
+        if base != tmp_path:
+            remove(base)
+
+
+def test_only_named_regular_files_within_their_caps_are_copied_out(tmp_path):
+    source, dest = tmp_path / "out", tmp_path / "copies"
+    source.mkdir()
+    dest.mkdir()
+    (source / "status.json").write_text("{}")
+    (source / "big.npy").write_bytes(b"x" * 101)
+    (tmp_path / "secret").write_text("other student")
+    (source / "link.npy").symlink_to(tmp_path / "secret")
+    os.mkfifo(source / "fifo.npy")
+    (source / "folder.npy").mkdir()
+    (source / "suid.npy").write_text("s")
+    os.chmod(source / "suid.npy", 0o6755)
+    (source / "unlisted.npy").write_text("u")
+    caps = [(name, 100) for name in ("status.json", "big.npy", "link.npy", "fifo.npy", "folder.npy", "suid.npy",
+                                      "absent.npy")]
+    problems = copy_out(source, dest, caps)
+    assert sorted(problems) == ["big.npy is larger than 100 bytes", "fifo.npy is not a regular file",
+                                "folder.npy is not a regular file",
+                                "link.npy is not a regular file"]
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in dest.iterdir()} == {"status.json": 0o600,
+                                                                                 "suid.npy": 0o600}
+    (tmp_path / "out-link").symlink_to(source)
+    assert copy_out(tmp_path / "out-link", tmp_path / "copies", caps) == ["out-link is not a folder (Not a directory)"]
+    with pytest.raises(ValueError):
+        copy_out(source, dest, [("../secret", 100)])
+
+
+def _run_request(work: Path, outputs=(("status.json", 10),)) -> RunRequest:
+    return RunRequest(notebook=work / "nb.ipynb", work_dir=work, probe_dir=work / "probe", data_dir=None,
+                      parameters={}, extra_cells=(), timeout_s=1, cell_timeout_s=1, expected_outputs=outputs)
+
+
+def test_the_post_condition_removes_and_names_what_a_run_must_not_leave(tmp_path):
+    work = tmp_path / "work"
+    for name in ("out", "probe"):
+        (work / name).mkdir(parents=True)
+    for name in ("executed.ipynb", "run.json", "runner.log", "out/status.json", "probe/spec.json"):
+        (work / name).write_text("{}")
+    assert leftovers(_run_request(work)) == []                 # what the host made: nothing to say
+    _chain(work / "scratch", 1500)
+    (work / "out" / "planted.npy").write_text("x")
+    os.chmod(work / "out" / "status.json", 0o4755)
+    (work / "out" / "sub").mkdir()
+    os.mkfifo(work / "fifo")
+    (work / "runner.log").unlink()
+    (work / "runner.log").symlink_to("/etc/passwd")
+    found = leftovers(_run_request(work))
+    assert sorted(found) == ["fifo (not a regular file)", "out/planted.npy (a file the run should not leave)",
+                             "out/status.json (setuid/setgid)", "out/sub (a folder)", "runner.log (a link)",
+                             "scratch (a folder)"]
+    assert sorted(p.name for p in work.iterdir()) == ["executed.ipynb", "out", "probe", "run.json"]
+    assert list((work / "out").iterdir()) == [] and Path("/etc/passwd").exists()
+    assert leftovers(_run_request(work)) == []
 
 
 def test_the_work_folder_is_made_private(tmp_path):

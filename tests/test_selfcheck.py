@@ -194,3 +194,15 @@ def test_the_selfcheck_table_escapes_whatever_the_students_notebook_supplied():
     page = as_html(report, "en")
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
     assert re.findall(r"<[a-z][^>]*\son[a-z]+=", page) == [] and "<img" not in page
+
+
+@pytest.mark.slow
+def test_a_package_this_python_lacks_is_the_students_to_install_not_a_grading_environment_matter(
+        tmp_path, capsys, shared_data):
+    nbformat.write(_notebook([*BROKEN_CELLS, "import seaborn_not_a_course_package"]), tmp_path / "mine.ipynb")
+    code, out = _check(capsys, tmp_path / "mine.ipynb", "--run", "--course", _small_course(tmp_path, shared_data),
+                       "--lang", "en")
+    text = " ".join(out.split())
+    assert code == 1, out
+    assert "imports a package this Python does not have" in text and "install it here" in text, out
+    assert "grading environment does not have" not in text and "Use only the course's packages" not in text

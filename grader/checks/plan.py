@@ -15,6 +15,7 @@ import numpy as np
 
 from grader.checks import get_check
 from grader.checks.base import PlanContext
+from grader.checks.outputs import expected_outputs
 from grader.probe import probe_sha256, probe_source
 from grader.specs import Assignment
 
@@ -45,6 +46,7 @@ class ProbePlan:
     nonce: str                  # random per run; the probe writes it into its status file
     cell_source: str            # the probe cell to append (reads GRADER_PROBE_DIR / GRADER_OUT_DIR)
     private: dict[str, Any] = field(default_factory=dict)   # check id -> what its scoring needs
+    expected_outputs: tuple[tuple[str, int], ...] = ()       # (name in out/, byte cap): all a run brings back
 
 
 def plan_probe(assignment: Assignment, probe_dir: Path, data_dir: Path, parameters: dict[str, Any],
@@ -72,7 +74,8 @@ def plan_probe(assignment: Assignment, probe_dir: Path, data_dir: Path, paramete
     (probe_dir / PROBE_FILE).write_bytes(probe_source())
     (probe_dir / SPEC_FILE).write_text(json.dumps({"version": 1, "items": items}, indent=1), encoding="utf-8")
     nonce = secrets.token_hex(16)
-    return ProbePlan(nonce=nonce, cell_source=probe_cell(nonce), private=private)
+    return ProbePlan(nonce=nonce, cell_source=probe_cell(nonce), private=private,
+                     expected_outputs=expected_outputs(items))
 
 
 def probe_cell(nonce: str) -> str:

@@ -21,7 +21,8 @@ KERAS_BACKEND = {"KERAS_BACKEND": "torch"}
 @dataclass(frozen=True)
 class RunRequest:
     notebook: Path               # as handed in (never modified)
-    work_dir: Path               # the runner creates work_dir/"scratch" (holds the copy) and work_dir/"out"
+    work_dir: Path               # the runner's; after run() it holds only executed.ipynb, run.json,
+                                 # runner.log and out/ (the expected outputs), besides probe_dir
     probe_dir: Path              # prepared by the caller; offered read-only (under local: just a path)
     data_dir: Path | None        # the student-visible data folder (no evaluation labels)
     parameters: dict[str, Any]   # injected by papermill after the cell tagged `parameters`
@@ -31,6 +32,9 @@ class RunRequest:
     env: dict[str, str] = field(default_factory=dict)
     # offline caches of students' usual download calls, made from data_dir (grader.dataset_caches)
     dataset_caches: tuple[str, ...] = ()
+    # (file name in out/, byte cap): all that comes back of what the notebook's side wrote to out/; each
+    # only as a regular file within its cap (the run folder then holds only files the host made)
+    expected_outputs: tuple[tuple[str, int], ...] = ()
 
     @property
     def scratch_dir(self) -> Path:

@@ -1,11 +1,11 @@
 """The docker runner: each notebook runs in its own locked-down container, through the same child entry
 point (papermill, parameters, extra cells, per-cell timeout) as the local runner.
 
-It must never mount anything but this run's out folder, its spec (read-only) and results folders, the
-data and the probe folder, and never leave a container behind: every container is labelled ``grader=1``
-and removed in a finally. Nothing the container could write is followed by the host: the results come
-out through the daemon (docker_results.py), scratch is a tmpfs that goes with the container, and out/
-loses every setuid/setgid bit before anything reads it.
+It must never bind-mount anything of the host but this run's spec, the data and the probe folder (all
+read-only), and never leave a container or its volumes behind: every container is labelled ``grader=1``
+and removed with its volumes in a finally. Nothing the container wrote lands on the host: its out and
+results folders are anonymous volumes that the daemon removes with it, scratch is a tmpfs, and only
+the names the protocol expects come out, through the daemon (docker_results.py).
 """
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ from grader.execution.docker_daemon import remove_leftover_containers  # noqa: F
 from grader.execution.docker_limits import (PidWatch, gpu_device_requests, gpu_pool,
                                             mentions_pid_limit, pool_gpus, with_gpus)
 from grader.execution.docker_options import DockerOptions
-from grader.execution.docker_results import clean_up, copy_results
+from grader.execution.docker_results import RESULT_CAPS, copy_files
+from grader.execution.leftovers import discard, noted, settled
 from grader.execution.outcome import LOG_CAP_BYTES, cell_number, interpret
 from grader.execution.prepare import PREPARED_NAME, fresh_dirs, prepare, provide_datasets
 from grader.execution.safe_files import fresh_dir
@@ -47,8 +48,8 @@ SPEC, RESULTS = "/grader/spec", "/grader/results"   # the child's spec (read-onl
 PYTHON = "/opt/venv/bin/python"
 HOME = "/home/grader"
 KERAS_HOME = f"{HOME}/.keras"   # in the HOME tmpfs: Keras's config and its dataset cache (grader.dataset_caches)
-# On the host, under work_dir: the folders mounted at SPEC and RESULTS.
-_SPEC_DIR, _RESULTS_DIR = "spec", "results"
+# On the host, under work_dir: the folder mounted at SPEC.
+_SPEC_DIR = "spec"
 _TMPFS = "rw,nosuid,nodev,mode=1777,size={}m"
 _CHILD = f"import sys; {CHILD_CALL}"
 
@@ -128,18 +129,20 @@ class DockerRunner(Runner):
         started = time.monotonic()
         try:
             with self._gpu() as gpus:
-                return self._run(request, started, gpus)
+                outcome = self._run(request, started, gpus)
         except RunnerError:
             raise
         except GraderError as err:
-            return _result(request, "error", started, reason=err.reason)
+            outcome = _result(request, "error", started, reason=err.reason)
         except Exception as err:
             if daemon_gone(err):
                 raise RunnerError(f"docker daemon unreachable during a run: {first_line(err)}",
                                   code="docker_daemon_unreachable",
                                   reason=msg("docker_daemon_unreachable", detail=first_line(err))) from err
-            return _result(request, "runner_error", started,
-                           reason=msg("run_runner_error", detail=f"{type(err).__name__}: {first_line(err)}"))
+            outcome = _result(request, "runner_error", started,
+                              reason=msg("run_runner_error", detail=f"{type(err).__name__}: {first_line(err)}"))
+        discard(request.work_dir, (request.scratch_dir.name, _SPEC_DIR))   # made by the host, read-only inside
+        return settled(request, outcome)
 
     # --- one run -------------------------------------------------------------------------------
 
@@ -147,7 +150,6 @@ class DockerRunner(Runner):
         fresh_dirs(request)
         request = _in_container_paths(request)
         spec = self._write_spec(request, prepare(request, KERNEL_NAME))
-        fresh_dir(request.work_dir / _RESULTS_DIR, 0o700)
         self._hand_over(request)
         container = self._client.containers.create(self.image, [PYTHON, "-c", _CHILD, spec],
                                                    **self._container_options(request, gpus))
@@ -159,16 +161,19 @@ class DockerRunner(Runner):
             state = container.attrs.get("State", {})
             pid_hits = pid_watch.hits
             log = _capped(container.logs(stdout=True, stderr=True), self.log_cap_bytes)
-            refused = copy_results(container, RESULTS, request.work_dir)
+            refused = copy_files(container, RESULTS, request.work_dir, RESULT_CAPS)
+            # what the probe wrote, by the names the protocol expects: a refused one is left out (a check
+            # then finds it missing), named in the log for the instructor
+            dropped = copy_files(container, OUT, request.out_dir, request.expected_outputs)
         finally:
-            remove(container)
+            volumes_left = remove(container)
+        log += "".join(f"\n[grader] out/: {problem}; not used" for problem in dropped)
         (request.work_dir / "runner.log").write_text(log, encoding="utf-8")
-        clean_up(request, (request.work_dir / _RESULTS_DIR, request.work_dir / _SPEC_DIR))
         local = interpret(request, started, timed_out, state.get("ExitCode"), log)
         outcome = self._docker_outcome(request, local, state, timed_out, pid_hits)
         if refused:   # the notebook tampered with what tells how its run went: nothing of it is believed
-            return _replace(outcome, "error", msg("hostile_results_refused", detail="; ".join(refused)))
-        return outcome
+            outcome = _replace(outcome, "error", msg("hostile_results_refused", detail="; ".join(refused)))
+        return noted(outcome, [f"docker volume {name}" for name in volumes_left])
 
     def _write_spec(self, request: RunRequest, notebook: Path) -> str:
         """The child's spec, kernelspec and the prepared notebook, in the folder mounted read-only."""
@@ -183,7 +188,7 @@ class DockerRunner(Runner):
             result=f"{RESULTS}/run.json", cell_timeout_s=request.cell_timeout_s,
             start_timeout_s=min(self.start_timeout_s, request.timeout_s),
             memory_limit_mb=None,   # the container's cgroup limits memory
-            # out/ is a host folder: one file may not grow past file_mb (many files still can)
+            # out/ is a volume on the daemon's disk: one file may not grow past file_mb (many files still can)
             file_limit_mb=self.file_mb,
             # the dataset caches travel in the read-only spec folder; the child copies them into the tmpfs
             provided=f"{SPEC}/provided" if provide_datasets(request, spec_dir / "provided") else None)
@@ -191,24 +196,26 @@ class DockerRunner(Runner):
         return f"{SPEC}/runner.json"
 
     def _hand_over(self, request: RunRequest) -> None:
-        """Give the container's uid the folders it uses (only a root host has to chown): it writes out/
-        and results/, and reads spec/ (mounted read-only, so owning it gives it nothing)."""
+        """Give the container's uid the spec folder it reads (only a root host has to chown; mounted
+        read-only, so owning it gives it nothing). The host made every file there: nothing of a notebook."""
         if os.getuid() != 0:
             return
         uid, gid = (int(part) for part in self.user.split(":"))
-        for top in (request.out_dir, request.work_dir / _RESULTS_DIR, request.work_dir / _SPEC_DIR):
-            for path in [top, *top.rglob("*")]:
-                os.chown(path, uid, gid, follow_symlinks=False)
+        top = request.work_dir / _SPEC_DIR
+        for path in [top, *top.rglob("*")]:
+            os.chown(path, uid, gid, follow_symlinks=False)
 
     def _container_options(self, request: RunRequest, gpus: Any) -> dict[str, Any]:
         from docker.types import LogConfig, Mount
 
-        # Docker offers no nosuid/nodev for a bind mount: out/ and results/ are defused on the host after
-        # the run (strip_setid, removal) instead; scratch, /tmp and HOME are tmpfs with both.
+        # out/ and results/ are anonymous volumes: what the notebook writes there (a setuid file, a
+        # folder chain deeper than any walk) never lands on the host, and the daemon removes it with the
+        # container; they outlive the stop, so the expected names can be copied out. The image makes both
+        # mount points 1777, which a new volume takes. Scratch, /tmp and HOME are nosuid,nodev tmpfs.
         work = request.work_dir.resolve()
-        mounts = [Mount(OUT, str(request.out_dir.resolve()), type="bind", read_only=False),
+        mounts = [Mount(OUT, None, type="volume", labels={LABEL: "1"}),
+                  Mount(RESULTS, None, type="volume", labels={LABEL: "1"}),
                   Mount(SPEC, str(work / _SPEC_DIR), type="bind", read_only=True),
-                  Mount(RESULTS, str(work / _RESULTS_DIR), type="bind", read_only=False),
                   Mount(PROBE, str(Path(request.probe_dir).resolve()), type="bind", read_only=True)]
         env = {"GRADER_PROBE_DIR": PROBE, "GRADER_OUT_DIR": OUT}
         if request.data_dir is not None:

@@ -1,7 +1,8 @@
 """Talking to the Docker daemon for the docker runner: connect, find the image, stop and remove the
-grader's containers (one run's, or every one a killed batch left).
+grader's containers (one run's, or every one a killed batch left) with their anonymous volumes.
 
-It only ever removes containers labelled ``grader=1``; a batch's clean-up only those carrying its mark.
+It only ever removes containers labelled ``grader=1`` (and the volumes made for them); a batch's
+clean-up only those carrying its mark.
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ def remove_leftover_containers(client=None) -> int:
     for container in client.containers.list(all=True, filters={"label": f"{LABEL}=1"}, ignore_removed=True):
         remove(container)
         removed += 1
+    _prune_volumes(client)
     return removed
 
 
@@ -53,11 +55,21 @@ def remove_marked_containers(mark: str) -> int:
     for container in client.containers.list(all=True, filters={"label": f"{LABEL}=1"}, ignore_removed=True):
         if needle in (container.attrs.get("Config", {}).get("Env") or []):
             try:
-                container.remove(force=True)
+                container.remove(force=True, v=True)
                 removed += 1
             except Exception:   # gone meanwhile (its own runner removed it)
                 pass
+    _prune_volumes(client)
     return removed
+
+
+def _prune_volumes(client) -> None:
+    """Remove the grader's volumes that no container uses any more (a removal the daemon left half done);
+    a volume of a run still going is in use, so never taken."""
+    try:
+        client.volumes.prune(filters={"label": f"{LABEL}=1"})
+    except Exception:   # an old daemon or a busy one: the next batch tries again
+        pass
 
 
 def require_image(client, image: str) -> None:
@@ -81,13 +93,34 @@ def kill(container) -> None:
         pass
 
 
-def remove(container) -> None:
+def remove(container) -> list[str]:
+    """Remove the container and the anonymous volumes it wrote to (its out and results folders); returns
+    the volumes still there after a second try (the daemon only logs a volume it failed to remove)."""
     from docker.errors import NotFound
 
+    volumes = [m["Name"] for m in container.attrs.get("Mounts") or []
+               if m.get("Type") == "volume" and m.get("Name")]
     try:
-        container.remove(force=True)
+        container.remove(force=True, v=True)
     except NotFound:
         pass
+    return [name for name in volumes if not _volume_gone(container.client, name)]
+
+
+def _volume_gone(client, name: str) -> bool:
+    from docker.errors import APIError, NotFound
+
+    try:
+        volume = client.volumes.get(name)
+    except NotFound:
+        return True
+    try:
+        volume.remove(force=True)
+    except NotFound:
+        return True
+    except APIError:
+        return False
+    return True
 
 
 def daemon_gone(err: Exception) -> bool:

@@ -1,10 +1,11 @@
-"""Copying a run's results out of its container through the Docker daemon, never through host paths.
+"""Copying what a run leaves out of its container through the Docker daemon, never through host paths.
 
-The child writes the executed copy and its run record to a folder the notebook's own processes can
-also write to (they run as the same user). So the host never opens that folder's files itself: the
-daemon resolves each fixed name inside the stopped container (a link planted there points into the
-container, never to another student's folder on the host), and the tar it sends is read, never
-extracted: one regular file with the expected name, size-capped, or a problem saying what was found.
+The child writes the executed copy and its run record, and the probe its answers, into the container's
+own volumes, which the notebook's processes can also write to (they run as the same user); the daemon
+removes them with the container. So the host never opens those files itself: the daemon resolves each
+fixed name inside the stopped container (a link planted there points into the container, never to
+another student's folder on the host), and the tar it sends is read, never extracted: one regular file
+with the expected name, size-capped, or a problem saying what was found. Nothing else comes out.
 """
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ import shutil
 import tarfile
 import tempfile
 from pathlib import Path, PurePosixPath
+from typing import Iterable
 
-from grader.execution.safe_files import create_new, remove, strip_setid
+from grader.execution.safe_files import create_new, plain_name
 
-# The only files that ever come out, and how large each may be.
-RESULT_CAPS = {"executed.ipynb": 256 << 20, "run.json": 64 << 10}
+# The child's files, and how large each may be.
+RESULT_CAPS = (("executed.ipynb", 256 << 20), ("run.json", 64 << 10))
 _TAR_SLACK = 1 << 20                 # headers and padding of a one-file tar
 # Go's os.FileMode type bits, as the daemon reports them in the archive's stat header.
 _GO_TYPE_BITS = (1 << 31) | (1 << 27) | (1 << 26) | (1 << 25) | (1 << 24) | (1 << 21) | (1 << 19)
@@ -26,14 +28,15 @@ class ResultProblem(Exception):
     """A result file that is there but must not be used; ``str()`` names it and says why."""
 
 
-def copy_results(container, inner_dir: str, dest_dir: Path) -> list[str]:
-    """Copy every file of RESULT_CAPS from ``inner_dir`` in the container to ``dest_dir`` (which must not
-    hold them yet). Missing files are left missing (the child may have died first); returns the problems
-    of the files that were there but refused (a link, a folder, a fifo, too large, an odd archive)."""
+def copy_files(container, inner_dir: str, dest_dir: Path, caps: Iterable[tuple[str, int]]) -> list[str]:
+    """Copy each (name, cap) of ``caps`` from ``inner_dir`` in the container to ``dest_dir`` (which must
+    not hold them yet). Missing files are left missing (the child may have died first); returns the
+    problems of the files that were there but refused (a link, a folder, a fifo, too large, an odd
+    archive)."""
     problems = []
-    for name, cap in RESULT_CAPS.items():
+    for name, cap in caps:
         try:
-            _copy_one(container, str(PurePosixPath(inner_dir, name)), name, cap, dest_dir / name)
+            _copy_one(container, str(PurePosixPath(inner_dir, plain_name(name))), name, cap, dest_dir / name)
         except ResultProblem as err:
             problems.append(str(err))
     return problems
@@ -92,12 +95,3 @@ def _extract_one(spool, name: str, cap: int, dest: Path) -> None:
                 raise ResultProblem(f"{name} came with other files")
     except tarfile.TarError as err:
         raise ResultProblem(f"{name} could not be read from the container ({err})") from None
-
-
-def clean_up(request, folders: tuple[Path, ...]) -> None:
-    """After the container is gone: nothing it wrote stays on the host but out/ (for the checks, its
-    setuid/setgid bits cleared) and the copies the host made itself (executed.ipynb, run.json).
-    ``folders`` are the run's other mounted folders (spec, results); scratch was the container's tmpfs."""
-    strip_setid(request.out_dir)
-    for folder in (*folders, request.scratch_dir):
-        remove(folder)

@@ -19,13 +19,19 @@ from typing import Any
 from grader.errors import GraderError
 from grader.execution.base import KERAS_BACKEND, Runner, RunRequest
 from grader.execution.child import CHILD_CALL, KERNEL_NAME, child_spec, write_kernelspec
+from grader.execution.leftovers import discard, settled
 from grader.execution.outcome import LOG_CAP_BYTES, interpret, result
-from grader.execution.prepare import forget_provided, fresh_dirs, prepare, provide_datasets
+from grader.execution.prepare import fresh_dirs, prepare, provide_datasets
 from grader.execution.procfs import processes_with_env
+from grader.execution.safe_files import copy_out, remove
 from grader.i18n import msg
 from grader.records import RunResult
 
 _KERAS_HOME = "keras"             # the run's $KERAS_HOME, under work_dir
+_WRITTEN = "out.written"          # out/ as the notebook left it, renamed aside while its copies are made
+# What a run makes under work_dir besides its results, all writable by the notebook (the grader's own
+# user): removed after every run, out/ once the expected names are copied out of it.
+_RUN_FOLDERS = ("scratch", _WRITTEN, "tmp", "runtime", "ipython", _KERAS_HOME, "provided", "kernel", "runner.json")
 _TOKEN_VAR = "GRADER_RUN_TOKEN"   # marks every process of one run, wherever it moved its process group
 _GRADER_ROOT = str(Path(__file__).resolve().parents[2])
 # The child imports the grader from this checkout without putting it on the kernel's sys.path.
@@ -66,12 +72,14 @@ class LocalRunner(Runner):
     def run(self, request: RunRequest) -> RunResult:
         started = time.monotonic()
         try:
-            return self._run(request, started)
+            outcome = self._run(request, started)
         except GraderError as err:
-            return result(request, "error", started, reason=err.reason)
+            outcome = result(request, "error", started, reason=err.reason)
         except Exception as err:  # a runner bug costs this one run, never the grader process
-            return result(request, "runner_error", started,
-                          reason=msg("run_runner_error", detail=f"{type(err).__name__}: {err}"))
+            outcome = result(request, "runner_error", started,
+                             reason=msg("run_runner_error", detail=f"{type(err).__name__}: {err}"))
+        discard(request.work_dir, _RUN_FOLDERS)   # everything the notebook could write but out/'s copies
+        return settled(request, outcome)
 
     def _run(self, request: RunRequest, started: float) -> RunResult:
         fresh_dirs(request)
@@ -88,8 +96,9 @@ class LocalRunner(Runner):
             timed_out = _wait_or_stop(proc, token, request.timeout_s - (time.monotonic() - started),
                                       self.kill_grace_s)
         _kill_marked(token, signal.SIGKILL)  # what the notebook left running after a normal end, too
-        forget_provided(provided, {"cwd": request.scratch_dir, "keras_home": request.work_dir / _KERAS_HOME})
+        dropped = _collect_outputs(request)
         log_text = read_capped(log_path, self.log_cap_bytes)
+        log_text += "".join(f"\n[grader] out/: {problem}; not used" for problem in dropped)
         return interpret(request, started, timed_out, proc.returncode, log_text)
 
     def _write_spec(self, request: RunRequest, notebook: Path, provided: Path | None) -> Path:
@@ -129,6 +138,19 @@ class LocalRunner(Runner):
         if self.threads:
             env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(self.threads)
         return env
+
+
+def _collect_outputs(request: RunRequest) -> list[str]:
+    """out/ as the notebook left it goes aside; a new out/ of the host's gets copies of the expected
+    names (regular files within their caps, never through a link). Returns what was refused."""
+    aside = request.work_dir / _WRITTEN
+    remove(aside)
+    try:
+        os.rename(request.out_dir, aside)   # a link or a file in out/'s place moves as it is
+    except FileNotFoundError:
+        pass
+    request.out_dir.mkdir(mode=0o700)
+    return copy_out(aside, request.out_dir, request.expected_outputs)
 
 
 # --- process control -----------------------------------------------------------------------------

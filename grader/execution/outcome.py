@@ -16,7 +16,7 @@ from grader.execution.habits import diagnose
 from grader.execution.prepare import source_index
 from grader.execution.safe_files import UnsafeFile, kind_of, read_regular, remove
 from grader.i18n import msg
-from grader.notebooks import cell_refs, read_notebook
+from grader.notebooks import LIMIT_CODES, cell_refs, read_notebook
 from grader.records import Reason, RunResult
 
 LOG_CAP_BYTES = 64 * 1024
@@ -35,7 +35,7 @@ def interpret(request: RunRequest, started: float, timed_out: bool, returncode: 
     if refused:   # a link there would show another notebook (or any file of the host) as this run's
         return result(request, "error", started, log=log,
                       reason=msg("hostile_results_refused", detail="; ".join(refused)))
-    cells = _executed_cells(request.executed_path)
+    cells, refused = _executed_cells(request.executed_path)
     executed = request.executed_path if cells is not None else None
     cells = cells or []
     _forget_planted_outputs(request, cells)
@@ -45,6 +45,8 @@ def interpret(request: RunRequest, started: float, timed_out: bool, returncode: 
     if timed_out:
         return result(request, "timeout", started, reason=msg("run_timeout", limit_s=_seconds(request.timeout_s),
                       number=cell_number(request, last)), failed_cell=last, **common)
+    if refused is not None:   # the notebook's own outputs made the copy too big or complex to read
+        return result(request, "error", started, reason=refused, **common)
     if outcome is None:
         return result(request, "runner_error", started, reason=msg("run_child_failed", exit_code=returncode,
                       detail=_last_line(log)), **common)
@@ -136,11 +138,16 @@ def _last_started(cells: list[dict]) -> int | None:
     return last
 
 
-def _executed_cells(path: Path) -> list[dict] | None:
+def _executed_cells(path: Path) -> tuple[list[dict] | None, Reason | None]:
+    """The executed copy's cells (None when there are none to read), and the reason when the checked
+    reader refused the copy for a limit: the student's code wrote it too."""
     if not path.exists():
-        return None
-    nb, _ = read_notebook(path)  # a copy cut short by a kill may be truncated JSON
-    return list(nb.cells) if nb is not None else None
+        return None, None
+    nb, reasons = read_notebook(path)  # a copy cut short by a kill may be truncated JSON
+    if nb is not None:
+        return list(nb.cells), None
+    refused = [r for r in reasons if r.code in LIMIT_CODES]
+    return None, (refused[0] if refused else None)
 
 
 def _refused_results(request: RunRequest) -> list[str]:

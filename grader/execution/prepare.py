@@ -6,11 +6,13 @@ tagged ``grader-injected``; every student cell remembers its index in the origin
 from __future__ import annotations
 
 import hashlib
+import json
 from decimal import Decimal
 from pathlib import Path, PurePath
 from typing import Any
 
 import nbformat
+from nbformat.v4.rwbase import split_lines, strip_transient
 
 from grader.errors import InputError
 from grader.execution.base import RunRequest
@@ -57,10 +59,18 @@ def prepare(request: RunRequest, kernel_name: str) -> Path:
     for source in request.extra_cells:
         nb.cells.append(injected_cell(source))
     target = request.scratch_dir / PREPARED_NAME
-    # The v4 writer does not validate: nbformat.writes would log every schema quirk of a student's
-    # metadata to the grader's stderr, and papermill copes with them.
-    target.write_text(nbformat.v4.writes(nb), encoding="utf-8")
+    _write(nb, target)
     return target
+
+
+def _write(nb: nbformat.NotebookNode, target: Path) -> None:
+    """The file nbformat.v4.writes would give, streamed: writes deep-copies the notebook into nodes of
+    430 bytes each, and json.dumps holds every piece of the text at once. The notebook is this run's
+    own copy, so it is changed in place. Not validated: nbformat.writes would log every schema quirk of
+    a student's metadata to the grader's stderr, and papermill copes with them."""
+    with target.open("w", encoding="utf-8") as fh:
+        json.dump(strip_transient(split_lines(nb)), fh, indent=1, sort_keys=True, separators=(",", ": "),
+                  ensure_ascii=False)
 
 
 def provide_datasets(request: RunRequest, dest: Path) -> Path | None:
@@ -71,32 +81,6 @@ def provide_datasets(request: RunRequest, dest: Path) -> Path | None:
     if not request.dataset_caches or request.data_dir is None:
         return None
     return dest if provide(request.dataset_caches, Path(request.data_dir), dest) else None
-
-
-def forget_provided(provided: Path | None, places: dict[str, Path]) -> None:
-    """After a run whose files stay on the host (the local runner): the copies the child placed
-    (``places``: root -> where it copied that root, e.g. {"cwd": scratch}) and ``provided`` itself are
-    removed, tens of MB a run that a batch's out/work would otherwise keep per submission. Only the
-    placed paths, never through a link the notebook made, and a folder only when it is left empty."""
-    if provided is None:
-        return
-    for root, place in places.items():
-        source = provided / root
-        if not source.is_dir():
-            continue
-        for path in sorted(source.rglob("*"), reverse=True):   # deepest first: files before their folders
-            relative = path.relative_to(source)
-            target = place / relative
-            if any((place / Path(*relative.parts[:depth])).is_symlink() for depth in range(len(relative.parts))):
-                continue
-            if path.is_dir() and not target.is_symlink():
-                try:
-                    target.rmdir()   # only when empty: what the notebook wrote beside the copies stays
-                except OSError:
-                    pass
-            elif not path.is_dir():
-                remove(target)
-    remove(provided)
 
 
 def injected_cell(source: str) -> nbformat.NotebookNode:

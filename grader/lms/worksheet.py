@@ -42,6 +42,7 @@ REQUIRED = ("identifier", "grade", "modified_grade")
 NEW_COLUMNS = ("identifier", "full_name", "email", "grade", "max_grade", "modified_grade", "feedback")
 _IDENTIFIER_WORD = {"en": "Participant ", "es": "Participante"}
 _PARTICIPANT = re.compile(r"(\d+)\s*$")
+_NUMBER = re.compile(r"^\s*'?\d+([.,])\d+\s*$")   # a number cell with decimals, as Moodle writes it
 
 
 @dataclass
@@ -68,6 +69,20 @@ class Worksheet:
         if name not in self.columns or participant not in self.row_index:
             return None
         return self.rows[self.row_index[participant]][self.columns[name]]
+
+
+def own_separator(ws: Worksheet) -> tuple[str, str] | None:
+    """(separator, an example cell) of the worksheet's own numbers (Maximum grade, Grade): the separator of
+    the interface it was downloaded from, hence of the teacher who uploads it (Moodle matches the headers in
+    the uploader's language). None when no cell shows decimals."""
+    for name in ("max_grade", "grade"):
+        if name not in ws.columns:
+            continue
+        for row in ws.rows:
+            match = _NUMBER.match(row[ws.columns[name]])
+            if match:
+                return match.group(1), row[ws.columns[name]].strip()
+    return None
 
 
 def read_worksheet(path: Path, tz: str) -> Worksheet:

@@ -139,9 +139,14 @@ def _notebook_page(executed: Path, page: Path, title: str, lang: str, renderer: 
 
 
 def _error_cell(executed: Path) -> int | None:
+    from grader.notebooks import read_notebook
+
+    nb, _ = read_notebook(executed)
+    if nb is None:   # an unreadable or refused copy has no error cell to point at; its page says why
+        return None
     try:
-        return _first_error_cell(_read(executed))
-    except Exception:  # an unreadable copy has no error cell to point at; its page says why
+        return _first_error_cell(nb)
+    except Exception:  # outputs that are not output records: nothing to point at either
         return None
 
 
@@ -199,12 +204,6 @@ def _check_row(check: CheckResult, lang: str, titles: Titles) -> dict:
     cells = (Markup(code_html(titles.of_check(check.check_id, lang))), points_of(check.points, check.max_points, lang),
              _html(msg(f"student_state_{state}"), lang), _html(check.reason, lang))
     return {"state": state, "cells": cells}
-
-
-def _read(path: Path):
-    import nbformat
-
-    return nbformat.read(path, as_version=4)
 
 
 def _up_to_date(page: Path, source: Path) -> bool:

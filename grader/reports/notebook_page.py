@@ -361,10 +361,14 @@ def page_state(page: Path, lang: str | None = None) -> str | None:
 
 
 def write_notebook_page(source: Path, dest: Path, title: str, lang: str, hide: tuple[str, ...] = ()) -> None:
-    """Read ``source``, write its page to ``dest`` (whole or not at all); ``hide``: the grader's folders."""
-    import nbformat
+    """Read ``source``, write its page to ``dest`` (whole or not at all); ``hide``: the grader's folders.
+    InputError, with the reason, for a notebook the checked reader refuses (past a limit, damaged)."""
+    from grader.errors import InputError
+    from grader.notebooks import read_notebook
 
-    nb = nbformat.read(source, as_version=4)
+    nb, reasons = read_notebook(source)
+    if nb is None:
+        raise InputError(f"{source.name} cannot be read", reason=reasons[0] if reasons else None)
     _write_atomic(dest, notebook_page(nb, title, lang, tuple(hide)))
 
 

@@ -64,6 +64,8 @@ class LimitedRenderer:
             return None
         if reply.get("kind") == "memory":
             return msg("notebook_render_memory", limit_mb=self.memory_mb)
+        if reply.get("kind") == "refused":
+            return Reason.from_json(reply["reason"])
         return msg("notebook_render_failed", error=reply.get("detail", "unknown error"))
 
     def close(self) -> None:
@@ -141,6 +143,7 @@ def serve(memory_mb: int) -> None:
     answers = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     _limit_memory(memory_mb)
+    from grader.errors import GraderError
     from grader.reports.notebook_page import warm_up, write_notebook_page   # imported under the limit
 
     warm_up()       # imports and template compiling happen before "ready": a page's time is its own
@@ -153,6 +156,8 @@ def serve(memory_mb: int) -> None:
             reply = {"ok": True}
         except MemoryError:
             reply = {"ok": False, "kind": "memory"}
+        except GraderError as err:  # refused by the checked reader: its reason is the page's
+            reply = {"ok": False, "kind": "refused", "reason": err.reason.to_json()}
         except Exception as err:  # a student's odd notebook: say what, keep serving
             reply = {"ok": False, "kind": "error", "detail": f"{type(err).__name__}: {err}"[:300]}
         print(json.dumps(reply), file=answers, flush=True)

@@ -37,6 +37,10 @@ def _ran(score: PracticalScore) -> bool:
     return score.status not in _RUN_PROBLEMS and not (score.reason and score.reason.code == "job_static")
 
 
+# notes of an evaluation that a person must read: note code -> the flag's code
+_HUMAN_NOTES = {"edition_not_offered": "report_flag_edition", "run_host_leftovers": "report_flag_host_leftovers"}
+
+
 def _t(code: str, lang: str, **params) -> Markup:
     """A catalogue text for the page: escaped, code names as <code>."""
     return Markup(code_html(render(msg(code, **params), lang)))
@@ -145,8 +149,8 @@ def needs_human(scores: list[PracticalScore], grades: list[CourseGrade], lang: s
             else:
                 flag("report_flag_check", check=title, reason=note if isinstance(note, str) else check.reason)
         for note in s.notes:
-            if note.code == "edition_not_offered":
-                flag("report_flag_edition", reason=note)
+            if note.code in _HUMAN_NOTES:
+                flag(_HUMAN_NOTES[note.code], reason=note)
         if s.late == "yes":
             flag("report_flag_late", reason=s.reason)
         if s.status == "overridden":
