@@ -229,8 +229,6 @@ timezone = "Europe/Madrid"
 data_dir = "data"
 assignments_dir = "assignments"
 lang = "{lang}"
-[moodle]
-decimal_separator = ","
 {practicals}
 [similarity]
 threshold = 0.5

@@ -168,7 +168,7 @@ def test_selfcheck_in_a_live_kernel_shows_an_html_table(tmp_path):
     assert len(shown) == 1, outputs
     page = shown[0].data["text/html"]
     assert "<table" in page and "Self-check of MNIST digits with a CNN (kernel)" in page
-    assert "Output shape of `model`" in page and "Graded at submission" in page
+    assert "Output shape of <code>model</code>" in page and "Graded at submission" in page
     assert "model_shape" not in page                         # the check's title, never its id
     assert "partly" in page                                  # the naive softmax, judged on the kernel's objects
     assert "Self-check of MNIST digits with a CNN" in shown[0].data["text/plain"]

@@ -151,5 +151,5 @@ def test_selfcheck_in_a_live_keras_kernel_names_the_edition(tmp_path):
     assert len(shown) == 1, nb.cells[-1].outputs
     page = shown[0].data["text/html"]
     assert "Self-check of MNIST digits with a CNN (kernel)" in page and KERAS_EDITION in page
-    assert "partly" in page and "Output shape of `model`" in page   # the naive softmax, judged on the kernel's
+    assert "partly" in page and "Output shape of <code>model</code>" in page   # the naive softmax, judged on the kernel's
     assert "model_shape" not in page                                # objects; each check by its title
