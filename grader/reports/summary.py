@@ -172,18 +172,8 @@ def report_html(course: Course, scores: list[PracticalScore], grades: list[Cours
     titles = {pid: load_titles(pid, cfg.assignment_dir, with_hidden=True) for pid, cfg in course.practicals.items()}
     name = _practical_names(titles, lang)
     t = lambda code, **params: _t(code, lang, **params)  # noqa: E731
-    said = lambda code: render(msg(code), lang)  # noqa: E731 -- plain text: matplotlib draws it, no HTML
-    words = plots.Axes(said("report_axis_grade"), said("report_axis_students"), said("report_axis_passed"),
-                       said("report_axis_seconds"), said("report_axis_submissions"), lang=lang)
-    histograms = [(name(p), _floats(s.score for s in scores if s.practical == p and s.score is not None),
-                   float(_max_score(scores, p))) for p in practicals] + [
-        (render(msg("report_course_grade"), lang), _floats(g.grade for g in grades), float(course.max_grade))]
-    rates = [(name(p), [(_check_name(titles, p, check_id, lang), rate) for check_id, rate in _rates(scores, p)])
-             for p in practicals]
-    times = [(name(p), [s.duration_s for s in scores if s.practical == p and s.duration_s is not None])
-             for p in practicals]
     flags = needs_human(scores, grades, lang, titles) + list(attention or [])
-    order = {pid: number for number, pid in enumerate(practicals)}
+    order = {pid: number for number, pid in enumerate(practicals)}   # by practical, then participant
     flags.sort(key=lambda f: (order.get(f.practical, len(order)), f.participant.zfill(12)))
     return render_page(
         "report.html.j2", lang=lang, t=t, title=render(msg("report_title", course=course.name), lang),
@@ -192,12 +182,29 @@ def report_html(course: Course, scores: list[PracticalScore], grades: list[Cours
         flags=[Flag(name(f.practical), f.participant, f.name, f.why) for f in flags],
         similar=[{"pair": p, "practical": name(p.practical), "score": prose_numbers.number(f"{p.score:.2f}", lang)}
                  for p in similar or []],
-        grades=_figure(render(msg("report_grades"), lang), plots.grade_histograms, histograms, words),
-        pass_rate=_figure(render(msg("report_pass_rate"), lang), plots.pass_rates, rates, words,
-                          lambda checks: ", ".join(f"{c} {prose_numbers.percent(r, lang)}" for c, r in checks)),
         checks=_check_rows(practicals, scores, lang, titles, name),
-        time=_figure(render(msg("report_time"), lang), plots.durations, times, words),
-        slowest=_slowest(scores, lang, name), warnings=warnings)
+        slowest=_slowest(scores, lang, name), warnings=warnings,
+        **_figures(course, scores, grades, titles, name, lang))
+
+
+def _figures(course: Course, scores: list[PracticalScore], grades: list[CourseGrade], titles: dict, name,
+             lang: str) -> dict:
+    """The report's three figures (grades, pass rates, times), each practical by its title, each check by its."""
+    practicals = list(course.practicals)
+    said = lambda code: render(msg(code), lang)  # noqa: E731 -- plain text: matplotlib draws it, no HTML
+    words = plots.Axes(said("report_axis_grade"), said("report_axis_students"), said("report_axis_passed"),
+                       said("report_axis_seconds"), said("report_axis_submissions"), lang=lang)
+    histograms = [(name(p), _floats(s.score for s in scores if s.practical == p and s.score is not None),
+                   float(_max_score(scores, p))) for p in practicals] + [
+        (said("report_course_grade"), _floats(g.grade for g in grades), float(course.max_grade))]
+    rates = [(name(p), [(_check_name(titles, p, check_id, lang), rate) for check_id, rate in _rates(scores, p)])
+             for p in practicals]
+    times = [(name(p), [s.duration_s for s in scores if s.practical == p and s.duration_s is not None])
+             for p in practicals]
+    return {"grades": _figure(said("report_grades"), plots.grade_histograms, histograms, words),
+            "pass_rate": _figure(said("report_pass_rate"), plots.pass_rates, rates, words,
+                                 lambda checks: ", ".join(f"{c} {prose_numbers.percent(r, lang)}" for c, r in checks)),
+            "time": _figure(said("report_time"), plots.durations, times, words)}
 
 
 def _practical_names(titles: dict, lang: str):
