@@ -60,8 +60,10 @@ def template_files(directory: Path) -> tuple[Path, ...]:
         return template_paths(directory, None)
 
 
-def load_assignment(directory: Path) -> Assignment:
-    """Read and validate ``directory/assignment.toml``; references ("module:attr") must resolve."""
+def load_assignment(directory: Path, *, check_files: bool = True) -> Assignment:
+    """Read and validate ``directory/assignment.toml``; references ("module:attr") must resolve, and, with
+    ``check_files``, the files beside it that checks rely on must be there and current (the tool that
+    builds them loads the assignment without)."""
     directory = Path(directory)
     path = directory / FILE_NAME
     try:
@@ -94,6 +96,8 @@ def load_assignment(directory: Path) -> Assignment:
         dataset_caches=tuple(head.dataset_caches),
     )
     _resolve_all(assignment, path)
+    if check_files:
+        _check_files(assignment)
     return assignment
 
 
@@ -118,6 +122,13 @@ def _parse_checks(raw: list[dict[str, Any]], path: Path) -> tuple[CheckSpec, ...
         specs.append(CheckSpec(id=head.id, kind=head.kind, points=head.points, hidden=head.hidden, options=options,
                                title=dict(head.title) if head.title else None))
     return tuple(specs)
+
+
+def _check_files(assignment: Assignment) -> None:
+    from grader.checks import get_check
+
+    for spec in assignment.checks:
+        get_check(spec.kind).check_files(spec, assignment)
 
 
 def _resolve_all(assignment: Assignment, path: Path) -> None:

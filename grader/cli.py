@@ -92,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     ref_build.add_argument("--out", type=Path, default=Path("out"), help="output folder (default ./out)")
     ref_build.add_argument("--assignments", type=Path, help="folder of <practical>/assignment.toml")
     ref_build.add_argument("--force", action="store_true", help="build again even when cached")
+    ref_outputs = reference_sub.add_parser("outputs", help="run each edition's solution and record which template "
+                                                           "cells print or plot (assignments/<id>/template_outputs.json: "
+                                                           "where an executed notebook must show output)")
+    ref_outputs.add_argument("practical", help="practical id (a folder of assignments/)")
+    ref_outputs.add_argument("--data", type=Path, required=True, help="the course data folder")
+    ref_outputs.add_argument("--assignments", type=Path, help="folder of <practical>/assignment.toml")
 
     image = sub.add_parser("image", help="the docker runner's runtime image")
     image_sub = image.add_subparsers(dest="image_command", required=True)
@@ -353,6 +359,13 @@ def cmd_similarity(args: argparse.Namespace, console: Console) -> int:
 def cmd_reference(args: argparse.Namespace, console: Console) -> int:
     from grader.references import build_practical
 
+    if args.reference_command == "outputs":
+        from grader.template_outputs_build import build_template_outputs
+
+        path = build_template_outputs(args.practical, args.data, assignments_dir=args.assignments,
+                                      log=lambda line: console.print(line, markup=False, highlight=False))
+        console.print(f"wrote {path}", markup=False, highlight=False)
+        return EXIT_OK
     metrics = build_practical(args.practical, args.data, args.out, assignments_dir=args.assignments,
                               rebuild=args.force, log=lambda line: console.print(line, highlight=False))
     console.print(f"{args.practical}: " + ", ".join(f"{k} = {v}" for k, v in metrics.items()), highlight=False)

@@ -39,13 +39,13 @@ def output_evidence(handed_in: Path, executed: Path) -> OutputEvidence | None:
     printing = []
     for cell in run.cells:
         index = source_index(cell)   # None: a cell the grader added (parameters, probe)
-        if index is not None and 0 <= index < len(student.cells) and _prints(cell):
+        if index is not None and 0 <= index < len(student.cells) and prints(cell):
             printing.append(index)
     missing = [i for i in printing if not _any_output(student.cells[i])]
     return OutputEvidence(tuple(printing), tuple(missing))
 
 
-def _prints(cell: dict[str, Any]) -> bool:
+def prints(cell: dict[str, Any]) -> bool:
     """Visible output the student's own environment would show too: stdout, results, plots. Stderr is
     left out (library warnings and progress bars depend on versions), and so are errors (the grading
     parameters may make a cell fail that ran well at home)."""

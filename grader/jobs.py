@@ -127,8 +127,8 @@ def _static(spec: JobSpec, inspection: InspectionReport, started: float) -> Eval
     """Only what the notebook as handed in shows: the checks that need a run score 0, saying why."""
     checks = tuple(evaluate(spec.assignment, ProbePlan(nonce="", cell_source=""), inspection, None,
                             notebook=spec.submission.notebook))
-    status, reason = ("graded", msg("job_static")) if inspection.executed else ("not_executed",
-                                                                                 msg("job_not_executed"))
+    executed = inspection.executed and not _forged(checks)
+    status, reason = ("graded", msg("job_static")) if executed else ("not_executed", msg("job_not_executed"))
     if _untouched(checks):
         status, reason = "untouched", msg("job_untouched_template")
     return _evaluation(spec, status, checks, reason, started, notes=inspection.problems)
@@ -140,11 +140,17 @@ def _reassigned_parameters(notebook: Path, parameters: dict[str, Any]):
     return reassignment_notes(list(nb.cells), parameters) if nb is not None else []
 
 
-# the notebook check's verdict that the hand-in shows no outputs of the cells that print in the run
-_NOT_RUN_CODES = frozenset({"checks_notebook_outputs_missing"})
+# the notebook check's verdict that the hand-in shows no outputs where an executed notebook shows them
+_NOT_RUN_CODES = frozenset({"checks_notebook_outputs_missing", "checks_notebook_end_not_shown",
+                            "checks_notebook_run_outputs_missing"})
 # ... and that it is the template as handed out: a status of its own, whatever its run did (the template's
 # own stubs raise NotImplementedError, which is no crash of the student's)
 _TEMPLATE_CODES = frozenset({"checks_notebook_template"})
+
+
+def _forged(checks) -> bool:
+    """Execution counts without the outputs of a run: the notebook check said so."""
+    return any(check.reason.code in _NOT_RUN_CODES for check in checks)
 
 
 def _untouched(checks) -> bool:
@@ -156,8 +162,7 @@ def _status(inspection: InspectionReport, run: RunResult, checks=()):
     if _untouched(checks):
         return "untouched", msg("job_untouched_template")
     status = _RUN_STATUS.get(run.status, "error")
-    forged = any(check.reason.code in _NOT_RUN_CODES for check in checks)
-    if status == "graded" and (not inspection.executed or forged):
+    if status == "graded" and (not inspection.executed or _forged(checks)):
         return "not_executed", msg("job_not_executed")
     return status, run.reason
 

@@ -14,7 +14,9 @@ from pathlib import Path
 import tomli_w
 
 PUBLIC_DIR = Path(__file__).parent / "public_assignments"   # inside an installed wheel
-_COPIED = ("template.ipynb", "template_keras.ipynb", "messages.toml")   # a practical's own messages: its reference's reasons render
+# a practical's own messages: its reference's reasons render; the record of where its solution prints:
+# the self-check judges "executed" by it
+_COPIED = ("template.ipynb", "template_keras.ipynb", "messages.toml", "template_outputs.json")
 
 
 def public_spec(text: str) -> str:

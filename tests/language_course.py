@@ -193,6 +193,19 @@ def _worksheet(pid: str, maximum: str) -> str:
     return "\ufeff" + "\n".join(rows) + "\n"
 
 
+def _record_template_outputs(folder: Path) -> None:
+    """template_outputs.json as `grader reference outputs` writes it (without running the solution: its one
+    printing cell is known, the print of the value, the 4th of the template's code cells)."""
+    import json
+
+    from grader.template_outputs import FILE_NAME, digest, notebook_code
+
+    edition = {"template": "template.ipynb", "template_digest": digest(notebook_code(folder / "template.ipynb")),
+               "solution": "solution.ipynb", "solution_digest": digest(notebook_code(folder / "solution.ipynb")),
+               "printing": [3]}
+    (folder / FILE_NAME).write_text(json.dumps({"editions": [edition]}), encoding="utf-8")
+
+
 def language_course(root: Path, lang: str = "es", *, timeout_s: int = 30) -> Path:
     """The course under ``root``; returns course.toml. p_images's worksheet is out of 100, the others of 10."""
     for pid, (es, en, max_points) in PRACTICALS.items():
@@ -201,6 +214,8 @@ def language_course(root: Path, lang: str = "es", *, timeout_s: int = 30) -> Pat
         (folder / "assignment.toml").write_text(ASSIGNMENT.format(pid=pid, es=es, en=en, max_points=max_points),
                                                 encoding="utf-8")
         (folder / "template.ipynb").write_bytes(template())
+        (folder / "solution.ipynb").write_bytes(solved())
+        _record_template_outputs(folder)
         with zipfile.ZipFile(root / f"{pid}.zip", "w") as zf:
             for name, _, works in STUDENTS:
                 n, kind = works.get(pid, (None, None))

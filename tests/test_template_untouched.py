@@ -26,6 +26,7 @@ def _executed_copy(tmp_path: Path, change: str | None = None) -> Path:
         if cell.cell_type == "code":
             count += 1
             cell.execution_count = count
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="(output as run)\n")]
     if change is not None:
         nb.cells[7].source = change
     path = tmp_path / "handed_in.ipynb"

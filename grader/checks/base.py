@@ -125,6 +125,11 @@ class Check:
         """Rules between a kind's options and the check's points (e.g. parts within them); raise ConfigError."""
 
     @classmethod
+    def check_files(cls, spec: CheckSpec, assignment: Any) -> None:
+        """Files of the practical's folder that the check relies on (``assignment``: grader.specs.Assignment),
+        checked while loading, after the options; raise ConfigError."""
+
+    @classmethod
     def references(cls, spec: CheckSpec) -> list[tuple[str, str]]:
         """(key, "module:attr") pairs the loader must be able to resolve."""
         return [(key, spec.options[key]) for key, option in cls.options.items()

@@ -1,11 +1,14 @@
 """Check kind ``notebook``: points for facts of the notebook as handed in (executed, in order...).
 
-``executed`` needs evidence from the grader's own run, not only execution counts (one integer each,
-which anybody can type): the cells that print or plot when the grader runs the notebook must show
-output in the hand-in too (``outputs_shown`` of them, 80 % by default, as outputs may legitimately
-differ or be cleared one by one). A notebook that was not executed earns none of the points: "no
-errors" and "in order" say nothing about a notebook that never ran. Nor does the template handed in
-untouched (every code cell one of the template's, run or not): there is nothing of the student's to run.
+``executed`` needs evidence of a run, not only execution counts (one integer each, which anybody can
+type): the template cells that print or plot when the grader runs the practical's own solution (its
+record, grader.template_outputs) must show output in the hand-in's cells that stand for them
+(``outputs_shown`` of them, half by default, as students print less than a solution and may clear an
+output, and always the last of them: a run that stopped halfway shows the first half only). What the
+student's code does when the grader runs it decides nothing here. A practical without templates
+falls back to the cells that print in the grader's run of the hand-in. A notebook that was not executed
+earns none of the points: "no errors" and "in order" say nothing about a notebook that never ran. Nor
+does the template handed in untouched (every code cell one of the template's, run or not).
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from grader.i18n import msg
 from grader.notebooks import cell_refs, read_notebook
 from grader.records import CheckResult, InspectionReport, Reason
 from grader.specs import CheckSpec
+from grader.template_outputs import TemplateEvidence, check_record, template_evidence
 
 FACTS: dict[str, Callable[[InspectionReport], bool]] = {
     "readable": lambda r: r.readable,
@@ -54,12 +58,17 @@ class NotebookCheck(Check):
     kind = "notebook"
     static = True          # judged from the notebook as handed in alone, without a run
     codes = (
-        "checks_notebook_errors", "checks_notebook_no_plot", "checks_notebook_not_executed",
-        "checks_notebook_ok", "checks_notebook_out_of_order", "checks_notebook_outputs_missing",
-        "checks_notebook_template", "checks_notebook_unreadable",
+        "checks_notebook_end_not_shown", "checks_notebook_errors", "checks_notebook_no_plot",
+        "checks_notebook_not_executed", "checks_notebook_ok", "checks_notebook_out_of_order",
+        "checks_notebook_outputs_missing", "checks_notebook_run_outputs_missing", "checks_notebook_template",
+        "checks_notebook_unreadable",
     )
     options = {"require": Option("strs", required=False, default=("executed", "in_order", "no_errors")),
-               "outputs_shown": Option("decimal", required=False, default=Decimal("0.8"))}
+               # students print less than a solution does (no print(model), a silent training loop), so
+               # half of the solution's printing cells; never-run notebooks show none
+               "outputs_shown": Option("decimal", required=False, default=Decimal("0.5"),
+                                       meaning="share of the template cells that print or plot in the "
+                                               "solution's run whose cells must show output in the hand-in")}
 
     @classmethod
     def validate(cls, options, where, path):
@@ -71,6 +80,12 @@ class NotebookCheck(Check):
             raise ConfigError(f"{path}: {where}.outputs_shown must lie between 0 and 1")
 
     @classmethod
+    def check_files(cls, spec, assignment) -> None:
+        """The record of which template cells print in the solution's run must be there and current."""
+        if GATE in spec.options["require"]:
+            check_record(assignment.directory, assignment.id, assignment.template_files())
+
+    @classmethod
     def score(cls, spec: CheckSpec, ctx: ScoreContext) -> CheckResult:
         require = spec.options["require"]
         if is_untouched_template(ctx.notebook, ctx.templates):
@@ -78,12 +93,10 @@ class NotebookCheck(Check):
                           failed=list(require))
         failed = [fact for fact in require if not FACTS[fact](ctx.inspection)]
         evidence = _evidence(ctx) if GATE in require else None
-        shown = {} if evidence is None else {"outputs_in_run": len(evidence.printing),
-                                             "outputs_shown": evidence.shown}
-        if GATE not in failed and evidence is not None \
-                and evidence.shown < needed(len(evidence.printing), spec.options["outputs_shown"]):
-            return result(spec, Decimal("0"), _no_outputs(evidence, spec, ctx), facts=f"0/{len(require)}",
-                          failed=[GATE], **shown)
+        shown = _details(evidence)
+        unshown = _not_shown(evidence, spec, ctx) if GATE not in failed and evidence is not None else None
+        if unshown is not None:
+            return result(spec, Decimal("0"), unshown, facts=f"0/{len(require)}", failed=[GATE], **shown)
         if GATE in failed:    # the rest says nothing about a notebook that never ran
             return result(spec, Decimal("0"), _failure(GATE, ctx), facts=f"0/{len(require)}", failed=failed,
                           **shown)
@@ -122,16 +135,43 @@ def is_untouched_template(notebook: Path | None, templates: Sequence[Path]) -> b
     return False
 
 
-def _evidence(ctx: ScoreContext) -> OutputEvidence | None:
-    """The comparison with the grader's run; None in a static look or when the run left no notebook."""
+def _evidence(ctx: ScoreContext) -> TemplateEvidence | OutputEvidence | None:
+    """The hand-in against its template's record of the solution's run; for a practical without templates,
+    against the grader's run of the hand-in (None in a static look, or when the run left no notebook)."""
+    if ctx.notebook is None:
+        return None
+    if ctx.templates:
+        found = template_evidence(ctx.notebook, ctx.templates[0].parent)
+        if found is not None:
+            return found
     executed = ctx.run.executed_notebook if ctx.run is not None else None
-    if executed is None or ctx.notebook is None or not executed.is_file():
+    if executed is None or not executed.is_file():
         return None
     return output_evidence(ctx.notebook, executed)
 
 
-def _no_outputs(evidence: OutputEvidence, spec: CheckSpec, ctx: ScoreContext) -> Reason:
+def _details(evidence: TemplateEvidence | OutputEvidence | None) -> dict:
+    if evidence is None:
+        return {}
+    if isinstance(evidence, TemplateEvidence):
+        return {"template": evidence.template, "outputs_expected": len(evidence.printing),
+                "outputs_shown": evidence.shown}
+    return {"outputs_in_run": len(evidence.printing), "outputs_shown": evidence.shown}
+
+
+def _not_shown(evidence: TemplateEvidence | OutputEvidence, spec: CheckSpec, ctx: ScoreContext) -> Reason | None:
+    """Why the hand-in does not show the outputs of a run (too few, or none at the end); None: it does."""
     printing = len(evidence.printing)
-    return msg("checks_notebook_outputs_missing", missing=len(evidence.missing), printing=printing,
-               needed=needed(printing, spec.options["outputs_shown"]),
-               cells=cell_refs(ctx.notebook, evidence.missing[:8]))
+    least = needed(printing, spec.options["outputs_shown"])
+    if isinstance(evidence, OutputEvidence):
+        if evidence.shown >= least:
+            return None
+        return msg("checks_notebook_run_outputs_missing", missing=len(evidence.missing), printing=printing,
+                   needed=least, cells=cell_refs(ctx.notebook, evidence.missing[:8]))
+    if evidence.shown < least:
+        return msg("checks_notebook_outputs_missing", missing=len(evidence.missing), printing=printing,
+                   needed=least, template=evidence.template, cells=cell_refs(ctx.notebook, evidence.named[:8]))
+    if not evidence.end_shown:    # a run stopped halfway shows the first half's outputs only
+        return msg("checks_notebook_end_not_shown", template=evidence.template,
+                   cells=cell_refs(ctx.notebook, evidence.end_cells[:8]))
+    return None
