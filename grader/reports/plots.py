@@ -51,6 +51,7 @@ def _png(fig) -> bytes:
 
 _PAGE_WIDTH = 10.5       # inches at 100 dpi: the report's column (1100 px) less its margins
 _TITLE_WIDTH = 34         # characters of a panel's title before it wraps
+_LABEL_WIDTH = 48         # characters of a check's title beside its bar before it wraps (never cut)
 
 
 def _panels(count: int, height: float = 2.8, columns: int = 3):
@@ -99,11 +100,11 @@ def pass_rates(series: list[tuple[str, list[tuple[str, float]]]], axes_words: Ax
     """Per practical, one row of the figure: a horizontal bar per check, named by its whole title, and the
     share of graded submissions that passed it written beside the bar (inside it when the bar is long)."""
     plt = _pyplot()
-    heights = [0.32 * max(len(checks), 1) + 0.9 for _, checks in series] or [1.0]
+    labels = [[textwrap.fill(name, _LABEL_WIDTH) for name, _ in checks][::-1] for _, checks in series]
+    heights = [0.32 * max(sum(label.count("\n") + 1 for label in names), 1) + 0.9 for names in labels] or [1.0]
     fig, axes = plt.subplots(len(heights), 1, figsize=(_PAGE_WIDTH, sum(heights)), squeeze=False,
                              gridspec_kw={"height_ratios": heights})
-    for ax, (title, checks) in zip((row[0] for row in axes), series):
-        names = [textwrap.shorten(name, 70, placeholder="…") for name, _ in checks][::-1]
+    for ax, (title, checks), names in zip((row[0] for row in axes), series, labels):
         rates = [rate * 100 for _, rate in checks][::-1]
         ax.barh(range(len(rates)), rates, color=[_GREEN if r >= 50 else _GREY for r in rates], height=0.6)
         ax.set_yticks(range(len(rates)), names)
