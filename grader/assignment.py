@@ -22,16 +22,17 @@ __all__ = ["FILE_NAME", "Assignment", "CheckSpec", "Titles", "keras_edition_file
            "resolve", "template_files"]
 
 
-def load_titles(practical: str, directory: Path) -> Titles:
+def load_titles(practical: str, directory: Path, with_hidden: bool = False) -> Titles:
     """The titles students read (practical and checks), without loading the kinds or their references;
-    ids stand in when the file cannot be read (the pages are still written)."""
+    ids stand in when the file cannot be read (the pages are still written). ``with_hidden``: the hidden
+    checks' titles too, for the instructor's report only."""
     try:
         data = tomllib.loads((Path(directory) / FILE_NAME).read_text(encoding="utf-8"))
         parsed: AssignmentFile = validated(AssignmentFile, data, Path(directory) / FILE_NAME)
         checks = {}
         for entry in parsed.checks:
             head = CheckHead.model_validate(entry)
-            if head.title and not head.hidden:      # a hidden check is never named, not even by title
+            if head.title and (with_hidden or not head.hidden):   # never named to students, not even by title
                 checks[head.id] = dict(head.title)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ConfigError, ValueError):
         return Titles(practical)

@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
                               "with --practical, DIR itself)")
     similar.add_argument("--threshold", type=float, help="flag pairs scoring at least this (default: course file)")
     similar.add_argument("--out", type=Path, help="output folder (default: the course's out_dir)")
+    similar.add_argument("--lang", choices=("es", "en"), help="language of the pages and this summary (default: "
+                                                              "the course's)")
 
     reference = sub.add_parser("reference", help="the reference implementation's metrics (relative thresholds)")
     reference_sub = reference.add_subparsers(dest="reference_command", required=True)
@@ -154,10 +156,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         return EXIT_FAILED
-    except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/yellow]: every result finished so far is kept; run the same "
-                      "command again to finish the rest")
+    except KeyboardInterrupt:   # in the course's language once a command has read it (_course_language)
+        said = render(msg("cli_interrupted"), getattr(args, "lang", None) or "en")
+        console.print(f"[yellow]{escape(said)}[/yellow]", highlight=False)
         return EXIT_INTERRUPTED
+
+
+def _course_language(args: argparse.Namespace, course) -> str:
+    """The language this command speaks: --lang, else the course's; kept on ``args`` for main's last lines."""
+    args.lang = args.lang or course.lang
+    return args.lang
 
 
 def cmd_grade(args: argparse.Namespace, console: Console) -> int:
@@ -173,14 +181,13 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
         if len(args.paths) != 1:
             raise GraderError("give one COURSE.toml, or --practical ID followed by submissions")
         course = load_course(args.paths[0])
-    if args.lang:
-        course = replace(course, lang=args.lang)
+    course = replace(course, lang=_course_language(args, course))
     runner = args.runner or course.runner
     if not runner_class(runner).isolated:   # an unknown --runner stops here, listing the registered ones
         isolated = [name for name in runner_names() if runner_class(name).isolated]
-        hint = f"; use runner = \"{isolated[0]}\" for untrusted batches" if isolated else ""
-        console.print(f"[yellow]note:[/yellow] the {escape(runner)} runner executes students' code as your user, "
-                      f"without isolation{escape(hint)}")
+        said = render(msg("cli_not_isolated_hint" if isolated else "cli_not_isolated", runner=runner,
+                          isolated=isolated[0] if isolated else ""), course.lang)
+        console.print(escape(said), highlight=False)
 
     # a batch system stops jobs with SIGTERM: stop as cleanly as on Ctrl-C (running jobs killed, results kept)
     signal.signal(signal.SIGTERM, _interrupt)
@@ -193,29 +200,33 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
 
 
 def _print_results(console: Console, result, lang: str) -> None:
-    """The batch's summary in ``lang`` (the course's): results, course grades, what was written."""
+    """The batch's summary in ``lang`` (the course's): results, course grades, what was written; statuses in
+    words, numbers as the language writes them (grader/prose_numbers.py)."""
+    from grader.prose_numbers import grade, grade_of, points
+    from grader.reports.words import late_word, status_word
+
     t = lambda code, **params: render(msg(code, **params), lang)  # noqa: E731
     table = Table(title=t("cli_results"))
     for col, width in ((t("report_col_practical"), 9), (t("report_col_participant"), 7), (t("report_col_name"), 12),
-                       (t("report_col_status"), 12), (t("cli_col_score"), 9), (t("report_col_late"), 4)):
+                       (t("report_col_status"), 12), (t("cli_col_score"), 10), (t("report_col_late"), 4)):
         table.add_column(col, no_wrap=True, min_width=width, overflow="ellipsis")
     table.add_column(t("cli_col_reason"), overflow="ellipsis", no_wrap=True, max_width=60)
     for s in result.scores:
-        table.add_row(s.practical, s.participant, s.full_name, s.status,
-                      "-" if s.score is None else f"{s.score}/{s.max_score}", s.late,
-                      render(s.reason, lang))
+        table.add_row(s.practical, s.participant, s.full_name, status_word(s.status, lang),
+                      "-/" + points(s.max_score, lang) if s.score is None else grade_of(s.score, s.max_score, lang),
+                      late_word(s.late, lang), render(s.reason, lang))
     console.print(table)
     grades = Table(title=t("cli_course_grades"))
     for col in (t("cli_col_student"), t("cli_col_key"), t("cli_col_grade"), t("cli_col_counted")):
         grades.add_column(col)
     for g in result.grades:
-        grades.add_row(g.student.full_name, g.student.key or "-", str(g.grade), ", ".join(g.counted))
+        grades.add_row(g.student.full_name, g.student.key or "-", grade(g.grade, lang), ", ".join(g.counted))
     console.print(grades)
     for w in result.warnings:
-        console.print(f"[yellow]{t('cli_warning')}[/yellow] {escape(w)}", highlight=False)
-    console.print(t("cli_counts", executed=result.executed, reused=result.reused))
+        console.print(f"[yellow]{escape(t('cli_warning'))}[/yellow] {escape(w)}", highlight=False)
+    console.print(t("cli_counts", executed=result.executed, reused=result.reused), highlight=False)
     for f in result.files:
-        console.print(t("cli_wrote", path=f), highlight=False)
+        console.print(t("cli_wrote", path=str(f)), highlight=False, markup=False)
     _print_attention(console, result.attention, lang)
 
 
@@ -261,13 +272,15 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         console.print(f"[red]error:[/red] {render(err.reason, args.lang) or err}", highlight=False, soft_wrap=True)
         return EXIT_USAGE
     table = Table(title=title(report, args.lang))
-    for col in headers(args.lang):
-        table.add_column(col, overflow="fold")
-    for row in table_rows(report, args.lang):
-        table.add_row(*row)
+    rows = table_rows(report, args.lang)
+    for number, col in enumerate(headers(args.lang)):   # a check's title is never folded: its row is found by it
+        table.add_column(col, overflow="fold", min_width=max((len(row[0]) for row in rows), default=0)
+                         if number == 0 else None)
+    for row in rows:
+        table.add_row(*map(escape, row))
     console.print(table)
     for line in summary_lines(report, args.lang):
-        console.print(line, highlight=False)
+        console.print(line, highlight=False, markup=False)
     return report.exit_code
 
 
@@ -306,8 +319,9 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
     from grader.course import load_course
     from grader.reports.summary import rebuild_report
 
-    path = rebuild_report(load_course(args.course_file), args.out, lang=args.lang)
-    console.print(f"wrote {path}", highlight=False)
+    course = load_course(args.course_file)
+    path = rebuild_report(course, args.out, lang=_course_language(args, course))
+    console.print(render(msg("cli_wrote", path=str(path)), args.lang), highlight=False, markup=False)
     return EXIT_OK
 
 
@@ -315,24 +329,30 @@ def cmd_similarity(args: argparse.Namespace, console: Console) -> int:
     from grader.course import load_course
     from grader.similarity import similarity_for_course
 
+    from grader.prose_numbers import number, seconds
+
     if args.threshold is not None and not 0 < args.threshold <= 1:
         raise GraderError(f"--threshold: must be above 0 and at most 1, not {args.threshold}")
-    report = similarity_for_course(load_course(args.course_file), args.out, practical=args.practical,
-                                   against=args.against, threshold=args.threshold)
-    table = Table(title="Similar pairs (for review; grades are not changed)")
-    for col in ("practical", "a", "b", "score", "shared lines", "page"):
+    course = load_course(args.course_file)
+    course = replace(course, lang=_course_language(args, course))
+    report = similarity_for_course(course, args.out, practical=args.practical, against=args.against,
+                                   threshold=args.threshold)
+    t = lambda code, **params: render(msg(code, **params), args.lang)  # noqa: E731
+    table = Table(title=t("similarity_cli_title"))
+    for col in (t("report_col_practical"), "a", "b", t("report_col_score"), t("report_col_shared"),
+                t("similarity_col_page")):
         table.add_column(col, overflow="fold")
     for p in report.flagged:
         table.add_row(p.practical, f"{p.participant_a} {p.name_a}", f"{p.participant_b} {p.name_b}",
-                      f"{p.score:.3f}", str(p.shared_lines), p.page)
+                      number(f"{p.score:.3f}", args.lang), str(p.shared_lines), p.page)
     console.print(table)
     for w in report.warnings:
-        console.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
-    compared = ", ".join(f"{pid} {n}" for pid, n in report.compared.items())
-    console.print(f"compared {compared} submissions in {report.seconds:.1f} s; {len(report.flagged)} pairs flagged",
-                  highlight=False)
+        console.print(f"[yellow]{escape(t('cli_warning'))}[/yellow] {escape(w)}", highlight=False)
+    compared = [msg("similarity_cli_practical", practical=pid, count=n) for pid, n in report.compared.items()]
+    console.print(t("similarity_cli_compared", compared=compared, seconds=seconds(report.seconds, args.lang),
+                    flagged=len(report.flagged)), highlight=False, markup=False)
     for f in report.files[:2]:
-        console.print(f"wrote {f}", highlight=False)
+        console.print(t("cli_wrote", path=str(f)), highlight=False, markup=False)
     return EXIT_OK
 
 

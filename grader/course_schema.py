@@ -105,7 +105,9 @@ class CourseTable(Table):
         "string", '"local"', '`"local"` (child process) or `"docker"` (one isolated container per notebook)'))
     data_dir: Path_ = Field("data", **doc("path", '"data"', "data sets; evaluation labels stay here, never "
                                                             "reach a notebook"))
-    lang: one_of(*LANGS) = Field("es", **doc("string", '"es"', 'language of feedback: `"es"` or `"en"`'))
+    lang: one_of(*LANGS) = Field("es", **doc("string", '"es"', 'language of everything people read (feedback, report, '
+                                             'similarity pages, Moodle comments, command lines; numbers with the '
+                                             'decimal comma in Spanish): `"es"` or `"en"`'))
     out_dir: Path_ = Field("out", **doc("path", '"out"', "results, worksheets, the store"))
     assignments_dir: Path_ = Field(None, **doc("path", "the repo's `assignments/`",
                                                "holds `<practical>/assignment.toml`"))

@@ -22,6 +22,7 @@ from grader.lms.feedback_zip import FeedbackFiles, write_feedback_zip
 from grader.lms.moodle import (USER_KEY_HEADERS, Worksheet, new_worksheet, write_gradebook_csv,
                                write_worksheet)
 from grader.lms.worksheet import on_sheet_scale
+from grader.prose_numbers import grade
 from grader.records import CourseGrade, Flag, PracticalScore
 from grader.reports.feedback import comment_text, write_feedback
 from grader.reports.summary import write_report
@@ -73,9 +74,11 @@ def practical_titles(course: Course) -> dict[str, Titles]:
     return {pid: load_titles(pid, cfg.assignment_dir) for pid, cfg in course.practicals.items()}
 
 
-def feedback_comment(score: PracticalScore, lang: str, titles: Titles | None = None) -> str:
-    """The short plain-text summary Moodle shows in 'Feedback comments' (hidden checks as one total)."""
-    return comment_text(score, lang, titles)
+def feedback_comment(score: PracticalScore, lang: str, titles: Titles | None = None,
+                     on_sheet: tuple[Decimal | None, Decimal | None] | None = None) -> str:
+    """The short plain-text summary Moodle shows in 'Feedback comments' (hidden checks as one total);
+    ``on_sheet``: the grade and maximum of the worksheet's row, when it has its own scale."""
+    return comment_text(score, lang, titles, on_sheet)
 
 
 def _titles_of(course: Course, scores: list[PracticalScore]) -> Titles | None:
@@ -106,9 +109,12 @@ def write_practical_worksheet(dest: Path, scores: list[PracticalScore], workshee
                  "feedback": feedback_comment(s, lang, named)} for s in scores]
         new_worksheet(dest, rows, lang=lang, decimal_separator=sep)
     else:
-        grades = {s.participant: (on_sheet_scale(worksheet, s.participant, s.score, s.max_score),
-                                  feedback_comment(s, lang, named))
-                  for s in scores if s.participant in worksheet.entries}
+        grades = {}
+        for s in scores:
+            if s.participant in worksheet.entries:
+                sheet = on_sheet_scale(worksheet, s.participant, s.score, s.max_score)
+                maximum = worksheet.entries[s.participant].max_grade
+                grades[s.participant] = (sheet, feedback_comment(s, lang, named, (sheet, maximum)))
         write_worksheet(worksheet, dest, grades, decimal_separator=sep)
     return worksheet_attention(scores, worksheet, lang)
 
@@ -120,7 +126,7 @@ def worksheet_attention(scores: list[PracticalScore], worksheet: Worksheet | Non
     attention = []
     for s in scores:
         if s.participant not in worksheet.entries:
-            attention.append(_flag("exports_no_row", s, lang, file=worksheet.path.name, score=_shown(s.score)))
+            attention.append(_flag("exports_no_row", s, lang, file=worksheet.path.name, score=_shown(s.score, lang)))
             continue
         attention += _not_taken(worksheet, s, on_sheet_scale(worksheet, s.participant, s.score, s.max_score), lang)
     return attention
@@ -154,7 +160,8 @@ def write_course_csv(dest: Path, grades: list[CourseGrade], course: Course) -> l
     course-not-imported.csv (one bad row would abort the whole import) and are returned."""
     refused = _refusals(grades, course)
     out = {id(g) for g, _, _ in refused}
-    rows = [(g.student.key.strip(), g.grade, feedback_line(g.scores, g.counted, course.lang))
+    names = _practical_names(course)
+    rows = [(g.student.key.strip(), g.grade, feedback_line(g.scores, g.counted, course.lang, names))
             for g in grades if id(g) not in out]
     write_gradebook_csv(dest, course.moodle.user_key, course.moodle.course_grade_item, rows)
     _write_not_imported(dest.with_name(NOT_IMPORTED_NAME), USER_KEY_HEADERS[course.moodle.user_key],
@@ -173,13 +180,19 @@ def _refusals(grades: list[CourseGrade], course: Course) -> list[tuple[CourseGra
                render(msg("exports_shared_key", header=header, key=g.student.key), course.lang)
                if keys[key] > 1 else None)
         if why is not None:
-            refused.append((g, feedback_line(g.scores, g.counted, course.lang), why))
+            refused.append((g, feedback_line(g.scores, g.counted, course.lang, _practical_names(course)), why))
     return refused
+
+
+def _practical_names(course: Course) -> dict[str, str]:
+    """practical id -> its title in the course language, as the gradebook's Feedback names it."""
+    return {pid: titles.of_practical(course.lang) for pid, titles in practical_titles(course).items()}
 
 
 def _course_flags(refused: list[tuple[CourseGrade, str, str]], course: Course) -> list[Flag]:
     return [Flag("course", ", ".join(f"{p} {n}" for p, n in g.student.participants.items()), g.student.full_name,
-                 render(msg("exports_not_imported", why=why, grade=g.grade, file=NOT_IMPORTED_NAME), course.lang))
+                 render(msg("exports_not_imported", why=why, grade=grade(g.grade, course.lang), file=NOT_IMPORTED_NAME),
+                        course.lang))
             for g, _, why in refused]
 
 
@@ -225,5 +238,5 @@ def _flag(code: str, s: PracticalScore, lang: str, **params) -> Flag:
     return Flag(s.practical, s.participant, s.full_name, render(msg(code, **params), lang))
 
 
-def _shown(score: Decimal | None) -> str:
-    return "none" if score is None else str(score)
+def _shown(score: Decimal | None, lang: str) -> str:
+    return render(msg("exports_no_score"), lang) if score is None else grade(score, lang)

@@ -145,6 +145,8 @@ def _static(spec: JobSpec, inspection: InspectionReport, started: float) -> Eval
                             notebook=spec.submission.notebook))
     executed = inspection.executed and not _forged(checks)
     status, reason = ("graded", msg("job_static")) if executed else ("not_executed", msg("job_not_executed"))
+    if _untouched(checks):
+        status, reason = "untouched", msg("job_untouched_template")
     return _evaluation(spec, status, checks, reason, started, notes=inspection.problems)
 
 
@@ -157,6 +159,9 @@ def _reassigned_parameters(notebook: Path, parameters: dict[str, Any]):
 # the notebook check's verdict that the hand-in shows no outputs where an executed notebook shows them
 _NOT_RUN_CODES = frozenset({"checks_notebook_outputs_missing", "checks_notebook_end_not_shown",
                             "checks_notebook_run_outputs_missing"})
+# ... and that it is the template as handed out: a status of its own, whatever its run did (the template's
+# own stubs raise NotImplementedError, which is no crash of the student's)
+_TEMPLATE_CODES = frozenset({"checks_notebook_template"})
 
 
 def _forged(checks) -> bool:
@@ -164,8 +169,14 @@ def _forged(checks) -> bool:
     return any(check.reason.code in _NOT_RUN_CODES for check in checks)
 
 
+def _untouched(checks) -> bool:
+    return any(check.reason.code in _TEMPLATE_CODES for check in checks)
+
+
 def _status(inspection: InspectionReport, run: RunResult, checks=()):
     """Forged execution counts make a hand-in look executed; the run's evidence says it was not."""
+    if _untouched(checks):
+        return "untouched", msg("job_untouched_template")
     status = _RUN_STATUS.get(run.status, "error")
     if status == "graded" and (not inspection.executed or _forged(checks)):
         return "not_executed", msg("job_not_executed")

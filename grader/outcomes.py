@@ -11,6 +11,7 @@ from grader.course import Course
 from grader.editions import not_offered
 from grader.i18n import msg
 from grader.overrides import Override
+from grader.prose_numbers import points
 from grader.records import CourseGrade, Evaluation, PracticalScore, Student, WorksheetRow
 from grader.scoring import apply_late_policy, course_grade, late_status, scale, sum_points
 
@@ -30,7 +31,7 @@ def practical_score(evaluation: Evaluation, student: Student, participant: str, 
     reason = evaluation.reason
     if late == "yes":
         code = "score_late_rejected" if course.late_policy == "reject" else "score_late_penalty"
-        reason = msg(code, days=days, penalty=penalty)
+        reason = msg(code, days=days, penalty=points(penalty, "en"))   # written as points are; localized when read
     elif late == "unknown" and reason is None:
         reason = msg("score_late_unknown")
     status, override_reason = evaluation.status, None

@@ -65,22 +65,24 @@ def grade_course(course: Course, out_dir: Path | None = None, *, force: bool = F
     runner_name = runner_name or course.runner
     runner_class(runner_name)   # an unknown --runner stops here, listing the registered ones
     _check_selection(course, only, student)
-    worksheets = check_course_inputs(course)   # a bad input stops here, before anything is written
+    # a bad input stops here, before anything is written: the course's inputs, its practicals, its overrides
+    worksheets = check_course_inputs(course, static=static)
+    assignments = {pid: load_assignment(cfg.assignment_dir) for pid, cfg in course.practicals.items()}
+    max_scores = {pid: a.max_points for pid, a in assignments.items()}
+    overrides = (load_overrides(course.path.parent / "overrides.csv", course, max_scores=max_scores)
+                 if course.path else {})
+    told = progress or BatchProgress()
     with batch_lock(out_dir) as mark:
         # first of all: a grader killed mid-batch (kill -9) left its jobs running; they are ours to stop
         stop_marked(mark, runner_name)
         # runs leave notebooks' files under work/: no other account of the host may enter it
         private_dir(out_dir / "work")
-        assignments = {pid: load_assignment(cfg.assignment_dir) for pid, cfg in course.practicals.items()}
         # relative thresholds made absolute for every practical, selected or not: the job keys of the
         # practicals a partial run leaves alone must stay those of their stored results
         assignments = {pid: a if static else
                        with_reference(a, course.data_dir, {**a.parameters, **course.practicals[pid].parameters},
-                                      out_dir)
+                                      out_dir, log=told.note)
                        for pid, a in assignments.items()}
-        max_scores = {pid: a.max_points for pid, a in assignments.items()}
-        overrides = (load_overrides(course.path.parent / "overrides.csv", course, max_scores=max_scores)
-                     if course.path else {})
         intake = _intake(course, out_dir, worksheets)
         roster = join_students(intake.submissions, intake.worksheets, course.moodle.user_key)
         result = BatchResult(out_dir, [], [], [], warnings=intake.warnings + list(roster.warnings))
@@ -97,7 +99,7 @@ def grade_course(course: Course, out_dir: Path | None = None, *, force: bool = F
                 todo += _with_student_data(missing, pid, assignments[pid], course.data_dir, out_dir, static)
             # the progress line shows the final score (lateness, overrides), as the feedback will
             final = _Policy(course, intake, roster.students, overrides)
-            with progress or BatchProgress() as shown:
+            with told as shown:
                 shown.start(len(todo), result.reused)
                 with closing(plan.events(todo)) as events:
                     for event in events:

@@ -1,5 +1,6 @@
-"""The course's inputs, checked before anything is graded or written: every submission source, every
-worksheet, and a decimal separator override ("," is misread by Moodle on a worksheet written with ".").
+"""The course's inputs, checked before anything is graded or written: the course data folder, every
+submission source, every worksheet, and a decimal separator override ("," is misread by Moodle on a
+worksheet written with ".").
 
 A problem here would silently give everyone "not handed in" or hand Moodle a file it misreads, so each
 is an InputError (exit 2) naming the course key and the path, in one line. Reads, never writes.
@@ -19,13 +20,16 @@ from grader.submissions import listed_participants
 _BLIND = {"participant", "participante"}
 
 
-def check_course_inputs(course: Course) -> dict[str, Worksheet | None]:
-    """Every practical's worksheet, read and checked; InputError on the first unusable input."""
+def check_course_inputs(course: Course, *, static: bool = False) -> dict[str, Worksheet | None]:
+    """Every practical's worksheet, read and checked; InputError on the first unusable input. ``static``: the
+    notebooks will not run, so the data folder is not needed."""
     for pid, cfg in course.practicals.items():
         _check_assignment(course, pid, cfg.assignment_dir)
         _check_editions(course, pid, cfg.assignment_dir, cfg.editions)
         for source in cfg.submissions:
             _check_source(course, f"practicals.{pid}.submissions", source)
+    if not static:
+        _check_data_dir(course)
     worksheets = {pid: _read(course, pid, cfg.worksheet) for pid, cfg in course.practicals.items()}
     listed = {pid: listed_participants(cfg.submissions) for pid, cfg in course.practicals.items()}
     for pid, ws in worksheets.items():
@@ -37,6 +41,21 @@ def check_course_inputs(course: Course) -> dict[str, Worksheet | None]:
 
 def _where(course: Course, key: str, path: Path) -> str:
     return f"{course.path}: {key}: {path}" if course.path else f"{path}"
+
+
+def _check_data_dir(course: Course) -> None:
+    """The notebooks and the reference read the course data: a folder that is not there would fail every
+    run the same way, after the intake had been written."""
+    folder = course.data_dir
+    key = "course.data_dir" if course.path else "--data"
+    where = f"{course.path}: {key} = {folder}" if course.path else f"{key} {folder}"
+    if not folder.exists():
+        raise InputError(f"{where}: no such folder (the course data the notebooks read: set {key} to the folder "
+                         "that holds it)", key=key)
+    if not folder.is_dir():
+        raise InputError(f"{where}: not a folder ({key} names the folder of the course data)", key=key)
+    if not os.access(folder, os.R_OK | os.X_OK):
+        raise InputError(f"{where}: not readable (permissions)", key=key)
 
 
 def _check_assignment(course: Course, pid: str, folder: Path) -> None:

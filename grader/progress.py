@@ -10,10 +10,13 @@ import time
 from typing import TextIO
 
 from grader.i18n import msg, render
-from grader.records import Evaluation, PracticalScore, Submission
+from grader.prose_numbers import grade_of, points, points_of, seconds
+from grader.records import Evaluation, PracticalScore, Reason, Submission
+from grader.reports.words import status_word
 from grader.scoring import sum_points
 
 FAILED = ("error", "timeout", "invalid")   # statuses counted as failures on the bar
+_SAY_WHY = (*FAILED, "untouched")             # ... and those whose line gives the reason
 
 
 class BatchProgress:
@@ -27,6 +30,9 @@ class BatchProgress:
 
     def job_started(self, submission: Submission) -> None:
         pass
+
+    def note(self, line: Reason) -> None:
+        """A line of what the batch does besides grading (building reference metrics): silent here."""
 
     def job_finished(self, submission: Submission, evaluation: Evaluation | None, error: str | None = None,
                      score: PracticalScore | None = None) -> None:
@@ -51,23 +57,26 @@ def describe(submission: Submission) -> str:
 
 def outcome(evaluation: Evaluation | None, error: str | None = None, score: PracticalScore | None = None,
             lang: str = "en") -> str:
-    """ "graded 8.5/10 (12.3 s)", "graded 0/10, late: ... (12.3 s)" or "timeout 0/10 (...): reason" - one line
-    in ``lang``. The score is the final one, as the feedback and the worksheet give it; without ``score`` (no
-    course policy known) the run's points are said to come before lateness and overrides."""
+    """ "graded 8.50/10 (12.3 s)", "graded 0.00/10, late: ... (12.3 s)" or "timed out 0.00/10 (...): reason" -
+    one line in ``lang``, its status in words and its numbers as the language writes them. The score is the
+    final one, as the feedback and the worksheet give it; without ``score`` (no course policy known) the
+    run's points are said to come before lateness and overrides."""
     said = lambda code, **params: render(msg(code, **params), lang)  # noqa: E731
     if evaluation is None:
         return said("progress_not_graded", error=error or said("progress_job_lost"))
     if score is not None:
-        shown = "-" if score.score is None else score.score
-        text = f"{score.status} {shown}/{score.max_score}"
+        shown = "-/" + points(score.max_score, lang) if score.score is None else grade_of(score.score,
+                                                                                        score.max_score, lang)
+        text = f"{status_word(score.status, lang)} {shown}"
         if score.late == "yes" or score.status == "overridden":
             why = said("progress_late" if score.late == "yes" else "progress_overridden")
             text += f", {why}: {render(score.reason, lang)}"
     else:
-        text = said("progress_before_policy", status=evaluation.status,
-                    points=sum_points(evaluation.checks, evaluation.max_points), max=evaluation.max_points)
-    text += f" ({evaluation.duration_s:.1f} s)"
-    if evaluation.status in FAILED and evaluation.reason is not None:
+        text = said("progress_before_policy", status=status_word(evaluation.status, lang),
+                    points=points_of(sum_points(evaluation.checks, evaluation.max_points), evaluation.max_points,
+                                     lang))
+    text += f" ({seconds(evaluation.duration_s, lang)} s)"
+    if evaluation.status in _SAY_WHY and evaluation.reason is not None:
         text += ": " + render(evaluation.reason, lang)[:160]
     return text
 
@@ -98,6 +107,9 @@ class PlainProgress(BatchProgress):
             self._line(render(msg("progress_done", done=self.done, total=self.total, failures=self.failures,
                                   seconds=f"{time.monotonic() - self._started:.0f}"), self.lang))
 
+    def note(self, line: Reason) -> None:
+        self._line(render(line, self.lang))
+
     def _line(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
 
@@ -125,6 +137,9 @@ class RichProgress(BatchProgress):
             self.console.print(render(msg("progress_reused", reused=reused), self.lang), highlight=False, markup=False)
         self._task = self._bar.add_task("grading", total=total, failures=0, current="")
         self._bar.start()
+
+    def note(self, line: Reason) -> None:
+        self.console.print(render(line, self.lang), highlight=False, markup=False)
 
     def job_started(self, submission: Submission) -> None:
         if self._task is not None:

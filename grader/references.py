@@ -16,9 +16,15 @@ from typing import Any
 
 from grader.assignment import Assignment, CheckSpec, resolve
 from grader.errors import ConfigError, GraderError
+from grader.i18n import msg, render
+from grader.records import Reason
 
 CACHE_FOLDER = "reference"
 FOUR_PLACES = Decimal("0.0001")
+
+
+def _say(line: Reason) -> None:
+    print(render(line, "en"))
 
 
 def needs_reference(assignment: Assignment) -> bool:
@@ -26,8 +32,9 @@ def needs_reference(assignment: Assignment) -> bool:
 
 
 def reference_metrics(assignment: Assignment, data_dir: Path, parameters: dict[str, Any], out_dir: Path,
-                      *, rebuild: bool = False, log: Callable[[str], None] = print) -> dict[str, Decimal]:
-    """The hook's metrics, from ``out_dir/reference/`` when cached there, else built (and cached)."""
+                      *, rebuild: bool = False, log: Callable[[Reason], None] = _say) -> dict[str, Decimal]:
+    """The hook's metrics, from ``out_dir/reference/`` when cached there, else built (and cached); ``log``
+    says what it does, as messages its caller shows in its reader's language."""
     if assignment.reference_build is None:
         raise ConfigError(f"{assignment.id}: assignment.toml has no [reference] build = \"module:function\"")
     hook = resolve(assignment.reference_build)
@@ -37,7 +44,7 @@ def reference_metrics(assignment: Assignment, data_dir: Path, parameters: dict[s
         cached = json.loads(path.read_text(encoding="utf-8"))
         if cached.get("key") == key:
             return {name: Decimal(value) for name, value in cached["metrics"].items()}
-    log(f"building the reference metrics of {assignment.id} (the reference trained or evaluated under the grading budget)...")
+    log(msg("reference_building", practical=assignment.id))
     started = time.monotonic()
     try:
         raw = hook(Path(data_dir), dict(parameters))
@@ -49,13 +56,13 @@ def reference_metrics(assignment: Assignment, data_dir: Path, parameters: dict[s
     path.write_text(json.dumps({"key": key, "practical": assignment.id, "hook": assignment.reference_build,
                                 "metrics": {k: str(v) for k, v in metrics.items()}, "seconds": seconds,
                                 "parameters": parameters}, indent=1, sort_keys=True, default=str), encoding="utf-8")
-    log(f"reference metrics of {assignment.id}: "
-        + ", ".join(f"{k} = {v}" for k, v in metrics.items()) + f" ({seconds} s, cached in {path})")
+    log(msg("reference_built", practical=assignment.id, seconds=str(seconds), path=str(path),
+            metrics=[msg("reference_metric", name=k, value=str(v)) for k, v in metrics.items()]))
     return metrics
 
 
 def with_reference(assignment: Assignment, data_dir: Path, parameters: dict[str, Any], out_dir: Path,
-                   log: Callable[[str], None] = print) -> Assignment:
+                   log: Callable[[Reason], None] = _say) -> Assignment:
     """The assignment with every relative threshold made absolute; unchanged when it has none.
 
     The metrics join the spec hash, so results graded against other reference metrics are not reused."""
@@ -140,7 +147,7 @@ def _resolved(spec: CheckSpec, metrics: dict[str, Decimal], practical: str) -> C
 
 def build_practical(practical: str, data_dir: Path, out_dir: Path, *, assignments_dir: Path | None = None,
                     parameters: dict[str, Any] | None = None, rebuild: bool = False,
-                    log: Callable[[str], None] = print) -> dict[str, Decimal]:
+                    log: Callable[[Reason], None] = _say) -> dict[str, Decimal]:
     """``grader reference build``: the practical's reference metrics under its grading parameters."""
     from grader.assignment import load_assignment
     from grader.course import DEFAULT_ASSIGNMENTS_DIR

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from grader.course import Course
 from grader.i18n import msg, render
+from grader.prose_numbers import grade
 from grader.records import CheckResult
 
 ZERO = Decimal("0")
@@ -108,22 +109,18 @@ def _fits(course: Course) -> bool:
     return course.max_grade % course.round_step == 0
 
 
-def feedback_line(scores: dict[str, Decimal | None], counted: tuple[str, ...], lang: str) -> str:
-    """One line for the gradebook, e.g. "mnist_cnn 9.0 (counts) · rnn 8.0 (counts) · imagenet not submitted"."""
+def feedback_line(scores: dict[str, Decimal | None], counted: tuple[str, ...], lang: str,
+                  names: dict[str, str] | None = None) -> str:
+    """One line for the gradebook, e.g. "MNIST digits 9.00 (counts) · Text 8.00 (counts) · ImageNet not
+    submitted": each practical by its name in ``names`` (its title; the id without one), grades written as
+    the language writes a grade (grader/prose_numbers.py)."""
     parts = []
     for pid, score in scores.items():
+        name = (names or {}).get(pid, pid)
         if score is None:
-            parts.append(render(msg("scoring_feedback_missing", name=pid), lang))
+            parts.append(render(msg("scoring_feedback_missing", name=name), lang))
         else:
+            _check(score)
             code = "scoring_feedback_counted" if pid in counted else "scoring_feedback_not_counted"
-            parts.append(render(msg(code, name=pid, score=_display(score)), lang))
+            parts.append(render(msg(code, name=name, score=grade(score, lang)), lang))
     return _SEPARATOR.join(parts)
-
-
-def _display(score: Decimal) -> str:
-    """At least one decimal, at most two: 9 -> "9.0", 8.25 -> "8.25", 3.3333 -> "3.33" (display only)."""
-    _check(score)
-    shown = score.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    if shown == shown.quantize(Decimal("0.1")):
-        shown = shown.quantize(Decimal("0.1"))
-    return str(shown)

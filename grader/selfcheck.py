@@ -26,6 +26,7 @@ from grader.errors import GraderError, InputError
 from grader.i18n import msg, render
 from grader.records import InspectionReport, Reason
 # the records and their rendering, importable from here as before the split
+from grader.specs import Titles
 from grader.selfcheck_report import (SEED_TIMEZONE, ZERO, CheckLine, Deadline, SelfCheck, as_html,  # noqa: F401
                                      as_text, deadline_line, default_deadline, headers, summary_lines,
                                      table_rows, title)
@@ -182,7 +183,7 @@ def _report(assignment, source: str, lines, problems, deadline: Deadline, now: d
     return SelfCheck(practical=assignment.id, source=source, lines=tuple(lines), hidden_count=len(hidden),
                      hidden_points=sum((spec.points for spec in hidden), ZERO), max_points=assignment.max_points,
                      problems=tuple(problems), deadline=deadline, now=now, blocker=blocker,
-                     edition=_edition_line(assignment, edition))
+                     edition=_edition_line(assignment, edition), titles=Titles.of(assignment))
 
 
 def _edition_of_notebook(path: Path, assignment) -> str | None:

@@ -12,7 +12,9 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from grader.i18n import msg, render
+from grader.prose_numbers import points, points_of
 from grader.records import Reason
+from grader.specs import Titles
 
 SEED_TIMEZONE = "Europe/Madrid"          # the seed course's deadline: 31 March 23:59, Madrid time
 ZERO = Decimal("0")
@@ -55,6 +57,10 @@ class SelfCheck:
     now: datetime
     blocker: Reason | None = None    # what stopped the run before it started (no data): fixed before any check
     edition: Reason | None = None    # which edition (PyTorch, Keras) was judged, for a practical with two
+    titles: Titles | None = None     # what students read instead of ids (the ids themselves when absent)
+
+    def named(self, line: "CheckLine", lang: str) -> str:
+        return (self.titles or Titles(self.practical)).of_check(line.check_id, lang)
 
     @property
     def judged(self) -> tuple[CheckLine, ...]:
@@ -85,8 +91,8 @@ def default_deadline(now: datetime) -> datetime:
 
 # --- presentation: the same rows for the terminal, the notebook and the CLI's table --------------------
 def table_rows(report: SelfCheck, lang: str) -> list[tuple[str, str, str, str]]:
-    """(check, points, status, reason) per public check."""
-    return [(line.check_id, _points(line), render(msg(f"student_state_{line.state}"), lang),
+    """(check, points, status, reason) per public check, each named by its title."""
+    return [(report.named(line, lang), _points(line, lang), render(msg(f"student_state_{line.state}"), lang),
              render(line.reason, lang)) for line in report.lines]
 
 
@@ -100,19 +106,21 @@ def summary_lines(report: SelfCheck, lang: str) -> list[str]:
     lines = [render(report.edition, lang)] if report.edition is not None else []
     lines += [render(problem, lang) for problem in report.problems]
     judged_max = sum((line.max_points for line in report.judged), ZERO)
-    lines.append(render(msg("student_estimate", points=report.estimated, judged=judged_max,
-                            max_points=report.max_points), lang))
+    lines.append(render(msg("student_estimate", points=points(report.estimated, lang), judged=points(judged_max, lang),
+                            max_points=points(report.max_points, lang)), lang))
     waiting = [line for line in report.lines if line.points is None]
     if waiting:
         lines.append(render(msg("student_not_judged", count=len(waiting),
-                                points=sum((line.max_points for line in waiting), ZERO)), lang))
+                                points=points(sum((line.max_points for line in waiting), ZERO), lang)), lang))
     if report.hidden_count:
-        lines.append(render(msg("student_hidden", count=report.hidden_count, points=report.hidden_points), lang))
+        lines.append(render(msg("student_hidden", count=report.hidden_count,
+                                points=points(report.hidden_points, lang)), lang))
     first = report.fix_first
     if report.blocker is not None:
         lines.append(render(msg("student_fix_first_blocker", reason=report.blocker), lang))
     else:
-        lines.append(render(msg("student_fix_first", check=first.check_id, lost=first.max_points - first.points,
+        lines.append(render(msg("student_fix_first", check=report.named(first, lang),
+                                lost=points(first.max_points - first.points, lang),
                                 reason=render(first.reason, lang)) if first else msg("student_all_pass"), lang))
     lines.append(deadline_line(report.deadline, report.now, lang))
     return lines
@@ -134,12 +142,15 @@ def _span(delta: timedelta) -> str:
     return f"{days} d {hours} h" if days else f"{hours} h {minutes} min"
 
 
-def _points(line: CheckLine) -> str:
-    return f"{'-' if line.points is None else line.points}/{line.max_points}"
+def _points(line: CheckLine, lang: str) -> str:
+    if line.points is None:
+        return "-/" + points(line.max_points, lang)
+    return points_of(line.points, line.max_points, lang)
 
 
 def title(report: SelfCheck, lang: str) -> str:
-    return render(msg("student_title", practical=report.practical, source=report.source), lang)
+    practical = (report.titles or Titles(report.practical)).of_practical(lang)
+    return render(msg("student_title", practical=practical, source=report.source), lang)
 
 
 def as_text(report: SelfCheck, lang: str = "es") -> str:

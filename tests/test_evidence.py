@@ -151,4 +151,4 @@ def test_a_reported_figure_that_differs_names_each_figure_where_the_student_find
     assert result.points == 0 and result.details["needs_human"]
     assert shown.index("printed 0.9731") < shown.index("printed 0.9650") < shown.index("measured 0.2080")
     assert "values from 0 to 1" in shown and "2000 held-out inputs of shape (1, 28, 28)" in shown
-    assert "imprimiste 0.9731" in render(result.reason, "es")
+    assert "imprimiste 0,9731" in render(result.reason, "es")

@@ -41,9 +41,9 @@ def test_the_page_shows_each_check_its_points_reason_and_the_runners_reason_in_s
     write_feedback(tmp_path, [_score()], "es")
     page = _page(tmp_path)
     assert '<html lang="es">' in page
-    assert "Nota: 1.75/2.5" in page
+    assert "Nota: 1,75/2,5" in page
     assert "La celda 7 lanzó ValueError: shapes do not match" in page      # the runner's reason and cell
-    assert "softmax" in page and "0.75/1.5" in page and "se obtuvo nan" in page
+    assert "softmax" in page and "0,75/1,5" in page and "se obtuvo nan" in page
     assert "executed" in page and "1/1" in page
     assert "Entregada a tiempo" in page
 
@@ -142,7 +142,7 @@ def test_the_page_names_the_practical_and_checks_by_their_titles_with_code_as_co
     page = _page(tmp_path)
     assert "<h1>Corrección: Dígitos MNIST</h1>" in page and "<td>Función <code>softmax</code></td>" in page
     assert "`" not in page.split("<body>")[1]
-    assert "OK executed 1/1 | X Función `softmax` 0.75/1.5" in feedback_comment(_score(), "es", titles)
+    assert "OK executed 1/1 | X Función `softmax` 0,75/1,5" in feedback_comment(_score(), "es", titles)
 
 
 def test_a_notebook_handed_in_unexecuted_is_said_once_on_the_page_and_in_the_comment(tmp_path):

@@ -162,6 +162,6 @@ def test_feedback_page_and_moodle_comment_show_one_hidden_total_and_the_workshee
     for text in (page, *comments, worksheet):
         _assert_nothing_leaks(text)
     assert "Hidden checks: 2.18/5" in page and "Hidden checks: 2.18/5" in comments[0]
-    assert "Comprobaciones ocultas: 2.18/5" in comments[1]
+    assert "Comprobaciones ocultas: 2,18/5" in comments[1]
     rows = list(csv.DictReader(worksheet.splitlines()))
     assert "4.18" in rows[0].values()          # the grade column (Spanish headers here): hidden points count

@@ -26,3 +26,31 @@ def test_a_nested_reason_or_a_text_in_both_languages_renders_in_the_language_of_
     reason = msg("function_case_nonfinite", name="f", passed=1, total=2, lost="", about=about, got="nan")
     assert "greyscale image 330×270" in render(reason, "en") and "got nan" in render(reason, "en")
     assert "escala de grises" in render(reason, "es") and "se obtuvo nan" in render(reason, "es")
+
+
+def test_an_instructors_wording_has_the_students_placeholders_and_is_used_only_when_asked():
+    for code, texts in catalogue().items():
+        for lang in LANGUAGES:
+            if f"{lang}_instructor" in texts:
+                assert _placeholders(texts[f"{lang}_instructor"]) == _placeholders(texts[lang]), code
+    reason = msg("reported_differs_run", reported="0.99", run="0.7311", tolerance="0.001")
+    assert "imprimiste" in render(reason, "es") and "imprimiste" not in render(reason, "es", for_instructor=True)
+    assert "you printed" in render(reason, "en") and "you" not in render(reason, "en", for_instructor=True)
+    nested = msg("report_flag_mismatch", check="x", reason=reason)    # a nested reason keeps the reader
+    assert "el cuaderno entregado imprime 0,99" in render(nested, "es", for_instructor=True)
+
+
+def test_an_exception_without_a_message_ends_at_its_type_never_at_a_colon():
+    assert render(msg("run_cell_error", number="In [4]", ename="NotImplementedError", evalue=""), "es") \
+        == "La celda In [4] lanzó NotImplementedError"
+    assert render(msg("run_cell_error", number="In [4]", ename="ValueError", evalue="bad"), "en") \
+        == "Cell In [4] raised ValueError: bad"
+    assert render(msg("checks_call_failed", name="model", error="NotImplementedError: "), "en").endswith(
+        "raised an error: NotImplementedError")
+
+
+def test_cells_counted_among_the_code_cells_say_so_once_for_the_whole_list():
+    cells = [{"code": n} for n in range(1, 13)]
+    said = render(msg("checks_notebook_errors", cells=cells), "es")
+    assert said.count("contando solo las celdas de código") == 1 and "n.º 12 (contando" in said
+    assert render(msg("checks_notebook_errors", cells=[{"code": 3}]), "en").count("counting code cells only") == 1

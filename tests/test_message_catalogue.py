@@ -27,9 +27,12 @@ DYNAMIC = {
     "student_col_{}": ("check", "points", "status", "reason"),            # the self-check's table columns
     "student_deadline_left_{}": ("course", "default"),                   # Deadline.from_course
     "student_deadline_passed_{}": ("course", "default"),
-    "feedback_status_{}": ("graded", "not_executed", "error", "timeout",  # PracticalScore.status
-                           "invalid", "missing", "overridden"),
+    "feedback_status_{}": ("graded", "not_executed", "untouched", "error",  # PracticalScore.status
+                           "timeout", "invalid", "missing", "overridden"),
     "report_flag_{}": ("timeout", "error", "invalid"),                   # summary._RUN_PROBLEMS
+    "status_{}": ("graded", "not_executed", "untouched", "error", "timeout",  # reports.words.STATUSES
+                  "invalid", "missing", "overridden"),
+    "late_{}": ("yes", "no", "unknown"),                                 # reports.words.LATENESS
     "report_col_{}": ("practical", "participant", "name", "why", "check", "kind", "passed", "mean_points",
                       "late", "mean", "median", "time", "status"),      # summary._head's columns
 }

@@ -71,7 +71,8 @@ def test_grades_land_on_a_worksheet_out_of_100_exactly(graded):
     rows = {r["Identifier"]: r for r in _rows(out / "moodle" / "tiny_rel.csv")}
     # 6/8, 3/8, 0/8 right: accuracy 0.75, 0.375, 0 against full marks at 0.75 (8 points) + executed (2)
     assert [rows[f"Participant {n}"]["Grade"] for n in ("901", "902", "903")] == ["100.00", "60.00", "20.00"]
-    assert rows["Participant 902"]["Feedback comments"].startswith("Nota 6.00/10")
+    # the comment gives the grade Moodle stores (out of 100) and the practical's, its checks' sum
+    assert rows["Participant 902"]["Feedback comments"].startswith("Nota 60,00/100 (6,00/10 en puntos de la práctica)")
     assert all(r["Maximum grade"] == "100.00" for r in rows.values())   # every other cell as it came
 
 
@@ -102,6 +103,18 @@ def test_worksheet_grades_follow_the_sheets_scale_and_decimals_and_never_exceed_
     assert grades == {"Participant 7": "73.50", "Participant 8": "100.00", "Participant 9": "0.00"}
     # Moodle 5.1 stores no 0 from a worksheet: the instructor is told, by name
     assert [(f.participant, f.name) for f in attention] == [("9", "Eva")] and "0" in attention[0].why
+
+
+def test_the_comment_on_a_worksheet_out_of_100_gives_the_grade_moodle_stores_and_the_practicals(tmp_path):
+    path = tmp_path / "ws.csv"
+    path.write_bytes(worksheet([("7", "Ana Pérez", "ana@uni.es")], maximum="100.00"))
+    course = single_practical_course("mnist_cnn", [tmp_path], tmp_path, tmp_path / "out")
+    write_practical_worksheet(tmp_path / "out.csv", [_score("7", "Ana Pérez", D("9.5"))],
+                              read_worksheet(path, "Europe/Madrid"), course)
+    row = _rows(tmp_path / "out.csv")[0]
+    assert row["Grade"] == "95.00"
+    assert row["Feedback comments"].startswith("Nota 95,00/100 (9,50/10 en puntos de la práctica) | ")
+    assert row["Feedback comments"].split(" | ")[1].startswith("X Función `softmax` 9,5/10: ")   # points, the check's own
 
 
 def test_a_spanish_worksheet_gets_a_comma_grade_on_its_own_scale(tmp_path):

@@ -121,7 +121,7 @@ def test_an_unstable_softmax_loses_exactly_the_stable_part_and_the_reason_says_s
     en, es = render(res.reason, "en"), render(res.reason, "es")
     assert "points lost for “stable with logits of ±1000” (0/3 cases, −0.5)" in en
     assert "First failure, 5 rows of logits between −1000 and +1000: got nan" in en
-    assert "«estable con logits de ±1000» (0/3 casos, −0.5)" in es and "Primer fallo, 5 filas de logits" in es
+    assert "«estable con logits de ±1000» (0/3 casos, −0,5)" in es and "Primer fallo, 5 filas de logits" in es
 
 
 def test_a_failing_case_is_described_in_words_not_by_its_number():

@@ -58,8 +58,8 @@ def test_never_executed_notebook_is_not_executed(tmp_path):
     assert not report.executed and not report.in_order and report.executed_cells == 0
     problem = next(r for r in report.problems if r.code == "inspect_not_executed")
     assert problem.params["unexecuted"] == 2 and problem.params["numbers"] == [{"code": 1}, {"code": 2}]
-    assert "cells #1 (counting code cells only), #2" in render(problem, "en")
-    assert "celdas n.º 1 (contando solo las celdas de código), n.º 2" in render(problem, "es")
+    assert "cells #1, #2 (counting code cells only))" in render(problem, "en")   # said once for the list
+    assert "celdas n.º 1, n.º 2 (contando solo las celdas de código))" in render(problem, "es")
     assert "inspect_no_parameters_cell" in _codes(report)
 
 

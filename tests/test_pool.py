@@ -133,7 +133,7 @@ def test_ctrl_c_stops_running_kernels_keeps_finished_results_and_exits_130(tmp_p
             child.kill()
     assert child.returncode == 130, output
     assert "interrupted" in output
-    assert "[1/3] tiny 100 Student 100: graded 2/2" in output   # not a terminal: one line per job
+    assert "[1/3] tiny 100 Student 100: graded 2.00/2" in output   # not a terminal: one line per job
     assert marked_processes(batch_mark(out)) == []
     assert [row[1] for row in stored(out)] == ["100"]
     assert not (out / "results.csv").exists()

@@ -42,8 +42,8 @@ def test_logs_get_one_plain_line_per_job_with_status_points_and_reason():
     _feed(PlainProgress(stream))
     lines = stream.getvalue().splitlines()
     assert lines[0] == "2 to grade, 5 already in the store"
-    assert lines[1] == "[1/2] mnist_cnn 101 Ana Pérez: graded 8.5/10 (12.3 s)"
-    assert lines[2].startswith("[2/2] mnist_cnn 102 Sean OConnor: timeout 0/10 (12.3 s): ")
+    assert lines[1] == "[1/2] mnist_cnn 101 Ana Pérez: graded 8.50/10 (12.3 s)"
+    assert lines[2].startswith("[2/2] mnist_cnn 102 Sean OConnor: timed out 0.00/10 (12.3 s): ")
     assert "600" in lines[2] and "\x1b" not in stream.getvalue()
     assert lines[3].startswith("done 2/2, failures 1,")
 
@@ -55,7 +55,7 @@ def test_terminal_gets_a_bar_with_done_total_failures_and_the_failed_job():
     assert "2/2" in shown
     assert "failures 1" in shown
     assert "5 already in the store" in shown
-    assert "mnist_cnn 102 Sean OConnor: timeout" in shown   # failures stay above the bar
+    assert "mnist_cnn 102 Sean OConnor: timed out" in shown   # failures stay above the bar
 
 
 def test_the_line_gives_the_final_score_after_lateness_as_the_feedback_does():
@@ -66,9 +66,9 @@ def test_the_line_gives_the_final_score_after_lateness_as_the_feedback_does():
     progress.job_finished(_submission("104", "Carmen Díaz"), _evaluation("104", "graded", "10"), score=late)
     progress.job_finished(_submission("105", "Bea"), _evaluation("105", "graded", "10"))
     lines = stream.getvalue().splitlines()
-    assert lines[1].startswith("[1/2] mnist_cnn 104 Carmen Díaz: graded 0/10, late: Handed in 3 days after")
+    assert lines[1].startswith("[1/2] mnist_cnn 104 Carmen Díaz: graded 0.00/10, late: Handed in 3 days after")
     assert "10/10" not in lines[1]
-    assert lines[2] == "[2/2] mnist_cnn 105 Bea: ran graded, 10/10 before lateness and overrides (12.3 s)"
+    assert lines[2] == "[2/2] mnist_cnn 105 Bea: ran: graded, 10/10 before lateness and overrides (12.3 s)"
 
 
 def test_a_lost_job_counts_as_a_failure_and_says_a_rerun_grades_it():
@@ -97,8 +97,8 @@ def test_a_spanish_course_gets_its_progress_lines_in_spanish():
     _feed(PlainProgress(stream, lang="es"))
     lines = stream.getvalue().splitlines()
     assert lines[0] == "2 por corregir, 5 ya en el almacén de resultados"
-    assert lines[2].startswith("[2/2] mnist_cnn 102 Sean OConnor: timeout 0/10 (12.3 s): ")
-    assert lines[2].split("(12.3 s): ")[1] == render(msg("run_timeout", limit_s="600", number=4), "es")[:160]
+    assert lines[2].startswith("[2/2] mnist_cnn 102 Sean OConnor: tiempo agotado 0,00/10 (12,3 s): ")
+    assert lines[2].split("(12,3 s): ")[1] == render(msg("run_timeout", limit_s="600", number=4), "es")[:160]
     assert lines[3].startswith("hecho 2/2, fallos 1,")
     console = Console(file=io.StringIO(), force_terminal=True, width=140, color_system=None)
     _feed(RichProgress(console, lang="es"))

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from grader.i18n import render
 from grader.assignment import load_assignment
 from grader.cli import main
 from grader.errors import ConfigError
@@ -82,7 +83,8 @@ def test_relative_thresholds_become_absolute_and_change_the_spec_hash(toy):
     options = resolved.check("accuracy").options
     assert options["full_at"] == Decimal("0.7900") and options["zero_at"] == Decimal("0.4000")
     assert resolved.spec_hash != assignment.spec_hash
-    assert any("building the reference metrics of toy" in line for line in said)
+    assert any("building the reference metrics of toy" in render(line, "en") for line in said)
+    assert any("calculando las métricas de referencia de toy" in render(line, "es") for line in said)
     assert with_reference(resolved, toy / "data", {}, toy / "out") is resolved     # nothing relative left
 
 

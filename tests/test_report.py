@@ -27,7 +27,8 @@ def _checks(accuracy: str, reported_ok: bool = True, needs_human_note: str | Non
     return (CheckResult("executed", "notebook", D("1"), D("1"), msg("checks_notebook_ok")),
             CheckResult("accuracy", "metric", D(accuracy), D("5"), msg("checks_notebook_ok"), details=details),
             CheckResult("reported_acc", "reported", D("1") if reported_ok else D("0"), D("1"),
-                        msg("checks_notebook_ok")))
+                        msg("reported_differs_run", reported="0.95", run="0.41", tolerance="0.1"),
+                        details={"needs_human": not reported_ok}))
 
 
 def _score(participant, name, status="graded", score="7", late="no", checks=None, **extra):
@@ -83,7 +84,7 @@ def test_needs_a_human_lists_timeouts_crashes_mismatches_late_joins_and_override
     scores = _scores()
     flags = {(f.participant, f.why.split(":")[0].split(" ")[0]) for f in needs_human(scores, _grades(scores))}
     assert ("102", "timeout") in flags
-    assert ("103", "crashed") in flags
+    assert ("103", "the") in flags              # the run failed
     assert ("104", "reported") in flags
     assert ("105", "late") in flags
     assert ("106", "overridden") in flags
@@ -222,3 +223,42 @@ enabled = false
     rebuilt = sections((tmp_path / "out" / "report.html").read_text(encoding="utf-8"))
     assert "3 students" in graded[0]
     assert rebuilt == graded
+
+
+def test_each_cause_is_listed_once_and_in_the_instructors_words():
+    reported = CheckResult("reported_acc", "reported", D("0"), D("1"),
+                           msg("reported_differs_run", reported="0.99", run="0.73", tolerance="0.01"),
+                           details={"needs_human": True})
+    missing_line = CheckResult("reported_acc", "reported", D("0"), D("1"), msg("reported_missing", pattern="x"),
+                               details={"needs_human": False})
+    nothing_ran = CheckResult("reported_acc", "reported", D("0"), D("1"),
+                              msg("reported_not_reproduced", reported="0.99"), details={"needs_human": True})
+    untouched = CheckResult("executed", "notebook", D("0"), D("1"), msg("checks_notebook_template"))
+    scores = [
+        _score("201", "Ana Template", status="untouched", score="0", checks=(untouched, nothing_ran),
+               reason=msg("job_untouched_template")),
+        _score("202", "Bea Unrun", status="not_executed", score="3", checks=(missing_line,),
+               reason=msg("job_not_executed")),
+        _score("203", "Cris Timeout", status="timeout", score="1", checks=(nothing_ran, nothing_ran),
+               reason=msg("run_timeout", limit_s="10", number=4)),
+        _score("204", "Dani Claims", score="6", checks=(reported, reported)),
+    ]
+    flags = needs_human(scores, _grades(scores), "es")
+    why = {}
+    for f in flags:
+        why.setdefault(f.participant, []).append(f.why)
+    assert why["201"] == ["plantilla sin tocar: El cuaderno entregado es la plantilla tal como se repartió, sin código "
+                          "del estudiante: no gana nada."]                    # its own cause, never an error
+    assert "202" not in why                                                   # nothing printed: nothing to compare
+    assert len(why["203"]) == 1 and why["203"][0].startswith("tiempo agotado: ")   # the run's failure says it
+    assert why["204"] == ["lo publicado no coincide con lo reproducido en «reported_acc»: Las cifras difieren en más "
+                          "de 0,01: el cuaderno entregado imprime 0,99; la ejecución del corrector imprimió 0,73."]
+
+
+def test_the_report_names_practicals_and_checks_by_their_titles_and_its_statuses_in_words(tmp_path):
+    scores = _scores()
+    page = report_html(load_course(_course(tmp_path)), scores, _grades(scores), [], lang="es")
+    assert "Dígitos MNIST con una CNN" in page and "Cuaderno entregado ejecutado" in page
+    assert ">mnist_cnn<" not in page and ">executed<" not in page               # ids only where no title exists
+    assert "<th>corregida</th>" in page and "<th>graded</th>" not in page and ">tiempo agotado<" in page
+    assert "alt='Aprobados por comprobación: Dígitos MNIST con una CNN: Cuaderno entregado ejecutado 100\u00a0%" in page

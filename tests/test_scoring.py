@@ -184,10 +184,12 @@ def test_scaled_thirds_still_round_up_correctly(tmp_path):
 def test_feedback_line_names_every_practical_in_one_line():
     scores = {"mnist": D("9"), "rnn": D("8.25"), "imagenet": None}
     line = feedback_line(scores, ("mnist", "rnn"), "es")
-    assert line == "mnist 9.0 (computa) · rnn 8.25 (computa) · imagenet no entregada"
+    assert line == "mnist 9,00 (computa) · rnn 8,25 (computa) · imagenet no entregada"
     assert "\n" not in line
     line = feedback_line({"mnist": D("9"), "rnn": D("3.3333"), "imagenet": D("8")}, ("mnist", "imagenet"), "en")
-    assert line == "mnist 9.0 (counts) · rnn 3.33 · imagenet 8.0 (counts)"
+    assert line == "mnist 9.00 (counts) · rnn 3.33 · imagenet 8.00 (counts)"
+    names = {"mnist": "MNIST digits", "rnn": "Text", "imagenet": "ImageNet"}
+    assert feedback_line(scores, ("mnist", "rnn"), "en", names).startswith("MNIST digits 9.00 (counts) · Text 8.25")
 
 
 def test_scoring_messages_exist_in_both_languages():

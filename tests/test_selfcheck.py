@@ -1,6 +1,7 @@
 """Students check their notebook before the deadline: `grader check` and `grader.selfcheck()`."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -9,6 +10,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from check_titles import by_id
 from grader.cli import main
 from grader.selfcheck import default_deadline, deadline_line, Deadline, selfcheck
 
@@ -97,7 +99,7 @@ def test_an_unexecuted_notebook_fails_the_executed_check_statically(tmp_path, ca
     nbformat.write(_notebook(BROKEN_CELLS, executed=False), tmp_path / "mine.ipynb")
     code, out = _check(capsys, tmp_path / "mine.ipynb", "--lang", "en")
     assert code == 1
-    assert "Fix first: executed" in out
+    assert "Fix first: Notebook handed in executed" in out
     assert "grader check --run" in out                      # the probe checks say how to judge them
     assert "31 March" in out and "left" in out or "passed" in out
 
@@ -135,9 +137,9 @@ def test_check_run_names_the_failing_checks_of_a_broken_notebook(tmp_path, capsy
     code, out = _check(capsys, tmp_path / "broken.ipynb", "--run", "--course", _small_course(tmp_path, shared_data),
                        "--lang", "en")
     assert code == 1, out
-    rows = {line.split("│")[1].strip(): line for line in out.splitlines() if line.count("│") >= 4}
+    rows = by_id({line.split("│")[1].strip(): line for line in out.splitlines() if line.count("│") >= 4})
     assert "partly" in rows["softmax"] and "passes" in rows["cross_entropy"] and "passes" in rows["model_shape"]
-    assert "Fix first: accuracy" in out                    # an untrained model loses the most points
+    assert "Fix first: Accuracy on held-out images" in out  # an untrained model loses the most points
 
 
 def test_selfcheck_outside_jupyter_prints_a_text_table(capsys):
@@ -149,8 +151,9 @@ def test_selfcheck_outside_jupyter_prints_a_text_table(capsys):
                  "model": nn.Sequential(nn.Flatten(), nn.Linear(784, 3))}
     selfcheck(lang="en", namespace=namespace)
     out = capsys.readouterr().out
-    assert out.startswith("Self-check of mnist_cnn (kernel)")
-    rows = {line.split()[0]: line for line in out.splitlines() if line.split()[:1] and line[0] != " "}
+    assert out.startswith("Self-check of MNIST digits with a CNN (kernel)")
+    rows = by_id({re.split(r"\s{2,}", line)[0]: line for line in out.splitlines()
+                  if line.split()[:1] and line[0] != " "})
     assert "fails" in rows["model_shape"] and "(8, 3)" in rows["model_shape"]
     assert "passes" in rows["softmax"] and "passes" in rows["cross_entropy"]
     assert "Graded at submission" in rows["accuracy"]
@@ -164,10 +167,11 @@ def test_selfcheck_in_a_live_kernel_shows_an_html_table(tmp_path):
     shown = [o for o in outputs if o.output_type == "display_data"]
     assert len(shown) == 1, outputs
     page = shown[0].data["text/html"]
-    assert "<table" in page and "Self-check of mnist_cnn (kernel)" in page
-    assert "model_shape" in page and "Graded at submission" in page
+    assert "<table" in page and "Self-check of MNIST digits with a CNN (kernel)" in page
+    assert "Output shape of <code>model</code>" in page and "Graded at submission" in page
+    assert "model_shape" not in page                         # the check's title, never its id
     assert "partly" in page                                  # the naive softmax, judged on the kernel's objects
-    assert "Self-check of mnist_cnn" in shown[0].data["text/plain"]
+    assert "Self-check of MNIST digits with a CNN" in shown[0].data["text/plain"]
 
 
 def test_the_selfcheck_table_escapes_whatever_the_students_notebook_supplied():

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from check_titles import by_id
 from conftest import as_handed_in_executed
 from test_selfcheck import BROKEN_CELLS, _check, _executed_solution, _notebook, _small_course
 
@@ -43,7 +45,8 @@ def _executed_keras_solution(repo: Path, dest: Path) -> Path:
 
 
 def _rows(out: str) -> dict[str, list[str]]:
-    """The CLI table's rows by check id: [points, status, reason] (a wrapped reason joined again)."""
+    """The CLI table's rows by check id (the table names them by title): [points, status, reason] (a wrapped
+    reason joined again)."""
     rows, last = {}, None
     for line in out.splitlines():
         if line.count("│") < 4:
@@ -54,7 +57,7 @@ def _rows(out: str) -> dict[str, list[str]]:
             rows[last] = cells[1:]
         elif last is not None:
             rows[last] = [a + (" " if a and b else "") + b for a, b in zip(rows[last], cells[1:])]
-    return rows
+    return by_id(rows)
 
 
 def test_check_names_the_edition_of_each_solution(tmp_path, capsys, repo):
@@ -99,7 +102,7 @@ def test_check_run_of_a_broken_keras_notebook_reads_like_its_pytorch_twin(tmp_pa
         assert keras_rows[same] == torch_rows[same], same
     layers = "its layers are:"                            # the same words, then each framework's layer names
     assert keras_rows["convolution"][2].split(layers)[0] == torch_rows["convolution"][2].split(layers)[0]
-    assert "partly" in keras_rows["softmax"][1] and "Fix first: accuracy" in keras_out
+    assert "partly" in keras_rows["softmax"][1] and "Fix first: Accuracy on held-out images" in keras_out
 
 
 def test_selfcheck_of_keras_objects_reads_like_the_pytorch_ones(capsys):
@@ -128,8 +131,9 @@ def test_selfcheck_of_keras_objects_reads_like_the_pytorch_ones(capsys):
         outs[name] = capsys.readouterr().out
     assert KERAS_EDITION in outs["keras"] and PYTORCH_EDITION in outs["torch"]
 
-    def rows(out):
-        return {line.split()[0]: line for line in out.splitlines() if line.split()[:1] and line[0] != " "}
+    def rows(out):   # the first column (the check's title, up to two spaces) -> the line, by check id
+        return by_id({re.split(r"\s{2,}", line)[0]: line for line in out.splitlines()
+                      if line.split()[:1] and line[0] != " "})
 
     keras_rows, torch_rows = rows(outs["keras"]), rows(outs["torch"])
     for check in ("model_shape", "softmax", "cross_entropy", "accuracy"):
@@ -146,5 +150,6 @@ def test_selfcheck_in_a_live_keras_kernel_names_the_edition(tmp_path):
     shown = [o for o in nb.cells[-1].outputs if o.output_type == "display_data"]
     assert len(shown) == 1, nb.cells[-1].outputs
     page = shown[0].data["text/html"]
-    assert "Self-check of mnist_cnn (kernel)" in page and KERAS_EDITION in page
-    assert "partly" in page and "model_shape" in page     # the naive softmax, judged on the kernel's objects
+    assert "Self-check of MNIST digits with a CNN (kernel)" in page and KERAS_EDITION in page
+    assert "partly" in page and "Output shape of <code>model</code>" in page   # the naive softmax, judged on the kernel's
+    assert "model_shape" not in page                                # objects; each check by its title

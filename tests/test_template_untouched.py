@@ -78,3 +78,17 @@ def test_the_untouched_rnn_keras_template_earns_nothing(tmp_path):
     ctx = ScoreContext(inspection=RAN_CLEAN, run=None, outputs=None, notebook=handed_in,
                        templates=rnn.template_files())
     assert NotebookCheck.score(rnn.check("executed"), ctx).points == Decimal("0")
+
+
+def test_the_untouched_template_is_a_status_of_its_own_never_an_error(tmp_path):
+    from grader.jobs import JobSpec, run_job
+    from grader.records import Submission
+
+    notebook = _executed_copy(tmp_path)
+    assignment = load_assignment(REPO / "assignments" / "mnist_cnn")
+    spec = JobSpec(submission=Submission("mnist_cnn", "7", "Eva", "x.zip", (notebook,), notebook, "0" * 64),
+                   assignment=assignment, parameters=dict(assignment.parameters), course_data_dir=tmp_path,
+                   student_data_dir=tmp_path, work_dir=tmp_path / "work", timeout_s=60, static=True)
+    graded = run_job(spec, None)
+    assert graded.status == "untouched" and graded.reason.code == "job_untouched_template"
+    assert "plantilla" in render(graded.reason, "es") and "no code of the student's" in render(graded.reason, "en")

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from grader.checks.known_errors import explained
 from grader.i18n import msg
 from grader.records import Reason
 
@@ -98,7 +99,8 @@ class ProbeOutputs:
         if status["status"] == "missing":
             return ItemOutput(None, msg("checks_missing_name", name=name))
         if status["status"] == "error":
-            return ItemOutput(None, msg("checks_call_failed", name=name, error=status["error"]))
+            error = str(status["error"])
+            return ItemOutput(None, explained(name, error) or msg("checks_call_failed", name=name, error=error))
         if "value" in status:
             if want == "array":
                 kind = json_kind(status["value"])

@@ -1,8 +1,9 @@
 """Feedback for students after grading: one HTML page per (practical, participant), the executed notebook
 rendered beside it, and the short plain-text comment Moodle shows.
 
-Written in the course's language. A hidden check never appears by name, input, threshold or reason:
-hidden checks are summed into one "hidden checks: x/y" line.
+Written in the course's language, numbers as it writes them (grader/prose_numbers.py: a grade with two
+decimals, points as the point table writes them). A hidden check never appears by name, input, threshold
+or reason: hidden checks are summed into one "hidden checks: x/y" line.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from markupsafe import Markup
 
 from grader.i18n import code_html, msg, render, render_html
+from grader.prose_numbers import grade_of, points, points_of
 from grader.records import CheckResult, PracticalScore, Reason
 from grader.reports.notebook_page import not_rendered_page, page_state
 from grader.reports.render_worker import LimitedRenderer
@@ -22,7 +24,7 @@ from grader.specs import Titles
 
 _POLICY_CODES = ("score_",)       # late, override and missing reasons have lines of their own
 # statuses whose reason the page and the comment already state elsewhere (the "executed" check's row)
-_SAID_BY_A_CHECK = ("not_executed",)
+_SAID_BY_A_CHECK = ("not_executed", "untouched")
 
 
 @dataclass(frozen=True)
@@ -42,22 +44,38 @@ def split_hidden(checks: tuple[CheckResult, ...]) -> tuple[list[CheckResult], Hi
                                sum((c.max_points for c in hidden), Decimal("0")))
 
 
-def comment_text(score: PracticalScore, lang: str, titles: Titles | None = None) -> str:
-    """The Moodle 'Feedback comments' cell: score, reason, every public check, the hidden total."""
+def comment_text(score: PracticalScore, lang: str, titles: Titles | None = None,
+                 on_sheet: tuple[Decimal, Decimal] | None = None) -> str:
+    """The Moodle 'Feedback comments' cell: score, reason, every public check, the hidden total.
+    ``on_sheet``: (grade, maximum) as the worksheet's Grade cell holds it; on another scale than the
+    practical's (a Moodle assignment out of 100), the comment gives that grade first, as Moodle shows it,
+    and the practical's beside it, which its checks' points add up to."""
     titles = titles or Titles(score.practical)
     # starts with a word: a leading "-" would make Moodle 5.1 add an apostrophe it then shows
-    parts = [render(msg("feedback_comment_no_score") if score.score is None else
-                    msg("feedback_comment_score", score=score.score, max_score=score.max_score), lang)]
+    parts = [render(_comment_score(score, lang, on_sheet), lang)]
     if score.reason is not None and score.status not in _SAID_BY_A_CHECK:
         parts.append(render(score.reason, lang))
     public, hidden = split_hidden(score.checks)
     for check in public:
         mark = "OK" if check.passed else "X"
-        parts.append(f"{mark} {titles.of_check(check.check_id, lang)} {check.points}/{check.max_points}"
+        parts.append(f"{mark} {titles.of_check(check.check_id, lang)} {points_of(check.points, check.max_points, lang)}"
                      + ("" if check.passed else f": {render(check.reason, lang)}"))
     if hidden is not None:
-        parts.append(render(msg("feedback_hidden", points=hidden.points, max_points=hidden.max_points), lang))
+        parts.append(render(_hidden(hidden, lang), lang))
     return " | ".join(parts)
+
+
+def _comment_score(score: PracticalScore, lang: str, on_sheet: tuple[Decimal, Decimal] | None) -> Reason:
+    if score.score is None:
+        return msg("feedback_comment_no_score")
+    practical = grade_of(score.score, score.max_score, lang)
+    if on_sheet is None or on_sheet[0] is None or on_sheet[1] in (None, score.max_score):
+        return msg("feedback_comment_score", score=practical)
+    return msg("feedback_comment_score_on_sheet", score=grade_of(on_sheet[0], on_sheet[1], lang), practical=practical)
+
+
+def _hidden(hidden: HiddenTotal, lang: str) -> Reason:
+    return msg("feedback_hidden", points=points_of(hidden.points, hidden.max_points, lang))
 
 
 def write_feedback(out_dir: Path, scores: list[PracticalScore], lang: str,
@@ -108,7 +126,7 @@ def _notebook_page(executed: Path, page: Path, title: str, lang: str, renderer: 
                    warnings: list[str], hide: list[str] = ()) -> Reason | None:
     """Render ``page`` unless this renderer already did (a re-run pays nothing, not even for a page that
     failed). None when the page shows the notebook, else the note for the feedback page."""
-    state = page_state(page) if _up_to_date(page, executed) else None
+    state = page_state(page, lang) if _up_to_date(page, executed) else None
     if state is None:
         why = renderer.render(executed, page, title, lang, hide=list(hide))
         if why is None:
@@ -140,7 +158,7 @@ def feedback_page(score: PracticalScore, lang: str, notebook_link: str | None = 
     # (text, shown strong): catalogue texts, already escaped with code names as <code>
     facts = [(t("feedback_student", name=score.full_name, participant=score.participant), False),
              (t("feedback_no_score"), False) if score.score is None
-             else (t("feedback_score", score=score.score, max_score=score.max_score), True),
+             else (t("feedback_score", score=grade_of(score.score, score.max_score, lang)), True),
              (t(f"feedback_status_{score.status}"), False)]
     if (score.reason is not None and not score.reason.code.startswith(_POLICY_CODES)
             and score.status not in _SAID_BY_A_CHECK):
@@ -160,7 +178,7 @@ def feedback_page(score: PracticalScore, lang: str, notebook_link: str | None = 
         checks_heading=t("feedback_checks"),
         columns=[t(f"student_col_{c}") for c in ("check", "points", "status", "reason")],
         rows=[_check_row(check, lang, titles) for check in public],
-        hidden=None if hidden is None else t("feedback_hidden", points=hidden.points, max_points=hidden.max_points),
+        hidden=None if hidden is None else _html(_hidden(hidden, lang), lang),
         # what intake and the run noticed (which file was graded, a parameter set again, the edition followed)
         notes_heading=t("feedback_notes"), notes=[_html(n, lang) for n in score.notes],
         notebook_link=notebook_link, notebook_link_text=t("feedback_notebook_link"),
@@ -176,14 +194,14 @@ def _lateness(score: PracticalScore, lang: str) -> Markup:
     if score.late == "yes":
         if score.reason is not None and score.reason.code.startswith("score_late"):
             return _html(score.reason, lang)
-        return _html(msg("feedback_late_yes", penalty=score.penalty), lang)
+        return _html(msg("feedback_late_yes", penalty=points(score.penalty, lang)), lang)
     return _html(msg("feedback_late_unknown" if score.late == "unknown" else "feedback_late_no"), lang)
 
 
 def _check_row(check: CheckResult, lang: str, titles: Titles) -> dict:
     """One public check's row: its state (the row's class) and its cells, each safe HTML."""
     state = "pass" if check.passed else ("partial" if check.points > 0 else "fail")
-    cells = (Markup(code_html(titles.of_check(check.check_id, lang))), f"{check.points}/{check.max_points}",
+    cells = (Markup(code_html(titles.of_check(check.check_id, lang))), points_of(check.points, check.max_points, lang),
              _html(msg(f"student_state_{state}"), lang), _html(check.reason, lang))
     return {"state": state, "cells": cells}
 

@@ -345,12 +345,15 @@ def not_rendered_page(title: str, reason_text: str, lang: str) -> str:
                        why=render(msg("notebook_not_rendered", reason=reason_text), lang))
 
 
-def page_state(page: Path) -> str | None:
-    """"rendered" or "not-rendered" for a page this renderer version wrote, else None (render again)."""
+def page_state(page: Path, lang: str | None = None) -> str | None:
+    """"rendered" or "not-rendered" for a page this renderer version wrote (in ``lang``, when given), else None
+    (render again: a course graded again in another language gets its pages in that one)."""
     try:
         with page.open("r", encoding="utf-8", errors="replace") as fh:
             head = fh.read(2048)
     except OSError:
+        return None
+    if lang is not None and f'lang="{lang}"' not in head:   # the page's <html> element, first in it
         return None
     if MARK_RENDERED in head:
         return "rendered"

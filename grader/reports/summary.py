@@ -1,7 +1,8 @@
 """The instructor's report, ``<out>/report.html``: one self-contained file (figures as base64 PNG).
 
 Grade histograms, pass rate per check, time per submission, and the list of submissions a person should
-look at. For the instructor only (hidden checks appear by name), in the course language (or ``lang``).
+look at. For the instructor only (hidden checks appear by name), in the course language (or ``lang``), with
+its numbers (grader/prose_numbers.py); practicals and checks are named by their titles.
 Reads records and writes one file; ``rebuild_report`` reads them back from the results store and never grades anything.
 """
 from __future__ import annotations
@@ -14,15 +15,28 @@ from pathlib import Path
 
 from markupsafe import Markup
 
+from grader import prose_numbers
+from grader.assignment import load_titles
 from grader.course import Course
 from grader.errors import InputError
 from grader.i18n import code_html, msg, render
 from grader.records import CourseGrade, Flag, PracticalScore, Reason, Student
 from grader.reports import plots
 from grader.reports.templates import render_page
+from grader.reports.words import STATUSES, status_word
 
 REPORT_NAME = "report.html"
 _RUN_PROBLEMS = ("timeout", "error", "invalid")
+# a check's call for a person that only repeats that the run failed or never happened (nothing reproduced to
+# compare with): the run's own line says it, or (a static look) nothing was meant to run
+_FOR_WANT_OF_A_RUN = frozenset({"reported_not_reproduced"})
+
+
+def _ran(score: PracticalScore) -> bool:
+    """Whether the grader's run of the notebook finished (a static look runs nothing)."""
+    return score.status not in _RUN_PROBLEMS and not (score.reason and score.reason.code == "job_static")
+
+
 # notes of an evaluation that a person must read: note code -> the flag's code
 _HUMAN_NOTES = {"edition_not_offered": "report_flag_edition", "run_host_leftovers": "report_flag_host_leftovers"}
 
@@ -48,9 +62,12 @@ def rebuild_report(course: Course, out_dir: Path | None = None, lang: str | None
     """report.html again from ``<out>/grader.sqlite``; course grades recomputed for the students as ``grader
     grade`` joined them (the store's roster, by the configured user key), nothing executed. The students
     Moodle will not take from the exports as written are named again, from the worksheets as they are now."""
+    from dataclasses import replace
+
     from grader.exports import moodle_attention   # exports writes this report: imported late, no cycle
     from grader.store import Store
 
+    course = replace(course, lang=lang or course.lang)   # every line of the report in one language
     out = Path(out_dir or course.out_dir)
     db = out / "grader.sqlite"
     if not db.is_file():
@@ -111,30 +128,41 @@ FLAGGED_NOTES = {"judge_student_process": "report_flag_student_process", "judge_
 
 def needs_human(scores: list[PracticalScore], grades: list[CourseGrade], lang: str = "en",
                 titles: dict | None = None) -> list[Flag]:
-    """Why a person should look, in words: a check's own reason, never a raw value from its details."""
+    """Why a person should look, in words, each cause of a submission once: a check's own reason (in the
+    instructor's wording, the student in the third person), never a raw value from its details."""
     flags = []
     for s in scores:
+        mine: list[str] = []
+
         def flag(code: str, **params) -> None:
-            flags.append(Flag(s.practical, s.participant, s.full_name, render(Reason(code, params), lang)))
+            text = render(Reason(code, params), lang, for_instructor=True)
+            if text not in mine:
+                mine.append(text)
 
         named = (titles or {}).get(s.practical)
         if s.status in _RUN_PROBLEMS:
-            flag(f"report_flag_{s.status}", reason=render(s.reason, lang) if s.reason else "-")
-        for check in s.checks:
+            flag(f"report_flag_{s.status}", reason=s.reason or "-")
+        if s.status == "untouched":   # nothing of the student's ran: no check of it says more
+            flag("report_flag_untouched", reason=s.reason or "-")
+        for check in s.checks if s.status != "untouched" else ():
+            note = check.details.get("needs_human")   # True, or a note in words; never shown as a value
+            if not note or (check.reason.code in _FOR_WANT_OF_A_RUN and not _ran(s)):
+                continue
             title = named.of_check(check.check_id, lang) if named else check.check_id
-            if check.kind == "reported" and not check.passed:
-                flag("report_flag_mismatch", check=title, reason=render(check.reason, lang))
-            elif note := check.details.get("needs_human"):   # True, or a note in words; never shown as a value
-                flag("report_flag_check", check=title, reason=note if isinstance(note, str) else render(check.reason, lang))
+            if check.kind == "reported":   # a figure printed and a figure reproduced that disagree
+                flag("report_flag_mismatch", check=title, reason=check.reason)
+            else:
+                flag("report_flag_check", check=title, reason=note if isinstance(note, str) else check.reason)
         for note in s.notes:
             if note.code in _HUMAN_NOTES:
-                flag(_HUMAN_NOTES[note.code], reason=render(note, lang))
+                flag(_HUMAN_NOTES[note.code], reason=note)
             elif note.code in FLAGGED_NOTES:   # a model judged where the notebook could interfere, or not at all
                 flag(FLAGGED_NOTES[note.code], **note.params)
         if s.late == "yes":
-            flag("report_flag_late", reason=render(s.reason, lang))
+            flag("report_flag_late", reason=s.reason)
         if s.status == "overridden":
             flag("report_flag_overridden", reason=s.override_reason or "")
+        flags += [Flag(s.practical, s.participant, s.full_name, text) for text in mine]
     for g in grades:
         if g.student.ambiguous:
             flags.append(Flag(", ".join(g.student.participants), ", ".join(g.student.participants.values()),
@@ -145,33 +173,60 @@ def needs_human(scores: list[PracticalScore], grades: list[CourseGrade], lang: s
 def report_html(course: Course, scores: list[PracticalScore], grades: list[CourseGrade], warnings: list[str],
                 generated: datetime | None = None, similar: list | None = None,
                 attention: list[Flag] | None = None, lang: str | None = None) -> str:
-    from grader.exports import practical_titles
-
     lang = lang or course.lang
     generated = generated or datetime.now(timezone.utc)
     practicals = list(course.practicals)
-    titles = practical_titles(course)
+    titles = {pid: load_titles(pid, cfg.assignment_dir, with_hidden=True) for pid, cfg in course.practicals.items()}
+    name = _practical_names(titles, lang)
     t = lambda code, **params: _t(code, lang, **params)  # noqa: E731
-    said = lambda code: render(msg(code), lang)  # noqa: E731 -- plain text: matplotlib draws it, no HTML
-    words = plots.Axes(said("report_axis_grade"), said("report_axis_students"), said("report_axis_passed"),
-                       said("report_axis_seconds"), said("report_axis_submissions"))
+    flags = needs_human(scores, grades, lang, titles) + list(attention or [])
+    order = {pid: number for number, pid in enumerate(practicals)}   # by practical, then participant
+    flags.sort(key=lambda f: (order.get(f.practical, len(order)), f.participant.zfill(12)))
     return render_page(
         "report.html.j2", lang=lang, t=t, title=render(msg("report_title", course=course.name), lang),
         course=course.name, generated=generated.strftime("%Y-%m-%d %H:%M UTC"), students=len(grades),
-        overview=_overview(practicals, scores), flags=needs_human(scores, grades, lang, titles) + list(attention or []),
-        similar=similar or [],
-        grades=_figure(render(msg("report_grades"), lang), plots.grade_histograms(
-            [(p, _floats(s.score for s in scores if s.practical == p and s.score is not None),
-              float(_max_score(scores, p))) for p in practicals]
-            + [(render(msg("report_course_grade"), lang), _floats(g.grade for g in grades),
-                float(course.max_grade))], words)),
-        pass_rate=_figure(render(msg("report_pass_rate"), lang),
-                          plots.pass_rates([(p, _rates(scores, p)) for p in practicals], words)),
-        checks=_check_rows(practicals, scores, lang, titles),
-        time=_figure(render(msg("report_time"), lang), plots.durations(
-            [(p, [s.duration_s for s in scores if s.practical == p and s.duration_s is not None])
-             for p in practicals], words)),
-        slowest=_slowest(scores), warnings=warnings)
+        overview=_overview(practicals, scores, lang, name),
+        flags=[Flag(name(f.practical), f.participant, f.name, f.why) for f in flags],
+        similar=[{"pair": p, "practical": name(p.practical), "score": prose_numbers.number(f"{p.score:.2f}", lang)}
+                 for p in similar or []],
+        checks=_check_rows(practicals, scores, lang, titles, name),
+        slowest=_slowest(scores, lang, name), warnings=warnings,
+        **_figures(course, scores, grades, titles, name, lang))
+
+
+def _figures(course: Course, scores: list[PracticalScore], grades: list[CourseGrade], titles: dict, name,
+             lang: str) -> dict:
+    """The report's three figures (grades, pass rates, times), each practical by its title, each check by its."""
+    practicals = list(course.practicals)
+    said = lambda code: render(msg(code), lang)  # noqa: E731 -- plain text: matplotlib draws it, no HTML
+    words = plots.Axes(said("report_axis_grade"), said("report_axis_students"), said("report_axis_passed"),
+                       said("report_axis_seconds"), said("report_axis_submissions"), lang=lang)
+    histograms = [(name(p), _floats(s.score for s in scores if s.practical == p and s.score is not None),
+                   float(_max_score(scores, p))) for p in practicals] + [
+        (said("report_course_grade"), _floats(g.grade for g in grades), float(course.max_grade))]
+    rates = [(name(p), [(_check_name(titles, p, check_id, lang), rate) for check_id, rate in _rates(scores, p)])
+             for p in practicals]
+    times = [(name(p), [s.duration_s for s in scores if s.practical == p and s.duration_s is not None])
+             for p in practicals]
+    return {"grades": _figure(said("report_grades"), plots.grade_histograms, histograms, words),
+            "pass_rate": _figure(said("report_pass_rate"), plots.pass_rates, rates, words,
+                                 lambda checks: ", ".join(f"{c} {prose_numbers.percent(r, lang)}" for c, r in checks)),
+            "time": _figure(said("report_time"), plots.durations, times, words)}
+
+
+def _practical_names(titles: dict, lang: str):
+    """practical id -> its title in ``lang``; "course" (a course.csv row) and joined ids in words too."""
+    def name(key: str) -> str:
+        if key == "course":
+            return render(msg("report_course_row"), lang)
+        return ", ".join(titles[k].of_practical(lang) if k in titles else k for k in key.split(", "))
+    return name
+
+
+def _check_name(titles: dict, practical: str, check_id: str, lang: str) -> str:
+    """The check's title in plain text (a chart draws it): code names without their backticks."""
+    named = titles[practical].of_check(check_id, lang) if practical in titles else check_id
+    return named.replace("`", "")
 
 
 def _floats(values) -> list[float]:
@@ -196,29 +251,35 @@ def _rates(scores: list[PracticalScore], practical: str) -> list[tuple[str, floa
     return rates
 
 
-def _figure(title: str, png: bytes) -> dict:
-    """A plot's section: its title (plain text) and the PNG as base64 for a data: URL."""
-    return {"title": title, "png": base64.b64encode(png).decode("ascii")}
+def _figure(title: str, draw, series: list, words: plots.Axes, describe=None) -> dict:
+    """A plot's section: its title, the PNG ``draw`` makes of ``series`` (base64, for a data: URL) and what
+    the figure says in words (its alt text: each panel's title, and ``describe`` of its data when given)."""
+    panels = [f"{panel[0]}: {describe(panel[1])}" if describe else panel[0] for panel in series]
+    return {"title": title, "png": base64.b64encode(draw(series, words)).decode("ascii"),
+            "alt": f"{title}: " + "; ".join(panels)}
 
 
-STATUSES = ("graded", "not_executed", "error", "timeout", "invalid", "missing", "overridden")
-
-
-def _overview(practicals: list[str], scores: list[PracticalScore]) -> dict:
-    """Per practical: how many submissions ended in each status, how many were late, mean and median."""
+def _overview(practicals: list[str], scores: list[PracticalScore], lang: str, name) -> dict:
+    """Per practical: how many submissions ended in each status (those that occur), how many were late, mean
+    and median."""
     rows = []
     for p in practicals:
         mine = [s for s in scores if s.practical == p]
         counts = [sum(s.status == st for s in mine) for st in STATUSES]
         values = [s.score for s in mine if s.score is not None]
-        mean = _show(sum(values, Decimal("0")) / len(values)) if values else "-"
-        median = _show(statistics.median(values)) if values else "-"
-        rows.append({"practical": p, "cells": [*counts, sum(s.late == "yes" for s in mine), mean, median]})
-    return {"statuses": STATUSES, "rows": rows}
+        mean = prose_numbers.grade(sum(values, Decimal("0")) / len(values), lang) if values else "-"
+        median = prose_numbers.grade(statistics.median(values), lang) if values else "-"
+        rows.append({"practical": name(p), "counts": counts, "late": sum(s.late == "yes" for s in mine),
+                     "mean": mean, "median": median})
+    # a status no submission ended in is left out: the table fits a screen whatever the number of practicals
+    shown = [i for i, st in enumerate(STATUSES) if st == "graded" or any(row["counts"][i] for row in rows)]
+    for row in rows:
+        row["cells"] = [*(row["counts"][i] for i in shown), row["late"], row["mean"], row["median"]]
+    return {"statuses": [status_word(STATUSES[i], lang) for i in shown], "rows": rows}
 
 
-def _check_rows(practicals: list[str], scores: list[PracticalScore], lang: str, titles: dict) -> list[dict]:
-    """Per check: pass rate and mean points; the title students read beside the id when it differs."""
+def _check_rows(practicals: list[str], scores: list[PracticalScore], lang: str, titles: dict, name) -> list[dict]:
+    """Per check: pass rate and mean points, named by its title (the id only where it has none)."""
     rows = []
     for p in practicals:
         graded = _graded(scores, p)
@@ -226,21 +287,19 @@ def _check_rows(practicals: list[str], scores: list[PracticalScore], lang: str, 
             results = [c for s in graded for c in s.checks if c.check_id == check_id]
             mean = sum((c.points for c in results), Decimal("0")) / len(results)
             first = results[0]
-            named = titles[p].of_check(check_id, lang) if p in titles else check_id
-            rows.append({"practical": p, "check": check_id, "title": None if named == check_id else named,
-                         "kind": first.kind, "hidden": first.hidden, "passed": f"{rate * 100:.0f}%",
-                         "mean": f"{_show(mean)}/{first.max_points}"})
+            rows.append({"practical": name(p), "check": titles[p].of_check(check_id, lang) if p in titles else check_id,
+                         "kind": first.kind, "hidden": first.hidden, "passed": prose_numbers.percent(rate, lang),
+                         "mean": prose_numbers.points_of(mean, first.max_points, lang)})
     return rows
 
 
-def _slowest(scores: list[PracticalScore], count: int = 5) -> dict | None:
+def _slowest(scores: list[PracticalScore], lang: str, name, count: int = 5) -> dict | None:
     timed = sorted((s for s in scores if s.duration_s is not None), key=lambda s: s.duration_s, reverse=True)
     if not timed:
         return None
     total = sum(s.duration_s for s in timed)
-    return {"rows": timed[:count], "count": len(timed), "minutes": f"{total / 60:.1f}",
-            "median": f"{statistics.median(s.duration_s for s in timed):.1f}"}
-
-
-def _show(value: Decimal) -> str:
-    return str(value.quantize(Decimal("0.01")))
+    rows = [{"practical": name(s.practical), "participant": s.participant, "full_name": s.full_name,
+             "seconds": prose_numbers.seconds(s.duration_s, lang), "status": status_word(s.status, lang)}
+            for s in timed[:count]]
+    return {"rows": rows, "count": len(timed), "minutes": prose_numbers.seconds(total / 60, lang),
+            "median": prose_numbers.seconds(statistics.median(s.duration_s for s in timed), lang)}

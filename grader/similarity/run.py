@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.assignment import template_files
+from grader.assignment import load_titles, template_files
 from grader.course import Course
 from grader.errors import ConfigError
 from grader.records import Submission
@@ -62,6 +62,9 @@ def run_similarity(course: Course, out_dir: Path, submissions: dict[str, list[Su
     threshold = settings.threshold if threshold is None else threshold
     against = [*settings.against, *map(Path, against)]
     report = SimilarityReport(out_dir, [], [])
+    # what the instructor reads: each practical by its title, in the course language
+    names = {pid: load_titles(pid, cfg.assignment_dir).of_practical(course.lang)
+             for pid, cfg in course.practicals.items()}
     for pid, subs in submissions.items():
         template = load_template(*template_files(course.practicals[pid].assignment_dir))
         if not template.code:
@@ -74,10 +77,10 @@ def run_similarity(course: Course, out_dir: Path, submissions: dict[str, list[Su
             report.warnings.append(f"similarity {pid}: {err}")
         boilerplate = boilerplate_hashes(template.code)
         matches = find_matches(docs, [fingerprint(d.code, boilerplate) for d in docs], threshold)
-        report.flagged += _write_pages(out_dir, pid, matches)
+        report.flagged += _write_pages(out_dir, pid, matches, names.get(pid, pid), course.lang)
     kept = [p for p in flagged_pairs(out_dir) if p.practical not in submissions]
     every = kept + report.flagged
-    report.files = [write_pairs(out_dir, every), write_index(out_dir, every, threshold)]
+    report.files = [write_pairs(out_dir, every), write_index(out_dir, every, threshold, course.lang, names)]
     report.files += [out_dir / p.page for p in report.flagged]
     report.flagged = ranked(report.flagged)
     report.seconds = time.perf_counter() - started
@@ -136,14 +139,14 @@ def _label(source: Path, pid: str, taken: set[str]) -> str:
     return label
 
 
-def _write_pages(out_dir: Path, pid: str, matches: list[Match]) -> list[FlaggedPair]:
+def _write_pages(out_dir: Path, pid: str, matches: list[Match], name: str, lang: str) -> list[FlaggedPair]:
     folder = out_dir / PAGES_DIR / pid
     if folder.is_dir():
         for stale in folder.glob("*.html"):   # pages of pairs an earlier run flagged and this one does not
             stale.unlink()
     pairs = []
     for found in map(_ordered, matches):
-        path = write_pair_page(page_path(out_dir, pid, found.a.key, found.b.key), pid, found)
+        path = write_pair_page(page_path(out_dir, pid, found.a.key, found.b.key), name, found, lang)
         pairs.append(FlaggedPair(pid, found.a.key, found.b.key, round(found.score, 3), found.shared_lines,
                                  found.a.name, found.b.name, path.relative_to(out_dir).as_posix()))
     return pairs
