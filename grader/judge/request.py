@@ -165,3 +165,15 @@ def judge_notes(judged: Judged, outputs: ProbeOutputs) -> list[Reason]:
         notes.append(msg(_ADAPTED[kind] if kind in _ADAPTED else "judge_adapted", contract=contract[:40],
                          model=model[:40]))
     return notes
+
+
+def keep_answers(judge_folder: Path, dest: Path) -> None:
+    """What the judge answered, kept beside the executed copy for a reviewer (``dest/<name>/<item>.npy``): the
+    model's outputs, never its inputs (secret) nor its program (large). The host or its own judge wrote them."""
+    if not judge_folder.is_dir():
+        return
+    for folder in sorted(judge_folder.iterdir()):
+        answers = folder / "answers"
+        if answers.is_dir() and not answers.is_symlink():
+            dest.mkdir(exist_ok=True)
+            answers.replace(dest / folder.name)
