@@ -51,7 +51,8 @@ def judge_models(plan: ProbePlan, outputs: ProbeOutputs, runner: Runner, folder:
         # the status is the kernel's word; a program file that is there is judged whatever the status says
         # (a patched json.dump or a process rewriting status.json cannot turn the judge off by saying "failed")
         if status.get("status") != "ok" and not _present(outputs, export["file"]):
-            inside[name] = status.get("error") or "the model was not exported"
+            if status.get("status") != "missing":   # an undefined name: its items say so, nothing to judge
+                inside[name] = status.get("error") or "the model was not exported"
             continue
         items = [item for item in plan.items.values() if item.get("name") == name
                  and item.get("kind") in ("model", "introspect") and not item.get("method")]
