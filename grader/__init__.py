@@ -1,6 +1,6 @@
 """grader: grade executed Jupyter notebooks of a deep-learning course, from Moodle to Moodle."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def __getattr__(name: str):

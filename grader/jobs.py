@@ -20,7 +20,7 @@ from grader.checks.plan import ADAPTATIONS, ProbePlan, plan_probe
 from grader.errors import GraderError
 from grader.execution.base import Runner, RunRequest
 from grader.execution.safe_files import UnsafeFile, remove
-from grader.judge.request import annotated, judge_models, judge_notes
+from grader.judge.request import annotated, judge_models, judge_notes, keep_answers
 from grader.parameters_in_force import changed_parameters
 from grader.i18n import msg
 from grader.editions import edition_notes
@@ -110,7 +110,8 @@ def _grade(spec: JobSpec, runner: Runner, started: float) -> Evaluation:
                           timeout_s=spec.timeout_s, env=dict(spec.env))
     checks = tuple(annotated(evaluate(spec.assignment, plan, inspection, run, notebook=sub.notebook,
                                       outputs=judged.outputs), plan, judged))
-    # the program and the drawn inputs are large and secret; the executed copy stays
+    # the program and the drawn inputs are large and secret; the executed copy and the judge's answers stay
+    keep_answers(spec.work_dir / "judge", spec.work_dir / "answers")
     left = run.leftovers + _removed(spec.work_dir / "judge") + _removed(probe_dir)
     status, reason = _status(inspection, run, checks)
     notes = (inspection.problems + tuple(judge_notes(judged, judged.outputs))

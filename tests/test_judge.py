@@ -282,3 +282,16 @@ def test_the_course_setting_reaches_the_kernel_and_changes_what_the_job_is(tmp_p
     assert strict.exports[0]["adaptations"] == [] and lenient.exports[0]["adaptations"] == ["dtype", "device", "layout"]
     sub = Submission("mnist_cnn", "7", "Ana", "x.zip", (), None, "ab" * 32)
     assert job_key(sub, assignment, {}) != job_key(sub, assignment, {}, adaptations=())
+
+
+def test_a_notebook_without_the_model_is_not_said_to_be_judged_in_its_own_process():
+    """The untouched template has no `model`: its items say the name is missing; no judge, no note, no flag."""
+    from grader.checks.plan import ProbePlan
+    from grader.judge.request import judge_models
+
+    plan = ProbePlan(nonce="n", cell_source="", items={}, exports=({"item": "_export__model", "name": "model",
+                                                                    "file": "program-model.npz"},))
+    outputs = ProbeOutputs(None, {"_export__model": {"status": "missing", "error": "name 'model' is not defined"}})
+    judged = judge_models(plan, outputs, runner=None, folder=Path("/nonexistent"), probe_dir=Path("/nonexistent"),
+                          timeout_s=1, env={})
+    assert judged.inside == {} and judged.outside == {} and judge_notes(judged, judged.outputs) == []

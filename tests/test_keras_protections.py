@@ -14,9 +14,8 @@ model_shape 0.5, convolution 0.5, softmax 1.5, cross_entropy 1.5, accuracy 4, lo
 reported_accuracy 0.5):
 - keras_searches_labels: 10, like the solution: nothing is found (a leak would cost softmax's 1.5).
 - keras_load_data: 10: load_data's test split is 1/7 of the student's own training data (a leak: 8.5).
-- keras_forges_seal: 5: model_shape (0.5), accuracy (4) and convolution (0.5) forged as answers of the wrong
-  kind score 0; reported_accuracy keeps its 0.5 (the grader's run prints the notebook's own line, and the
-  failed accuracy check offers no figure to compare); everything else is the solution's.
+- keras_forges_seal: 10, like the solution: what it forges into the probe's seal (model_shape, accuracy,
+  convolution) is never read, because the model's checks are answered by the judge from the exported program.
 """
 from __future__ import annotations
 
@@ -447,9 +446,7 @@ def test_a_keras_conv2d_that_reaches_the_output_earns_the_convolution_points(mni
 
 # --- slow: three Keras notebooks in one grading batch ------------------------------------------------------------
 
-INTENDED = {"keras_searches_labels": D("10"), "keras_load_data": D("10"), "keras_forges_seal": D("5")}
-FORGED_LOST = {"model_shape": (D("0.5"), "probe_output_not_numbers"), "accuracy": (D("4"), "probe_output_not_numbers"),
-               "convolution": (D("0.5"), "architecture_no_forward")}
+INTENDED = {"keras_searches_labels": D("10"), "keras_load_data": D("10"), "keras_forges_seal": D("10")}
 
 
 def _variants(repo: Path, shared_data: Path, root: Path) -> dict[str, nbformat.NotebookNode]:
@@ -538,15 +535,11 @@ def test_keras_load_data_test_split_is_not_the_evaluation_set(graded):
 
 
 @pytest.mark.slow
-def test_a_keras_notebook_forging_the_probes_seal_gets_scored_failures_not_a_crash(graded):
+def test_a_keras_notebook_forging_the_probes_seal_changes_nothing_the_judge_computes(graded):
     scores, _ = graded
     score = scores["keras_forges_seal"]
     assert score.status == "graded", _why(score)
     checks = {c.check_id: c for c in score.checks}
-    lost = {c.check_id: (c.max_points - c.points, c.reason.code) for c in score.checks if c.points < c.max_points}
-    assert lost == FORGED_LOST, _why(score)
-    assert score.score == INTENDED["keras_forges_seal"]
-    for check_id in FORGED_LOST:
-        for lang in ("en", "es"):
-            text = render(checks[check_id].reason, lang)
-            assert "`model`" in text and not PLACEHOLDER.search(text), (check_id, lang, text)
+    for check_id in ("model_shape", "accuracy", "convolution"):
+        assert checks[check_id].passed and checks[check_id].details["judge"] == "outside", _why(score)
+    assert score.score == INTENDED["keras_forges_seal"], _why(score)

@@ -260,4 +260,6 @@ def test_grader_report_names_again_the_students_moodle_will_not_take(graded, tmp
                                                       "for grading,,100.00,No"), encoding="utf-8")
     section = _needs_human_section(rebuild_report(load_course(copy / "course.toml"), copy / "out"))
     assert "Luis García" in section and "tiny.csv" in section, section
-    assert "Ana Pérez" in section and "Marta" not in section, section
+    assert "Ana Pérez" in section, section
+    # Marta is named only for what no worksheet changes: her numpy model could not be exported for the judge
+    assert all("exportar" in line for line in section.splitlines() if "Marta" in line), section

@@ -187,4 +187,6 @@ def test_a_second_tagged_cell_cannot_override_the_grading_values_and_a_later_one
     assert evaluation.status == "graded", evaluation.reason
     assert evaluation.checks[0].passed, evaluation.checks[0].reason      # seed was the grading 0
     noted = [n for n in evaluation.notes if n.code.startswith("params_")]
-    assert [(n.code, n.params) for n in noted] == [("params_reassigned_in", {"names": ["`epochs`"], "count": 4})]
+    # the cell that assigns it again is named (static), and the value in force at the end too (read back)
+    assert [(n.code, n.params) for n in noted] == [("params_in_force", {"name": "epochs", "injected": "1", "found": "3"}),
+                                                   ("params_reassigned_in", {"names": ["`epochs`"], "count": 4})]

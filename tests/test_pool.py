@@ -13,7 +13,7 @@ import pytest
 
 from grader.course import load_course
 from grader.errors import RunnerError
-from grader.execution.marker import MARK_VAR, batch_mark, marked_processes
+from grader.execution.marker import batch_mark, marked_processes
 from grader.execution.pool import Finished, LocalPool, Started, gpu_ids
 from grader.pipeline import grade_course
 from tiny_course import side_effects, stored, tiny_course
@@ -140,11 +140,12 @@ def test_ctrl_c_stops_running_kernels_keeps_finished_results_and_exits_130(tmp_p
 
 
 def _marked_containers(mark: str) -> list[str]:
-    from grader.execution.docker import LABEL, connect
+    """The batch's containers: its mark is a label (never a variable the notebook would see)."""
+    from grader.execution.docker import connect
+    from grader.execution.docker_daemon import BATCH_LABEL
 
-    needle = f"{MARK_VAR}={mark}"
-    return [c.id for c in connect().containers.list(all=True, filters={"label": f"{LABEL}=1"}, ignore_removed=True)
-            if needle in (c.attrs.get("Config", {}).get("Env") or [])]
+    return [c.id for c in connect().containers.list(all=True, filters={"label": f"{BATCH_LABEL}={mark}"},
+                                                    ignore_removed=True)]
 
 
 @pytest.mark.slow

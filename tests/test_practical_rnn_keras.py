@@ -63,10 +63,10 @@ def held_out_found(needle, places):
     return found
 
 
+places = {Path(data_dir), Path.cwd()}
 _copy = next(p for p in ("notebook.ipynb", "/grader/spec/notebook.ipynb") if os.path.exists(p))
 _text = open(_copy, encoding="utf-8").read()   # the copy being run names the grader's folders in its probe cell
-places = {Path(data_dir), Path.cwd(), Path(re.findall(r"probe_dir='([^']+)'", _text)[-1]),
-          Path(re.findall(r"out_dir='([^']+)'", _text)[-1])}
+places |= {Path(re.findall(r"probe_dir='([^']+)'", _text)[-1]), Path(re.findall(r"out_dir='([^']+)'", _text)[-1])}
 leaked = held_out_found(NEEDLE, sorted(places))
 print("held-out text found in:", leaked)
 if leaked:

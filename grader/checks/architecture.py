@@ -94,7 +94,7 @@ class ArchitectureCheck(Check):
             return result(spec, spec.points, msg("architecture_ok", name=name, found=present[0]),
                           modules=listed)
         if running and _present(spec, found, wanted, False):
-            defined = [m for m in wanted if m in modules] or [f"{spec.options['or_parameter_ndim']}-D weights"]
+            defined = [m for m in wanted if m in modules] or [_weights_of(spec.options["or_parameter_ndim"])]
             return result(spec, Decimal("0"), msg("architecture_unused", name=name, defined=defined,
                                                   input_shape=_batch_shown(spec),
                                                   ran=_strs(found.get("ran"))[:MAX_LISTED] or ["-"]),
@@ -123,7 +123,7 @@ def _present(spec: CheckSpec, found: dict, wanted: list[str], running: bool) -> 
     ndim = spec.options["or_parameter_ndim"]
     shapes = [s for s in _list(found.get("used_shapes" if running else "shapes")) if isinstance(s, list)]
     if not present and ndim is not None and any(len(s) == ndim for s in shapes):
-        present = [f"{ndim}-D weights"]
+        present = [_weights_of(ndim)]
     return present
 
 
@@ -140,3 +140,8 @@ def _batch_shown(spec: CheckSpec) -> str:
     if spec.options["input_shape"]:
         return fmt_shape(spec.options["input_shape"])
     return f"({spec.options['rows']}, ...)"
+
+
+def _weights_of(ndim: int) -> dict[str, str]:
+    """A kernel used through F.conv2d, named in the reader's language (a message parameter in both)."""
+    return {"en": f"{ndim}-D weights", "es": f"pesos de {ndim} dimensiones"}

@@ -97,10 +97,11 @@ def _program(entry: Any, arrays: dict[str, np.ndarray], device: str) -> Program:
     except Exception as err:   # torch's own checks of a graph that passed ours
         raise ProgramRefused(f"the program could not be loaded ({type(err).__name__}: {str(err)[:160]})") from None
     check_operations(exported)
-    if device != "cpu":
-        from torch.export.passes import move_to_device_pass
+    # always: a model exported on a GPU names cuda in its graph (the contract adapter moves inputs there), and the
+    # judge may have only a CPU, or another GPU
+    from torch.export.passes import move_to_device_pass
 
-        exported = move_to_device_pass(exported, device)
+    exported = move_to_device_pass(exported, device)
     shape, dtype = _user_input(exported)
     return Program(exported, shape, dtype)
 

@@ -51,7 +51,8 @@ def judge_models(plan: ProbePlan, outputs: ProbeOutputs, runner: Runner, folder:
         # the status is the kernel's word; a program file that is there is judged whatever the status says
         # (a patched json.dump or a process rewriting status.json cannot turn the judge off by saying "failed")
         if status.get("status") != "ok" and not _present(outputs, export["file"]):
-            inside[name] = status.get("error") or "the model was not exported"
+            if status.get("status") != "missing":   # an undefined name: its items say so, nothing to judge
+                inside[name] = status.get("error") or "the model was not exported"
             continue
         items = [item for item in plan.items.values() if item.get("name") == name
                  and item.get("kind") in ("model", "introspect") and not item.get("method")]
@@ -165,3 +166,15 @@ def judge_notes(judged: Judged, outputs: ProbeOutputs) -> list[Reason]:
         notes.append(msg(_ADAPTED[kind] if kind in _ADAPTED else "judge_adapted", contract=contract[:40],
                          model=model[:40]))
     return notes
+
+
+def keep_answers(judge_folder: Path, dest: Path) -> None:
+    """What the judge answered, kept beside the executed copy for a reviewer (``dest/<name>/<item>.npy``): the
+    model's outputs, never its inputs (secret) nor its program (large). The host or its own judge wrote them."""
+    if not judge_folder.is_dir():
+        return
+    for folder in sorted(judge_folder.iterdir()):
+        answers = folder / "answers"
+        if answers.is_dir() and not answers.is_symlink():
+            dest.mkdir(exist_ok=True)
+            answers.replace(dest / folder.name)
