@@ -25,11 +25,9 @@ from zoneinfo import ZoneInfo
 from grader.errors import GraderError, InputError
 from grader.i18n import msg, render
 from grader.records import InspectionReport, Reason
-# the records and their rendering, importable from here as before the split
+from grader.selfcheck_report import (SEED_TIMEZONE, ZERO, CheckLine, Deadline, SelfCheck, as_html, as_text,
+                                     default_deadline)
 from grader.specs import Titles
-from grader.selfcheck_report import (SEED_TIMEZONE, ZERO, CheckLine, Deadline, SelfCheck, as_html,  # noqa: F401
-                                     as_text, deadline_line, default_deadline, headers, summary_lines,
-                                     table_rows, title)
 
 # heavy modules (torch via the checks, papermill, the course loader) are imported inside functions:
 # `import grader` in a student's kernel must stay cheap.

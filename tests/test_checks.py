@@ -1,6 +1,5 @@
 """Check kinds end to end: plan -> real kernel runs the probe -> outputs validated -> CheckResults."""
 import json
-import pickle
 import sys
 import textwrap
 from decimal import Decimal

@@ -11,7 +11,7 @@ from decimal import Decimal
 import nbformat
 import pytest
 
-from conftest import as_handed_in_executed, variant
+from conftest import as_handed_in_executed
 from grader.course import single_practical_course
 from grader.i18n import render
 from grader.pipeline import grade_course

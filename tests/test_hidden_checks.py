@@ -18,7 +18,8 @@ from grader.exports import feedback_comment, write_practical_worksheet
 from grader.i18n import msg
 from grader.records import CheckResult, PracticalScore
 from grader.reports.feedback import write_feedback
-from grader.selfcheck import as_html, kernel_report, selfcheck
+from grader.selfcheck import kernel_report, selfcheck
+from grader.selfcheck_report import as_html
 
 D = Decimal
 SECRETS = ("qx_hidden_softmax", "qx_hidden_accuracy", "log_probs_hidden", "0.4321", "0.8765", "0.000123", "77")

@@ -6,7 +6,6 @@ where isolation matters run under Docker in tests/test_hostile_docker.py.
 """
 from __future__ import annotations
 
-import io
 import os
 import stat
 import sys
@@ -15,7 +14,6 @@ import zipfile
 from decimal import Decimal
 from pathlib import Path
 
-import nbformat
 import pytest
 
 import hostile_cases as hc

@@ -314,7 +314,7 @@ def test_a_model_that_reads_ahead_reads_noise_and_earns_no_cross_entropy(assignm
 def test_a_causal_model_scores_its_whole_window_figure_at_the_cut_positions(assignment, tmp_path):
     """For a model whose logits at t depend on ids up to t only, replacing the future changes nothing: the
     causal figure is the cross-entropy of the very same positions measured on the untouched windows."""
-    from tiny_rnn_ref import evaluation_data, vocabulary
+    from tiny_rnn_ref import evaluation_data
 
     namespace = student()
     results = grade(assignment, tmp_path, namespace)

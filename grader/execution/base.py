@@ -11,7 +11,6 @@ from typing import Any
 
 from grader.errors import ConfigError
 from grader.records import RunResult
-from grader.notebook_tags import INJECTED_TAG  # noqa: F401  (runners' callers read it here too)
 
 # The kernel's Keras backend unless the course chooses another (course.toml `keras_backend`, in env):
 # Keras 3 under torch runs on the same torch the grader probes with, and needs no other framework.

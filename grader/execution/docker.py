@@ -13,7 +13,6 @@ import math
 import os
 import threading
 import time
-import uuid
 from contextlib import contextmanager
 from pathlib import Path, PurePath, PurePosixPath
 from typing import Any, Iterator
@@ -25,7 +24,6 @@ from grader.execution.marker import MARK_VAR
 from grader.execution.docker_daemon import (LABEL, connect, container_labels, daemon_gone, first_line, kill, remove,
                                             remove_marked_containers, require_image)
 # taken from here by the image commands and the tests, as before the daemon helpers moved
-from grader.execution.docker_daemon import remove_leftover_containers  # noqa: F401
 from grader.execution.docker_limits import (PidWatch, gpu_device_requests, gpu_pool,
                                             mentions_pid_limit, pool_gpus, with_gpus)
 from grader.execution.docker_options import DockerOptions

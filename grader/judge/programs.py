@@ -75,7 +75,6 @@ def _members(path: Path) -> dict[str, np.ndarray]:
 
 
 def _program(entry: Any, arrays: dict[str, np.ndarray], device: str) -> Program:
-    import torch
     from torch._export.serde.serialize import SerializedArtifact, deserialize
 
     if not isinstance(entry, dict) or entry.get("graph") not in arrays:

@@ -54,12 +54,6 @@ def parse_entry_name(name: str, groups: Iterable[str] | None = None) -> EntryNam
                      blind=person in BLIND_WORDS, plugin=match["plugin"])
 
 
-def entry_prefix(name: str) -> str | None:
-    """The "{group-}{name}" part of an entry name, before the participant number."""
-    match = _ENTRY.match(name.replace("\\", "/"))
-    return match["prefix"] if match else None
-
-
 def split_group(prefix: str, groups: Iterable[str] | None = None) -> tuple[str | None, str]:
     """Split "{group}-{full name}" when the group is known, the default team, or the name is blind."""
     candidates = sorted({*(groups or ()), *DEFAULT_TEAMS}, key=len, reverse=True)
