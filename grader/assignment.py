@@ -15,49 +15,10 @@ from typing import Any
 from grader.assignment_schema import COMMON_CHECK_KEYS, AssignmentFile, CheckHead
 from grader.errors import ConfigError
 from grader.schema import validated
-from grader.specs import Assignment, CheckSpec, Titles, resolve, template_paths
+from grader.specs import Assignment, CheckSpec, Titles, resolve
 
 FILE_NAME = "assignment.toml"
-__all__ = ["FILE_NAME", "Assignment", "CheckSpec", "Titles", "keras_edition_file", "load_assignment", "load_titles",
-           "resolve", "template_files"]
-
-
-def load_titles(practical: str, directory: Path, with_hidden: bool = False) -> Titles:
-    """The titles students read (practical and checks), without loading the kinds or their references;
-    ids stand in when the file cannot be read (the pages are still written). ``with_hidden``: the hidden
-    checks' titles too, for the instructor's report only."""
-    try:
-        data = tomllib.loads((Path(directory) / FILE_NAME).read_text(encoding="utf-8"))
-        parsed: AssignmentFile = validated(AssignmentFile, data, Path(directory) / FILE_NAME)
-        checks = {}
-        for entry in parsed.checks:
-            head = CheckHead.model_validate(entry)
-            if head.title and (with_hidden or not head.hidden):   # never named to students, not even by title
-                checks[head.id] = dict(head.title)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ConfigError, ValueError):
-        return Titles(practical)
-    return Titles(practical, dict(parsed.assignment.title), checks)
-
-
-def keras_edition_file(directory: Path) -> str | None:
-    """The Keras edition's template file an assignment declares (``[keras] edition``; None: none), read from
-    the TOML alone, without loading the kinds or their references. ConfigError when the file cannot be read."""
-    path = Path(directory) / FILE_NAME
-    try:
-        keras = tomllib.loads(path.read_text(encoding="utf-8")).get("keras", {})
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
-        raise ConfigError(f"{path}: {err}") from None
-    edition = keras.get("edition") if isinstance(keras, dict) else None
-    return edition if isinstance(edition, str) and edition else None
-
-
-def template_files(directory: Path) -> tuple[Path, ...]:
-    """Every edition's template of the assignment in ``directory``, those that exist; template.ipynb alone
-    when its assignment.toml cannot be read (grading says why)."""
-    try:
-        return template_paths(directory, keras_edition_file(directory))
-    except ConfigError:
-        return template_paths(directory, None)
+__all__ = ["FILE_NAME", "Assignment", "CheckSpec", "Titles", "load_assignment", "resolve"]
 
 
 def load_assignment(directory: Path, *, check_files: bool = True) -> Assignment:

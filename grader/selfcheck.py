@@ -181,7 +181,7 @@ def _report(assignment, source: str, lines, problems, deadline: Deadline, now: d
     return SelfCheck(practical=assignment.id, source=source, lines=tuple(lines), hidden_count=len(hidden),
                      hidden_points=sum((spec.points for spec in hidden), ZERO), max_points=assignment.max_points,
                      problems=tuple(problems), deadline=deadline, now=now, blocker=blocker,
-                     edition=_edition_line(assignment, edition), titles=Titles.of(assignment))
+                     edition=_edition_line(assignment, edition), titles=Titles.of(assignment).public())
 
 
 def _edition_of_notebook(path: Path, assignment) -> str | None:

@@ -70,11 +70,13 @@ class Assignment:
 
 @dataclass(frozen=True)
 class Titles:
-    """What students read instead of ids: the practical's title and each check's, per language."""
+    """What people read instead of ids: the practical's title and each check's, per language. A hidden check's
+    title is the instructor's only (``public()`` leaves it out, for whatever a student reads)."""
 
     practical_id: str
     practical: dict[str, str] | None = None
     checks: dict[str, dict[str, str]] | None = None
+    hidden: frozenset[str] = frozenset()
 
     def of_practical(self, lang: str) -> str:
         return (self.practical or {}).get(lang) or self.practical_id
@@ -82,10 +84,16 @@ class Titles:
     def of_check(self, check_id: str, lang: str) -> str:
         return ((self.checks or {}).get(check_id) or {}).get(lang) or check_id
 
+    def public(self) -> "Titles":
+        """The titles a student may read: no hidden check is named, not even by its title."""
+        checks = {c: t for c, t in (self.checks or {}).items() if c not in self.hidden}
+        return Titles(self.practical_id, self.practical, checks)
+
     @classmethod
     def of(cls, assignment: "Assignment") -> "Titles":
         return cls(assignment.id, assignment.titles or {"es": assignment.title, "en": assignment.title},
-                   {c.id: c.title for c in assignment.checks if c.title and not c.hidden})
+                   {c.id: c.title for c in assignment.checks if c.title},
+                   frozenset(c.id for c in assignment.checks if c.hidden))
 
 
 def resolve(ref: str) -> Any:

@@ -14,10 +14,10 @@ import pytest
 
 from grader.cli import main
 from grader.course import load_course
-from grader.exports import feedback_comment, write_practical_worksheet
+from grader.lms.moodle.exports import write_practical_worksheet
 from grader.i18n import msg
 from grader.records import CheckResult, PracticalScore
-from grader.reports.feedback import write_feedback
+from grader.reports.feedback import comment_text, write_feedback
 from grader.selfcheck import kernel_report, selfcheck
 from grader.selfcheck_report import as_html
 
@@ -156,9 +156,9 @@ def test_feedback_page_and_moodle_comment_show_one_hidden_total_and_the_workshee
     out = tmp_path / "out"
     write_feedback(out, [score], "en")
     page = (out / "feedback" / "mnist_cnn" / "101.html").read_text(encoding="utf-8")
-    comments = [feedback_comment(score, lang) for lang in ("en", "es")]
+    comments = [comment_text(score, lang) for lang in ("en", "es")]
     dest = tmp_path / "mnist_cnn.csv"
-    write_practical_worksheet(dest, [score], None, load_course(course))
+    write_practical_worksheet(dest, [score], None, load_course(course).lang)
     worksheet = dest.read_text(encoding="utf-8-sig")
     for text in (page, *comments, worksheet):
         _assert_nothing_leaks(text)

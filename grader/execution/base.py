@@ -20,6 +20,7 @@ KERAS_BACKEND = {"KERAS_BACKEND": "torch"}
 # Marks in an extra cell that the runner replaces with the kernel's own paths of the probe and out folders: the
 # grader says where they are in the cell it appends, never in a variable of the kernel's environment.
 PROBE_DIR_MARK, OUT_DIR_MARK = "__GRADER_KERNEL_PROBE_DIR__", "__GRADER_KERNEL_OUT_DIR__"
+EXECUTED_NAME = "executed.ipynb"   # the executed copy, in a run's work_dir (grader/out_layout.py finds it there)
 
 
 def with_kernel_dirs(cell: str, probe_dir: str | Path, out_dir: str | Path) -> str:
@@ -54,7 +55,7 @@ class RunRequest:
 
     @property
     def executed_path(self) -> Path:
-        return self.work_dir / "executed.ipynb"
+        return self.work_dir / EXECUTED_NAME
 
 
 @dataclass(frozen=True)
