@@ -99,6 +99,19 @@ def build_parser() -> argparse.ArgumentParser:
     ref_outputs.add_argument("--data", type=Path, required=True, help="the course data folder")
     ref_outputs.add_argument("--assignments", type=Path, help="folder of <practical>/assignment.toml")
 
+    practical = sub.add_parser("practical", help="authors: whether a practical folder grades as meant")
+    practical_sub = practical.add_subparsers(dest="practical_command", required=True)
+    practical_check = practical_sub.add_parser(
+        "check", help="every solution earns full marks, every template nothing, each mutant exactly its declared "
+                      "loss; public specs, the student data hook and the messages build (one line per finding)")
+    practical_check.add_argument("directory", type=Path, metavar="DIR", help="the practical's folder "
+                                                                            "(assignment.toml and its files)")
+    practical_check.add_argument("--data", type=Path, metavar="COURSE_DATA",
+                                 help="the course data folder: runs the student data hook, the solutions and the "
+                                      "templates (without it, only what needs no data is checked)")
+    practical_check.add_argument("--seeds", type=_positive_int, default=5, metavar="N",
+                                 help="seeds each mutant is graded on (default 5)")
+
     image = sub.add_parser("image", help="the docker runner's runtime image")
     image_sub = image.add_subparsers(dest="image_command", required=True)
     build = image_sub.add_parser("build", help="build the runtime image (offline: from a host wheelhouse)")
@@ -240,6 +253,26 @@ def _print_attention(console: Console, attention, lang: str = "en") -> None:
                       highlight=False, soft_wrap=True)
 
 
+def cmd_practical(args: argparse.Namespace, console: Console) -> int:
+    from grader.practical_check import check_practical
+
+    if not (args.directory / "assignment.toml").is_file():
+        raise GraderError(f"{args.directory}: no assignment.toml there (give a practical's folder)")
+    if args.data is not None and not args.data.is_dir():
+        raise GraderError(f"--data {args.data}: no such folder")
+    report = check_practical(args.directory, args.data, seeds=args.seeds,
+                             log=lambda line: console.print(line, markup=False, highlight=False))
+    for line in report.passed:
+        console.print(f"ok: {line}", markup=False, highlight=False)
+    for line in report.skipped:
+        console.print(f"not checked: {line}", markup=False, highlight=False)
+    for line in report.findings:
+        console.print(f"finding: {line}", markup=False, highlight=False, soft_wrap=True)
+    console.print(f"{args.directory}: {len(report.findings)} finding{'s' if len(report.findings) != 1 else ''}",
+                  markup=False, highlight=False)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
 def cmd_image(args: argparse.Namespace, console: Console) -> int:
     from grader.docker_image import build_image, check_image
 
@@ -372,8 +405,8 @@ def cmd_reference(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"grade": cmd_grade, "data": cmd_data, "image": cmd_image, "reference": cmd_reference, "check": cmd_check, "report": cmd_report,
-             "similarity": cmd_similarity}
+_COMMANDS = {"grade": cmd_grade, "data": cmd_data, "image": cmd_image, "reference": cmd_reference, "check": cmd_check,
+             "report": cmd_report, "similarity": cmd_similarity, "practical": cmd_practical}
 
 
 if __name__ == "__main__":

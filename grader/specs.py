@@ -6,10 +6,15 @@ neither of them, so the two never import each other at module level.
 """
 from __future__ import annotations
 
+import hashlib
 import importlib
+import importlib.util
+import re
+import sys
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from grader.errors import ConfigError
@@ -97,17 +102,44 @@ class Titles:
 
 
 def resolve(ref: str) -> Any:
-    """``"package.module:attr"`` -> the object; ConfigError (not ImportError) when it is not there."""
-    if not isinstance(ref, str) or not REFERENCE.match(ref):
+    """``"package.module:attr"`` -> the object; ConfigError (not ImportError) when it is not there.
+
+    ``"/abs/folder/module.py:attr"`` is a practical folder's own module (grader.assignment makes a reference
+    to it absolute when loading, as course.toml's paths are made absolute): loaded from that file."""
+    if isinstance(ref, str) and ref.partition(":")[0].endswith(".py"):
+        path, _, attr_path = ref.rpartition(":")
+        obj, module_name = _folder_module(Path(path), ref), path
+    elif not isinstance(ref, str) or not REFERENCE.match(ref):
         raise ConfigError(f"reference {ref!r} is not of the form 'module:attribute'")
-    module_name, attr_path = ref.split(":", 1)
-    try:
-        obj = importlib.import_module(module_name)
-    except ImportError as err:
-        raise ConfigError(f"reference {ref!r}: module {module_name!r} cannot be imported ({err})") from None
+    else:
+        module_name, attr_path = ref.split(":", 1)
+        try:
+            obj = importlib.import_module(module_name)
+        except ImportError as err:
+            raise ConfigError(f"reference {ref!r}: module {module_name!r} cannot be imported ({err})") from None
     for attr in attr_path.split("."):
         try:
             obj = getattr(obj, attr)
         except AttributeError:
             raise ConfigError(f"reference {ref!r}: {module_name!r} has no attribute {attr_path!r}") from None
     return obj
+
+
+def _folder_module(path: Path, ref: str) -> ModuleType:
+    """A practical folder's module, loaded once per process under a name of its own (never one an installed
+    package has: a folder's ``reference.py`` is not the grader's ``reference`` package)."""
+    name = "practical_" + re.sub(r"\W", "_", f"{path.parent.name}_{path.stem}") + "_" + \
+        hashlib.sha256(str(path).encode()).hexdigest()[:8]
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise ConfigError(f"reference {ref!r}: no module file {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as err:   # the author's module failed to import: said in one line, as an import error is
+        del sys.modules[name]
+        raise ConfigError(f"reference {ref!r}: {path} cannot be imported ({type(err).__name__}: {err})") from None
+    return module

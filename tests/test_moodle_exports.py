@@ -259,5 +259,8 @@ def test_grader_report_names_again_the_students_moodle_will_not_take(graded, tmp
                                                       "100.00,Yes", "Participant 901,Ana Pérez,ana@uni.es,Submitted "
                                                       "for grading,,100.00,No"), encoding="utf-8")
     section = _needs_human_section(rebuild_report(load_course(copy / "course.toml"), copy / "out"))
-    assert "Luis García" in section and "tiny.csv" in section, section
-    assert "Ana Pérez" in section and "Marta" not in section, section
+    moodle_lines = [row for row in section.split("<tr>") if "hoja de calificaciones" in row or "course.csv" in row]
+    assert any("Luis García" in row and "tiny.csv" in row for row in moodle_lines), section
+    # Ana's locked grade is named; Marta, whose row is as it was, is not named for Moodle's sake (the judge may
+    # still flag her model for a human: that line is not the worksheet's)
+    assert any("Ana Pérez" in row for row in moodle_lines) and not any("Marta" in row for row in moodle_lines), section
