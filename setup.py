@@ -58,9 +58,9 @@ class BuildWithPublicAssignments(build_py):
         dest = Path(self.build_lib) / "grader" / "public_assignments"
         if STUDENT:
             sys.path.insert(0, str(ROOT))
-            from grader.public_specs import write_public_assignments
+            from grader.public_cases import write_student_assignments
 
-            write_public_assignments(source, dest, student=True)
+            write_student_assignments(source, dest)
             return
         import importlib.util
 

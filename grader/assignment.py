@@ -66,7 +66,7 @@ def load_assignment(directory: Path, *, check_files: bool = True) -> Assignment:
     if check_files:
         _check_files(assignment)
     if (directory / PRACTICAL_CATALOGUE).is_file():   # its reference's reasons render wherever it is graded
-        add_practical_catalogue(directory / PRACTICAL_CATALOGUE)
+        add_practical_catalogue(assignment.id, directory / PRACTICAL_CATALOGUE)
     return assignment
 
 
@@ -92,6 +92,7 @@ def _spec_hash(raw_bytes: bytes, local: set[Path]) -> str:
 
 
 def _parse_checks(raw: list[dict[str, Any]], path: Path, directory: Path, local: set[Path]) -> tuple[CheckSpec, ...]:
+    # start-up: the check kinds (numpy, each kind's option model) only when a practical is loaded
     from grader.checks import get_check   # the registry, looked up only now: the kinds never import this module
 
     seen: set[str] = set()
@@ -117,6 +118,7 @@ def _parse_checks(raw: list[dict[str, Any]], path: Path, directory: Path, local:
 
 
 def _check_files(assignment: Assignment) -> None:
+    # start-up: the check kinds (numpy, each kind's option model) only when a practical is loaded
     from grader.checks import get_check
 
     for spec in assignment.checks:
@@ -125,6 +127,7 @@ def _check_files(assignment: Assignment) -> None:
 
 def _resolve_all(assignment: Assignment, path: Path) -> None:
     """Fail while loading, not halfway through a batch, when a reference does not exist."""
+    # start-up: the check kinds (numpy, each kind's option model) only when a practical is loaded
     from grader.checks import get_check
 
     refs = [("assignment.student_data", assignment.student_data)] if assignment.student_data else []

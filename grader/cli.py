@@ -17,6 +17,9 @@ from rich.table import Table
 
 from grader.errors import GraderError
 from grader.i18n import msg, render
+from grader.prose_numbers import grade, grade_of, points
+from grader.reports.words import late_word, status_word
+from grader.prose_numbers import number, seconds
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -182,6 +185,7 @@ def _course_language(args: argparse.Namespace, course) -> str:
 
 
 def cmd_grade(args: argparse.Namespace, console: Console) -> int:
+    # start-up: each command imports its own library, so `grader --help` and the others stay quick
     from grader.course import load_course, single_practical_course
     from grader.execution import runner_class, runner_names
     from grader.pipeline import grade_course
@@ -215,8 +219,6 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
 def _print_results(console: Console, result, lang: str) -> None:
     """The batch's summary in ``lang`` (the course's): results, course grades, what was written; statuses in
     words, numbers as the language writes them (grader/prose_numbers.py)."""
-    from grader.prose_numbers import grade, grade_of, points
-    from grader.reports.words import late_word, status_word
 
     t = lambda code, **params: render(msg(code, **params), lang)  # noqa: E731
     table = Table(title=t("cli_results"))
@@ -254,6 +256,7 @@ def _print_attention(console: Console, attention, lang: str = "en") -> None:
 
 
 def cmd_practical(args: argparse.Namespace, console: Console) -> int:
+    # start-up: each command imports its own library, so `grader --help` and the others stay quick
     from grader.practical_check import check_practical
 
     if not (args.directory / "assignment.toml").is_file():
@@ -274,6 +277,7 @@ def cmd_practical(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_image(args: argparse.Namespace, console: Console) -> int:
+    # start-up: each command imports its own library, so `grader --help` and the others stay quick
     from grader.docker_image import build_image, check_image
 
     if args.image_command == "build":
@@ -295,6 +299,7 @@ def cmd_image(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
+    # start-up: each command imports its own library, so `grader --help` and the others stay quick
     from grader.selfcheck import check_notebook
     from grader.selfcheck_report import headers, summary_lines, table_rows, title
 
@@ -306,9 +311,9 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         return EXIT_USAGE
     table = Table(title=title(report, args.lang))
     rows = table_rows(report, args.lang)
-    for number, col in enumerate(headers(args.lang)):   # a check's title is never folded: its row is found by it
+    for position, col in enumerate(headers(args.lang)):   # a check's title is never folded: its row is found by it
         table.add_column(col, overflow="fold", min_width=max((len(row[0]) for row in rows), default=0)
-                         if number == 0 else None)
+                         if position == 0 else None)
     for row in rows:
         table.add_row(*map(escape, row))
     console.print(table)
@@ -318,6 +323,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_data(args: argparse.Namespace, console: Console) -> int:
+    # start-up: each command imports its own library, so `grader --help` and the others stay quick
     from grader.assignment import load_assignment
     from grader.course import load_course
     from grader.selfcheck import known_practicals
@@ -349,6 +355,7 @@ def cmd_data(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_report(args: argparse.Namespace, console: Console) -> int:
+    # start-up: each command imports its own library, so `grader --help` and the others stay quick
     from grader.course import load_course
     from grader.reports.summary import rebuild_report
 
@@ -359,10 +366,10 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_similarity(args: argparse.Namespace, console: Console) -> int:
+    # start-up: each command imports its own library, so `grader --help` and the others stay quick
     from grader.course import load_course
     from grader.similarity import similarity_for_course
 
-    from grader.prose_numbers import number, seconds
 
     if args.threshold is not None and not 0 < args.threshold <= 1:
         raise GraderError(f"--threshold: must be above 0 and at most 1, not {args.threshold}")
@@ -390,9 +397,11 @@ def cmd_similarity(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_reference(args: argparse.Namespace, console: Console) -> int:
+    # start-up: each command imports its own library, so `grader --help` and the others stay quick
     from grader.references import build_practical
 
     if args.reference_command == "outputs":
+        # start-up: each command imports its own library, so `grader --help` and the others stay quick
         from grader.template_outputs_build import build_template_outputs
 
         path = build_template_outputs(args.practical, args.data, assignments_dir=args.assignments,

@@ -39,21 +39,21 @@ LANGUAGES = ("es", "en")
 MESSAGES_DIR = Path(__file__).parent / "messages"
 _RENAMED = MESSAGES_DIR / "renamed.toml"
 PRACTICAL_CATALOGUE = "messages.toml"   # in a practical's folder, beside assignment.toml
-_PRACTICALS: list[Path] = []             # the loaded practicals' own catalogues, in loading order
+_PRACTICALS: dict[str, Path] = {}       # practical id -> its own catalogue, as last loaded
 
 
-def add_practical_catalogue(path: Path) -> None:
-    """A loaded practical's own messages join the catalogue (once; a public copy of the same practical may
-    bring the very same texts again)."""
+def add_practical_catalogue(practical: str, path: Path) -> None:
+    """A loaded practical's own messages join the catalogue; loading a practical of the same id again (its
+    public copy, a copy being checked) puts its file in place of the earlier one."""
     path = Path(path).resolve()
-    if path not in _PRACTICALS:
-        _PRACTICALS.append(path)
+    if _PRACTICALS.get(practical) != path:
+        _PRACTICALS[practical] = path
         catalogue.cache_clear()
 
 
 def catalogue_files() -> list[Path]:
     """The grader's catalogue files, then the loaded practicals' own."""
-    return sorted(p for p in MESSAGES_DIR.rglob("*.toml") if p != _RENAMED) + list(_PRACTICALS)
+    return sorted(p for p in MESSAGES_DIR.rglob("*.toml") if p != _RENAMED) + list(_PRACTICALS.values())
 
 
 @lru_cache(maxsize=1)

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader import __version__
 from grader.assignment import Assignment
 from grader.checks.evaluate import evaluate, probe_outputs
 from grader.checks.plan import ADAPTATIONS, ProbePlan, plan_probe
@@ -27,6 +26,7 @@ from grader.editions import edition_notes
 from grader.execution.reassign import reassignment_notes
 from grader.notebooks import inspect, read_notebook
 from grader.records import Evaluation, InspectionReport, RunResult, Submission
+from grader.version import __version__
 
 # runner status -> the submission's status; anything unlisted is an error
 _RUN_STATUS = {"ok": "graded", "timeout": "timeout"}

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.assignment import Assignment, load_assignment
-from grader.checks.base import CENT
+from grader.checks.shares import CENT
 from grader.errors import GraderError
 from grader.execution.base import RunRequest
 from grader.execution.registry import get_runner

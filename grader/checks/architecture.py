@@ -20,6 +20,7 @@ from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_sha
 from grader.i18n import msg
 from grader.records import CheckResult
 from grader.specs import CheckSpec
+from grader.errors import ConfigError
 
 MAX_LISTED = 12
 # the judge's operation families (grader.judge.answers.FAMILIES), as the check's messages name them
@@ -50,7 +51,6 @@ class ArchitectureCheck(Check):
 
     @classmethod
     def validate(cls, options, where, path):
-        from grader.errors import ConfigError
 
         if options["op"] is not None and options["op"] not in OP_FAMILIES:
             raise ConfigError(f"{path}: {where}.op = {options['op']!r} is unknown (known: {', '.join(OP_FAMILIES)})")

@@ -7,6 +7,8 @@ It never runs student code in this process.
 """
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -17,13 +19,13 @@ import numpy as np
 from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, create_model
 
 from grader.assignment_schema import COMMON_CHECK_KEYS
+from grader.checks.parts import Parts
 from grader.errors import ConfigError
 from grader.records import CheckResult, InspectionReport, Reason, RunResult
 from grader.schema import (Flag, Reference, Table, Text, decimal, integer, positive_ints, problem, text_list,
                            to_decimal, validated)
 from grader.specs import CheckSpec
 
-CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -151,13 +153,6 @@ def result(spec: CheckSpec, points: Decimal, reason: Reason, **details: Any) -> 
                        reason=reason, hidden=spec.hidden, details=details)
 
 
-def share(points: Decimal, done: int, total: int) -> Decimal:
-    """``points * done / total`` rounded to cents, never above ``points``."""
-    if total <= 0:
-        return Decimal("0")
-    return min(points, (points * Decimal(done) / Decimal(total)).quantize(CENT, rounding=ROUND_HALF_UP))
-
-
 def fmt_shape(shape) -> str:
     return "(" + ", ".join(str(int(n)) for n in shape) + ("," if len(shape) == 1 else "") + ")"
 
@@ -194,13 +189,9 @@ class CheckRegistry:
 
 
 def _load_kind_modules() -> None:
-    """Import every module of grader.checks: each kind's class registers itself."""
-    import importlib
-    import pkgutil
-
-    import grader.checks as package
-
-    for module in sorted(m.name for m in pkgutil.iter_modules(package.__path__)):
+    """Import every module of grader.checks: each kind's class registers itself (at the first lookup, not when
+    the package is imported: loading a course never pays for the kinds)."""
+    for module in sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)])):
         importlib.import_module(f"grader.checks.{module}")
 
 
@@ -246,8 +237,6 @@ _MODELS: dict[type, type[BaseModel]] = {}
 
 def option_types() -> dict[str, Any]:
     """Option type name -> the pydantic field type (grader.schema's words for every problem)."""
-    from grader.checks.parts import Parts       # parts scores with share() from here
-
     return {"str": Text, "ref": Reference, "bool": Flag, "int": integer(None), "decimal": decimal(),
             "threshold": Annotated[Any, BeforeValidator(_threshold)],
             "ints": positive_ints(), "strs": text_list(), "parts": Parts}

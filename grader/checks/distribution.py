@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks.base import Check, Option, PlanContext, ScoreContext, result, share
+from grader.checks.base import Check, Option, PlanContext, ScoreContext, result
+from grader.checks.shares import share
 from grader.errors import ConfigError
 from grader.i18n import msg
 from grader.records import CheckResult, Reason

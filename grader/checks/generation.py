@@ -13,7 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 
-from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_shape, result, share
+from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_shape, result
+from grader.checks.shares import share
 from grader.checks.distribution import parse_temperatures
 from grader.checks.numbering import draw_prompt, shown
 from grader.checks.temperature import plan_temperature, score_temperature

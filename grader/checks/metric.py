@@ -15,7 +15,8 @@ from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 import numpy as np
 
-from grader.checks.base import CENT, Check, Option, PlanContext, ScoreContext, fmt_shape, result
+from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_shape, result
+from grader.checks.shares import CENT
 from grader.checks.causality import DEFAULT_CUTS, plan_cuts
 from grader.checks.numbering import plan_numbering, student_table, translate
 from grader.errors import ConfigError

@@ -17,7 +17,8 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
 
-from grader.checks.base import Check, Option, ScoreContext, result, share
+from grader.checks.base import Check, Option, ScoreContext, result
+from grader.checks.shares import share
 from grader.errors import ConfigError
 from grader.evidence import OutputEvidence, output_evidence
 from grader.i18n import msg

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from grader.assignment_schema import Points
-from grader.checks.base import share
+from grader.checks.shares import share
 from grader.errors import ConfigError
 from grader.i18n import LANGUAGES, msg
 from grader.schema import Table, problem

@@ -10,7 +10,8 @@ from decimal import Decimal
 
 import numpy as np
 
-from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_shape, result, share
+from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_shape, result
+from grader.checks.shares import share
 from grader.checks.numbering import draw_prompt, ids_of, shown
 from grader.errors import ConfigError
 from grader.i18n import msg

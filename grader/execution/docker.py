@@ -34,6 +34,9 @@ from grader.execution.prepare import PREPARED_NAME, fresh_dirs, prepare, provide
 from grader.execution.safe_files import fresh_dir
 from grader.i18n import msg
 from grader.records import RunResult
+from grader.execution.docker_judge import judge_in_container
+import json
+from dataclasses import replace
 
 DEFAULT_IMAGE = "grader-runtime:latest"
 # The container's uid (and gid) when the host runs as root: no account of a usual host, so a file the
@@ -145,7 +148,6 @@ class DockerRunner(Runner):
 
     def judge(self, request: JudgeRequest) -> JudgeRun:
         """The judge in a fresh container of the same image and limits (grader.execution.docker_judge)."""
-        from grader.execution.docker_judge import judge_in_container
 
         self.preflight()
         try:
@@ -191,7 +193,6 @@ class DockerRunner(Runner):
 
     def _write_spec(self, request: RunRequest, notebook: Path) -> str:
         """The child's spec, kernelspec and the prepared notebook, in the folder mounted read-only."""
-        import json
 
         spec_dir = request.work_dir / _SPEC_DIR
         fresh_dir(spec_dir)
@@ -220,6 +221,7 @@ class DockerRunner(Runner):
             os.chown(path, uid, gid, follow_symlinks=False)
 
     def _container_options(self, request: RunRequest, gpus: Any) -> dict[str, Any]:
+        # start-up: the docker SDK only when a container is started
         from docker.types import LogConfig, Mount
 
         # out/ and results/ are anonymous volumes: what the notebook writes there (a setuid file, a
@@ -264,6 +266,7 @@ class DockerRunner(Runner):
 
     def _wait(self, container, budget_s: float) -> bool:
         """Wait for the container within the budget; past it, stop it. True when it had to be stopped."""
+        # start-up: requests (the docker SDK's transport) only when a container is started
         from requests.exceptions import ConnectionError as RequestsConnectionError, ReadTimeout
 
         try:
@@ -314,7 +317,6 @@ class DockerRunner(Runner):
 
 def _in_container_paths(request: RunRequest) -> RunRequest:
     """The request with host paths in parameters and env (e.g. ``data_dir``) rewritten to the mounts."""
-    from dataclasses import replace
 
     mounts = [(request.scratch_dir, SCRATCH), (request.out_dir, OUT), (Path(request.probe_dir), PROBE)]
     if request.data_dir is not None:
@@ -357,7 +359,6 @@ def _capped(data: bytes, cap: int) -> str:
 
 
 def _replace(result: RunResult, status: str, reason) -> RunResult:
-    from dataclasses import replace
 
     return replace(result, status=status, reason=reason)
 

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from grader.execution.base import JudgeRequest, JudgeRun
+import resource
 
 MEMORY_LIMIT_MB = 8192
 _ROOT = str(Path(__file__).resolve().parents[2])
@@ -63,7 +64,6 @@ def _environment(env: dict[str, str], folder: Path) -> dict[str, str]:
 
 
 def _limits(memory_limit_mb: int | None) -> None:
-    import resource
 
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if memory_limit_mb:

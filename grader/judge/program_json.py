@@ -12,6 +12,7 @@ from __future__ import annotations
 import keyword
 import re
 from typing import Any
+import json
 
 
 class ProgramRefused(Exception):
@@ -155,7 +156,6 @@ def _check_state_names(signature: Any) -> None:
 
 def _root_call_only(entries: Any) -> list[dict[str, Any]]:
     """The module call graph as the judge needs it: the root's signature, its input/output trees checked."""
-    import json
 
     root = next((e for e in entries or [] if isinstance(e, dict) and e.get("fqn") == ""), None)
     if root is None or not isinstance(root.get("signature"), dict):

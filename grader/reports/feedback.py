@@ -22,6 +22,9 @@ from grader.reports.notebook_page import not_rendered_page, page_state
 from grader.reports.render_worker import LimitedRenderer
 from grader.reports.templates import render_page
 from grader.specs import Titles
+import sys
+from grader.notebooks import read_notebook
+from grader.execution.prepare import handed_in_ref
 
 _POLICY_CODES = ("score_",)       # late, override and missing reasons have lines of their own
 # statuses whose reason the page and the comment already state elsewhere (the "executed" check's row)
@@ -115,7 +118,6 @@ def write_feedback(out: OutLayout | Path, scores: list[PracticalScore], lang: st
 def _host_paths(folders: list[Path]) -> list[str]:
     """The grader's own folders (and its Python's, in a virtual environment), as a notebook's outputs
     may print them: never shown to a student."""
-    import sys
 
     found = {str(Path(f)) for f in folders} | {str(Path(f).resolve()) for f in folders}
     if sys.prefix != sys.base_prefix:
@@ -140,7 +142,6 @@ def _notebook_page(executed: Path, page: Path, title: str, lang: str, renderer: 
 
 
 def _error_cell(executed: Path) -> int | None:
-    from grader.notebooks import read_notebook
 
     nb, _ = read_notebook(executed)
     if nb is None:   # an unreadable or refused copy has no error cell to point at; its page says why
@@ -213,7 +214,6 @@ def _up_to_date(page: Path, source: Path) -> bool:
 
 def _first_error_cell(nb) -> dict[str, int] | None:
     """The first student cell with an error, named as the student's notebook showed it (In [n])."""
-    from grader.execution.prepare import handed_in_ref
 
     for position, cell in enumerate(nb.cells):
         if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):

@@ -20,6 +20,8 @@ from pathlib import Path
 
 from grader.i18n import msg
 from grader.records import Reason
+import resource
+from grader.errors import GraderError
 
 RENDER_TIME_S = 60.0        # per page; a capped page renders in a few seconds
 RENDER_MEMORY_MB = 1536     # address space of the worker: Python + nbconvert need ~0.3 GB of it
@@ -132,7 +134,6 @@ def _import_path() -> str:
 
 # --- the worker -----------------------------------------------------------------------------------------
 def _limit_memory(memory_mb: int) -> None:
-    import resource
 
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -143,7 +144,7 @@ def serve(memory_mb: int) -> None:
     answers = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     _limit_memory(memory_mb)
-    from grader.errors import GraderError
+    # start-up: the notebook page's renderer (nbconvert) is imported in the render worker, under its memory limit
     from grader.reports.notebook_page import warm_up, write_notebook_page   # imported under the limit
 
     warm_up()       # imports and template compiling happen before "ready": a page's time is its own
