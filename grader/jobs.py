@@ -157,11 +157,11 @@ def _reassigned_parameters(notebook: Path, parameters: dict[str, Any]):
 
 
 # the notebook check's verdict that the hand-in shows no outputs where an executed notebook shows them
-_NOT_RUN_CODES = frozenset({"checks_notebook_outputs_missing", "checks_notebook_end_not_shown",
-                            "checks_notebook_run_outputs_missing"})
+_NOT_RUN_CODES = frozenset({"notebook_outputs_missing", "notebook_end_not_shown",
+                            "notebook_run_outputs_missing"})
 # ... and that it is the template as handed out: a status of its own, whatever its run did (the template's
 # own stubs raise NotImplementedError, which is no crash of the student's)
-_TEMPLATE_CODES = frozenset({"checks_notebook_template"})
+_TEMPLATE_CODES = frozenset({"notebook_template"})
 
 
 def _forged(checks) -> bool:

@@ -18,7 +18,7 @@ from grader.reports.feedback import comment_text, write_feedback
 
 D = Decimal
 CHECKS = (
-    CheckResult("executed", "notebook", D("1"), D("1"), msg("checks_notebook_ok")),
+    CheckResult("executed", "notebook", D("1"), D("1"), msg("notebook_ok")),
     CheckResult("softmax", "function", D("0.75"), D("1.5"),
                 msg("checks_function_case_nonfinite", name="softmax", passed=3, total=6, case=5, largest="1000",
                     got="nan")),
@@ -150,7 +150,7 @@ def test_the_page_names_the_practical_and_checks_by_their_titles_with_code_as_co
 
 def test_a_notebook_handed_in_unexecuted_is_said_once_on_the_page_and_in_the_comment(tmp_path):
     executed = CheckResult("executed", "notebook", D("0"), D("1"),
-                           msg("checks_notebook_not_executed", executed=0, total=5))
+                           msg("notebook_not_executed", executed=0, total=5))
     score = _score(status="not_executed", reason=msg("job_not_executed"), checks=(executed,))
     write_feedback(tmp_path, [score], "es")
     page = _page(tmp_path).lower()

@@ -105,10 +105,10 @@ def _assert_nothing_leaks(text: str) -> None:
 
 
 def _graded_score() -> PracticalScore:
-    reason = msg("checks_metric_accuracy", name="model", value="0.6100", count=2000, zero_at="0.4321",
+    reason = msg("metric_accuracy", name="model", value="0.6100", count=2000, zero_at="0.4321",
                  full_at="0.8765")
-    checks = (CheckResult("executed", "notebook", D("1"), D("1"), msg("checks_notebook_ok")),
-              CheckResult("model_shape", "shape", D("1"), D("1"), msg("checks_shape_ok", name="model")),
+    checks = (CheckResult("executed", "notebook", D("1"), D("1"), msg("notebook_ok")),
+              CheckResult("model_shape", "shape", D("1"), D("1"), msg("shape_ok", name="model")),
               CheckResult("qx_hidden_softmax", "function", D("1"), D("2"),
                           msg("checks_function_case_mismatch", name="log_probs_hidden", passed=3, total=6, case=4,
                               largest="1000", difference="0.000123"), hidden=True,

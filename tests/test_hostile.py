@@ -331,6 +331,6 @@ def test_carrying_the_public_mnist_labels_in_file_order_scores_chance(tmp_path, 
     (tmp_path / "student_data").mkdir()
     evaluation = run_job(spec, get_runner("local"))
     accuracy = {c.check_id: c for c in evaluation.checks}["accuracy"]
-    assert accuracy.reason.code == "checks_metric_accuracy", accuracy.reason
+    assert accuracy.reason.code == "metric_accuracy", accuracy.reason
     assert accuracy.points == Decimal("0")
     assert Decimal(accuracy.details["accuracy"]) < Decimal("0.2"), accuracy.details

@@ -220,7 +220,7 @@ def test_a_decimal_separator_that_contradicts_the_worksheet_is_refused(tmp_path)
 
 
 def _score(participant: str, name: str, score: D, reason=None) -> PracticalScore:
-    check = CheckResult("softmax", "function", score, D("10"), msg("checks_function_ok", name="softmax",
+    check = CheckResult("softmax", "function", score, D("10"), msg("function_ok", name="softmax",
                                                                      cases=6), False)
     return PracticalScore("mnist_cnn", participant, name, "graded", score, D("10"), "no", reason,
                           checks=(check,), email=f"{participant}@uni.es")

@@ -34,6 +34,19 @@ def _course_data(root: Path) -> Path:
     return root
 
 
+def _run_as_a_student(nb, data: Path, folder: Path):
+    """The notebook executed as a student runs it: in her folder, with the data `grader data` writes there."""
+    from nbclient import NotebookClient
+
+    from grader.assignment import load_assignment
+    from grader.student_data import write_student_data
+
+    assignment = load_assignment(PRACTICAL)
+    write_student_data(assignment, folder / "data", data, dict(assignment.parameters))
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+    return nb
+
+
 def _copy(tmp_path: Path) -> Path:
     folder = tmp_path / "mlp_csv"
     shutil.copytree(PRACTICAL, folder, ignore=shutil.ignore_patterns("__pycache__"))
@@ -116,9 +129,10 @@ def test_with_the_course_data_a_wrong_reference_and_a_hook_that_writes_elsewhere
 @pytest.mark.slow
 def test_a_course_grades_the_outside_practical_end_to_end_with_its_own_messages(tmp_path):
     data = _course_data(tmp_path / "data")
-    solution = nbformat.read(PRACTICAL / "solution.ipynb", as_version=4)
+    solution = _run_as_a_student(nbformat.read(PRACTICAL / "solution.ipynb", as_version=4), data, tmp_path / "ana")
     no_plot = nbformat.read(PRACTICAL / "solution.ipynb", as_version=4)
     no_plot.cells = no_plot.cells[:-1]                                     # forgot the loss curve
+    no_plot = _run_as_a_student(no_plot, data, tmp_path / "luis")
     with zipfile.ZipFile(tmp_path / "export.zip", "w") as zf:
         zf.writestr("Ana Pérez_11_assignsubmission_file_/mlp.ipynb", nbformat.writes(solution))
         zf.writestr("Luis Gil_12_assignsubmission_file_/mlp.ipynb", nbformat.writes(no_plot))

@@ -24,8 +24,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _checks(accuracy: str, reported_ok: bool = True, needs_human_note: str | None = None):
     details = {"needs_human": needs_human_note} if needs_human_note else {}
-    return (CheckResult("executed", "notebook", D("1"), D("1"), msg("checks_notebook_ok")),
-            CheckResult("accuracy", "metric", D(accuracy), D("5"), msg("checks_notebook_ok"), details=details),
+    return (CheckResult("executed", "notebook", D("1"), D("1"), msg("notebook_ok")),
+            CheckResult("accuracy", "metric", D(accuracy), D("5"), msg("notebook_ok"), details=details),
             CheckResult("reported_acc", "reported", D("1") if reported_ok else D("0"), D("1"),
                         msg("reported_differs_run", reported="0.95", run="0.41", tolerance="0.1"),
                         details={"needs_human": not reported_ok}))
@@ -239,7 +239,7 @@ def test_each_cause_is_listed_once_and_in_the_instructors_words():
                                details={"needs_human": False})
     nothing_ran = CheckResult("reported_acc", "reported", D("0"), D("1"),
                               msg("reported_not_reproduced", reported="0.99"), details={"needs_human": True})
-    untouched = CheckResult("executed", "notebook", D("0"), D("1"), msg("checks_notebook_template"))
+    untouched = CheckResult("executed", "notebook", D("0"), D("1"), msg("notebook_template"))
     scores = [
         _score("201", "Ana Template", status="untouched", score="0", checks=(untouched, nothing_ran),
                reason=msg("job_untouched_template")),

@@ -279,7 +279,7 @@ def test_a_generate_with_no_character_after_the_prompt_is_not_judged_and_names_t
     results = grade(assignment, tmp_path, namespace)
     reason = results["temperature"].reason
     assert results["temperature"].points == Decimal("0") and results["generate"].points < FULL["generate"]
-    assert reason.code == "checks_not_judged" and reason.params["check"] == "generate"
+    assert reason.code == "numbering_not_judged" and reason.params["check"] == "generate"
     assert reason.params["problem"]["code"] == "temperature_no_new_character"
 
 

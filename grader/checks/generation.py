@@ -32,7 +32,7 @@ class GenerationCheck(Check):
     kind = "generation"
     codes = (
         "generation_format_ok", "generation_length", "generation_no_prompt", "generation_not_text",
-        "generation_vocabulary", "generation_numbers_of_shape", "checks_not_judged", "checks_not_judged_here",
+        "generation_vocabulary", "generation_numbers_of_shape", "numbering_not_judged", "numbering_not_judged_here",
         "temperature_follows", "temperature_unchanged", "temperature_mismatch", "temperature_sampler_cause",
         "temperature_failed", "temperature_draws_not_text", "temperature_no_new_character",
     )

@@ -23,7 +23,7 @@ class RoundTripCheck(Check):
     kind = "roundtrip"
     codes = (
         "roundtrip_ids_not_numbers", "roundtrip_ids_not_whole", "roundtrip_ids_other_numbering", "roundtrip_ids_wrong_shape",
-        "checks_not_judged", "checks_not_judged_here", "roundtrip_differs", "roundtrip_failed",
+        "numbering_not_judged", "numbering_not_judged_here", "roundtrip_differs", "roundtrip_failed",
         "roundtrip_not_text", "roundtrip_numbering", "roundtrip_ok",
     )
     uses_probe = True
