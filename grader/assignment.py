@@ -1,7 +1,7 @@
 """Loading a practical's folder (``<folder>/assignment.toml``): what it is worth and which checks grade it.
 
 Every mistake in the instructor's file becomes a ConfigError naming the file and the key; the keys are
-declared in ``grader.assignment_schema`` and each kind's in the kind. A reference to a module the folder holds
+declared in ``grader.assignment_file`` and each kind's in the kind. A reference to a module the folder holds
 (``reference:student_data`` with ``reference.py`` beside assignment.toml) is that file's, made absolute here;
 the folder's ``messages.toml`` joins the message catalogue. So a practical is a folder anywhere, with nothing of
 the grader edited. This module never runs a notebook and never scores anything.
@@ -15,11 +15,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from grader.assignment_schema import COMMON_CHECK_KEYS, AssignmentFile, CheckHead
+from grader.assignment_file import COMMON_CHECK_KEYS, AssignmentFile, CheckHead
 from grader.errors import ConfigError
 from grader.i18n import PRACTICAL_CATALOGUE, add_practical_catalogue
-from grader.schema import validated
-from grader.specs import Assignment, CheckSpec, Titles, resolve
+from grader.config_types import validated
+from grader.loaded_assignment import Assignment, CheckSpec, Titles, resolve
 
 FILE_NAME = "assignment.toml"
 __all__ = ["FILE_NAME", "Assignment", "CheckSpec", "Titles", "load_assignment", "resolve"]

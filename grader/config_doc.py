@@ -1,4 +1,4 @@
-"""The README's key table of course.toml, printed from the declared schema (grader.course_schema, and the option
+"""The README's key table of course.toml, printed from the declared schema (grader.course_file, and the option
 models of each registered LMS adapter and runner), so documentation and validation cannot drift apart.
 
 ``python -m grader.config_doc`` prints the table; tests/test_config_doc.py compares it with the README.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from grader.course_schema import CourseTable, PracticalTable, SimilarityTable
+from grader.course_file import CourseTable, PracticalTable, SimilarityTable
 from grader.execution.registry import runner_classes
 from grader.lms.registry import lms_classes
 

@@ -2,7 +2,7 @@
 
 Parses and validates only: it reads no submission, runs nothing and never turns a grade into a float.
 Every problem is a ConfigError naming the file and the dotted key. The keys, their types, defaults and
-meanings are declared once in ``grader.course_schema`` (the README's table is printed from it by
+meanings are declared once in ``grader.course_file`` (the README's table is printed from it by
 ``grader.config_doc``); the tables of runners and LMS adapters are validated by their own classes (their
 registries: grader/execution/registry.py, grader/lms/registry.py).
 
@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from grader.course_schema import PRACTICAL_ID, TOP_TABLES, CourseFile, PracticalTable
+from grader.course_file import PRACTICAL_ID, TOP_TABLES, CourseFile, PracticalTable
 from grader.errors import ConfigError
 from grader.execution.registry import runner_class, runner_classes, runner_names
 from grader.lms.registry import DEFAULT_LMS, lms_class, lms_classes, lms_names
-from grader.schema import validated
+from grader.config_types import validated
 
 DEFAULT_ASSIGNMENTS_DIR = Path(__file__).resolve().parents[1] / "assignments"
 DEFAULT_TIMEOUT_S = 1800

@@ -19,7 +19,7 @@ from grader.out_layout import OutLayout
 from grader.records import CourseGrade, Flag, PracticalScore
 from grader.reports.feedback import write_feedback
 from grader.reports.summary import write_report
-from grader.specs import Titles
+from grader.loaded_assignment import Titles
 
 RESULTS_COLUMNS = ["practical", "participant", "full_name", "email", "status", "score", "max_score", "late",
                    "reason", "duration_s"]

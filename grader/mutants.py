@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from grader.assignment import Assignment, load_assignment
-from grader.specs import CheckSpec
-from grader.specs import resolve
+from grader.loaded_assignment import CheckSpec
+from grader.loaded_assignment import resolve
 from grader.checks import get_check
 from grader.checks.evaluate import evaluate
 from grader.checks.plan import plan_probe

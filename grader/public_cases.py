@@ -6,7 +6,7 @@ fixed public seed, the reference computes their outputs, and both are written as
 public_function), which compares the student's function with those stored outputs (as otter's public
 tests do). A public check whose other hooks live in reference/ (metrics, training checks, vocabulary) is
 kept as ``at_submission``: its id and points, judged at grading. Hidden checks are placeholders already
-(grader.public_specs). The spec names nothing of reference/, so the wheel needs no ``reference`` package.
+(grader.public_copies). The spec names nothing of reference/, so the wheel needs no ``reference`` package.
 """
 from __future__ import annotations
 
@@ -20,12 +20,12 @@ from typing import Any
 import numpy as np
 import tomli_w
 
-from grader.public_specs import copy_public_files, public_spec
+from grader.public_copies import copy_public_files, public_spec
 from grader.assignment import load_assignment
 from grader.checks import get_check
 from grader.checks.base import PlanContext
 from grader.checks.function import FunctionCheck
-from grader.specs import resolve
+from grader.loaded_assignment import resolve
 
 PUBLIC_SEED = 20270331          # the public cases are the same in every build and every run
 SHIPPED_PREFIX = "grader."      # hooks a student wheel can resolve

@@ -27,7 +27,7 @@ from grader.i18n import msg, render
 from grader.records import InspectionReport, Reason
 from grader.selfcheck_report import (SEED_TIMEZONE, ZERO, CheckLine, Deadline, SelfCheck, as_html, as_text,
                                      default_deadline)
-from grader.specs import Titles
+from grader.loaded_assignment import Titles
 
 # heavy modules (torch via the checks, papermill, the course loader) are imported inside functions:
 # `import grader` in a student's kernel must stay cheap.
@@ -84,7 +84,7 @@ def known_practicals(course=None, assignments_dir: Path | None = None) -> dict[s
         return {pid: cfg.assignment_dir for pid, cfg in course.practicals.items()}
     # start-up: `import grader` in a student's kernel stays cheap: the checks, torch and papermill only when asked
     from grader.course import DEFAULT_ASSIGNMENTS_DIR
-    from grader.public_specs import PUBLIC_DIR
+    from grader.public_copies import PUBLIC_DIR
 
     # a pip-installed grader (Colab) has no repository beside it: the public copies shipped in the wheel
     bundled = DEFAULT_ASSIGNMENTS_DIR if DEFAULT_ASSIGNMENTS_DIR.is_dir() else PUBLIC_DIR

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from grader.i18n import msg, render
 from grader.prose_numbers import points, points_of
 from grader.records import Reason
-from grader.specs import Titles
+from grader.loaded_assignment import Titles
 
 SEED_TIMEZONE = "Europe/Madrid"          # the seed course's deadline: 31 March 23:59, Madrid time
 ZERO = Decimal("0")

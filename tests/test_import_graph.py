@@ -1,6 +1,6 @@
 """Imports run one way: the layers are written down once, in the README's architecture section, and every import
 of every grader module (inside functions too) goes to its own layer or a lower one. An import inside a function
-says why it is there (start-up). The assignment loader and the check kinds share records (grader.specs) and the
+says why it is there (start-up). The assignment loader and the check kinds share records (grader.loaded_assignment) and the
 loader looks the kinds' registry up only while loading."""
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The one small base every check kind subclasses, its option schema, and the registry of kinds.
 
-A kind declares its options (``Option``: a type of grader.schema, whether required, a default, a
+A kind declares its options (``Option``: a type of grader.config_types, whether required, a default, a
 meaning; built into a pydantic model), its flags (static, needs evaluation data) and the message codes
 it emits; optionally plans probe items (inputs the probe feeds to the student's objects), and scores.
 It never runs student code in this process.
@@ -18,13 +18,13 @@ from typing import Annotated, Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, create_model
 
-from grader.assignment_schema import COMMON_CHECK_KEYS
+from grader.assignment_file import COMMON_CHECK_KEYS
 from grader.checks.parts import Parts
 from grader.errors import ConfigError
 from grader.records import CheckResult, InspectionReport, Reason, RunResult
-from grader.schema import (Flag, Reference, Table, Text, decimal, integer, positive_ints, problem, text_list,
+from grader.config_types import (Boolean, Reference, Table, Text, decimal, integer, positive_ints, problem, text_list,
                            to_decimal, validated)
-from grader.specs import CheckSpec
+from grader.loaded_assignment import CheckSpec
 
 
 
@@ -128,7 +128,7 @@ class Check:
 
     @classmethod
     def check_files(cls, spec: CheckSpec, assignment: Any) -> None:
-        """Files of the practical's folder that the check relies on (``assignment``: grader.specs.Assignment),
+        """Files of the practical's folder that the check relies on (``assignment``: grader.loaded_assignment.Assignment),
         checked while loading, after the options; raise ConfigError."""
 
     @classmethod
@@ -236,7 +236,7 @@ _MODELS: dict[type, type[BaseModel]] = {}
 
 
 def option_types() -> dict[str, Any]:
-    """Option type name -> the pydantic field type (grader.schema's words for every problem)."""
-    return {"str": Text, "ref": Reference, "bool": Flag, "int": integer(None), "decimal": decimal(),
+    """Option type name -> the pydantic field type (grader.config_types's words for every problem)."""
+    return {"str": Text, "ref": Reference, "bool": Boolean, "int": integer(None), "decimal": decimal(),
             "threshold": Annotated[Any, BeforeValidator(_threshold)],
             "ints": positive_ints(), "strs": text_list(), "parts": Parts}

@@ -15,7 +15,7 @@ from grader.checks.shares import CENT
 from grader.errors import ConfigError
 from grader.i18n import msg
 from grader.records import CheckResult, InspectionReport, Reason, RunResult
-from grader.specs import CheckSpec, resolve
+from grader.loaded_assignment import CheckSpec, resolve
 
 
 @dataclass

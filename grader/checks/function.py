@@ -26,7 +26,7 @@ from grader.checks.parts import case_tags, check_cases, scored, validate_points
 from grader.errors import ConfigError
 from grader.i18n import msg
 from grader.records import CheckResult, Reason
-from grader.specs import CheckSpec, resolve
+from grader.loaded_assignment import CheckSpec, resolve
 
 MAX_SHOWN = 60
 

@@ -21,7 +21,7 @@ from grader.checks.temperature import plan_temperature, score_temperature
 from grader.errors import ConfigError
 from grader.i18n import msg
 from grader.records import CheckResult, Reason
-from grader.specs import CheckSpec, resolve
+from grader.loaded_assignment import CheckSpec, resolve
 
 TESTS = ("format", "temperature")
 FORMAT_PARTS = ("prompt", "length", "vocabulary")

@@ -22,7 +22,7 @@ from grader.checks.numbering import plan_numbering, student_table, translate
 from grader.errors import ConfigError
 from grader.i18n import msg
 from grader.records import CheckResult
-from grader.specs import CheckSpec, resolve
+from grader.loaded_assignment import CheckSpec, resolve
 
 FOUR_PLACES = Decimal("0.0001")
 

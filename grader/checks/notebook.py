@@ -24,7 +24,7 @@ from grader.evidence import OutputEvidence, output_evidence
 from grader.i18n import msg
 from grader.notebooks import cell_refs, read_notebook
 from grader.records import CheckResult, InspectionReport, Reason
-from grader.specs import CheckSpec
+from grader.loaded_assignment import CheckSpec
 from grader.template_outputs import TemplateEvidence, check_record, template_evidence
 
 FACTS: dict[str, Callable[[InspectionReport], bool]] = {

@@ -20,7 +20,7 @@ import numpy as np
 from grader.checks.base import Check, Option, PlanContext, ScoreContext
 from grader.checks.function import FunctionCheck
 from grader.errors import ConfigError
-from grader.public_specs import PUBLIC_DIR
+from grader.public_copies import PUBLIC_DIR
 
 CASES_FILE = "cases.json"
 

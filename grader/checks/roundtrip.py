@@ -16,7 +16,7 @@ from grader.checks.numbering import draw_prompt, ids_of, shown
 from grader.errors import ConfigError
 from grader.i18n import msg
 from grader.records import CheckResult, Reason
-from grader.specs import CheckSpec, resolve
+from grader.loaded_assignment import CheckSpec, resolve
 
 
 class RoundTripCheck(Check):

@@ -11,7 +11,7 @@ import numpy as np
 from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_shape, result
 from grader.i18n import msg
 from grader.records import CheckResult
-from grader.specs import CheckSpec
+from grader.loaded_assignment import CheckSpec
 
 
 class ShapeCheck(Check):

@@ -11,7 +11,7 @@ from typing import Any
 
 from grader.errors import ConfigError
 from grader.records import RunResult
-from grader.schema import validated
+from grader.config_types import validated
 from grader.execution import pool
 
 # The kernel's Keras backend unless the course chooses another (course.toml `keras_backend`, in env):

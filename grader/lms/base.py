@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
 from grader.errors import ConfigError
 from grader.records import CourseGrade, Flag, PracticalScore, PracticalRoster
-from grader.schema import validated
+from grader.config_types import validated
 
 if TYPE_CHECKING:   # annotations only: the course and the out/ layout are above this module
     from grader.course import Course
     from grader.out_layout import OutLayout
-    from grader.specs import Titles
+    from grader.loaded_assignment import Titles
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from grader.records import CheckResult, PracticalScore, Reason
 from grader.reports.notebook_page import not_rendered_page, page_state
 from grader.reports.render_worker import LimitedRenderer
 from grader.reports.templates import render_page
-from grader.specs import Titles
+from grader.loaded_assignment import Titles
 import sys
 from grader.notebooks import read_notebook
 from grader.execution.prepare import handed_in_ref

@@ -30,7 +30,7 @@ from grader.reports import plots
 from grader.reports.templates import render_page
 from grader.reports.words import STATUSES, status_word
 from grader.similarity.table import flagged_pairs
-from grader.specs import Titles
+from grader.loaded_assignment import Titles
 from grader.store import Store
 _RUN_PROBLEMS = ("timeout", "error", "invalid")
 # a check's call for a person that only repeats that the run failed or never happened (nothing reproduced to

@@ -20,7 +20,7 @@ from grader.prose_numbers import grade
 from grader.records import CourseGrade, Flag, PracticalScore
 from grader.reports.feedback import comment_text
 from grader.scoring import feedback_line
-from grader.specs import Titles
+from grader.loaded_assignment import Titles
 
 NOT_IMPORTED_NAME = "course-not-imported.csv"
 _LOCKED = {"no"}    # "Grade can be changed": No (English and Spanish alike)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from grader.schema import Table, Text, doc, one_of
+from grader.config_types import Table, Text, doc, one_of
 
 USER_KEYS = ("email", "idnumber", "username")
 DECIMAL_SEPARATORS = (".", ",")

@@ -18,7 +18,7 @@ from types import ModuleType
 from typing import Any
 
 from grader.errors import ConfigError
-from grader.schema import REFERENCE
+from grader.config_types import REFERENCE
 
 
 def template_paths(directory: Path, keras_edition: str | None) -> tuple[Path, ...]:

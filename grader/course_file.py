@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from grader.lms.registry import DEFAULT_LMS
-from grader.schema import (Flag, Table, Text, choices_list, decimal, doc, integer, kind_of, one_of, problem,
+from grader.config_types import (Boolean, Table, Text, choices_list, decimal, doc, integer, kind_of, one_of, problem,
                            table_of, text_list)
 
 PRACTICAL_ID = re.compile(r"[a-z0-9_]+")
@@ -152,7 +152,7 @@ class PracticalTable(Table):
 
 
 class SimilarityTable(Table):
-    enabled: Flag = Field(True, **doc("bool", "true", "compare every pair of submissions of a practical after "
+    enabled: Boolean = Field(True, **doc("bool", "true", "compare every pair of submissions of a practical after "
                                                       "`grader grade`"))
     threshold: Annotated[float, BeforeValidator(_threshold)] = Field(0.6, **doc(
         "number", "0.6", "flag pairs scoring at least this (0 to 1; a score, not a grade, so a plain number)"))

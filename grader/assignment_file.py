@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
-from grader.schema import (Flag, Reference, Table, Text, Titled, decimal, doc, integer, kind_of, one_of,
+from grader.config_types import (Boolean, Reference, Table, Text, Titled, decimal, doc, integer, kind_of, one_of,
                            problem, text_list)
 from grader.dataset_caches import names
 
@@ -121,7 +121,7 @@ class CheckHead(Table):
     id: Id
     kind: Text
     points: Points
-    hidden: Flag = False
+    hidden: Boolean = False
     title: Titled = None   # {es, en}; students read it instead of the id
 
 
