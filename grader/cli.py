@@ -242,14 +242,15 @@ def _print_results(console: Console, result, lang: str) -> None:
     console.print(t("cli_counts", executed=result.executed, reused=result.reused), highlight=False)
     for f in result.files:
         console.print(t("cli_wrote", path=str(f)), highlight=False, markup=False)
-    _print_attention(console, result.attention, lang)
+    _print_attention(console, result.attention, result.lms, lang)
 
 
-def _print_attention(console: Console, attention, lang: str = "en") -> None:
-    """Last, so that the instructor reads it: grades Moodle will not take from the exported files."""
+def _print_attention(console: Console, attention, lms: str, lang: str = "en") -> None:
+    """Last, so that the instructor reads it: grades the LMS will not take from the exported files."""
     if not attention:
         return
-    console.print(f"[bold yellow]{escape(render(msg('cli_attention', count=len(attention)), lang))}[/bold yellow]")
+    said = render(msg("cli_attention", count=len(attention), lms=lms), lang)
+    console.print(f"[bold yellow]{escape(said)}[/bold yellow]")
     for flag in attention:
         console.print(f"  {flag.practical} {flag.participant} {flag.name}: {flag.why}", markup=False,
                       highlight=False, soft_wrap=True)

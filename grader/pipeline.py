@@ -44,6 +44,7 @@ class BatchResult:
     files: list[Path]
     warnings: list[str] = field(default_factory=list)
     attention: list[Flag] = field(default_factory=list)   # students the LMS will not take as exported
+    lms: str = ""              # the LMS's name as instructors call it (its adapter's title)
     executed: int = 0          # jobs run in this batch (the rest came from the store)
     reused: int = 0
 
@@ -87,7 +88,8 @@ def grade_course(course: Course, out_dir: Path | None = None, *, force: bool = F
                        for pid, a in assignments.items()}
         intake = _intake(course, out, lms)
         roster = join_students(intake.submissions, lms.rosters, lms)
-        result = BatchResult(out_dir, [], [], [], warnings=intake.warnings + lms.warnings + list(roster.warnings))
+        result = BatchResult(out_dir, [], [], [], warnings=intake.warnings + lms.warnings + list(roster.warnings),
+                             lms=lms.title)
         plan = _Dispatch(runner_name, course.runner_options(runner_name), workers or course.workers, gpus, dask,
                          static, mark)
 

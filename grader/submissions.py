@@ -227,7 +227,7 @@ def _ingest(label: str, entries: list[_Entry], extractor: _Extractor, pending: d
             why = f"not a {lms.title} submission entry" if laid_out else "not a notebook nor in a student's folder"
             problems.append(f"{label}: {entry.name}: {why}; ignored")
             continue
-        _extract(label, entry, who, extractor, pending, problems, from_name=not laid_out)
+        _extract(label, entry, who, extractor, pending, problems, from_name=None if laid_out else lms.title)
 
 
 def _prefix_of(name: EntryName) -> str:
@@ -247,12 +247,13 @@ def _free_name(name: str) -> EntryName | None:
 
 
 def _extract(label: str, entry: _Entry, who: EntryName, extractor: _Extractor,
-             pending: dict[str, _Pending], problems: list[str], *, from_name: bool) -> None:
+             pending: dict[str, _Pending], problems: list[str], *, from_name: str | None) -> None:
+    """``from_name``: the LMS whose layout the source is not in (its participants are named by their files)."""
     item = pending.get(who.participant)
     if item is None:
         item = pending[who.participant] = _Pending(who.participant, who.full_name, who.group)
         if from_name:
-            item.notes.append(msg("intake_participant_from_filename", name=who.participant))
+            item.notes.append(msg("intake_participant_from_name", name=who.participant, lms=from_name))
     if label not in item.sources:
         item.sources.append(label)
     relpath = PurePosixPath(_folder_for(who.participant), who.relpath)

@@ -120,6 +120,7 @@ def test_a_registered_lms_grades_and_exports_a_course_without_any_other_edit(tmp
         assert next(csv.reader(fh)) == ["practical", "id", "nota"]      # its own [toy] table reached it
     assert written in result.files and not (tmp_path / "out" / "static" / "moodle").exists()
     assert [(f.participant, f.why) for f in result.attention] == [("s3", "not in the toy roster: enter by hand")]
+    assert result.lms == "Toy LMS"                                        # the command's last lines name it
     report = (tmp_path / "out" / "static" / "report.html").read_text(encoding="utf-8")
     assert "not in the toy roster: enter by hand" in report               # the report asked the adapter
 
