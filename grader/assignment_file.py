@@ -9,8 +9,20 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
-from grader.config_types import (Boolean, Reference, Table, Text, Titled, decimal, doc, integer, kind_of, one_of,
-                           problem, text_list)
+from grader.config_types import (
+    Boolean,
+    Reference,
+    Table,
+    Text,
+    Titled,
+    decimal,
+    doc,
+    integer,
+    kind_of,
+    one_of,
+    problem,
+    text_list,
+)
 from grader.dataset_caches import names
 
 ID = re.compile(r"^[A-Za-z0-9_-]+$")

@@ -17,9 +17,8 @@ from rich.table import Table
 
 from grader.errors import GraderError
 from grader.i18n import msg, render
-from grader.prose_numbers import grade, grade_of, points
+from grader.prose_numbers import grade, grade_of, number, points, seconds
 from grader.reports.words import late_word, status_word
-from grader.prose_numbers import number, seconds
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -219,7 +218,6 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
 def _print_results(console: Console, result, lang: str) -> None:
     """The batch's summary in ``lang`` (the course's): results, course grades, what was written; statuses in
     words, numbers as the language writes them (grader/prose_numbers.py)."""
-
     t = lambda code, **params: render(msg(code, **params), lang)  # noqa: E731
     table = Table(title=t("cli_results"))
     for col, width in ((t("report_col_practical"), 9), (t("report_col_participant"), 7), (t("report_col_name"), 12),

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -21,7 +22,6 @@ from pathlib import Path
 from grader.errors import ConfigError, RunnerError
 from grader.execution.docker import connect, gpu_device_requests
 from grader.version import __version__
-import tomllib
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TAG = "grader-runtime:latest"
@@ -316,7 +316,7 @@ def _docker_build(client, context: Path, tag: str, buildargs: dict[str, str], lo
 def _run_python(client, image: str, script: str, python: str = "python", device_requests=None) -> str:
     """Output of ``python -c script`` in a throw-away container without network."""
     # start-up: the docker SDK only when a container is started
-    from docker.errors import ContainerError, APIError
+    from docker.errors import APIError, ContainerError
 
     try:
         out = client.containers.run(image, [python, "-c", script], network_mode="none", remove=True,

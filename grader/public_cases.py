@@ -20,12 +20,12 @@ from typing import Any
 import numpy as np
 import tomli_w
 
-from grader.public_copies import copy_public_files, public_spec
 from grader.assignment import load_assignment
 from grader.checks import get_check
 from grader.checks.base import PlanContext
 from grader.checks.function import FunctionCheck
 from grader.loaded_assignment import resolve
+from grader.public_copies import copy_public_files, public_spec
 
 PUBLIC_SEED = 20270331          # the public cases are the same in every build and every run
 SHIPPED_PREFIX = "grader."      # hooks a student wheel can resolve
@@ -44,7 +44,6 @@ def write_student_assignments(source: Path, dest: Path) -> list[str]:
 
 def write_student_assignment(source: Path, dest: Path) -> None:
     """``source`` (assignments/<id>) as a student wheel carries it, into ``dest``."""
-
     assignment = load_assignment(source)   # the full spec, its references resolved (reference/ is here)
     data = tomllib.loads(public_spec((Path(source) / "assignment.toml").read_text(encoding="utf-8")))
     data["assignment"].pop("student_data", None)   # `grader data` is the instructor's (needs reference/)
@@ -100,7 +99,6 @@ def _stored(folder: Path, name: str, expected: Any, *, raw: bool) -> dict[str, A
 
 def _shipped(ref: str, check_id: str) -> str:
     """A compare function as the wheel can import it: defined in the grader, whatever module re-exports it."""
-
     obj = resolve(ref)
     module = getattr(obj, "__module__", "") or ""
     if not module.startswith(SHIPPED_PREFIX):

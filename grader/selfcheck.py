@@ -34,7 +34,7 @@ from grader.loaded_assignment import Titles
 
 # In a live kernel the notebook file is not at hand: notebook-kind checks are not judged there, so
 # this report stands in only to satisfy the scoring context of the probe checks.
-_LIVE_KERNEL = InspectionReport(readable=True, nbformat=4, code_cells=0, executed_cells=0, executed=True,
+LIVE_KERNEL = InspectionReport(readable=True, nbformat=4, code_cells=0, executed_cells=0, executed=True,
                                 in_order=True, error_cells=(), has_plot=False, colab=False,
                                 has_parameters_cell=False, practical_hint=None)
 
@@ -285,7 +285,7 @@ def _probe_in_process(assignment, namespace: dict[str, Any]) -> dict[str, Any]:
         with contextlib.redirect_stdout(io.StringIO()):   # the probe's "n/m items answered" is for the grader
             probe.main(namespace, plan.nonce, str(probe_dir), str(out_dir))
         run = RunResult(status="ok", duration_s=0.0, executed_notebook=None, out_dir=out_dir)
-        return {r.check_id: r for r in evaluate(assignment, plan, _LIVE_KERNEL, run)}
+        return {r.check_id: r for r in evaluate(assignment, plan, LIVE_KERNEL, run)}
 
 
 def selfcheck(practical: str | None = None, *, lang: str = "es", namespace: dict[str, Any] | None = None,

@@ -17,10 +17,10 @@ from decimal import Decimal
 import numpy as np
 
 from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_shape, result
-from grader.i18n import msg
-from grader.records import CheckResult
-from grader.loaded_assignment import CheckSpec
 from grader.errors import ConfigError
+from grader.i18n import msg
+from grader.loaded_assignment import CheckSpec
+from grader.records import CheckResult
 
 MAX_LISTED = 12
 # the judge's operation families (grader.judge.answers.FAMILIES), as the check's messages name them

@@ -97,7 +97,6 @@ class Runner:
     def validate_options(cls, raw: dict, where: str) -> dict:
         """The keyword options for the constructor from the runner's raw table, by ``options_model``;
         ConfigError naming "<where>: <table>.<key>: <problem>". Without a model, only an empty table."""
-
         table = cls.options_table or cls.name
         if cls.options_model is None:
             if raw:
@@ -111,13 +110,11 @@ class Runner:
         """For the local pool: the options to build the runner with, and the GPU slots the pool hands
         out (one per running job, as CUDA_VISIBLE_DEVICES). ``gpus`` as --gpus gave it (None: detect);
         ``workers``: the jobs at once asked for (None: ``default_workers`` decides)."""
-
         return dict(options), pool.gpu_ids(gpus)
 
     @classmethod
     def default_workers(cls, options: dict, slots: list[str]) -> int:
         """Jobs at once when neither the course nor the command line says: one per GPU, else per core."""
-
         return len(slots) or pool.cpu_count()
 
     @classmethod

@@ -23,7 +23,6 @@ _RUNNERS: dict[str, Any] = {}   # per worker process: one runner per (name, opti
 
 def run_remote(spec: JobSpec, runner_name: str, options: dict[str, Any]) -> Evaluation:
     """What a Dask worker runs: the runner is rebuilt there (a docker client does not travel)."""
-
     cache_key = json.dumps([runner_name, options], sort_keys=True, default=str)
     if cache_key not in _RUNNERS:
         _RUNNERS[cache_key] = get_runner(runner_name, **options)

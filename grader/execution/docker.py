@@ -9,11 +9,13 @@ the names the protocol expects come out, through the daemon (docker_results.py).
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path, PurePath, PurePosixPath
 from typing import Any, Iterator
 
@@ -23,6 +25,7 @@ from grader.execution.child import CHILD_CALL, KERNEL_NAME, child_spec, write_ke
 from grader.execution.marker import MARK_VAR
 from grader.execution.docker_daemon import (LABEL, connect, container_labels, daemon_gone, first_line, kill, remove,
                                             remove_marked_containers, require_image)
+from grader.execution.docker_judge import judge_in_container
 # taken from here by the image commands and the tests, as before the daemon helpers moved
 from grader.execution.docker_limits import (PidWatch, gpu_device_requests, gpu_pool,
                                             mentions_pid_limit, pool_gpus, with_gpus)
@@ -34,9 +37,6 @@ from grader.execution.prepare import PREPARED_NAME, fresh_dirs, prepare, provide
 from grader.execution.safe_files import fresh_dir
 from grader.i18n import msg
 from grader.records import RunResult
-from grader.execution.docker_judge import judge_in_container
-import json
-from dataclasses import replace
 
 DEFAULT_IMAGE = "grader-runtime:latest"
 # The container's uid (and gid) when the host runs as root: no account of a usual host, so a file the
@@ -148,7 +148,6 @@ class DockerRunner(Runner):
 
     def judge(self, request: JudgeRequest) -> JudgeRun:
         """The judge in a fresh container of the same image and limits (grader.execution.docker_judge)."""
-
         self.preflight()
         try:
             with self._gpu() as gpus:
@@ -193,7 +192,6 @@ class DockerRunner(Runner):
 
     def _write_spec(self, request: RunRequest, notebook: Path) -> str:
         """The child's spec, kernelspec and the prepared notebook, in the folder mounted read-only."""
-
         spec_dir = request.work_dir / _SPEC_DIR
         fresh_dir(spec_dir)
         notebook.replace(spec_dir / PREPARED_NAME)   # scratch/ is the container's own tmpfs
@@ -317,7 +315,6 @@ class DockerRunner(Runner):
 
 def _in_container_paths(request: RunRequest) -> RunRequest:
     """The request with host paths in parameters and env (e.g. ``data_dir``) rewritten to the mounts."""
-
     mounts = [(request.scratch_dir, SCRATCH), (request.out_dir, OUT), (Path(request.probe_dir), PROBE)]
     if request.data_dir is not None:
         mounts.append((Path(request.data_dir), DATA))

@@ -16,7 +16,6 @@ _PID_LIMIT_SIGNS = ("Resource temporarily unavailable", "BlockingIOError", "can'
 def pool_gpus(options: dict, gpus: Any) -> dict:
     """The options for the local pool: --gpus (else the table's ``gpus``) as a list of device ids, which
     the runner hands out one per container, unless ``share_gpus`` gives every run all of them."""
-
     options = with_gpus(options, gpus)
     if options.get("gpus") not in (None, False) and not options.get("share_gpus"):
         options["gpus"] = gpu_ids(options["gpus"])

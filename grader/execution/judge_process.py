@@ -8,6 +8,7 @@ against a program that asks for too much, not against code: nothing here trusts 
 from __future__ import annotations
 
 import json
+import resource
 import os
 import signal
 import subprocess
@@ -16,7 +17,6 @@ import time
 from pathlib import Path
 
 from grader.execution.base import JudgeRequest, JudgeRun
-import resource
 
 MEMORY_LIMIT_MB = 8192
 _ROOT = str(Path(__file__).resolve().parents[2])

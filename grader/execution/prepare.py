@@ -79,7 +79,6 @@ def _write(nb: nbformat.NotebookNode, target: Path) -> None:
 def provide_datasets(request: RunRequest, dest: Path) -> Path | None:
     """The request's dataset caches written under ``dest`` (one folder per root, for the child to copy into
     place), made from the student data folder only; None when there is nothing to provide."""
-
     if not request.dataset_caches or request.data_dir is None:
         return None
     return dest if provide(request.dataset_caches, Path(request.data_dir), dest) else None

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
 from grader.judge.answers import AnswerError, introspect, run_model
 from grader.judge.program_json import ProgramRefused
 from grader.judge.programs import load_programs
@@ -37,11 +38,8 @@ def main(spec_path: str) -> None:
 
 
 def judge(spec: dict[str, Any], folder: Path, answers: Path) -> dict[str, Any]:
-    # start-up: torch only in the judge's own process, once a program is judged
+    # start-up: numpy and torch load once the request has been read (a malformed one costs nothing)
     import numpy as np
-
-
-    # start-up: torch only in the judge's own process, once a program is judged
     import torch
 
     device = spec.get("device", "cpu")

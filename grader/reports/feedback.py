@@ -7,6 +7,7 @@ or reason: hidden checks are summed into one "hidden checks: x/y" line.
 """
 from __future__ import annotations
 
+import sys
 from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
@@ -14,17 +15,16 @@ from pathlib import Path
 
 from markupsafe import Markup
 
+from grader.execution.prepare import handed_in_ref
 from grader.i18n import code_html, msg, render, render_html
+from grader.loaded_assignment import Titles
+from grader.notebooks import read_notebook
 from grader.out_layout import OutLayout
 from grader.prose_numbers import grade_of, points, points_of
 from grader.records import CheckResult, PracticalScore, Reason
 from grader.reports.notebook_page import not_rendered_page, page_state
 from grader.reports.render_worker import LimitedRenderer
 from grader.reports.templates import render_page
-from grader.loaded_assignment import Titles
-import sys
-from grader.notebooks import read_notebook
-from grader.execution.prepare import handed_in_ref
 
 _POLICY_CODES = ("score_",)       # late, override and missing reasons have lines of their own
 # statuses whose reason the page and the comment already state elsewhere (the "executed" check's row)
@@ -118,7 +118,6 @@ def write_feedback(out: OutLayout | Path, scores: list[PracticalScore], lang: st
 def _host_paths(folders: list[Path]) -> list[str]:
     """The grader's own folders (and its Python's, in a virtual environment), as a notebook's outputs
     may print them: never shown to a student."""
-
     found = {str(Path(f)) for f in folders} | {str(Path(f).resolve()) for f in folders}
     if sys.prefix != sys.base_prefix:
         found.add(sys.prefix)
@@ -214,7 +213,6 @@ def _up_to_date(page: Path, source: Path) -> bool:
 
 def _first_error_cell(nb) -> dict[str, int] | None:
     """The first student cell with an error, named as the student's notebook showed it (In [n])."""
-
     for position, cell in enumerate(nb.cells):
         if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
             ref = handed_in_ref(nb.cells, position)

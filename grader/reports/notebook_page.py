@@ -24,10 +24,10 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from grader.notebook_tags import INJECTED_TAG, PAPERMILL_PARAMETERS_TAG
-from grader.i18n import msg, render
-from grader.reports.templates import render_page
 from grader.errors import InputError
+from grader.i18n import msg, render
+from grader.notebook_tags import INJECTED_TAG, PAPERMILL_PARAMETERS_TAG
+from grader.reports.templates import render_page
 
 # Bumped whenever rendering changes what is safe: pages written by an older renderer are rendered again.
 RENDERER_VERSION = "3"

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import select
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from grader.errors import GraderError
 from grader.i18n import msg
 from grader.records import Reason
-import resource
-from grader.errors import GraderError
 
 RENDER_TIME_S = 60.0        # per page; a capped page renders in a few seconds
 RENDER_MEMORY_MB = 1536     # address space of the worker: Python + nbconvert need ~0.3 GB of it
@@ -145,7 +145,7 @@ def serve(memory_mb: int) -> None:
     os.dup2(2, 1)
     _limit_memory(memory_mb)
     # start-up: the notebook page's renderer (nbconvert) is imported in the render worker, under its memory limit
-    from grader.reports.notebook_page import warm_up, write_notebook_page   # imported under the limit
+    from grader.reports.notebook_page import warm_up, write_notebook_page  # imported under the limit
 
     warm_up()       # imports and template compiling happen before "ready": a page's time is its own
     print("ready", file=answers, flush=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from markupsafe import Markup
+
 from grader.i18n import code_html
 from grader.reports.page import CSP
 
