@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import tomllib
 import traceback
 from dataclasses import replace
 from pathlib import Path
@@ -113,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
                                       "templates (without it, only what needs no data is checked)")
     practical_check.add_argument("--seeds", type=_positive_int, default=5, metavar="N",
                                  help="seeds each mutant is graded on (default 5)")
+    practical_check.add_argument("--set", dest="parameters", action="append", default=[], metavar="KEY=VALUE",
+                                 help="a grading parameter for this check (TOML value, e.g. steps=30): as a course's "
+                                      "practicals.<id>.parameters would set it")
 
     image = sub.add_parser("image", help="the docker runner's runtime image")
     image_sub = image.add_subparsers(dest="image_command", required=True)
@@ -262,7 +266,7 @@ def cmd_practical(args: argparse.Namespace, console: Console) -> int:
         raise GraderError(f"{args.directory}: no assignment.toml there (give a practical's folder)")
     if args.data is not None and not args.data.is_dir():
         raise GraderError(f"--data {args.data}: no such folder")
-    report = check_practical(args.directory, args.data, seeds=args.seeds,
+    report = check_practical(args.directory, args.data, seeds=args.seeds, parameters=_parameters(args.parameters),
                              log=lambda line: console.print(line, markup=False, highlight=False))
     for line in report.passed:
         console.print(f"ok: {line}", markup=False, highlight=False)
@@ -273,6 +277,21 @@ def cmd_practical(args: argparse.Namespace, console: Console) -> int:
     console.print(f"{args.directory}: {len(report.findings)} finding{'s' if len(report.findings) != 1 else ''}",
                   markup=False, highlight=False)
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _parameters(pairs: list[str]) -> dict:
+    """``["steps=30", "device='cpu'"]`` -> {"steps": 30, "device": "cpu"}: each value read as TOML reads it (a
+    bare word is a string)."""
+    found = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise GraderError(f"--set {pair}: write KEY=VALUE, e.g. steps=30")
+        try:
+            found[key.strip()] = tomllib.loads(f"v = {value.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            found[key.strip()] = value.strip()
+    return found
 
 
 def cmd_image(args: argparse.Namespace, console: Console) -> int:
