@@ -1,5 +1,6 @@
 # The two commands of the README (both set everything up on a machine that has only Python), and
-# `make check`, the developer's fast loop: the tests not marked slow (no kernel, container or training).
+# `make check`, the developer's fast loop: the linter (ruff, pyflakes rules), then the tests not marked slow
+# (no kernel, container or training).
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -27,6 +28,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 check: $(STAMP)
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -m "not slow" -q
 
 # the wheel students install: no reference/, public checks against outputs precomputed now (README, Students)

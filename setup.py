@@ -1,7 +1,7 @@
 """Only for build steps pyproject.toml cannot express: ship public copies of assignments/, and the student wheel.
 
 A wheel installed in Colab has no repository beside it, so grader.selfcheck() would know no
-practical; hidden checks are redacted on the way (grader/public_specs.py).
+practical; hidden checks are redacted on the way (grader/public_copies.py).
 
 ``STUDENT_WHEEL=1`` builds the wheel students install: no ``reference`` package at all, and each public
 function check carries fixed inputs with the reference's outputs computed now (grader/public_cases.py).
@@ -58,13 +58,13 @@ class BuildWithPublicAssignments(build_py):
         dest = Path(self.build_lib) / "grader" / "public_assignments"
         if STUDENT:
             sys.path.insert(0, str(ROOT))
-            from grader.public_specs import write_public_assignments
+            from grader.public_cases import write_student_assignments
 
-            write_public_assignments(source, dest, student=True)
+            write_student_assignments(source, dest)
             return
         import importlib.util
 
-        spec = importlib.util.spec_from_file_location("public_specs", ROOT / "grader" / "public_specs.py")
+        spec = importlib.util.spec_from_file_location("public_copies", ROOT / "grader" / "public_copies.py")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         module.write_public_assignments(source, dest)

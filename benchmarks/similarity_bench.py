@@ -79,7 +79,7 @@ def _model(rng: random.Random) -> str:
         c_in, size = c, size // 2
     if rng.random() < 0.5:
         layers.append(f"nn.Dropout({rng.choice([0.1, 0.2, 0.25, 0.3, 0.5])})")
-    head = [f"nn.Flatten()", f"nn.Linear({c_in} * {size} * {size}, {hidden})", act, f"nn.Linear({hidden}, 10)"]
+    head = ["nn.Flatten()", f"nn.Linear({c_in} * {size} * {size}, {hidden})", act, f"nn.Linear({hidden}, 10)"]
     norm = rng.choice(["(x - 0.1307) / 0.3081", "x * 2 - 1", "x - 0.5", "(x - 0.5) / 0.5"])
     if rng.random() < 0.5:
         inner = ",\n            ".join(layers + head)

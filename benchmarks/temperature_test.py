@@ -127,7 +127,7 @@ def timing() -> None:
             p = np.exp(logits - logits.max())
             ids.append(int(np.random.choice(65, p=p / p.sum())))
 
-    print(f"\n| generate | calls per grading | seconds per grading |\n|---|---|---|")
+    print("\n| generate | calls per grading | seconds per grading |\n|---|---|---|")
     for name, generate in (("torch LSTM, hidden 256", torch_generate), ("Keras GRU, hidden 256", keras_generate)):
         generate(1.0)
         started = time.perf_counter()

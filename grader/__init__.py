@@ -1,12 +1,15 @@
 """grader: grade executed Jupyter notebooks of a deep-learning course, from Moodle to Moodle."""
 
-__version__ = "0.2.0"
+from grader.version import __version__
+
+__all__ = ["__version__", "selfcheck"]
 
 
 def __getattr__(name: str):
-    # `grader.selfcheck()` for students' notebooks, imported on first use so `import grader` stays cheap;
+    # `grader.selfcheck()` for students' notebooks, imported on first use (start-up: `import grader` stays cheap);
     # the module grader.selfcheck is itself callable (it replaces this attribute once imported).
     if name == "selfcheck":
+        # start-up: `import grader` in a student's kernel stays cheap
         import grader.selfcheck as module
 
         return module

@@ -1,63 +1,28 @@
-"""Loading ``assignments/<id>/assignment.toml``: what a practical is worth and which checks grade it.
+"""Loading a practical's folder (``<folder>/assignment.toml``): what it is worth and which checks grade it.
 
 Every mistake in the instructor's file becomes a ConfigError naming the file and the key; the keys are
-declared in ``grader.assignment_schema`` and each kind's in the kind. This module never runs a notebook
-and never scores anything (check kinds do, in ``grader.checks``, looked up only while loading).
+declared in ``grader.assignment_file`` and each kind's in the kind. A reference to a module the folder holds
+(``reference:student_data`` with ``reference.py`` beside assignment.toml) is that file's, made absolute here;
+the folder's ``messages.toml`` joins the message catalogue. So a practical is a folder anywhere, with nothing of
+the grader edited. This module never runs a notebook and never scores anything.
 """
 from __future__ import annotations
 
 import hashlib
 import tomllib
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from grader.assignment_schema import COMMON_CHECK_KEYS, AssignmentFile, CheckHead
+from grader.assignment_file import COMMON_CHECK_KEYS, AssignmentFile, CheckHead
 from grader.errors import ConfigError
-from grader.schema import validated
-from grader.specs import Assignment, CheckSpec, Titles, resolve, template_paths
+from grader.i18n import PRACTICAL_CATALOGUE, add_practical_catalogue
+from grader.config_types import validated
+from grader.loaded_assignment import Assignment, CheckSpec, Titles, resolve
 
 FILE_NAME = "assignment.toml"
-__all__ = ["FILE_NAME", "Assignment", "CheckSpec", "Titles", "keras_edition_file", "load_assignment", "load_titles",
-           "resolve", "template_files"]
-
-
-def load_titles(practical: str, directory: Path, with_hidden: bool = False) -> Titles:
-    """The titles students read (practical and checks), without loading the kinds or their references;
-    ids stand in when the file cannot be read (the pages are still written). ``with_hidden``: the hidden
-    checks' titles too, for the instructor's report only."""
-    try:
-        data = tomllib.loads((Path(directory) / FILE_NAME).read_text(encoding="utf-8"))
-        parsed: AssignmentFile = validated(AssignmentFile, data, Path(directory) / FILE_NAME)
-        checks = {}
-        for entry in parsed.checks:
-            head = CheckHead.model_validate(entry)
-            if head.title and (with_hidden or not head.hidden):   # never named to students, not even by title
-                checks[head.id] = dict(head.title)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ConfigError, ValueError):
-        return Titles(practical)
-    return Titles(practical, dict(parsed.assignment.title), checks)
-
-
-def keras_edition_file(directory: Path) -> str | None:
-    """The Keras edition's template file an assignment declares (``[keras] edition``; None: none), read from
-    the TOML alone, without loading the kinds or their references. ConfigError when the file cannot be read."""
-    path = Path(directory) / FILE_NAME
-    try:
-        keras = tomllib.loads(path.read_text(encoding="utf-8")).get("keras", {})
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
-        raise ConfigError(f"{path}: {err}") from None
-    edition = keras.get("edition") if isinstance(keras, dict) else None
-    return edition if isinstance(edition, str) and edition else None
-
-
-def template_files(directory: Path) -> tuple[Path, ...]:
-    """Every edition's template of the assignment in ``directory``, those that exist; template.ipynb alone
-    when its assignment.toml cannot be read (grading says why)."""
-    try:
-        return template_paths(directory, keras_edition_file(directory))
-    except ConfigError:
-        return template_paths(directory, None)
+__all__ = ["FILE_NAME", "Assignment", "CheckSpec", "Titles", "load_assignment", "resolve"]
 
 
 def load_assignment(directory: Path, *, check_files: bool = True) -> Assignment:
@@ -77,7 +42,8 @@ def load_assignment(directory: Path, *, check_files: bool = True) -> Assignment:
 
     parsed: AssignmentFile = validated(AssignmentFile, data, path)
     head = parsed.assignment
-    checks = _parse_checks(parsed.checks, path)
+    local: set[Path] = set()    # the folder's own modules that references name
+    checks = _parse_checks(parsed.checks, path, directory, local)
     relative = [c.id for c in checks if any(getattr(v, "is_relative", False) for v in c.options.values())]
     if relative and parsed.reference.build is None:
         raise ConfigError(f"{path}: check {relative[0]!r} has a threshold relative to the reference, but there "
@@ -89,8 +55,9 @@ def load_assignment(directory: Path, *, check_files: bool = True) -> Assignment:
     assignment = Assignment(
         id=head.id, title=head.title["en"], titles=dict(head.title), version=head.version, max_points=head.max_points,
         cell_timeout_s=head.cell_timeout_s, parameters=dict(parsed.parameters), checks=checks,
-        student_data=head.student_data, spec_hash=hashlib.sha256(raw_bytes).hexdigest(), directory=directory,
-        reference_build=parsed.reference.build, student_files=tuple(head.student_files),
+        student_data=_local(head.student_data, directory, local), directory=directory,
+        reference_build=_local(parsed.reference.build, directory, local), student_files=tuple(head.student_files),
+        spec_hash=_spec_hash(raw_bytes, local),
         keras_layouts=dict(parsed.keras.input_layout), keras_edition=parsed.keras.edition,
         keras_output_layouts=dict(parsed.keras.output_layout),
         dataset_caches=tuple(head.dataset_caches),
@@ -98,10 +65,34 @@ def load_assignment(directory: Path, *, check_files: bool = True) -> Assignment:
     _resolve_all(assignment, path)
     if check_files:
         _check_files(assignment)
+    if (directory / PRACTICAL_CATALOGUE).is_file():   # its reference's reasons render wherever it is graded
+        add_practical_catalogue(assignment.id, directory / PRACTICAL_CATALOGUE)
     return assignment
 
 
-def _parse_checks(raw: list[dict[str, Any]], path: Path) -> tuple[CheckSpec, ...]:
+def _local(ref: str | None, directory: Path, found: set[Path]) -> str | None:
+    """A reference to a module of the practical's folder (``reference:f``, ``helpers.data:f``), made absolute
+    (``/abs/folder/reference.py:f``); any other (``reference.mnist_cnn:f``: an installed module) as it is."""
+    if ref is None:
+        return None
+    module, _, attr = ref.partition(":")
+    file = directory.joinpath(*module.split(".")).with_suffix(".py")
+    if not file.is_file():
+        return ref
+    found.add(file.resolve())
+    return f"{file.resolve()}:{attr}"
+
+
+def _spec_hash(raw_bytes: bytes, local: set[Path]) -> str:
+    """The file's bytes and the folder's own modules it names: a changed reference grades again."""
+    digest = hashlib.sha256(raw_bytes)
+    for file in sorted(local):
+        digest.update(b"\0" + file.name.encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()
+
+
+def _parse_checks(raw: list[dict[str, Any]], path: Path, directory: Path, local: set[Path]) -> tuple[CheckSpec, ...]:
+    # start-up: the check kinds (numpy, each kind's option model) only when a practical is loaded
     from grader.checks import get_check   # the registry, looked up only now: the kinds never import this module
 
     seen: set[str] = set()
@@ -119,12 +110,15 @@ def _parse_checks(raw: list[dict[str, Any]], path: Path) -> tuple[CheckSpec, ...
             raise ConfigError(f"{path}: {where}.kind: {err}") from None
         options = kind.parse_options({k: v for k, v in entry.items() if k not in COMMON_CHECK_KEYS}, where, path)
         kind.validate_points(options, head.points, where, path)
-        specs.append(CheckSpec(id=head.id, kind=head.kind, points=head.points, hidden=head.hidden, options=options,
-                               title=dict(head.title) if head.title else None))
+        spec = CheckSpec(id=head.id, kind=head.kind, points=head.points, hidden=head.hidden, options=options,
+                         title=dict(head.title) if head.title else None)
+        made_local = {key: _local(ref, directory, local) for key, ref in kind.references(spec)}
+        specs.append(replace(spec, options={**options, **made_local}) if made_local else spec)
     return tuple(specs)
 
 
 def _check_files(assignment: Assignment) -> None:
+    # start-up: the check kinds (numpy, each kind's option model) only when a practical is loaded
     from grader.checks import get_check
 
     for spec in assignment.checks:
@@ -133,6 +127,7 @@ def _check_files(assignment: Assignment) -> None:
 
 def _resolve_all(assignment: Assignment, path: Path) -> None:
     """Fail while loading, not halfway through a batch, when a reference does not exist."""
+    # start-up: the check kinds (numpy, each kind's option model) only when a practical is loaded
     from grader.checks import get_check
 
     refs = [("assignment.student_data", assignment.student_data)] if assignment.student_data else []

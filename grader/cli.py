@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import tomllib
 import traceback
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +18,8 @@ from rich.table import Table
 
 from grader.errors import GraderError
 from grader.i18n import msg, render
+from grader.prose_numbers import grade, grade_of, number, points, seconds
+from grader.reports.words import late_word, status_word
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -99,6 +102,22 @@ def build_parser() -> argparse.ArgumentParser:
     ref_outputs.add_argument("--data", type=Path, required=True, help="the course data folder")
     ref_outputs.add_argument("--assignments", type=Path, help="folder of <practical>/assignment.toml")
 
+    practical = sub.add_parser("practical", help="authors: whether a practical folder grades as meant")
+    practical_sub = practical.add_subparsers(dest="practical_command", required=True)
+    practical_check = practical_sub.add_parser(
+        "check", help="every solution earns full marks, every template nothing, each mutant exactly its declared "
+                      "loss; public specs, the student data hook and the messages build (one line per finding)")
+    practical_check.add_argument("directory", type=Path, metavar="DIR", help="the practical's folder "
+                                                                            "(assignment.toml and its files)")
+    practical_check.add_argument("--data", type=Path, metavar="COURSE_DATA",
+                                 help="the course data folder: runs the student data hook, the solutions and the "
+                                      "templates (without it, only what needs no data is checked)")
+    practical_check.add_argument("--seeds", type=_positive_int, default=5, metavar="N",
+                                 help="seeds each mutant is graded on (default 5)")
+    practical_check.add_argument("--set", dest="parameters", action="append", default=[], metavar="KEY=VALUE",
+                                 help="a grading parameter for this check (TOML value, e.g. steps=30): as a course's "
+                                      "practicals.<id>.parameters would set it")
+
     image = sub.add_parser("image", help="the docker runner's runtime image")
     image_sub = image.add_subparsers(dest="image_command", required=True)
     build = image_sub.add_parser("build", help="build the runtime image (offline: from a host wheelhouse)")
@@ -169,6 +188,7 @@ def _course_language(args: argparse.Namespace, course) -> str:
 
 
 def cmd_grade(args: argparse.Namespace, console: Console) -> int:
+    # start-up: each command imports its own library, so `grader --help` and the others stay quick
     from grader.course import load_course, single_practical_course
     from grader.execution import runner_class, runner_names
     from grader.pipeline import grade_course
@@ -202,9 +222,6 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
 def _print_results(console: Console, result, lang: str) -> None:
     """The batch's summary in ``lang`` (the course's): results, course grades, what was written; statuses in
     words, numbers as the language writes them (grader/prose_numbers.py)."""
-    from grader.prose_numbers import grade, grade_of, points
-    from grader.reports.words import late_word, status_word
-
     t = lambda code, **params: render(msg(code, **params), lang)  # noqa: E731
     table = Table(title=t("cli_results"))
     for col, width in ((t("report_col_practical"), 9), (t("report_col_participant"), 7), (t("report_col_name"), 12),
@@ -227,20 +244,58 @@ def _print_results(console: Console, result, lang: str) -> None:
     console.print(t("cli_counts", executed=result.executed, reused=result.reused), highlight=False)
     for f in result.files:
         console.print(t("cli_wrote", path=str(f)), highlight=False, markup=False)
-    _print_attention(console, result.attention, lang)
+    _print_attention(console, result.attention, result.lms, lang)
 
 
-def _print_attention(console: Console, attention, lang: str = "en") -> None:
-    """Last, so that the instructor reads it: grades Moodle will not take from the exported files."""
+def _print_attention(console: Console, attention, lms: str, lang: str = "en") -> None:
+    """Last, so that the instructor reads it: grades the LMS will not take from the exported files."""
     if not attention:
         return
-    console.print(f"[bold yellow]{escape(render(msg('cli_attention', count=len(attention)), lang))}[/bold yellow]")
+    said = render(msg("cli_attention", count=len(attention), lms=lms), lang)
+    console.print(f"[bold yellow]{escape(said)}[/bold yellow]")
     for flag in attention:
         console.print(f"  {flag.practical} {flag.participant} {flag.name}: {flag.why}", markup=False,
                       highlight=False, soft_wrap=True)
 
 
+def cmd_practical(args: argparse.Namespace, console: Console) -> int:
+    # start-up: each command imports its own library, so `grader --help` and the others stay quick
+    from grader.practical_check import check_practical
+
+    if not (args.directory / "assignment.toml").is_file():
+        raise GraderError(f"{args.directory}: no assignment.toml there (give a practical's folder)")
+    if args.data is not None and not args.data.is_dir():
+        raise GraderError(f"--data {args.data}: no such folder")
+    report = check_practical(args.directory, args.data, seeds=args.seeds, parameters=_parameters(args.parameters),
+                             log=lambda line: console.print(line, markup=False, highlight=False))
+    for line in report.passed:
+        console.print(f"ok: {line}", markup=False, highlight=False)
+    for line in report.skipped:
+        console.print(f"not checked: {line}", markup=False, highlight=False)
+    for line in report.findings:
+        console.print(f"finding: {line}", markup=False, highlight=False, soft_wrap=True)
+    console.print(f"{args.directory}: {len(report.findings)} finding{'s' if len(report.findings) != 1 else ''}",
+                  markup=False, highlight=False)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _parameters(pairs: list[str]) -> dict:
+    """``["steps=30", "device='cpu'"]`` -> {"steps": 30, "device": "cpu"}: each value read as TOML reads it (a
+    bare word is a string)."""
+    found = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise GraderError(f"--set {pair}: write KEY=VALUE, e.g. steps=30")
+        try:
+            found[key.strip()] = tomllib.loads(f"v = {value.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            found[key.strip()] = value.strip()
+    return found
+
+
 def cmd_image(args: argparse.Namespace, console: Console) -> int:
+    # start-up: each command imports its own library, so `grader --help` and the others stay quick
     from grader.docker_image import build_image, check_image
 
     if args.image_command == "build":
@@ -262,6 +317,7 @@ def cmd_image(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
+    # start-up: each command imports its own library, so `grader --help` and the others stay quick
     from grader.selfcheck import check_notebook
     from grader.selfcheck_report import headers, summary_lines, table_rows, title
 
@@ -273,9 +329,9 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         return EXIT_USAGE
     table = Table(title=title(report, args.lang))
     rows = table_rows(report, args.lang)
-    for number, col in enumerate(headers(args.lang)):   # a check's title is never folded: its row is found by it
+    for position, col in enumerate(headers(args.lang)):   # a check's title is never folded: its row is found by it
         table.add_column(col, overflow="fold", min_width=max((len(row[0]) for row in rows), default=0)
-                         if number == 0 else None)
+                         if position == 0 else None)
     for row in rows:
         table.add_row(*map(escape, row))
     console.print(table)
@@ -285,6 +341,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_data(args: argparse.Namespace, console: Console) -> int:
+    # start-up: each command imports its own library, so `grader --help` and the others stay quick
     from grader.assignment import load_assignment
     from grader.course import load_course
     from grader.selfcheck import known_practicals
@@ -316,6 +373,7 @@ def cmd_data(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_report(args: argparse.Namespace, console: Console) -> int:
+    # start-up: each command imports its own library, so `grader --help` and the others stay quick
     from grader.course import load_course
     from grader.reports.summary import rebuild_report
 
@@ -326,10 +384,10 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_similarity(args: argparse.Namespace, console: Console) -> int:
+    # start-up: each command imports its own library, so `grader --help` and the others stay quick
     from grader.course import load_course
     from grader.similarity import similarity_for_course
 
-    from grader.prose_numbers import number, seconds
 
     if args.threshold is not None and not 0 < args.threshold <= 1:
         raise GraderError(f"--threshold: must be above 0 and at most 1, not {args.threshold}")
@@ -357,9 +415,11 @@ def cmd_similarity(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_reference(args: argparse.Namespace, console: Console) -> int:
+    # start-up: each command imports its own library, so `grader --help` and the others stay quick
     from grader.references import build_practical
 
     if args.reference_command == "outputs":
+        # start-up: each command imports its own library, so `grader --help` and the others stay quick
         from grader.template_outputs_build import build_template_outputs
 
         path = build_template_outputs(args.practical, args.data, assignments_dir=args.assignments,
@@ -372,8 +432,8 @@ def cmd_reference(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"grade": cmd_grade, "data": cmd_data, "image": cmd_image, "reference": cmd_reference, "check": cmd_check, "report": cmd_report,
-             "similarity": cmd_similarity}
+_COMMANDS = {"grade": cmd_grade, "data": cmd_data, "image": cmd_image, "reference": cmd_reference, "check": cmd_check,
+             "report": cmd_report, "similarity": cmd_similarity, "practical": cmd_practical}
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""The README's key table of course.toml, printed from the declared schema (grader.course_schema and
-the runners' option models), so documentation and validation cannot drift apart.
+"""The README's key table of course.toml, printed from the declared schema (grader.course_file, and the option
+models of each registered LMS adapter and runner), so documentation and validation cannot drift apart.
 
 ``python -m grader.config_doc`` prints the table; tests/test_config_doc.py compares it with the README.
 Reads models only: it validates nothing and reads no file.
@@ -8,21 +8,27 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from grader.course_schema import CourseTable, MoodleTable, PracticalTable, SimilarityTable
-from grader.execution.docker_options import DockerOptions
+from grader.course_file import CourseTable, PracticalTable, SimilarityTable
+from grader.execution.registry import runner_classes
+from grader.lms.registry import lms_classes
 
-# (dotted prefix, model) in the README's order
-TABLES: tuple[tuple[str, type[BaseModel]], ...] = (
-    ("course", CourseTable), ("moodle", MoodleTable), ("practicals.<id>", PracticalTable),
-    ("similarity", SimilarityTable), ("docker", DockerOptions),
-)
 HEADER = "| key | type | default | meaning |\n|---|---|---|---|"
+
+
+def tables() -> list[tuple[str, type[BaseModel]]]:
+    """(dotted prefix, model) in the README's order: the course, its LMS's tables, practicals, similarity, the
+    runners' tables."""
+    def owned(classes) -> list[tuple[str, type[BaseModel]]]:
+        return [(cls.options_table, cls.options_model) for cls in classes if cls.options_table and cls.options_model]
+
+    return [("course", CourseTable), *owned(lms_classes()), ("practicals.<id>", PracticalTable),
+            ("similarity", SimilarityTable), *owned(runner_classes())]
 
 
 def key_rows() -> list[tuple[str, bool, str, str, str]]:
     """(dotted key, required, type, default, meaning) for every key of course.toml."""
     rows = []
-    for prefix, model in TABLES:
+    for prefix, model in tables():
         for name, field in model.model_fields.items():
             extra = field.json_schema_extra or {}
             rows.append((f"{prefix}.{name}", field.is_required(), str(extra.get("doc_type", "")),

@@ -1,14 +1,15 @@
-"""The course file (course.toml): practicals, deadline, keep-best, rounding, late policy, Moodle settings.
+"""The course file (course.toml): practicals, deadline, keep-best, rounding, late policy, its LMS and runners.
 
 Parses and validates only: it reads no submission, runs nothing and never turns a grade into a float.
 Every problem is a ConfigError naming the file and the dotted key. The keys, their types, defaults and
-meanings are declared once in ``grader.course_schema`` (the README's table is printed from it by
-``grader.config_doc``); runner tables such as ``[docker]`` are validated by their runner's module.
+meanings are declared once in ``grader.course_file`` (the README's table is printed from it by
+``grader.config_doc``); the tables of runners and LMS adapters are validated by their own classes (their
+registries: grader/execution/registry.py, grader/lms/registry.py).
 
 Without a course file (``grader grade --practical ID PATH...``), ``single_practical_course`` builds one
 practical with: keep_best 1, round_step "0.01", max_grade "10", no deadline (lateness never counts:
 late_policy "penalty" at 0 per day, deadline in the year 9000), timezone "UTC", runner "local",
-lang "es", Moodle defaults, timeout_s 1800, no worksheet.
+lang "es", the default LMS with its defaults, timeout_s 1800, no worksheet.
 """
 from __future__ import annotations
 
@@ -20,22 +21,16 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from grader.course_schema import PRACTICAL_ID, TOP_TABLES, CourseFile, PracticalTable
+from grader.course_file import PRACTICAL_ID, TOP_TABLES, CourseFile, PracticalTable
 from grader.errors import ConfigError
 from grader.execution.registry import runner_class, runner_classes, runner_names
-from grader.schema import validated
+from grader.lms.registry import DEFAULT_LMS, lms_class, lms_classes, lms_names
+from grader.config_types import validated
 
 DEFAULT_ASSIGNMENTS_DIR = Path(__file__).resolve().parents[1] / "assignments"
 DEFAULT_TIMEOUT_S = 1800
 # A deadline nobody reaches: used when grading without a course file, so nothing is ever late.
 NO_DEADLINE = datetime(9000, 1, 1, tzinfo=dt_timezone.utc)   # far, yet safe to shift to any zone
-
-@dataclass(frozen=True)
-class MoodleSettings:
-    user_key: str
-    course_grade_item: str
-    decimal_separator: str
-
 
 @dataclass(frozen=True)
 class SimilaritySettings:
@@ -75,10 +70,12 @@ class Course:
     lang: str
     out_dir: Path
     workers: int | None
-    moodle: MoodleSettings
     practicals: dict[str, PracticalConfig]
     # each runner's table (keyed by table name, e.g. "docker"), already its constructor's keyword options
     runner_tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lms: str = DEFAULT_LMS        # the LMS adapter's name (grader/lms/registry.py)
+    # each LMS adapter's table, already its constructor's keyword options (defaults included)
+    lms_tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     similarity: SimilaritySettings = field(default_factory=SimilaritySettings)
     keras_backend: str = "torch"  # KERAS_BACKEND of the notebooks' kernels
 
@@ -103,22 +100,27 @@ def load_course(path: Path) -> Course:
 
 
 def _course_from(data: dict[str, Any], path: Path) -> Course:
-    tables = (*TOP_TABLES, *(cls.options_table for cls in runner_classes() if cls.options_table))
-    unknown = sorted(set(data) - set(tables))
+    lms_tables = [cls.options_table for cls in lms_classes() if cls.options_table]
+    runner_tables = [cls.options_table for cls in runner_classes() if cls.options_table]
+    owned = [*lms_tables, *runner_tables]
+    unknown = sorted(set(data) - {*TOP_TABLES, *owned})
     if unknown:
-        known = ", ".join("[practicals.<id>]" if t == "practicals" else f"[{t}]" for t in TOP_TABLES)
+        # in the README's order: the course, its LMS's, the practicals, similarity, the runners'
+        shown = ["course", *lms_tables, "practicals", "similarity", *runner_tables]
+        known = ", ".join("[practicals.<id>]" if t == "practicals" else f"[{t}]" for t in shown)
         raise ConfigError(f"{path}: {unknown[0]}: unknown top-level table (known: {known})",
                           file=str(path), key=unknown[0])
     if "course" not in data:
         raise ConfigError(f"{path}: the [course] table is missing", file=str(path), key="course")
-    runner_owned = {cls.options_table for cls in runner_classes() if cls.options_table}
-    # a runner's table is its own schema's business (_runner_tables), not the course file's
-    parsed: CourseFile = validated(CourseFile, {k: v for k, v in data.items() if k not in runner_owned
-                                                or k in CourseFile.model_fields}, path)
+    # a runner's or an LMS's table is its own schema's business (_owned_options), not the course file's
+    parsed: CourseFile = validated(CourseFile, {k: v for k, v in data.items() if k not in owned}, path)
     base, course = path.parent, parsed.course
     if course.runner not in runner_names():
         raise ConfigError(f"{path}: course.runner: unknown runner {course.runner!r} (registered: "
                           f"{', '.join(runner_names())})", file=str(path), key="course.runner")
+    if course.lms not in lms_names():
+        raise ConfigError(f"{path}: course.lms: unknown LMS {course.lms!r} (registered: {', '.join(lms_names())})",
+                          file=str(path), key="course.lms")
     assignments_dir = _path(base, course.assignments_dir) if course.assignments_dir else DEFAULT_ASSIGNMENTS_DIR
     deadline = course.deadline
     zone = ZoneInfo(course.timezone)
@@ -138,19 +140,20 @@ def _course_from(data: dict[str, Any], path: Path) -> Course:
         out_dir=_path(base, course.out_dir),
         workers=course.workers,
         keras_backend=course.keras_backend,
-        moodle=MoodleSettings(**parsed.moodle.model_dump()),
         practicals={pid: _practical(table, pid, base, assignments_dir) for pid, table in parsed.practicals.items()},
-        runner_tables=_runner_tables(data, path),
+        runner_tables=_owned_options(runner_classes(), data, path),
+        lms=course.lms,
+        lms_tables=_owned_options(lms_classes(), data, path),
         similarity=SimilaritySettings(enabled=parsed.similarity.enabled, threshold=parsed.similarity.threshold,
                                       min_lines=parsed.similarity.min_lines,
                                       against=tuple(_path(base, a) for a in parsed.similarity.against)),
     )
 
 
-def _runner_tables(data: dict[str, Any], path: Path) -> dict[str, dict[str, Any]]:
-    """Each registered runner's table of course.toml, validated by that runner (grader/execution/registry.py)."""
+def _owned_options(classes: list, data: dict[str, Any], path: Path) -> dict[str, dict[str, Any]]:
+    """Each registered runner's (or LMS adapter's) table of course.toml, validated by its class."""
     return {cls.options_table: cls.validate_options(data.get(cls.options_table, {}), str(path))
-            for cls in runner_classes() if cls.options_table}
+            for cls in classes if cls.options_table}
 
 
 def _path(base: Path, value: str | Path) -> Path:
@@ -183,4 +186,5 @@ def single_practical_course(practical: str, paths: list[Path], data_dir: Path, o
     return Course(path=None, name=practical, keep_best=1, round_step=Decimal("0.01"), max_grade=Decimal("10"),
                   deadline=NO_DEADLINE, timezone="UTC", late_policy="penalty", late_penalty_per_day=Decimal("0"),
                   runner="local", data_dir=Path(data_dir).resolve(), lang="es", out_dir=Path(out_dir).resolve(),
-                  workers=None, moodle=MoodleSettings("email", "Prácticas", "."), practicals={practical: config})
+                  workers=None, practicals={practical: config}, lms=DEFAULT_LMS,
+                  lms_tables=_owned_options([lms_class(DEFAULT_LMS)], {}, Path("--practical")))

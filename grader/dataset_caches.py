@@ -93,8 +93,10 @@ def _student_file(folder: Path, name: str) -> Path | None:
 def mnist_splits(student_data: Path):
     """(x_train, y_train, x_test, y_test), uint8, from the student's training files: the last
     ``TEST_SHARE`` of them is the test split, the rest the training split (disjoint)."""
+    # start-up: numpy only when a cache is written or read
     import numpy as np
 
+    # start-up: numpy only when a cache is written or read
     from grader.idx import read_idx
 
     images = read_idx(_student_file(student_data, MNIST_IMAGES))
@@ -117,6 +119,7 @@ def write_keras_mnist(student_data: Path, keras_home: Path) -> None:
     /tmp/.keras when the home is not writable: the runners make it writable). get_file also compares the
     file's sha256 with the real MNIST's and downloads again on a mismatch: the kernel's start-up hook
     (execution/standins/_grader_dataset_caches.py) accepts exactly these copies."""
+    # start-up: numpy only when a cache is written or read
     import numpy as np
 
     x_train, y_train, x_test, y_test = mnist_splits(student_data)
@@ -137,6 +140,7 @@ def write_torchvision_mnist(student_data: Path, cwd: Path) -> None:
     ``os.path.isfile(fpath)`` when no md5 is given. ``_load_data`` reads
     ``f"{'train' if self.train else 't10k'}-images-idx3-ubyte"`` with ``open(path, "rb")`` (no gzip) and
     checks the type byte (uint8) and the number of dimensions (3 for images, 1 for labels)."""
+    # start-up: numpy only when a cache is written or read
     from grader.idx import write_idx
 
     x_train, y_train, x_test, y_test = mnist_splits(student_data)

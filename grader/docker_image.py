@@ -13,14 +13,15 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-import grader
 from grader.errors import ConfigError, RunnerError
 from grader.execution.docker import connect, gpu_device_requests
+from grader.version import __version__
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TAG = "grader-runtime:latest"
@@ -157,11 +158,11 @@ def content_tag(requirements: Iterable[str], base: str | None, repo: str = "grad
                 root: Path = REPO_ROOT) -> str:
     """A tag that changes exactly when the image would: Dockerfile, wheel list, base and grader sources."""
     digest = hashlib.sha256()
-    digest.update(f"{grader.__version__}\n{base or ''}\n".encode())
+    digest.update(f"{__version__}\n{base or ''}\n".encode())
     digest.update("\n".join(sorted(requirements)).encode())
     for path in _context_files(root):
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
-    return f"{repo}:{grader.__version__}-{digest.hexdigest()[:12]}"
+    return f"{repo}:{__version__}-{digest.hexdigest()[:12]}"
 
 
 def build_image(base: str | None, tag: str = DEFAULT_TAG, wheelhouse: Path | None = None, *,
@@ -294,6 +295,7 @@ def check_image(tag: str = DEFAULT_TAG, *, gpus: object = None) -> ImageReport:
 # --- helpers -------------------------------------------------------------------------------------
 
 def _docker_build(client, context: Path, tag: str, buildargs: dict[str, str], log: Log) -> None:
+    # start-up: the docker SDK only when a container is started
     from docker.errors import APIError
 
     tail: list[str] = []
@@ -313,7 +315,8 @@ def _docker_build(client, context: Path, tag: str, buildargs: dict[str, str], lo
 
 def _run_python(client, image: str, script: str, python: str = "python", device_requests=None) -> str:
     """Output of ``python -c script`` in a throw-away container without network."""
-    from docker.errors import ContainerError, APIError
+    # start-up: the docker SDK only when a container is started
+    from docker.errors import APIError, ContainerError
 
     try:
         out = client.containers.run(image, [python, "-c", script], network_mode="none", remove=True,
@@ -325,6 +328,7 @@ def _run_python(client, image: str, script: str, python: str = "python", device_
 
 
 def _image_exists(client, tag: str) -> bool:
+    # start-up: the docker SDK only when a container is started
     from docker.errors import ImageNotFound
 
     try:
@@ -353,7 +357,6 @@ def _context_files(root: Path) -> list[Path]:
 
 
 def _pyproject_dependencies(root: Path = REPO_ROOT) -> list[str]:
-    import tomllib
 
     try:
         deps = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]

@@ -15,7 +15,7 @@ from typing import Any
 from grader.i18n import msg
 from grader.notebooks import read_notebook
 from grader.records import Reason
-from grader.specs import Assignment
+from grader.loaded_assignment import Assignment
 
 
 def imports_keras(cells: list[Any]) -> bool:

@@ -2,7 +2,8 @@
 
 Messages are filed by the module that emits them: ``grader/messages/<stage>.toml`` (intake,
 inspection, execution, ...) and ``grader/messages/checks/<kind>.toml``; a practical whose reference
-emits codes of its own ships them in ``assignments/<id>/messages.toml``. Each entry is
+emits codes of its own ships them in ``messages.toml`` in its folder, which joins the catalogue when the
+practical is loaded (grader.assignment: ``add_practical_catalogue``). Each entry is
 ``[code] en = "..." es = "..."`` with ``{param}`` placeholders, and count-aware words:
 ``{days:día|días}`` is "día" when ``days`` is 1 and "días" otherwise (a list counts its items).
 ``{evalue:?: }`` is ": " and the value when the value shows something, else nothing: no sentence ends in a
@@ -37,28 +38,34 @@ from grader.records import Reason
 LANGUAGES = ("es", "en")
 MESSAGES_DIR = Path(__file__).parent / "messages"
 _RENAMED = MESSAGES_DIR / "renamed.toml"
-PRACTICAL_CATALOGUE = "messages.toml"   # in assignments/<id>/, beside assignment.toml
+PRACTICAL_CATALOGUE = "messages.toml"   # in a practical's folder, beside assignment.toml
+_PRACTICALS: dict[str, Path] = {}       # practical id -> its own catalogue, as last loaded
+
+
+def add_practical_catalogue(practical: str, path: Path) -> None:
+    """A loaded practical's own messages join the catalogue; loading a practical of the same id again (its
+    public copy, a copy being checked) puts its file in place of the earlier one."""
+    path = Path(path).resolve()
+    if _PRACTICALS.get(practical) != path:
+        _PRACTICALS[practical] = path
+        catalogue.cache_clear()
 
 
 def catalogue_files() -> list[Path]:
-    """The grader's catalogue files, then each bundled practical's own (a wheel carries public copies)."""
-    from grader.course import DEFAULT_ASSIGNMENTS_DIR
-    from grader.public_specs import PUBLIC_DIR
-
-    assignments = DEFAULT_ASSIGNMENTS_DIR if DEFAULT_ASSIGNMENTS_DIR.is_dir() else PUBLIC_DIR
-    grader_files = sorted(p for p in MESSAGES_DIR.rglob("*.toml") if p != _RENAMED)
-    return grader_files + sorted(assignments.glob(f"*/{PRACTICAL_CATALOGUE}"))
+    """The grader's catalogue files, then the loaded practicals' own."""
+    return sorted(p for p in MESSAGES_DIR.rglob("*.toml") if p != _RENAMED) + list(_PRACTICALS.values())
 
 
 @lru_cache(maxsize=1)
 def catalogue() -> dict[str, dict[str, str]]:
-    """code -> {lang: template}, merged from every catalogue file; duplicated codes are a bug."""
+    """code -> {lang: template}, merged from every catalogue file; a code defined twice with other texts is a
+    bug (the grader's) or a practical's clash with another's (said as a ValueError naming the file)."""
     merged: dict[str, dict[str, str]] = {}
     for path in catalogue_files():
         with path.open("rb") as fh:
             entries = tomllib.load(fh)
         for code, texts in entries.items():
-            if code in merged:
+            if code in merged and merged[code] != texts:
                 raise ValueError(f"message code {code!r} defined twice (again in {path})")
             merged[code] = texts
     return merged

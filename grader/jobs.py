@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader import __version__
 from grader.assignment import Assignment
 from grader.checks.evaluate import evaluate, probe_outputs
 from grader.checks.plan import ADAPTATIONS, ProbePlan, plan_probe
@@ -27,6 +26,7 @@ from grader.editions import edition_notes
 from grader.execution.reassign import reassignment_notes
 from grader.notebooks import inspect, read_notebook
 from grader.records import Evaluation, InspectionReport, RunResult, Submission
+from grader.version import __version__
 
 # runner status -> the submission's status; anything unlisted is an error
 _RUN_STATUS = {"ok": "graded", "timeout": "timeout"}
@@ -158,11 +158,11 @@ def _reassigned_parameters(notebook: Path, parameters: dict[str, Any]):
 
 
 # the notebook check's verdict that the hand-in shows no outputs where an executed notebook shows them
-_NOT_RUN_CODES = frozenset({"checks_notebook_outputs_missing", "checks_notebook_end_not_shown",
-                            "checks_notebook_run_outputs_missing"})
+_NOT_RUN_CODES = frozenset({"notebook_outputs_missing", "notebook_end_not_shown",
+                            "notebook_run_outputs_missing"})
 # ... and that it is the template as handed out: a status of its own, whatever its run did (the template's
 # own stubs raise NotImplementedError, which is no crash of the student's)
-_TEMPLATE_CODES = frozenset({"checks_notebook_template"})
+_TEMPLATE_CODES = frozenset({"notebook_template"})
 
 
 def _forged(checks) -> bool:

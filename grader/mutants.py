@@ -27,8 +27,18 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 from grader.assignment import Assignment, load_assignment
-from grader.specs import CheckSpec
+from grader.checks import get_check
+from grader.checks.evaluate import evaluate
+from grader.checks.plan import plan_probe
+from grader.loaded_assignment import CheckSpec, resolve
+from grader.probe import load_probe
+from grader.records import RunResult
+from grader.references import needs_reference, with_reference
+from grader.selfcheck import LIVE_KERNEL
+from grader.student_data import write_student_data
 
 FILE_NAME = "mutants.py"
 
@@ -104,8 +114,6 @@ def run_source(source: str, student_dir: Path | None) -> dict[str, Any]:
 
 def right_student(assignment: Assignment, student_dir: Path | None = None) -> dict[str, Any]:
     """What a student who earns every point defines: ``STUDENT`` run, else each function check's reference."""
-    from grader.specs import resolve
-
     source = student_source(assignment)
     if source is not None:
         return run_source(source, student_dir)
@@ -123,8 +131,6 @@ def mutant_student(assignment: Assignment, one: Mutant, student_dir: Path | None
 def reachable(assignment: Assignment, names: set[str]) -> tuple[CheckSpec, ...]:
     """The probe checks that name one of ``names`` among their options: the only ones a student's objects can
     change (a check of ``model`` cannot see a mutant of ``softmax`` in a namespace without a model)."""
-    from grader.checks import get_check
-
     return tuple(spec for spec in assignment.checks if get_check(spec.kind).uses_probe
                  and any(isinstance(v, str) and v in names for v in spec.options.values()))
 
@@ -135,12 +141,6 @@ def grade_practical(assignment: Assignment, students: dict[str, dict[str, Any]],
     """label -> {check id: CheckResult} of every check the students' objects reach, all on one seed's cases.
     ``data_dir``: the course data folder the checks plan from; relative thresholds must be resolved first
     (grader.references.with_reference)."""
-    from grader.checks.evaluate import evaluate
-    from grader.checks.plan import plan_probe
-    from grader.records import RunResult
-    from grader.references import needs_reference
-    from grader.selfcheck import _LIVE_KERNEL
-
     names = {name for namespace in students.values() for name in namespace}
     alone = replace(assignment, checks=reachable(assignment, names))
     if needs_reference(alone):
@@ -156,7 +156,7 @@ def grade_practical(assignment: Assignment, students: dict[str, dict[str, Any]],
             with contextlib.redirect_stdout(io.StringIO()):     # the probe's "n/m items answered"
                 probe.main(namespace, plan.nonce, str(probe_dir), str(out_dir))
             run = RunResult(status="ok", duration_s=0.0, executed_notebook=None, out_dir=out_dir)
-            results[label] = {r.check_id: r for r in evaluate(alone, plan, _LIVE_KERNEL, run)}
+            results[label] = {r.check_id: r for r in evaluate(alone, plan, LIVE_KERNEL, run)}
     return results
 
 
@@ -171,8 +171,6 @@ def points_lost(assignment: Assignment, check_id: str, functions: dict[str, Call
 
 def _seed_student(seed: int) -> None:
     """The student's own draws (torch.multinomial, np.random.choice) repeat with the seed."""
-    import numpy as np
-
     np.random.seed(seed)
     if "torch" in sys.modules:
         sys.modules["torch"].manual_seed(seed)
@@ -180,8 +178,6 @@ def _seed_student(seed: int) -> None:
 
 def _probe_module():
     """The probe file as the kernel runs it; loaded after torch, so that it passes tensors."""
-    from grader.probe import load_probe
-
     return load_probe("grader_probe_mutants")
 
 
@@ -230,9 +226,6 @@ def loss_table(assignment: Assignment, seeds: range, data_dir: Path | None = Non
 def main(argv: list[str]) -> int:
     """``python -m grader.mutants assignments/rnn_text [SEEDS] [--data DIR]``: each mutant's points lost per
     check (least and most over the seeds) and whether that is what the point table takes."""
-    from grader.references import with_reference
-    from grader.student_data import write_student_data
-
     args = list(argv)
     data_dir = Path(args.pop(args.index("--data") + 1)) if "--data" in args else None
     args = [a for a in args if a != "--data"]

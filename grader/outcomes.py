@@ -12,7 +12,7 @@ from grader.editions import not_offered
 from grader.i18n import msg
 from grader.overrides import Override
 from grader.prose_numbers import points
-from grader.records import CourseGrade, Evaluation, PracticalScore, Student, WorksheetRow
+from grader.records import CourseGrade, Evaluation, PracticalScore, RosterRow, Student
 from grader.scoring import apply_late_policy, course_grade, late_status, scale, sum_points
 
 
@@ -23,7 +23,7 @@ def missing_score(practical: str, participant: str, student: Student, max_score:
 
 
 def practical_score(evaluation: Evaluation, student: Student, participant: str, full_name: str,
-                    row: WorksheetRow | None, course: Course, override: Override | None) -> PracticalScore:
+                    row: RosterRow | None, course: Course, override: Override | None) -> PracticalScore:
     max_score = evaluation.max_points
     score = sum_points(evaluation.checks, max_score)
     late, days = late_status(row.submitted_at if row else None, course.deadline)

@@ -4,7 +4,7 @@ Reads and validates only; applying an override is outcomes.py's job. Scores stay
 bad row stops the batch with the file, line and problem rather than being skipped silently.
 
 Columns (header required, any order, extra columns ignored): ``practical,participant,score,reason``.
-``participant`` is Moodle's participant number N of that practical ("Participant 123" is accepted);
+``participant`` is the LMS's participant number of that practical (Moodle's N) ("Participant 123" is accepted);
 ``score`` is on the practical's own scale, "." or "," as decimal separator.
 """
 from __future__ import annotations

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from grader.assignment import Assignment, load_assignment, resolve
+from grader.assignment import Assignment, resolve
 from grader.course import Course
 from grader.errors import ConfigError, GraderError
 from grader.execution import get_runner, runner_class
@@ -22,13 +22,15 @@ from grader.execution.pool import Finished, LocalPool, Started
 from grader.execution.safe_files import private_dir
 from grader.exports import ExportReport, write_all
 from grader.jobs import JobSpec, run_job
-from grader.lms.moodle import Worksheet
+from grader.lms.base import Lms
+from grader.out_layout import OutLayout
 from grader.outcomes import course_grades, missing_score, practical_score
 from grader.overrides import load_overrides
 from grader.preflight import check_course_inputs
 from grader.progress import BatchProgress
 from grader.references import with_reference
 from grader.records import CourseGrade, Evaluation, Flag, PracticalScore, Student, Submission
+from grader.similarity import run_similarity
 from grader.store import Store
 from grader.students import join_students
 from grader.submissions import collect
@@ -41,7 +43,8 @@ class BatchResult:
     grades: list[CourseGrade]
     files: list[Path]
     warnings: list[str] = field(default_factory=list)
-    attention: list[Flag] = field(default_factory=list)   # students Moodle will not take as exported
+    attention: list[Flag] = field(default_factory=list)   # students the LMS will not take as exported
+    lms: str = ""              # the LMS's name as instructors call it (its adapter's title)
     executed: int = 0          # jobs run in this batch (the rest came from the store)
     reused: int = 0
 
@@ -49,7 +52,6 @@ class BatchResult:
 @dataclass
 class _Intake:
     submissions: dict[str, list[Submission]]
-    worksheets: dict[str, Worksheet | None]
     warnings: list[str]
 
 
@@ -62,12 +64,13 @@ def grade_course(course: Course, out_dir: Path | None = None, *, force: bool = F
     local pool of ``workers`` (GPU slots from ``gpus``) or on the Dask cluster ``dask``; ``static``
     scores the notebooks as handed in without running them."""
     out_dir = Path(out_dir or course.out_dir).resolve()   # runners work from other folders
+    out = OutLayout(out_dir)
     runner_name = runner_name or course.runner
     runner_class(runner_name)   # an unknown --runner stops here, listing the registered ones
     _check_selection(course, only, student)
     # a bad input stops here, before anything is written: the course's inputs, its practicals, its overrides
-    worksheets = check_course_inputs(course, static=static)
-    assignments = {pid: load_assignment(cfg.assignment_dir) for pid, cfg in course.practicals.items()}
+    inputs = check_course_inputs(course, static=static)
+    assignments, lms = inputs.assignments, inputs.lms
     max_scores = {pid: a.max_points for pid, a in assignments.items()}
     overrides = (load_overrides(course.path.parent / "overrides.csv", course, max_scores=max_scores)
                  if course.path else {})
@@ -76,62 +79,63 @@ def grade_course(course: Course, out_dir: Path | None = None, *, force: bool = F
         # first of all: a grader killed mid-batch (kill -9) left its jobs running; they are ours to stop
         stop_marked(mark, runner_name)
         # runs leave notebooks' files under work/: no other account of the host may enter it
-        private_dir(out_dir / "work")
+        private_dir(out.work_dir)
         # relative thresholds made absolute for every practical, selected or not: the job keys of the
         # practicals a partial run leaves alone must stay those of their stored results
         assignments = {pid: a if static else
                        with_reference(a, course.data_dir, {**a.parameters, **course.practicals[pid].parameters},
                                       out_dir, log=told.note)
                        for pid, a in assignments.items()}
-        intake = _intake(course, out_dir, worksheets)
-        roster = join_students(intake.submissions, intake.worksheets, course.moodle.user_key)
-        result = BatchResult(out_dir, [], [], [], warnings=intake.warnings + list(roster.warnings))
+        intake = _intake(course, out, lms)
+        roster = join_students(intake.submissions, lms.rosters, lms)
+        result = BatchResult(out_dir, [], [], [], warnings=intake.warnings + lms.warnings + list(roster.warnings),
+                             lms=lms.title)
         plan = _Dispatch(runner_name, course.runner_options(runner_name), workers or course.workers, gpus, dask,
                          static, mark)
 
-        with Store(out_dir / "grader.sqlite") as store:
+        with Store(out.store) as store:
             if force:
                 store.forget(practical=only, participant=student)
             evaluations, todo = {}, []
             for pid, subs in intake.submissions.items():
-                specs = _job_specs(course, pid, assignments[pid], subs, out_dir, timeout_s, static, mark)
+                specs = _job_specs(course, pid, assignments[pid], subs, out, timeout_s, static, mark)
                 missing = _reuse_stored(store, specs, evaluations, result, only, student)
-                todo += _with_student_data(missing, pid, assignments[pid], course.data_dir, out_dir, static)
-            # the progress line shows the final score (lateness, overrides), as the feedback will
-            final = _Policy(course, intake, roster.students, overrides)
+                todo += _with_student_data(missing, pid, assignments[pid], course.data_dir, out, static)
+            # course policy, applied once per evaluation: the progress line shows the final score (lateness,
+            # overrides) as it finishes, and the same score is what the store, the feedback and the LMS get
+            final = _Policy(course, intake, lms, roster.students, overrides)
             with told as shown:
                 shown.start(len(todo), result.reused)
                 with closing(plan.events(todo)) as events:
                     for event in events:
                         _record(event, store, evaluations, result, shown, final)
-            result.scores = _scores(course, assignments, intake, roster.students, evaluations, overrides)
+            result.scores = _scores(final, assignments, roster.students, evaluations)
             if not static:   # a static look never replaces the real scores
                 store.put_scores(result.scores)
                 store.put_students(roster.students)   # `grader report` grades the same people
         result.grades = course_grades(course, roster.students, result.scores)
-        exports_dir = out_dir / "static" if static else out_dir   # a static look never touches the real files
+        exports = out.static if static else out   # a static look never touches the real files
         similar_files: list[Path] = []
         if course.similarity.enabled:   # flags for a human, never a grade: see grader/similarity/
-            from grader.similarity import run_similarity
             # before the exports: the report lists this run's flags, not the previous run's
-            similar = run_similarity(course, exports_dir,
-                                     {p: s for p, s in intake.submissions.items() if only in (None, p)})
+            similar = run_similarity(course, exports.root,
+                                     {p: s for p, s in intake.submissions.items() if only in (None, p)},
+                                     assignments=assignments, titles=inputs.titles)
             similar_files, result.warnings = similar.files[:2], result.warnings + similar.warnings
-        exported: ExportReport = write_all(exports_dir, course, result.scores, result.grades, intake.worksheets)
-        result.files = [out_dir / "grader.sqlite", *exported.files, *similar_files]
+        exported: ExportReport = write_all(exports, course, result.scores, result.grades, lms, inputs.titles)
+        result.files = [out.store, *exported.files, *similar_files]
         result.warnings = result.warnings + exported.warnings
         result.attention = exported.attention
         return result
 
 
-def _intake(course: Course, out_dir: Path, worksheets: dict[str, Worksheet | None]) -> _Intake:
+def _intake(course: Course, out: OutLayout, lms: Lms) -> _Intake:
     submissions, warnings = {}, []
     for pid, cfg in course.practicals.items():
-        found = collect(pid, list(cfg.submissions), out_dir / "intake" / pid)
+        found = collect(pid, list(cfg.submissions), out.intake(pid), lms=lms)
         submissions[pid] = found.submissions
         warnings += found.problems
-        warnings += worksheets[pid].warnings if worksheets.get(pid) is not None else []
-    return _Intake(submissions, worksheets, warnings)
+    return _Intake(submissions, warnings)
 
 
 def _check_selection(course: Course, only: str | None, student: str | None) -> None:
@@ -141,7 +145,7 @@ def _check_selection(course: Course, only: str | None, student: str | None) -> N
         raise ConfigError("--student N needs --only PRACTICAL: participant numbers differ between practicals")
 
 
-def _job_specs(course: Course, pid: str, assignment: Assignment, subs: list[Submission], out_dir: Path,
+def _job_specs(course: Course, pid: str, assignment: Assignment, subs: list[Submission], out: OutLayout,
                timeout_s: float | None, static: bool, mark: str) -> list[JobSpec]:
     cfg = course.practicals[pid]
     parameters = {**assignment.parameters, **cfg.parameters}
@@ -151,7 +155,7 @@ def _job_specs(course: Course, pid: str, assignment: Assignment, subs: list[Subm
         assignment = replace(assignment, dataset_caches=())
     adaptations = {} if cfg.adaptations is None else {"adaptations": tuple(cfg.adaptations)}
     return [JobSpec(submission=s, assignment=assignment, parameters=parameters, course_data_dir=course.data_dir,
-                    student_data_dir=course.data_dir, work_dir=out_dir / "work" / pid / s.participant,
+                    student_data_dir=course.data_dir, work_dir=out.run_dir(pid, s.participant),
                     timeout_s=float(timeout_s or cfg.timeout_s), static=static,
                     env={MARK_VAR: mark, "KERAS_BACKEND": course.keras_backend}, **adaptations)
             for s in subs]
@@ -172,12 +176,12 @@ def _reuse_stored(store: Store, specs: list[JobSpec], evaluations: dict, result:
     return missing
 
 
-def _with_student_data(specs: list[JobSpec], pid: str, assignment: Assignment, data_dir: Path, out_dir: Path,
+def _with_student_data(specs: list[JobSpec], pid: str, assignment: Assignment, data_dir: Path, out: OutLayout,
                        static: bool) -> list[JobSpec]:
     """The notebook's data is prepared only when something of this practical is going to run."""
     if not specs or static:
         return specs
-    dest = out_dir / "work" / pid / "_data"
+    dest = out.student_data(pid)
     student_data = _student_data(assignment, data_dir, dest, specs[0].parameters)
     return [replace(spec, student_data_dir=student_data) for spec in specs]
 
@@ -255,10 +259,12 @@ def _student_data(assignment: Assignment, data_dir: Path, dest: Path, parameters
 
 @dataclass
 class _Policy:
-    """Course policy (lateness, overrides) applied to one evaluation: the score students are given."""
+    """Course policy (lateness, overrides) applied to one evaluation: the score students are given. Each
+    evaluation is scored once (kept by its job key): the progress line and the batch's scores are the same."""
 
     course: Course
     intake: _Intake
+    lms: Lms
     students: list[Student]
     overrides: dict
 
@@ -267,21 +273,25 @@ class _Policy:
                       for s in subs}
         self.people = {(pid, participant): student for student in self.students
                        for pid, participant in student.participants.items()}
+        self.given: dict[tuple[str, str, str], PracticalScore] = {}
 
     def score(self, evaluation: Evaluation, student: Student | None = None) -> PracticalScore | None:
         key = (evaluation.practical, evaluation.participant)
         student = student or self.people.get(key)
         if student is None:
             return None
-        ws = self.intake.worksheets.get(evaluation.practical)
-        row = ws.entries.get(evaluation.participant) if ws else None
-        return practical_score(evaluation, student, evaluation.participant, self.names.get(key, student.full_name),
-                               row, self.course, self.overrides.get(key))
+        done = (*key, evaluation.job_key)
+        if done not in self.given:
+            roster = self.lms.rosters.get(evaluation.practical)
+            row = roster.rows.get(evaluation.participant) if roster else None
+            self.given[done] = practical_score(evaluation, student, evaluation.participant,
+                                               self.names.get(key, student.full_name), row, self.course,
+                                               self.overrides.get(key))
+        return self.given[done]
 
 
-def _scores(course: Course, assignments: dict[str, Assignment], intake: _Intake, students: list[Student],
-            evaluations: dict[tuple[str, str], Evaluation], overrides: dict) -> list[PracticalScore]:
-    policy = _Policy(course, intake, students, overrides)
+def _scores(policy: _Policy, assignments: dict[str, Assignment], students: list[Student],
+            evaluations: dict[tuple[str, str], Evaluation]) -> list[PracticalScore]:
     scores = []
     for student in students:
         for pid, participant in student.participants.items():

@@ -1,42 +1,45 @@
-"""The course's inputs, checked before anything is graded or written: the course data folder, every
-submission source, every worksheet, and a decimal separator override ("," is misread by Moodle on a
-worksheet written with ".").
+"""The course's inputs, loaded and checked before anything is graded or written: every practical (its folder and
+assignment.toml, the editions offered), every submission source, the course data folder, and the LMS's own
+inputs (its adapter reads and checks them: grader/lms/).
 
-A problem here would silently give everyone "not handed in" or hand Moodle a file it misreads, so each
-is an InputError (exit 2) naming the course key and the path, in one line. Reads, never writes.
+A problem here would silently give everyone "not handed in" or fail every run alike, so each is an InputError
+(exit 2) or ConfigError naming the course key and the path, in one line. Reads, never writes; what it loads is
+handed down (``CourseInputs``), so that nothing is read twice.
 """
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
+from grader.assignment import Assignment, Titles, load_assignment
 from grader.course import Course
-from grader.assignment import keras_edition_file
-from grader.errors import ConfigError, InputError
-from grader.lms.archive_names import name_key
-from grader.lms.worksheet import Worksheet, own_separator, read_worksheet
-from grader.submissions import listed_participants
-
-_BLIND = {"participant", "participante"}
+from grader.errors import InputError
+from grader.lms.base import Lms
+from grader.lms.registry import lms_class
 
 
-def check_course_inputs(course: Course, *, static: bool = False) -> dict[str, Worksheet | None]:
-    """Every practical's worksheet, read and checked; InputError on the first unusable input. ``static``: the
-    notebooks will not run, so the data folder is not needed."""
+@dataclass(frozen=True)
+class CourseInputs:
+    assignments: dict[str, Assignment]   # practical id -> its loaded assignment
+    titles: dict[str, Titles]            # practical id -> what people read instead of ids (hidden checks' too)
+    lms: Lms                             # the course's LMS adapter, its rosters read and checked
+
+
+def check_course_inputs(course: Course, *, static: bool = False) -> CourseInputs:
+    """Every practical loaded and every input checked; InputError (or ConfigError) on the first unusable one.
+    ``static``: the notebooks will not run, so the data folder is not needed."""
     for pid, cfg in course.practicals.items():
         _check_assignment(course, pid, cfg.assignment_dir)
-        _check_editions(course, pid, cfg.assignment_dir, cfg.editions)
+    assignments = {pid: load_assignment(cfg.assignment_dir) for pid, cfg in course.practicals.items()}
+    for pid, cfg in course.practicals.items():
+        _check_editions(course, pid, assignments[pid], cfg.editions)
         for source in cfg.submissions:
             _check_source(course, f"practicals.{pid}.submissions", source)
     if not static:
         _check_data_dir(course)
-    worksheets = {pid: _read(course, pid, cfg.worksheet) for pid, cfg in course.practicals.items()}
-    listed = {pid: listed_participants(cfg.submissions) for pid, cfg in course.practicals.items()}
-    for pid, ws in worksheets.items():
-        _check_separator(course, pid, ws)
-        if ws is not None:
-            _check_belongs(course, pid, ws, listed, worksheets)
-    return worksheets
+    titles = {pid: Titles.of(a) for pid, a in assignments.items()}
+    return CourseInputs(assignments, titles, lms_class(course.lms).open(course, titles))
 
 
 def _where(course: Course, key: str, path: Path) -> str:
@@ -67,20 +70,15 @@ def _check_assignment(course: Course, pid: str, folder: Path) -> None:
                      key=f"practicals.{pid}")
 
 
-def _check_editions(course: Course, pid: str, folder: Path, offered: tuple[str, ...] | None) -> None:
+def _check_editions(course: Course, pid: str, assignment: Assignment, offered: tuple[str, ...] | None) -> None:
     """An edition offered must exist: a course offering Keras for a practical without a Keras template
     would tell students to use one nobody wrote."""
-    if not offered or "keras" not in offered:
+    if not offered or "keras" not in offered or assignment.keras_edition:
         return
-    try:
-        declared = keras_edition_file(folder)
-    except ConfigError:
-        return    # the assignment's own loader names what is wrong with it
-    if not declared:
-        key = f"practicals.{pid}.editions"
-        raise InputError(f"{_where(course, key, folder / 'assignment.toml')}: the course offers the Keras edition, "
-                         f"but {pid} has none (no [keras] edition in its assignment.toml); offer [\"pytorch\"]",
-                         key=key)
+    key = f"practicals.{pid}.editions"
+    raise InputError(f"{_where(course, key, assignment.directory / 'assignment.toml')}: the course offers the Keras "
+                     f"edition, but {pid} has none (no [keras] edition in its assignment.toml); offer [\"pytorch\"]",
+                     key=key)
 
 
 def _check_source(course: Course, key: str, source: Path) -> None:
@@ -95,71 +93,3 @@ def _check_source(course: Course, key: str, source: Path) -> None:
         except OSError as err:
             raise InputError(f"{_where(course, key, source)}: cannot be read ({err.strerror})", key=key) from None
     # a file that is not a zip is the intake's warning line (the rest of the course is still graded)
-
-
-def _read(course: Course, pid: str, path: Path | None) -> Worksheet | None:
-    if path is None:
-        return None
-    key = f"practicals.{pid}.worksheet"
-    if not path.is_file():
-        raise InputError(f"{_where(course, key, path)}: no such file", key=key)
-    try:
-        return read_worksheet(path, course.timezone)
-    except InputError as err:
-        # read_worksheet names the file; the key tells which line of course.toml to fix
-        raise InputError(f"{course.path}: {key}: {err}" if course.path else str(err), key=key) from None
-
-
-def _check_separator(course: Course, pid: str, ws: Worksheet | None) -> None:
-    """Moodle's unformat_float turns only the uploader's own separator into ".", so "." is read right in every
-    language and only a "," override can be misread: "9,50" uploaded by a teacher whose interface writes
-    "10.00" is stored as 9, silently. The uploader's language is the worksheet's (its headers must match it):
-    its own numbers say which separator that is; a worksheet that shows none, or a new one, by its language."""
-    configured = course.moodle.decimal_separator
-    if configured == ".":
-        return
-    key = "moodle.decimal_separator"
-    if ws is None:
-        if course.lang == "en":
-            raise InputError(f"{course.path}: {key} = {configured!r}: practicals.{pid} has no worksheet, so a new "
-                             "English one is written, and an English Moodle reads '9,50' as 9; remove the key "
-                             "(grades are then written with '.', which Moodle reads in every language)", key=key)
-        return
-    own = own_separator(ws)
-    used, example = own if own else ("." if ws.lang == "en" else ",", None)
-    if used != configured:
-        shown = f"whose numbers are written like {example!r}" if example else "an English worksheet"
-        raise InputError(f"{course.path}: {key} = {configured!r} would be misread on {ws.path} "
-                         f"(practicals.{pid}.worksheet), {shown}: Moodle stores '9,50' as 9 there; remove the key "
-                         "(grades are then written with '.', which Moodle reads in every language)", key=key)
-
-
-def _check_belongs(course: Course, pid: str, ws: Worksheet, listed: dict[str, dict[str, str]],
-                   worksheets: dict[str, Worksheet | None]) -> None:
-    """Participant numbers differ between practicals: another practical's worksheet matches few of them."""
-    mine = listed[pid]
-    matched = _matches(ws, mine)
-    if not mine or 2 * matched >= len(mine):
-        return
-    hints = [f"it looks like the worksheet of {other}" for other, theirs in listed.items()
-             if other != pid and theirs and 2 * _matches(ws, theirs) >= len(theirs)]
-    hints += [f"practicals.{other}.worksheet ({other_ws.path.name}) fits {pid}'s submissions"
-              for other, other_ws in worksheets.items()
-              if other != pid and other_ws is not None and 2 * _matches(other_ws, mine) >= len(mine)]
-    key = f"practicals.{pid}.worksheet"
-    raise InputError(f"{_where(course, key, ws.path)}: only {matched} of the {len(mine)} participants in {pid}'s "
-                     "submissions are in this worksheet" + ("; " + "; ".join(hints) if hints else "")
-                     + ": is it the worksheet of another practical?", key=key)
-
-
-def _matches(ws: Worksheet, participants: dict[str, str]) -> int:
-    """Participants of an archive found in a worksheet: same N and, where both show one, the same name."""
-    count = 0
-    for n, full_name in participants.items():
-        row = ws.entries.get(n)
-        if row is None:
-            continue
-        theirs, ours = name_key(row.full_name or ""), name_key(full_name)
-        if not theirs or not ours or ours in _BLIND or theirs in _BLIND or theirs in ours:
-            count += 1    # "theirs in ours": a team prefix ("Team A-Ana Pérez") keeps the person's name
-    return count

@@ -119,6 +119,7 @@ class RichProgress(BatchProgress):
 
     def __init__(self, console, lang: str = "en") -> None:
         super().__init__()
+        # start-up: rich's live bar only when a terminal shows it
         from rich.markup import escape
         from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                                    TimeRemainingColumn)

@@ -4,7 +4,7 @@ in Spanish, one way to write a grade and one way to write points.
 The rule, everywhere a person reads: a grade (a practical's score, a course grade) has two decimals
 ("9,50/10"); points are written as the point table (assignment.toml) writes them, without trailing zeros
 and with at most two decimals ("4/4", "0,5/0,5", "1,25/1,5"); a maximum is written as points.
-Display only: never for a number Moodle parses (grader/lms/numbers.py writes those), and never rounds a
+Display only: never for a number an LMS parses (grader/lms/moodle/numbers.py writes Moodle's), and never rounds a
 value that is then computed with.
 """
 from __future__ import annotations

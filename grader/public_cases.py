@@ -6,7 +6,7 @@ fixed public seed, the reference computes their outputs, and both are written as
 public_function), which compares the student's function with those stored outputs (as otter's public
 tests do). A public check whose other hooks live in reference/ (metrics, training checks, vocabulary) is
 kept as ``at_submission``: its id and points, judged at grading. Hidden checks are placeholders already
-(grader.public_specs). The spec names nothing of reference/, so the wheel needs no ``reference`` package.
+(grader.public_copies). The spec names nothing of reference/, so the wheel needs no ``reference`` package.
 """
 from __future__ import annotations
 
@@ -20,17 +20,30 @@ from typing import Any
 import numpy as np
 import tomli_w
 
-from grader.public_specs import public_spec
+from grader.assignment import load_assignment
+from grader.checks import get_check
+from grader.checks.base import PlanContext
+from grader.checks.function import FunctionCheck
+from grader.loaded_assignment import resolve
+from grader.public_copies import copy_public_files, public_spec
 
 PUBLIC_SEED = 20270331          # the public cases are the same in every build and every run
 SHIPPED_PREFIX = "grader."      # hooks a student wheel can resolve
 
 
+def write_student_assignments(source: Path, dest: Path) -> list[str]:
+    """Every practical of ``source`` (assignments/) as the student wheel carries it, into ``dest``."""
+    shutil.rmtree(dest, ignore_errors=True)      # nothing of an earlier build's kind stays
+    written = []
+    for spec in sorted(Path(source).glob("*/assignment.toml")):
+        write_student_assignment(spec.parent, Path(dest) / spec.parent.name)
+        copy_public_files(spec.parent, Path(dest) / spec.parent.name)
+        written.append(spec.parent.name)
+    return written
+
+
 def write_student_assignment(source: Path, dest: Path) -> None:
     """``source`` (assignments/<id>) as a student wheel carries it, into ``dest``."""
-    from grader.assignment import load_assignment
-    from grader.checks import get_check
-
     assignment = load_assignment(source)   # the full spec, its references resolved (reference/ is here)
     data = tomllib.loads(public_spec((Path(source) / "assignment.toml").read_text(encoding="utf-8")))
     data["assignment"].pop("student_data", None)   # `grader data` is the instructor's (needs reference/)
@@ -53,8 +66,6 @@ def write_student_assignment(source: Path, dest: Path) -> None:
 
 
 def _public_function(table: dict[str, Any], spec, folder: Path, cases_dir: str) -> dict[str, Any]:
-    from grader.checks.base import PlanContext
-    from grader.checks.function import FunctionCheck
 
     public = {k: v for k, v in table.items() if k not in ("reference", "cases")}
     if spec.options.get("compare"):
@@ -88,8 +99,6 @@ def _stored(folder: Path, name: str, expected: Any, *, raw: bool) -> dict[str, A
 
 def _shipped(ref: str, check_id: str) -> str:
     """A compare function as the wheel can import it: defined in the grader, whatever module re-exports it."""
-    from grader.specs import resolve
-
     obj = resolve(ref)
     module = getattr(obj, "__module__", "") or ""
     if not module.startswith(SHIPPED_PREFIX):

@@ -29,11 +29,11 @@ class Reason:
 
 @dataclass(frozen=True)
 class Submission:
-    """One student's hand-in for one practical, as found in a Moodle archive or folder."""
+    """One student's hand-in for one practical, as found in an LMS's archive or a folder."""
 
     practical: str
-    participant: str            # Moodle's per-assignment participant id N (digits), the worksheet join key
-    full_name: str              # as Moodle wrote it (cleaned); "Participant" under blind marking
+    participant: str            # the LMS's per-practical participant id (Moodle: N, digits), the roster's join key
+    full_name: str              # as the LMS wrote it (cleaned); its blind-marking word under blind marking
     source: str                 # archive or folder it came from
     files: tuple[Path, ...]     # every file of this submission, extracted
     notebook: Path | None       # the notebook chosen for grading, None when there is none
@@ -43,16 +43,24 @@ class Submission:
 
 
 @dataclass(frozen=True)
-class WorksheetRow:
-    """One row of a downloaded Moodle grading worksheet, understood."""
+class RosterRow:
+    """One participant of one practical as the LMS lists them (its roster): who, and when they handed in."""
 
     participant: str
     full_name: str | None
     email: str | None
-    identity: dict[str, str]          # other identity columns present (e.g. "idnumber", "username")
-    max_grade: Decimal | None
-    submitted_at: datetime | None     # timezone-aware; None when absent or unparsable
-    submitted_at_raw: str | None
+    key: str | None                   # the course's user key (joins a person across practicals); None: none
+    submitted_at: datetime | None     # timezone-aware; None when the LMS does not say (lateness unknown)
+
+
+@dataclass(frozen=True)
+class PracticalRoster:
+    """The rows an LMS gave for one practical (a downloaded worksheet, a class list)."""
+
+    source: str                       # where they came from, for the instructor's lines (a file's path)
+    rows: dict[str, RosterRow]        # participant -> row
+    key_name: str = "user key"        # what the key is, in the instructor's lines ("email")
+    keyed: bool = True                # False: the source has no user-key column at all (joined by name)
 
 
 @dataclass(frozen=True)

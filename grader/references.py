@@ -14,7 +14,9 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
-from grader.assignment import Assignment, CheckSpec, resolve
+from grader.assignment import Assignment, CheckSpec, load_assignment, resolve
+from grader.checks import get_check
+from grader.course import DEFAULT_ASSIGNMENTS_DIR
 from grader.errors import ConfigError, GraderError
 from grader.i18n import msg, render
 from grader.records import Reason
@@ -132,7 +134,6 @@ def _resolved(spec: CheckSpec, metrics: dict[str, Decimal], practical: str) -> C
     options = dict(spec.options)
     for key in keys:
         options[key] = options[key].resolve(metrics[name])
-    from grader.checks import get_check   # the kind's own rules, now that its thresholds are numbers
 
     try:
         get_check(spec.kind).validate(options, f"check {spec.id!r}", practical)
@@ -149,9 +150,6 @@ def build_practical(practical: str, data_dir: Path, out_dir: Path, *, assignment
                     parameters: dict[str, Any] | None = None, rebuild: bool = False,
                     log: Callable[[Reason], None] = _say) -> dict[str, Decimal]:
     """``grader reference build``: the practical's reference metrics under its grading parameters."""
-    from grader.assignment import load_assignment
-    from grader.course import DEFAULT_ASSIGNMENTS_DIR
-
     assignment = load_assignment(Path(assignments_dir or DEFAULT_ASSIGNMENTS_DIR) / practical)
     if not Path(data_dir).is_dir():
         raise ConfigError(f"--data {data_dir}: no such folder")

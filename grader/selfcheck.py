@@ -25,18 +25,16 @@ from zoneinfo import ZoneInfo
 from grader.errors import GraderError, InputError
 from grader.i18n import msg, render
 from grader.records import InspectionReport, Reason
-# the records and their rendering, importable from here as before the split
-from grader.specs import Titles
-from grader.selfcheck_report import (SEED_TIMEZONE, ZERO, CheckLine, Deadline, SelfCheck, as_html,  # noqa: F401
-                                     as_text, deadline_line, default_deadline, headers, summary_lines,
-                                     table_rows, title)
+from grader.selfcheck_report import (SEED_TIMEZONE, ZERO, CheckLine, Deadline, SelfCheck, as_html, as_text,
+                                     default_deadline)
+from grader.loaded_assignment import Titles
 
 # heavy modules (torch via the checks, papermill, the course loader) are imported inside functions:
 # `import grader` in a student's kernel must stay cheap.
 
 # In a live kernel the notebook file is not at hand: notebook-kind checks are not judged there, so
 # this report stands in only to satisfy the scoring context of the probe checks.
-_LIVE_KERNEL = InspectionReport(readable=True, nbformat=4, code_cells=0, executed_cells=0, executed=True,
+LIVE_KERNEL = InspectionReport(readable=True, nbformat=4, code_cells=0, executed_cells=0, executed=True,
                                 in_order=True, error_cells=(), has_plot=False, colab=False,
                                 has_parameters_cell=False, practical_hint=None)
 
@@ -46,6 +44,7 @@ def check_notebook(path: Path, *, practical: str | None = None, run: bool = Fals
                    course_file: Path | None = None, timeout_s: float | None = None,
                    now: datetime | None = None) -> SelfCheck:
     """Inspect (and with ``run`` execute) one notebook; InputError (with a student Reason) when unusable."""
+    # start-up: `import grader` in a student's kernel stays cheap: the checks, torch and papermill only when asked
     from grader.assignment import load_assignment
     from grader.course import load_course
     from grader.notebooks import inspect
@@ -83,8 +82,9 @@ def known_practicals(course=None, assignments_dir: Path | None = None) -> dict[s
     ``assignments_dir`` (default: the bundled ones)."""
     if course is not None:
         return {pid: cfg.assignment_dir for pid, cfg in course.practicals.items()}
+    # start-up: `import grader` in a student's kernel stays cheap: the checks, torch and papermill only when asked
     from grader.course import DEFAULT_ASSIGNMENTS_DIR
-    from grader.public_specs import PUBLIC_DIR
+    from grader.public_copies import PUBLIC_DIR
 
     # a pip-installed grader (Colab) has no repository beside it: the public copies shipped in the wheel
     bundled = DEFAULT_ASSIGNMENTS_DIR if DEFAULT_ASSIGNMENTS_DIR.is_dir() else PUBLIC_DIR
@@ -108,6 +108,7 @@ def _which_practical(asked: str | None, hint: str | None, known: dict[str, Path]
 
 def _judge_statically(assignment, public, inspection, path: Path) -> dict[str, Any]:
     """Checks of the notebook's own facts; the rest (probe checks, comparisons with a run) wait for --run."""
+    # start-up: `import grader` in a student's kernel stays cheap: the checks, torch and papermill only when asked
     from grader.checks import get_check
     from grader.checks.evaluate import evaluate
     from grader.checks.plan import ProbePlan
@@ -123,6 +124,7 @@ def _run_locally(path: Path, assignment, public, source: Path | None, parameters
     """One local run of the notebook with the probe, as a grading job would, on the public checks that
     can be planned with the data found (a metric check without its labels waits for the submission).
     Without the data the template reads, nothing runs: the reason naming the missing file comes back."""
+    # start-up: `import grader` in a student's kernel stays cheap: the checks, torch and papermill only when asked
     from grader.course import DEFAULT_TIMEOUT_S
     from grader.execution import get_runner
     from grader.jobs import JobSpec, run_job
@@ -161,6 +163,7 @@ def _absolute(spec) -> bool:
 
 
 def _plannable(assignment, spec, trial_dir: Path, data_dir: Path, parameters: dict[str, Any]) -> bool:
+    # start-up: `import grader` in a student's kernel stays cheap: the checks, torch and papermill only when asked
     from grader.checks.plan import plan_probe
 
     try:
@@ -183,10 +186,11 @@ def _report(assignment, source: str, lines, problems, deadline: Deadline, now: d
     return SelfCheck(practical=assignment.id, source=source, lines=tuple(lines), hidden_count=len(hidden),
                      hidden_points=sum((spec.points for spec in hidden), ZERO), max_points=assignment.max_points,
                      problems=tuple(problems), deadline=deadline, now=now, blocker=blocker,
-                     edition=_edition_line(assignment, edition), titles=Titles.of(assignment))
+                     edition=_edition_line(assignment, edition), titles=Titles.of(assignment).public())
 
 
 def _edition_of_notebook(path: Path, assignment) -> str | None:
+    # start-up: `import grader` in a student's kernel stays cheap: the checks, torch and papermill only when asked
     from grader.editions import notebook_edition
 
     return notebook_edition(path) if assignment.keras_edition else None
@@ -199,6 +203,7 @@ def _edition_line(assignment, edition: str | None) -> Reason | None:
     if edition == "keras" and not assignment.keras_layouts:   # inputs as the contract gives them (token ids)
         return msg("student_edition_keras_as_given", template=assignment.keras_edition)
     if edition == "keras":
+        # start-up: `import grader` in a student's kernel stays cheap: the checks, torch and papermill only when asked
         from grader.editions import layouts_shown
 
         return msg("student_edition_keras", template=assignment.keras_edition,
@@ -216,6 +221,7 @@ def _deadline(course, now: datetime) -> Deadline:
 def kernel_report(namespace: dict[str, Any], *, practical: str | None = None, assignments_dir: Path | None = None,
                   now: datetime | None = None) -> SelfCheck:
     """The public probe checks on the objects of ``namespace``, with inputs drawn here and now."""
+    # start-up: `import grader` in a student's kernel stays cheap: the checks, torch and papermill only when asked
     from grader.assignment import load_assignment
     from grader.checks import get_check
 
@@ -241,6 +247,7 @@ def kernel_report(namespace: dict[str, Any], *, practical: str | None = None, as
             later = "student_later_data" if get_check(spec.kind).needs_evaluation_data else "student_later_notebook"
             lines.append(CheckLine(spec.id, None, spec.points, msg(later)))
     now = now or datetime.now(ZoneInfo(SEED_TIMEZONE))
+    # start-up: `import grader` in a student's kernel stays cheap: the checks, torch and papermill only when asked
     from grader.editions import namespace_edition
 
     return _report(assignment, "kernel", lines, (), _deadline(None, now), now, edition=namespace_edition(namespace))
@@ -248,6 +255,7 @@ def kernel_report(namespace: dict[str, Any], *, practical: str | None = None, as
 
 def guess_practical(namespace: dict[str, Any], known: dict[str, Path]) -> str:
     """The practical whose checked names (model, softmax...) the namespace defines most of."""
+    # start-up: `import grader` in a student's kernel stays cheap: the checks, torch and papermill only when asked
     from grader.assignment import load_assignment
 
     best, best_share = None, 0.0
@@ -263,6 +271,7 @@ def guess_practical(namespace: dict[str, Any], known: dict[str, Path]) -> str:
 
 
 def _probe_in_process(assignment, namespace: dict[str, Any]) -> dict[str, Any]:
+    # start-up: `import grader` in a student's kernel stays cheap: the checks, torch and papermill only when asked
     from grader.checks.evaluate import evaluate
     from grader.checks.plan import plan_probe
     from grader.probe import load_probe
@@ -276,7 +285,7 @@ def _probe_in_process(assignment, namespace: dict[str, Any]) -> dict[str, Any]:
         with contextlib.redirect_stdout(io.StringIO()):   # the probe's "n/m items answered" is for the grader
             probe.main(namespace, plan.nonce, str(probe_dir), str(out_dir))
         run = RunResult(status="ok", duration_s=0.0, executed_notebook=None, out_dir=out_dir)
-        return {r.check_id: r for r in evaluate(assignment, plan, _LIVE_KERNEL, run)}
+        return {r.check_id: r for r in evaluate(assignment, plan, LIVE_KERNEL, run)}
 
 
 def selfcheck(practical: str | None = None, *, lang: str = "es", namespace: dict[str, Any] | None = None,
@@ -291,6 +300,7 @@ def selfcheck(practical: str | None = None, *, lang: str = "es", namespace: dict
         return
     shell = _ipython()
     if shell is not None and type(shell).__name__ != "TerminalInteractiveShell":
+        # start-up: `import grader` in a student's kernel stays cheap: the checks, torch and papermill only when asked
         from IPython.display import display
 
         display({"text/html": as_html(report, lang), "text/plain": as_text(report, lang)}, raw=True)

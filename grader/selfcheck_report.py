@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from grader.i18n import msg, render
 from grader.prose_numbers import points, points_of
 from grader.records import Reason
-from grader.specs import Titles
+from grader.loaded_assignment import Titles
 
 SEED_TIMEZONE = "Europe/Madrid"          # the seed course's deadline: 31 March 23:59, Madrid time
 ZERO = Decimal("0")
@@ -167,6 +167,7 @@ _COLOURS = {"pass": "#e6f4ea", "partial": "#fff4e5", "fail": "#fdecea", "later":
 def as_html(report: SelfCheck, lang: str = "es") -> str:
     """The table as an HTML fragment for the student's notebook (no page around it: no CSP of its own, so
     the template's escaping is its whole wall)."""
+    # start-up: jinja2 only when the student's table is shown as HTML
     from grader.reports.templates import render_page
 
     return render_page("selfcheck.html.j2", title=title(report, lang), headers=headers(lang),

@@ -22,7 +22,7 @@ from grader.errors import GraderError
 from grader.i18n import msg
 from grader.notebook_tags import PARAMETERS_TAG
 from grader.records import Reason
-from grader.specs import Assignment, resolve
+from grader.loaded_assignment import Assignment, resolve
 
 TEMPLATE = "template.ipynb"
 DEFAULT_TOP = "data"          # the folder a template's data_dir starts with when it cannot be read

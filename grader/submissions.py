@@ -1,10 +1,11 @@
-"""Intake: Moodle "download all submissions" archives and folders -> one Submission per participant.
+"""Intake: an LMS's "download all submissions" archives and folders -> one Submission per participant.
 
 Extraction is the only writing done, and never outside ``extract_to``: no "..", no absolute
 paths, no links, sizes counted on the bytes actually streamed. It never writes under a name a
 student's file may have: bytes arrive in a temporary file of the extraction root named with a
 leading dot, which no participant's folder has. A bad source or entry is a problem line; the other
-sources and entries are still read.
+sources and entries are still read. Entry names are the course's LMS's to understand (grader/lms/base.py:
+``entry_name``); a source outside its layout names participants by their folders or notebooks.
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Callable, Iterable, Iterator
 
 from grader.i18n import msg
-from grader.lms.moodle import EntryName, infer_groups, parse_entry_name
+from grader.lms.base import EntryName, Lms
+from grader.lms.registry import DEFAULT_LMS, lms_class
 from grader.records import Reason, Submission
 
 SKIPPED_FOLDERS = {"__MACOSX", ".ipynb_checkpoints"}
@@ -112,11 +114,14 @@ def _place(part: Path, dest: Path) -> Path:
 
 
 def collect(practical: str, sources: list[Path], extract_to: Path, *, max_total_bytes: int = 2_000_000_000,
-            max_file_bytes: int = 200_000_000, groups: Iterable[str] | None = None) -> Intake:
+            max_file_bytes: int = 200_000_000, groups: Iterable[str] | None = None,
+            lms: type[Lms] | Lms | None = None) -> Intake:
     """Read every source into ``extract_to/<participant>/``; see the module docstring for the rules.
 
-    ``groups``: team names when known (the worksheet's Group column); inferred otherwise.
+    ``groups``: team names when known; inferred otherwise. ``lms``: whose entry names the archives hold (the
+    course's adapter; the default LMS when not given).
     """
+    lms = lms or lms_class(DEFAULT_LMS)
     extract_to = Path(extract_to)
     groups = frozenset(groups) if groups is not None else None
     extract_to.mkdir(parents=True, exist_ok=True)
@@ -124,14 +129,14 @@ def collect(practical: str, sources: list[Path], extract_to: Path, *, max_total_
     pending: dict[str, _Pending] = {}
     problems: list[str] = []
     for source in map(Path, sources):
-        _read_source(source, extractor, pending, problems, groups)
+        _read_source(source, extractor, pending, problems, groups, lms)
     submissions = [_finish(practical, p, extractor, problems) for p in pending.values()]
     submissions.sort(key=lambda s: (not s.participant.isdigit(), s.participant.zfill(20)))
     return Intake(submissions=submissions, problems=problems)
 
 
 def _read_source(source: Path, extractor: _Extractor, pending: dict[str, _Pending], problems: list[str],
-                 groups: Iterable[str] | None) -> None:
+                 groups: Iterable[str] | None, lms: type[Lms] | Lms) -> None:
     if not source.exists():
         problems.append(f"{source}: does not exist")
     elif source.is_dir():
@@ -139,18 +144,18 @@ def _read_source(source: Path, extractor: _Extractor, pending: dict[str, _Pendin
         # A folder of downloaded archives: read each archive as a source of its own.
         for entry in [e for e in entries if "/" not in e.name and e.name.lower().endswith(".zip")]:
             entries.remove(entry)
-            _read_source(source / entry.name, extractor, pending, problems, groups)
-        _ingest(str(source), entries, extractor, pending, problems, groups)
+            _read_source(source / entry.name, extractor, pending, problems, groups, lms)
+        _ingest(str(source), entries, extractor, pending, problems, groups, lms)
     elif source.suffix.lower() == ".ipynb":
         # a loose notebook (``grader grade --practical ID a.ipynb``): one submission, named by its stem
         entry = _Entry(name=source.name, open=lambda: source.open("rb"), link=source.is_symlink())
-        _ingest(str(source.parent), [entry], extractor, pending, problems, groups)
+        _ingest(str(source.parent), [entry], extractor, pending, problems, groups, lms)
     elif not zipfile.is_zipfile(source):
         problems.append(f"{source}: not a zip archive, a notebook or a folder")
     else:
         try:
             with zipfile.ZipFile(source) as archive:
-                _ingest(str(source), list(_zip_entries(archive)), extractor, pending, problems, groups)
+                _ingest(str(source), list(_zip_entries(archive)), extractor, pending, problems, groups, lms)
         except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
             problems.append(f"{source}: corrupt zip archive ({exc})")
 
@@ -165,7 +170,7 @@ def _zip_entries(archive: zipfile.ZipFile) -> Iterator[_Entry]:
 
 
 def _decoded_name(info: zipfile.ZipInfo) -> str:
-    """Moodle writes UTF-8 names; zipfile decodes unflagged names as cp437, so try UTF-8 first."""
+    """LMSs write UTF-8 names (Moodle does); zipfile decodes unflagged names as cp437, so try UTF-8 first."""
     if info.flag_bits & _UTF8_FLAG:
         return info.filename
     try:
@@ -199,25 +204,16 @@ def _skipped(name: str) -> bool:
     return any(p in SKIPPED_FOLDERS for p in parts) or parts[-1] in SKIPPED_FILES
 
 
-def _moodle_name(name: str, groups: Iterable[str] | None) -> EntryName | None:
-    """Parse from the first path part that names a Moodle submission (a re-zipped folder adds parents)."""
-    parts = name.replace("\\", "/").split("/")
-    for index, part in enumerate(parts):
-        if "_assignsubmission_" in part:
-            return parse_entry_name("/".join(parts[index:]), groups)
-    return None
-
-
 def _ingest(label: str, entries: list[_Entry], extractor: _Extractor, pending: dict[str, _Pending],
-            problems: list[str], groups: Iterable[str] | None) -> None:
+            problems: list[str], groups: Iterable[str] | None, lms: type[Lms] | Lms) -> None:
     entries = [e for e in entries if not _skipped(e.name)]
-    parsed = {e.name: _moodle_name(e.name, ()) for e in entries}
-    moodle = any(parsed.values())
-    if moodle and groups is None:
+    parsed = {e.name: lms.entry_name(e.name, ()) for e in entries}
+    laid_out = any(parsed.values())   # in the LMS's layout
+    if laid_out and groups is None:
         prefixes = [(_prefix_of(e), e.participant) for e in parsed.values() if e]
-        groups = infer_groups(prefixes)
-    elif not moodle and entries:
-        problems.append(f"{label}: not a Moodle archive layout; participants taken from file or folder names")
+        groups = lms.infer_groups(prefixes)
+    elif not laid_out and entries:
+        problems.append(f"{label}: not a {lms.title} archive layout; participants taken from file or folder names")
     for entry in entries:
         if extractor.exhausted:
             problems.append(f"{label}: total size limit of {extractor.max_total} bytes reached; "
@@ -226,12 +222,12 @@ def _ingest(label: str, entries: list[_Entry], extractor: _Extractor, pending: d
         if entry.link or _unsafe(entry.name):
             problems.append(f"{label}: {entry.name}: refused ({'a link' if entry.link else 'unsafe path'})")
             continue
-        who = _moodle_name(entry.name, groups) if moodle else _free_name(entry.name)
+        who = lms.entry_name(entry.name, groups) if laid_out else _free_name(entry.name)
         if who is None or not who.relpath:
-            why = "not a Moodle submission entry" if moodle else "not a notebook nor in a student's folder"
+            why = f"not a {lms.title} submission entry" if laid_out else "not a notebook nor in a student's folder"
             problems.append(f"{label}: {entry.name}: {why}; ignored")
             continue
-        _extract(label, entry, who, extractor, pending, problems, from_name=not moodle)
+        _extract(label, entry, who, extractor, pending, problems, from_name=None if laid_out else lms.title)
 
 
 def _prefix_of(name: EntryName) -> str:
@@ -239,7 +235,7 @@ def _prefix_of(name: EntryName) -> str:
 
 
 def _free_name(name: str) -> EntryName | None:
-    """Outside Moodle's layout: a top folder is a student, else a notebook's stem is."""
+    """Outside the LMS's layout: a top folder is a student, else a notebook's stem is."""
     path = PurePosixPath(name.replace("\\", "/"))
     if len(path.parts) > 1:
         who, relpath = path.parts[0], PurePosixPath(*path.parts[1:]).as_posix()
@@ -251,12 +247,13 @@ def _free_name(name: str) -> EntryName | None:
 
 
 def _extract(label: str, entry: _Entry, who: EntryName, extractor: _Extractor,
-             pending: dict[str, _Pending], problems: list[str], *, from_name: bool) -> None:
+             pending: dict[str, _Pending], problems: list[str], *, from_name: str | None) -> None:
+    """``from_name``: the LMS whose layout the source is not in (its participants are named by their files)."""
     item = pending.get(who.participant)
     if item is None:
         item = pending[who.participant] = _Pending(who.participant, who.full_name, who.group)
         if from_name:
-            item.notes.append(msg("intake_participant_from_filename", name=who.participant))
+            item.notes.append(msg("intake_participant_from_name", name=who.participant, lms=from_name))
     if label not in item.sources:
         item.sources.append(label)
     relpath = PurePosixPath(_folder_for(who.participant), who.relpath)
@@ -362,17 +359,17 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def listed_participants(sources: Iterable[Path]) -> dict[str, str]:
-    """participant N -> full name, read from the Moodle entry names of ``sources`` without extracting
-    anything (for checking a worksheet against its archive before a batch starts); {} for sources
-    outside Moodle's layout or unreadable ones (intake reports those)."""
+def listed_participants(sources: Iterable[Path], lms: type[Lms] | Lms) -> dict[str, str]:
+    """participant -> full name, read from the LMS's entry names of ``sources`` without extracting anything
+    (for checking a roster against its archive before a batch starts); {} for sources outside the LMS's
+    layout or unreadable ones (intake reports those)."""
     found: dict[str, str] = {}
     for source in map(Path, sources):
         try:
             if source.is_dir():
                 names = [e.name for e in _folder_entries(source, [])]
                 for archive in [n for n in names if "/" not in n and n.lower().endswith(".zip")]:
-                    found.update(listed_participants([source / archive]))
+                    found.update(listed_participants([source / archive], lms))
             elif zipfile.is_zipfile(source):
                 with zipfile.ZipFile(source) as archive:
                     names = [_decoded_name(info) for info in archive.infolist() if not info.is_dir()]
@@ -381,7 +378,7 @@ def listed_participants(sources: Iterable[Path]) -> dict[str, str]:
         except (zipfile.BadZipFile, OSError, ValueError):
             continue
         for name in names:
-            who = _moodle_name(name, ())
+            who = lms.entry_name(name, ())
             if who is not None and who.participant not in found:
                 found[who.participant] = who.full_name
     return found

@@ -13,10 +13,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from grader.assignment import load_assignment
+from grader.course import DEFAULT_ASSIGNMENTS_DIR
 from grader.errors import ConfigError, GraderError
 from grader.evidence import prints
+from grader.execution import get_runner
+from grader.execution.base import RunRequest
 from grader.execution.prepare import source_index
+from grader.i18n import render
 from grader.notebooks import read_notebook
+from grader.records import Reason
+from grader.student_data import data_for_run
 from grader.template_outputs import FILE_NAME, digest, notebook_code, solution_for
 
 DEFAULT_TIMEOUT_S = 3600.0
@@ -27,9 +34,6 @@ def build_template_outputs(practical: str, data_dir: Path, *, assignments_dir: P
                            log: Callable[[str], None] = print) -> Path:
     """Run every edition's solution of ``practical`` under its grading parameters (``parameters`` override
     them) and write the record; GraderError naming the edition when a solution does not run cleanly."""
-    from grader.assignment import load_assignment
-    from grader.course import DEFAULT_ASSIGNMENTS_DIR
-
     directory = Path(assignments_dir or DEFAULT_ASSIGNMENTS_DIR) / practical
     if not (directory / "assignment.toml").is_file():
         raise ConfigError(f"no practical {practical!r} in {directory.parent}")
@@ -75,12 +79,6 @@ def _printing_cells(template: Path, solution: Path, assignment, data_dir: Path,
 
 def _run(solution: Path, assignment, data_dir: Path, parameters: dict[str, Any], timeout_s: float) -> Path:
     """The executed copy of one clean run of ``solution`` (kept in a temporary folder until the process ends)."""
-    from grader.execution import get_runner
-    from grader.execution.base import RunRequest
-    from grader.i18n import render
-    from grader.records import Reason
-    from grader.student_data import data_for_run
-
     work = Path(tempfile.mkdtemp(prefix="grader-outputs-"))
     merged = {**assignment.parameters, **parameters}
     data = data_for_run(assignment, solution, data_dir, work, merged)

@@ -136,8 +136,9 @@ def build_reference(data_dir: Path, params: dict, batch_size: int = 50) -> dict[
 # ---- Probe cases and the tolerance of the preprocessing check ----------------------------------
 
 # compare 8x8-pixel block means within 0.12 (see the README): a comparison, not a solution, so it lives in the
-# grader and ships in the student wheel with the precomputed expected outputs (grader.public_cases)
-from grader.checks.comparisons import POOL, POOLED_TOLERANCE, compare_preprocessed  # noqa: E402
+# grader and ships in the student wheel with the precomputed expected outputs (grader.public_cases); named here
+# because assignment.toml names it so (compare = "reference.imagenet_cnn:compare_preprocessed")
+from grader.checks.comparisons import compare_preprocessed  # noqa: E402, F401
 # (width, height, mode): landscape, portrait, smaller than the resize (upsampled), very wide; then the part
 # "greyscale", landscape and portrait. No image is near square: a squashed resize or a corner crop shows.
 _CASE_SHAPES = ((400, 300, "RGB"), (240, 420, "RGB"), (180, 130, "RGB"), (600, 250, "RGB"),

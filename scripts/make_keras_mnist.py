@@ -1,6 +1,6 @@
 """Writes assignments/mnist_cnn/template_keras.ipynb and solution_keras.ipynb from the PyTorch template
 (same cells, same parameters cell, Keras 3 code); run it again after editing the template."""
-import json, copy, nbformat
+import copy, nbformat
 from pathlib import Path
 A = Path(__file__).resolve().parents[1] / "assignments" / "mnist_cnn"
 tpl = nbformat.read(A / "template.ipynb", as_version=4)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grader.assignment import load_titles
+from grader.assignment import Titles, load_assignment
 
 ASSIGNMENTS = Path(__file__).resolve().parents[1] / "assignments"
 
 
 def by_id(rows: dict, practical: str = "mnist_cnn", lang: str = "en") -> dict:
     """``rows`` keyed by title (the table's first column) -> the same rows keyed by check id."""
-    titles = load_titles(practical, ASSIGNMENTS / practical)
+    titles = Titles.of(load_assignment(ASSIGNMENTS / practical)).public()
     ids = {titles.of_check(check_id, lang): check_id for check_id in (titles.checks or {})}
     return {ids.get(title, title): row for title, row in rows.items()}

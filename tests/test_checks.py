@@ -1,6 +1,5 @@
 """Check kinds end to end: plan -> real kernel runs the probe -> outputs validated -> CheckResults."""
 import json
-import pickle
 import sys
 import textwrap
 from decimal import Decimal
@@ -246,7 +245,7 @@ def test_wrong_output_shape_is_named(assignment, tmp_path):
     np.save(tmp_path / "out" / "accuracy.npy", np.zeros((99, 10), np.float32))
     results = {r.check_id: r for r in evaluate(assignment, plan, INSPECTED, run)}
     assert "(8, 5); expected (8, 10)" in render(results["model_shape"].reason, "en")
-    assert results["accuracy"].reason.code == "checks_metric_wrong_shape" and results["accuracy"].points == 0
+    assert results["accuracy"].reason.code == "metric_wrong_shape" and results["accuracy"].points == 0
 
 
 def test_without_a_run_probe_checks_fail_with_the_runs_reason(assignment, tmp_path):
@@ -268,7 +267,7 @@ def test_notebook_facts_each_earn_a_share(assignment, tmp_path):
                              has_parameters_cell=False, practical_hint=None)
     executed = evaluate(assignment, plan, messy, None)[0]
     assert executed.points == Decimal("0.33") and executed.details["failed"] == ["in_order", "no_errors"]
-    assert executed.reason.code == "checks_notebook_out_of_order"
+    assert executed.reason.code == "notebook_out_of_order"
 
 
 def test_linear_points_are_exact_decimals():
@@ -284,7 +283,7 @@ class _AlwaysHalf(Check):
 
     @classmethod
     def score(cls, spec, ctx):
-        return result(spec, spec.points / 2, msg("checks_notebook_ok"))
+        return result(spec, spec.points / 2, msg("notebook_ok"))
 
 
 def test_a_new_kind_is_one_class_and_one_line_in_assignment_toml(tmp_path):

@@ -3,7 +3,6 @@ import copy
 import sys
 import textwrap
 from decimal import Decimal
-from pathlib import Path
 
 import nbformat
 import pytest

@@ -60,9 +60,9 @@ def test_documented_course_file_is_understood(tmp_path):
     assert course.late_policy == "reject" and course.late_penalty_per_day == 0
     assert course.runner == "local"
     assert course.data_dir == (tmp_path / "data").resolve()
-    assert course.moodle.user_key == "email"
-    assert course.moodle.course_grade_item == "Prácticas"
-    assert course.moodle.decimal_separator == "."
+    assert course.lms == "moodle"
+    assert course.lms_tables["moodle"] == {"user_key": "email", "course_grade_item": "Prácticas",
+                                           "decimal_separator": "."}
     assert list(course.practicals) == ["mnist_cnn", "rnn_text"]
     mnist = course.practicals["mnist_cnn"]
     assert mnist.submissions == ((tmp_path / "moodle/ML1-MNIST-101.zip").resolve(), (tmp_path / "extra").resolve())
@@ -95,7 +95,8 @@ submissions = ["a.zip"]
     assert (course.keep_best, course.round_step, course.max_grade) == (1, Decimal("0.01"), Decimal("10"))
     assert (course.late_policy, course.runner, course.lang, course.workers) == ("reject", "local", "es", None)
     assert course.out_dir == (tmp_path / "out").resolve()
-    assert course.moodle.user_key == "email" and course.moodle.decimal_separator == "."
+    assert course.lms == "moodle" and course.lms_tables["moodle"]["user_key"] == "email"
+    assert course.lms_tables["moodle"]["decimal_separator"] == "."
 
 
 def test_extensions_are_understood(tmp_path):

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from grader.course import load_course
-from grader.lms.archive_names import clean_like_moodle, name_key, parse_entry_name
-from grader.lms.dates import parse_moodle_date
+from grader.lms.moodle.archive_names import clean_like_moodle, name_key, parse_entry_name
+from grader.lms.moodle.dates import parse_moodle_date
 from reference.idx import read_idx
 from reference.mnist_cnn import IMAGES, LABELS, load_split, train_reference
 

@@ -22,7 +22,8 @@ import pytest
 from grader.errors import RunnerError
 from grader.execution import get_runner
 from grader.execution.base import RunRequest
-from grader.execution.docker import DockerRunner, connect, remove_leftover_containers
+from grader.execution.docker import DockerRunner, connect
+from grader.execution.docker_daemon import remove_leftover_containers
 from grader.docker_image import check_image
 
 pytestmark = pytest.mark.slow

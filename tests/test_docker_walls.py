@@ -118,7 +118,7 @@ def test_setuid_files_planted_in_every_writable_folder_do_not_survive_on_the_hos
     assert result.leftovers == ()
 
 
-def test_the_container_runs_as_the_configured_uid_that_no_host_account_has(runtime_image, tmp_path):
+def test_the_container_runs_as_the_configured_uid_that_no_host_account_has(runtime_image, tmp_path):  # noqa: F811
     uid_report = report("{'uid': os.getuid(), 'gid': os.getgid(), 'euid': os.geteuid()}")
     default = request(tmp_path / "default", [uid_report])
     assert DockerRunner(image=runtime_image, **LIMITS).run(default).status == "ok"

@@ -79,7 +79,9 @@ def test_editions_the_practical_lacks_or_nobody_knows_are_refused_naming_the_key
     assert "editions" in str(unknown.value) and "'tensorflow' is not one of" in str(unknown.value)
     course = _course(tmp_path, '["keras"]', practical="tiny_nokeras")
     (tmp_path / "assignments" / "tiny_nokeras").mkdir(parents=True)
-    (tmp_path / "assignments" / "tiny_nokeras" / "assignment.toml").write_text("[assignment]\nid = 'tiny_nokeras'\n")
+    (tmp_path / "assignments" / "tiny_nokeras" / "assignment.toml").write_text(
+        "[assignment]\nid = 'tiny_nokeras'\ntitle = 'T'\nversion = '1'\nmax_points = '1'\n"
+        "[[checks]]\nid = 'order'\nkind = 'notebook'\nrequire = ['in_order']\npoints = '1'\n")
     from dataclasses import replace
 
     config = replace(course.practicals["tiny_nokeras"], assignment_dir=tmp_path / "assignments" / "tiny_nokeras")

@@ -74,7 +74,7 @@ def test_a_notebook_handed_in_as_run_earns_the_executed_points_whatever_its_numb
 
 def test_forged_execution_counts_without_outputs_earn_nothing_and_name_the_cells(tmp_path):
     result = _score(_hand_in(tmp_path, {}), _grader_run(tmp_path))
-    assert result.points == 0 and result.reason.code == "checks_notebook_run_outputs_missing"
+    assert result.points == 0 and result.reason.code == "notebook_run_outputs_missing"
     shown = render(result.reason, "en")
     assert "In [2], In [4], In [5]" in shown and "at least 3" in shown
     assert render(result.reason, "es")
@@ -88,7 +88,7 @@ def test_one_cleared_output_in_five_is_within_the_tolerance(tmp_path):
 
 def test_a_notebook_never_run_earns_no_share_for_having_no_errors(tmp_path):
     result = _score(_hand_in(tmp_path, {}, counts=False), _grader_run(tmp_path))
-    assert result.points == 0 and result.reason.code == "checks_notebook_not_executed"
+    assert result.points == 0 and result.reason.code == "notebook_not_executed"
     assert "none of these points" in render(result.reason, "en")
 
 

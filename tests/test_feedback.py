@@ -9,14 +9,16 @@ from pathlib import Path
 import nbformat
 
 from grader.course import single_practical_course
-from grader.exports import feedback_comment, write_all
+from grader.exports import write_all
+from grader.lms.registry import lms_class
+from grader.out_layout import OutLayout
 from grader.i18n import msg
 from grader.records import CheckResult, CourseGrade, PracticalScore, Student
-from grader.reports.feedback import write_feedback
+from grader.reports.feedback import comment_text, write_feedback
 
 D = Decimal
 CHECKS = (
-    CheckResult("executed", "notebook", D("1"), D("1"), msg("checks_notebook_ok")),
+    CheckResult("executed", "notebook", D("1"), D("1"), msg("notebook_ok")),
     CheckResult("softmax", "function", D("0.75"), D("1.5"),
                 msg("checks_function_case_nonfinite", name="softmax", passed=3, total=6, case=5, largest="1000",
                     got="nan")),
@@ -114,13 +116,14 @@ def test_a_batch_export_writes_feedback_for_everyone_and_the_report(tmp_path):
     missing = PracticalScore("mnist_cnn", "104", "Dora", "missing", None, D("2.5"), "no", msg("score_missing"))
     scores = [_score(), missing]
     student = Student("ana@uni.es", "Ana Pérez", "ana@uni.es", {"mnist_cnn": "101"})
-    report = write_all(tmp_path / "out", course, scores, [CourseGrade(student, {"mnist_cnn": D("7")},
-                                                                       ("mnist_cnn",), D("7"))], {})
+    lms = lms_class(course.lms).open(course, {})
+    report = write_all(OutLayout(tmp_path / "out"), course, scores,
+                       [CourseGrade(student, {"mnist_cnn": D("7")}, ("mnist_cnn",), D("7"))], lms, {})
     assert (tmp_path / "out" / "feedback" / "mnist_cnn" / "101.html").is_file()
     assert (tmp_path / "out" / "feedback" / "mnist_cnn" / "104.html").is_file()
     assert tmp_path / "out" / "report.html" in report.files
-    assert feedback_comment(scores[0], "en").startswith("Score 1.75/2.5 | Cell 7 raised ValueError")
-    assert feedback_comment(missing, "es").startswith("Sin nota | No entregada")
+    assert comment_text(scores[0], "en").startswith("Score 1.75/2.5 | Cell 7 raised ValueError")
+    assert comment_text(missing, "es").startswith("Sin nota | No entregada")
 
 
 def test_every_status_and_check_state_has_words_in_both_languages():
@@ -142,17 +145,17 @@ def test_the_page_names_the_practical_and_checks_by_their_titles_with_code_as_co
     page = _page(tmp_path)
     assert "<h1>Corrección: Dígitos MNIST</h1>" in page and "<td>Función <code>softmax</code></td>" in page
     assert "`" not in page.split("<body>")[1]
-    assert "OK executed 1/1 | X Función `softmax` 0,75/1,5" in feedback_comment(_score(), "es", titles)
+    assert "OK executed 1/1 | X Función `softmax` 0,75/1,5" in comment_text(_score(), "es", titles)
 
 
 def test_a_notebook_handed_in_unexecuted_is_said_once_on_the_page_and_in_the_comment(tmp_path):
     executed = CheckResult("executed", "notebook", D("0"), D("1"),
-                           msg("checks_notebook_not_executed", executed=0, total=5))
+                           msg("notebook_not_executed", executed=0, total=5))
     score = _score(status="not_executed", reason=msg("job_not_executed"), checks=(executed,))
     write_feedback(tmp_path, [score], "es")
     page = _page(tmp_path).lower()
     assert page.count("sin ejecutar") + page.count("no se entregó ejecutado") == 1
-    comment = feedback_comment(score, "es").lower()
+    comment = comment_text(score, "es").lower()
     assert comment.count("sin ejecutar") + comment.count("no se entregó ejecutado") == 1
 
 

@@ -14,11 +14,12 @@ import pytest
 
 from grader.cli import main
 from grader.course import load_course
-from grader.exports import feedback_comment, write_practical_worksheet
+from grader.lms.moodle.exports import write_practical_worksheet
 from grader.i18n import msg
 from grader.records import CheckResult, PracticalScore
-from grader.reports.feedback import write_feedback
-from grader.selfcheck import as_html, kernel_report, selfcheck
+from grader.reports.feedback import comment_text, write_feedback
+from grader.selfcheck import kernel_report, selfcheck
+from grader.selfcheck_report import as_html
 
 D = Decimal
 SECRETS = ("qx_hidden_softmax", "qx_hidden_accuracy", "log_probs_hidden", "0.4321", "0.8765", "0.000123", "77")
@@ -104,10 +105,10 @@ def _assert_nothing_leaks(text: str) -> None:
 
 
 def _graded_score() -> PracticalScore:
-    reason = msg("checks_metric_accuracy", name="model", value="0.6100", count=2000, zero_at="0.4321",
+    reason = msg("metric_accuracy", name="model", value="0.6100", count=2000, zero_at="0.4321",
                  full_at="0.8765")
-    checks = (CheckResult("executed", "notebook", D("1"), D("1"), msg("checks_notebook_ok")),
-              CheckResult("model_shape", "shape", D("1"), D("1"), msg("checks_shape_ok", name="model")),
+    checks = (CheckResult("executed", "notebook", D("1"), D("1"), msg("notebook_ok")),
+              CheckResult("model_shape", "shape", D("1"), D("1"), msg("shape_ok", name="model")),
               CheckResult("qx_hidden_softmax", "function", D("1"), D("2"),
                           msg("checks_function_case_mismatch", name="log_probs_hidden", passed=3, total=6, case=4,
                               largest="1000", difference="0.000123"), hidden=True,
@@ -155,9 +156,9 @@ def test_feedback_page_and_moodle_comment_show_one_hidden_total_and_the_workshee
     out = tmp_path / "out"
     write_feedback(out, [score], "en")
     page = (out / "feedback" / "mnist_cnn" / "101.html").read_text(encoding="utf-8")
-    comments = [feedback_comment(score, lang) for lang in ("en", "es")]
+    comments = [comment_text(score, lang) for lang in ("en", "es")]
     dest = tmp_path / "mnist_cnn.csv"
-    write_practical_worksheet(dest, [score], None, load_course(course))
+    write_practical_worksheet(dest, [score], None, load_course(course).lang)
     worksheet = dest.read_text(encoding="utf-8-sig")
     for text in (page, *comments, worksheet):
         _assert_nothing_leaks(text)

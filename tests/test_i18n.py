@@ -51,6 +51,6 @@ def test_an_exception_without_a_message_ends_at_its_type_never_at_a_colon():
 
 def test_cells_counted_among_the_code_cells_say_so_once_for_the_whole_list():
     cells = [{"code": n} for n in range(1, 13)]
-    said = render(msg("checks_notebook_errors", cells=cells), "es")
+    said = render(msg("notebook_errors", cells=cells), "es")
     assert said.count("contando solo las celdas de código") == 1 and "n.º 12 (contando" in said
-    assert render(msg("checks_notebook_errors", cells=[{"code": 3}]), "en").count("counting code cells only") == 1
+    assert render(msg("notebook_errors", cells=[{"code": 3}]), "en").count("counting code cells only") == 1

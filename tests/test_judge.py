@@ -7,7 +7,6 @@ import io
 import json
 import os
 import zipfile
-from decimal import Decimal
 from pathlib import Path
 
 import numpy as np

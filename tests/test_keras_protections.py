@@ -332,9 +332,9 @@ FORGED_ANSWERS = {
              "loss_decreasing": "checks_call_failed", "convolution": "architecture_unused"},
     "text": {"model_shape": "checks_call_failed", "accuracy": "checks_call_failed",
              "loss_decreasing": "checks_call_failed", "convolution": "architecture_unused"},
-    "short list": {"model_shape": "checks_shape_wrong", "accuracy": "checks_metric_wrong_shape",
+    "short list": {"model_shape": "shape_wrong", "accuracy": "metric_wrong_shape",
                    "loss_decreasing": "mnist_training_unmeasured", "convolution": "architecture_unused"},
-    "nan": {"model_shape": "checks_shape_nonfinite", "accuracy": "checks_metric_accuracy",   # nan rows: wrong
+    "nan": {"model_shape": "shape_nonfinite", "accuracy": "metric_accuracy",   # nan rows: wrong
             "loss_decreasing": "mnist_training_not_shown", "convolution": "architecture_unused"},
 }
 
@@ -360,7 +360,7 @@ def test_a_keras_model_reading_the_probes_folders_finds_no_labels_and_earns_no_a
     assert model.integers and all(name.startswith("cross_entropy__") and size <= 16
                                   for name, size in model.integers), model.integers
     assert _lost(results).keys() >= {"accuracy", "loss_decreasing", "convolution"}, _lost(results)
-    assert results["accuracy"].points == 0 and results["accuracy"].reason.code == "checks_metric_accuracy"
+    assert results["accuracy"].points == 0 and results["accuracy"].reason.code == "metric_accuracy"
     assert results["loss_decreasing"].reason.code == "mnist_training_not_shown"
     assert results["model_shape"].points == results["model_shape"].max_points   # [8, 10] is its shape
 

@@ -11,7 +11,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from grader.errors import ConfigError
-from grader.execution import INJECTED_TAG, RunRequest, get_runner, register, runner_names
+from grader.execution import RunRequest, get_runner, register, runner_names
+from grader.notebook_tags import INJECTED_TAG
 from grader.execution.local import LocalRunner, read_capped
 from grader.execution.prepare import SOURCE_INDEX_KEY, prepare
 

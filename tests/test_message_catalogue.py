@@ -14,9 +14,13 @@ import re
 import tomllib
 from pathlib import Path
 
+from grader.assignment import load_assignment
 from grader.i18n import LANGUAGES, MESSAGES_DIR, catalogue, catalogue_files, msg, render, renamed
 
 ROOT = Path(__file__).resolve().parents[1]
+# a practical's own catalogue joins when it is loaded: the shipped ones are, for what their references emit
+SHIPPED = [load_assignment(folder) for folder in sorted((ROOT / "assignments").glob("*/")) if
+           (folder / "assignment.toml").is_file()]
 SOURCES = sorted([*(ROOT / "grader").rglob("*.py"), *(ROOT / "reference").rglob("*.py")])
 CODE_CALLS = {"msg", "Reason"}
 STORED_ONLY = MESSAGES_DIR / "stored.toml"   # codes of results stored by earlier versions; never emitted
@@ -186,6 +190,16 @@ def test_renamed_codes_point_at_todays_codes_and_render_their_text():
     assert render(msg("docker_timeout", limit_s=5, number="In [2]"), "en") == render(
         msg("run_timeout", limit_s=5, number="In [2]"), "en")
     assert render(msg("checks2_history_typed", cells="In [3]"), "es") == render(msg("mnist_history_typed", cells="In [3]"), "es")
+
+
+def test_each_kind_files_its_codes_under_one_prefix():
+    """A kind's codes start with its name (shape_ok, sequence_shape_ok); the check layer's own with checks_."""
+    shared = {"evaluate", "outputs"}
+    for path in sorted((MESSAGES_DIR / "checks").glob("*.toml")):
+        prefix = "checks_" if path.stem in shared else f"{path.stem}_"
+        codes = tomllib.loads(path.read_text(encoding="utf-8"))
+        strays = [code for code in codes if not code.startswith(prefix)]
+        assert not strays, f"{path.name}: codes without the {prefix} prefix: {strays}"
 
 
 def test_a_practical_ships_its_own_catalogue_beside_its_assignment():

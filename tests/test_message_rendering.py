@@ -32,8 +32,8 @@ def test_counted_words_agree_with_their_number():
     one = render(msg("score_late_penalty", days=1, penalty="1"), "es")
     assert "1 día de retraso: se descuenta 1 punto." in one
     assert "se descuentan 2 puntos" in render(msg("score_late_penalty", days=2, penalty="2"), "es")
-    assert "errors in cell In [3]." in render(msg("checks_notebook_errors", cells=[{"in": 3}]), "en")
-    assert "las celdas In [3], In [4]" in render(msg("checks_notebook_errors", cells=[{"in": 3}, {"in": 4}]), "es")
+    assert "errors in cell In [3]." in render(msg("notebook_errors", cells=[{"in": 3}]), "en")
+    assert "las celdas In [3], In [4]" in render(msg("notebook_errors", cells=[{"in": 3}, {"in": 4}]), "es")
 
 
 def test_code_names_are_code_on_a_page_and_stay_as_written_in_plain_text():

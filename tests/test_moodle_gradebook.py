@@ -5,7 +5,8 @@ from decimal import Decimal
 import pytest
 
 from grader.errors import InputError
-from grader.lms.moodle import USER_KEY_HEADERS, format_grade, write_gradebook_csv
+from grader.lms.moodle.gradebook import USER_KEY_HEADERS, write_gradebook_csv
+from grader.lms.moodle.numbers import format_grade
 
 
 def _read(path):

@@ -1,5 +1,5 @@
 """Archive entry names from Moodle's "download all submissions"."""
-from grader.lms.moodle import infer_groups, name_key, parse_entry_name
+from grader.lms.moodle.archive_names import infer_groups, name_key, parse_entry_name
 
 
 def test_in_folders_layout_gives_participant_and_path():

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from grader.errors import ConfigError, InputError
-from grader.lms.moodle import new_worksheet, parse_moodle_date, read_worksheet, write_worksheet
+from grader.lms.moodle.dates import parse_moodle_date
+from grader.lms.moodle.worksheet import new_worksheet, read_worksheet, write_worksheet
 
 MADRID = "Europe/Madrid"
 BOM = "\ufeff"

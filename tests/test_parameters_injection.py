@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 import sys
-from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from grader.execution.base import INJECTED_TAG, RunRequest
+from grader.execution.base import RunRequest
+from grader.notebook_tags import INJECTED_TAG
 from grader.execution.prepare import prepare
 from grader.execution.reassign import assigned_names, injection_point, later_reassignments, reassignment_notes
 from grader.i18n import render

@@ -185,7 +185,7 @@ def test_the_unfilled_keras_template_earns_next_to_nothing_and_says_why_per_chec
         text = render(check.reason, "en")
         assert text and "{" not in text, (check.check_id, text)
     codes = {c.check_id: c.reason.code for c in score.checks}
-    assert codes["executed"] == "checks_notebook_template"
+    assert codes["executed"] == "notebook_template"
     assert codes["model_shape"] == "checks_missing_name" and codes["cross_entropy"] == "checks_missing_name"
     assert codes["roundtrip"] == "roundtrip_failed"
 

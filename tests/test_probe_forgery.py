@@ -200,7 +200,7 @@ def test_a_json_value_for_a_model_item_names_what_was_expected_and_what_came(ass
     run = _forge(tmp_path, plan.nonce, ["shape", "accuracy"], _ok(value={"logits": [1]}), None)
     results = {r.check_id: r for r in evaluate(assignment, plan, INSPECTED, run)}
     for check_id in ("shape", "accuracy"):
-        assert results[check_id].reason.code == "probe_output_not_numbers", results[check_id]
+        assert results[check_id].reason.code == "checks_output_not_numbers", results[check_id]
         assert results[check_id].reason.params["got"] == "object"
     assert "numbers (an array or tensor) were expected" in render(results["shape"].reason, "en")
     assert "JSON de tipo object" in render(results["shape"].reason, "es")
@@ -210,7 +210,7 @@ def test_an_array_where_the_introspection_gives_a_description_is_named(assignmen
     plan = plan_probe(assignment, tmp_path / "probe", tmp_path, {}, 5)
     run = _forge(tmp_path, plan.nonce, ["architecture"], _ok(), np.zeros(3))
     checked = {r.check_id: r for r in evaluate(assignment, plan, INSPECTED, run)}["architecture"]
-    assert checked.points == 0 and checked.reason.code == "probe_output_not_value"
+    assert checked.points == 0 and checked.reason.code == "checks_output_not_value"
 
 
 @pytest.mark.parametrize("found", [{"modules": 5, "shapes": "x"}, {"modules": {"Conv2d": 1}}, {"shapes": [[1], 7]}])
@@ -296,7 +296,7 @@ def test_a_notebook_forging_a_json_value_for_its_model_gets_a_scored_failure(ass
     assert evaluation.status == "graded", evaluation.reason
     checks = {c.check_id: c for c in evaluation.checks}
     for check_id in ("shape", "accuracy"):
-        assert checks[check_id].points == 0 and checks[check_id].reason.code == "probe_output_not_numbers"
+        assert checks[check_id].points == 0 and checks[check_id].reason.code == "checks_output_not_numbers"
         assert "`model`" in render(checks[check_id].reason, "en")
     assert checks["square"].passed                # the items it did not touch still count
 

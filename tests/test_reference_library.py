@@ -1,7 +1,6 @@
 """The reference function library against PyTorch, and usable as a function check with no code."""
 import math
 import runpy
-import sys
 import textwrap
 
 import numpy as np

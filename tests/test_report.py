@@ -15,7 +15,7 @@ from grader.cli import main
 from grader.course import load_course
 from grader.i18n import msg
 from grader.records import CheckResult, CourseGrade, PracticalScore, Student
-from grader.reports.summary import needs_human, report_html
+from grader.reports.summary import course_titles, needs_human, report_html
 from grader.store import Store
 
 D = Decimal
@@ -24,8 +24,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _checks(accuracy: str, reported_ok: bool = True, needs_human_note: str | None = None):
     details = {"needs_human": needs_human_note} if needs_human_note else {}
-    return (CheckResult("executed", "notebook", D("1"), D("1"), msg("checks_notebook_ok")),
-            CheckResult("accuracy", "metric", D(accuracy), D("5"), msg("checks_notebook_ok"), details=details),
+    return (CheckResult("executed", "notebook", D("1"), D("1"), msg("notebook_ok")),
+            CheckResult("accuracy", "metric", D(accuracy), D("5"), msg("notebook_ok"), details=details),
             CheckResult("reported_acc", "reported", D("1") if reported_ok else D("0"), D("1"),
                         msg("reported_differs_run", reported="0.95", run="0.41", tolerance="0.1"),
                         details={"needs_human": not reported_ok}))
@@ -53,6 +53,12 @@ def _scores() -> list[PracticalScore]:
         _score("107", "Gil Odd", score="4", checks=_checks("2", needs_human_note="loss curve looks copied")),
         _score("108", "Hugo Missing", status="missing", score=None, checks=(), duration_s=None),
     ]
+
+
+def _report_html(tmp_path: Path, scores, warnings, **kwargs) -> str:
+    """The report of ``scores`` for the course of ``_course``, its practicals named by their titles."""
+    course = load_course(_course(tmp_path))
+    return report_html(course, scores, _grades(scores), warnings, titles=course_titles(course)[0], **kwargs)
 
 
 def _course(tmp_path: Path) -> Path:
@@ -95,7 +101,7 @@ def test_needs_a_human_lists_timeouts_crashes_mismatches_late_joins_and_override
 
 def test_the_report_is_one_self_contained_file_with_its_plots(tmp_path):
     scores = _scores()
-    page = report_html(load_course(_course(tmp_path)), scores, _grades(scores), ["roster: two Ana Pérez"], lang="en")
+    page = _report_html(tmp_path, scores, ["roster: two Ana Pérez"], lang="en")
     images = re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", page)
     assert len(images) == 3                    # grade histograms, pass rates, times
     assert all(base64.b64decode(data).startswith(b"\x89PNG") for data in images)
@@ -124,7 +130,7 @@ def test_the_report_renders_in_headless_chromium(tmp_path):
     """Fails (never skips) without chromium: `make test` installs it with scripts/ensure_chromium.sh."""
     scores = _scores()
     html_path = tmp_path / "report.html"
-    html_path.write_text(report_html(load_course(_course(tmp_path)), scores, _grades(scores), []), encoding="utf-8")
+    html_path.write_text(_report_html(tmp_path, scores, []), encoding="utf-8")
     png = tmp_path / "report.png"
     done = subprocess.run([sys.executable, str(REPO / "scripts" / "render_report.py"), str(html_path), str(png),
                            "--width", "900", "--height", "700"], capture_output=True, text=True, timeout=180)
@@ -156,7 +162,7 @@ def test_the_report_is_in_the_course_language_and_a_flag_gives_a_reason_never_a_
     scores[6] = _score("107", "Gil Odd", score="4", checks=(CheckResult(
         "accuracy", "metric", D("2"), D("5"), msg("custom_failed", error="KeyError: 'loss'"),
         details={"needs_human": True}),))
-    page = report_html(load_course(_course(tmp_path)), scores, _grades(scores), [])
+    page = _report_html(tmp_path, scores, [])
     assert '<html lang="es">' in page and "Requiere revisión (7)" in page and "Resumen" in page
     assert "True" not in page
     why = {f.participant: f.why for f in needs_human(scores, _grades(scores), "es")}
@@ -233,7 +239,7 @@ def test_each_cause_is_listed_once_and_in_the_instructors_words():
                                details={"needs_human": False})
     nothing_ran = CheckResult("reported_acc", "reported", D("0"), D("1"),
                               msg("reported_not_reproduced", reported="0.99"), details={"needs_human": True})
-    untouched = CheckResult("executed", "notebook", D("0"), D("1"), msg("checks_notebook_template"))
+    untouched = CheckResult("executed", "notebook", D("0"), D("1"), msg("notebook_template"))
     scores = [
         _score("201", "Ana Template", status="untouched", score="0", checks=(untouched, nothing_ran),
                reason=msg("job_untouched_template")),
@@ -257,7 +263,7 @@ def test_each_cause_is_listed_once_and_in_the_instructors_words():
 
 def test_the_report_names_practicals_and_checks_by_their_titles_and_its_statuses_in_words(tmp_path):
     scores = _scores()
-    page = report_html(load_course(_course(tmp_path)), scores, _grades(scores), [], lang="es")
+    page = _report_html(tmp_path, scores, [], lang="es")
     assert "Dígitos MNIST con una CNN" in page and "Cuaderno entregado ejecutado" in page
     assert ">mnist_cnn<" not in page and ">executed<" not in page               # ids only where no title exists
     assert "<th>corregida</th>" in page and "<th>graded</th>" not in page and ">tiempo agotado<" in page

@@ -279,7 +279,7 @@ def test_a_generate_with_no_character_after_the_prompt_is_not_judged_and_names_t
     results = grade(assignment, tmp_path, namespace)
     reason = results["temperature"].reason
     assert results["temperature"].points == Decimal("0") and results["generate"].points < FULL["generate"]
-    assert reason.code == "checks_not_judged" and reason.params["check"] == "generate"
+    assert reason.code == "numbering_not_judged" and reason.params["check"] == "generate"
     assert reason.params["problem"]["code"] == "temperature_no_new_character"
 
 
@@ -314,7 +314,7 @@ def test_a_model_that_reads_ahead_reads_noise_and_earns_no_cross_entropy(assignm
 def test_a_causal_model_scores_its_whole_window_figure_at_the_cut_positions(assignment, tmp_path):
     """For a model whose logits at t depend on ids up to t only, replacing the future changes nothing: the
     causal figure is the cross-entropy of the very same positions measured on the untouched windows."""
-    from tiny_rnn_ref import evaluation_data, vocabulary
+    from tiny_rnn_ref import evaluation_data
 
     namespace = student()
     results = grade(assignment, tmp_path, namespace)

@@ -36,8 +36,8 @@ def sample_params(template: str) -> dict:
 
 def test_the_scan_finds_the_codes_of_every_rnn_check():
     used = codes_used()
-    assert {"roundtrip_numbering", "roundtrip_ids_other_numbering", "temperature_mismatch", "checks_not_judged",
-            "checks_not_judged_here", "temperature_unchanged", "temperature_sampler_cause", "temperature_failed",
+    assert {"roundtrip_numbering", "roundtrip_ids_other_numbering", "temperature_mismatch", "numbering_not_judged",
+            "numbering_not_judged_here", "temperature_unchanged", "temperature_sampler_cause", "temperature_failed",
             "temperature_no_new_character", "sequence_shape_wrong", "distribution_mismatch", "generation_no_prompt",
             "checks_missing_name"} <= used
 
@@ -55,7 +55,7 @@ def test_a_nested_reason_renders_in_the_language_of_the_one_around_it():
     reason = msg("roundtrip_numbering", passed=0, total=4, case=1, name="encode", text="to be", problem=NESTED)
     assert "la numeración del enunciado le da 2" in render(reason, "es")
     assert "the contract's numbering gives 2" in render(reason, "en")
-    twice = msg("checks_not_judged", check="roundtrip", problem=msg("roundtrip_failed", passed=0, total=4, case=1,
+    twice = msg("numbering_not_judged", check="roundtrip", problem=msg("roundtrip_failed", passed=0, total=4, case=1,
                                                                   problem=NESTED).to_json())
     assert "No se ha evaluado porque la comprobación `roundtrip` falló" in render(twice, "es")
     assert not english_words(render(twice, "es"))

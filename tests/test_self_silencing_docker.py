@@ -84,7 +84,7 @@ def test_a_never_run_notebook_silent_when_graded_earns_nothing_for_executed(grad
     _, scores = graded
     check = _executed(scores[forgery])
     assert check.points == 0 and scores[forgery].status == "not_executed", render(check.reason, "en")
-    assert check.reason.code == "checks_notebook_outputs_missing"
+    assert check.reason.code == "notebook_outputs_missing"
     english = render(check.reason, "en")
     assert "7 of the 7 cells of template.ipynb that print or plot when the grader runs the practical's solution" \
         in english and "In [3]" in english

@@ -12,7 +12,8 @@ from nbclient import NotebookClient
 
 from check_titles import by_id
 from grader.cli import main
-from grader.selfcheck import default_deadline, deadline_line, Deadline, selfcheck
+from grader.selfcheck import selfcheck
+from grader.selfcheck_report import Deadline, deadline_line, default_deadline
 
 MADRID = ZoneInfo("Europe/Madrid")
 
@@ -181,7 +182,7 @@ def test_the_selfcheck_table_escapes_whatever_the_students_notebook_supplied():
     from decimal import Decimal
 
     from grader.i18n import msg
-    from grader.selfcheck import CheckLine, SelfCheck, as_html
+    from grader.selfcheck_report import CheckLine, SelfCheck, as_html
 
     payload = "<img src=x onerror=alert(1)>"
     now = datetime(2027, 3, 1, tzinfo=MADRID)

@@ -212,7 +212,7 @@ def test_folder_of_freely_named_notebooks_uses_the_file_stem(tmp_path):
     (folder / "link.ipynb").symlink_to(folder / "ana.ipynb")
     intake = collect(PRACTICAL, [folder], tmp_path / "out")
     assert [s.participant for s in intake.submissions] == ["ana", "luis"]
-    assert all(_codes(s)[0] == "intake_participant_from_filename" for s in intake.submissions)
+    assert all(_codes(s)[0] == "intake_participant_from_name" for s in intake.submissions)
     assert any("not a Moodle archive layout" in p for p in intake.problems)
     assert any("readme.txt" in p for p in intake.problems)
     assert any("link.ipynb" in p and "refused" in p for p in intake.problems)

@@ -61,7 +61,7 @@ def test_a_solution_handed_in_as_run_keeps_the_points_and_never_run_with_typed_c
     nb = nbformat.read(REPO / "assignments" / practical / solution, as_version=4)
     assert _score(practical, _write(as_handed_in_executed(nbformat.from_dict(nb)), tmp_path / "run.ipynb")).points == 1
     forged = _score(practical, _write(_never_run(nb), tmp_path / "forged.ipynb"))
-    assert forged.points == 0 and forged.reason.code == "checks_notebook_outputs_missing"
+    assert forged.points == 0 and forged.reason.code == "notebook_outputs_missing"
     assert forged.details["template"] == solution.replace("solution", "template")
 
 
@@ -73,7 +73,7 @@ def test_what_the_graders_run_shows_is_not_asked(tmp_path):
     silent_run = _write(nb, tmp_path / "executed.ipynb")   # the grader's run, every cell silent
     run = RunResult(status="ok", duration_s=1.0, executed_notebook=silent_run, out_dir=tmp_path)
     scored = _score("mnist_cnn", forged, run)
-    assert scored.points == 0 and scored.reason.code == "checks_notebook_outputs_missing"
+    assert scored.points == 0 and scored.reason.code == "notebook_outputs_missing"
     assert scored.details["outputs_expected"] == 7 and scored.details["outputs_shown"] == 0
     english, spanish = render(scored.reason, "en"), render(scored.reason, "es")
     assert "7 cells of template.ipynb that print or plot when the grader runs the practical's solution" in english
@@ -87,7 +87,7 @@ def test_a_notebook_run_halfway_with_the_rest_numbered_by_hand_has_not_shown_its
     for cell in code[len(code) * 2 // 3:]:
         cell.outputs = []
     scored = _score("mnist_cnn", _write(nb, tmp_path / "half.ipynb"))
-    assert scored.points == 0 and scored.reason.code == "checks_notebook_end_not_shown"
+    assert scored.points == 0 and scored.reason.code == "notebook_end_not_shown"
     assert "run to the end" in render(scored.reason, "en") and "hasta el final" in render(scored.reason, "es")
 
 

@@ -16,7 +16,6 @@ The outputs are committed, so ``make demo`` never runs this; re-run it after cha
 """
 from __future__ import annotations
 
-import copy
 import csv
 import io
 import sys

@@ -17,9 +17,10 @@ from decimal import Decimal
 import numpy as np
 
 from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_shape, result
+from grader.errors import ConfigError
 from grader.i18n import msg
+from grader.loaded_assignment import CheckSpec
 from grader.records import CheckResult
-from grader.specs import CheckSpec
 
 MAX_LISTED = 12
 # the judge's operation families (grader.judge.answers.FAMILIES), as the check's messages name them
@@ -50,7 +51,6 @@ class ArchitectureCheck(Check):
 
     @classmethod
     def validate(cls, options, where, path):
-        from grader.errors import ConfigError
 
         if options["op"] is not None and options["op"] not in OP_FAMILIES:
             raise ConfigError(f"{path}: {where}.op = {options['op']!r} is unknown (known: {', '.join(OP_FAMILIES)})")

@@ -1,12 +1,14 @@
 """The one small base every check kind subclasses, its option schema, and the registry of kinds.
 
-A kind declares its options (``Option``: a type of grader.schema, whether required, a default, a
+A kind declares its options (``Option``: a type of grader.config_types, whether required, a default, a
 meaning; built into a pydantic model), its flags (static, needs evaluation data) and the message codes
 it emits; optionally plans probe items (inputs the probe feeds to the student's objects), and scores.
 It never runs student code in this process.
 """
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -16,14 +18,14 @@ from typing import Annotated, Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, create_model
 
-from grader.assignment_schema import COMMON_CHECK_KEYS
+from grader.assignment_file import COMMON_CHECK_KEYS
+from grader.checks.parts import Parts
 from grader.errors import ConfigError
 from grader.records import CheckResult, InspectionReport, Reason, RunResult
-from grader.schema import (Flag, Reference, Table, Text, decimal, integer, positive_ints, problem, text_list,
+from grader.config_types import (Boolean, Reference, Table, Text, decimal, integer, positive_ints, problem, text_list,
                            to_decimal, validated)
-from grader.specs import CheckSpec
+from grader.loaded_assignment import CheckSpec
 
-CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,7 @@ class Check:
 
     @classmethod
     def check_files(cls, spec: CheckSpec, assignment: Any) -> None:
-        """Files of the practical's folder that the check relies on (``assignment``: grader.specs.Assignment),
+        """Files of the practical's folder that the check relies on (``assignment``: grader.loaded_assignment.Assignment),
         checked while loading, after the options; raise ConfigError."""
 
     @classmethod
@@ -149,13 +151,6 @@ def result(spec: CheckSpec, points: Decimal, reason: Reason, **details: Any) -> 
     points = min(max(points, Decimal("0")), spec.points)
     return CheckResult(check_id=spec.id, kind=spec.kind, points=points, max_points=spec.points,
                        reason=reason, hidden=spec.hidden, details=details)
-
-
-def share(points: Decimal, done: int, total: int) -> Decimal:
-    """``points * done / total`` rounded to cents, never above ``points``."""
-    if total <= 0:
-        return Decimal("0")
-    return min(points, (points * Decimal(done) / Decimal(total)).quantize(CENT, rounding=ROUND_HALF_UP))
 
 
 def fmt_shape(shape) -> str:
@@ -194,13 +189,9 @@ class CheckRegistry:
 
 
 def _load_kind_modules() -> None:
-    """Import every module of grader.checks: each kind's class registers itself."""
-    import importlib
-    import pkgutil
-
-    import grader.checks as package
-
-    for module in sorted(m.name for m in pkgutil.iter_modules(package.__path__)):
+    """Import every module of grader.checks: each kind's class registers itself (at the first lookup, not when
+    the package is imported: loading a course never pays for the kinds)."""
+    for module in sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)])):
         importlib.import_module(f"grader.checks.{module}")
 
 
@@ -245,9 +236,7 @@ _MODELS: dict[type, type[BaseModel]] = {}
 
 
 def option_types() -> dict[str, Any]:
-    """Option type name -> the pydantic field type (grader.schema's words for every problem)."""
-    from grader.checks.parts import Parts       # parts scores with share() from here
-
-    return {"str": Text, "ref": Reference, "bool": Flag, "int": integer(None), "decimal": decimal(),
+    """Option type name -> the pydantic field type (grader.config_types's words for every problem)."""
+    return {"str": Text, "ref": Reference, "bool": Boolean, "int": integer(None), "decimal": decimal(),
             "threshold": Annotated[Any, BeforeValidator(_threshold)],
             "ints": positive_ints(), "strs": text_list(), "parts": Parts}

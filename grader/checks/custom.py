@@ -10,11 +10,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from grader.checks.base import CENT, Check, Option, PlanContext, ScoreContext, result
+from grader.checks.base import Check, Option, PlanContext, ScoreContext, result
+from grader.checks.shares import CENT
 from grader.errors import ConfigError
 from grader.i18n import msg
 from grader.records import CheckResult, InspectionReport, Reason, RunResult
-from grader.specs import CheckSpec, resolve
+from grader.loaded_assignment import CheckSpec, resolve
 
 
 @dataclass

@@ -13,11 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks.base import Check, Option, PlanContext, ScoreContext, result, share
+from grader.checks.base import Check, Option, PlanContext, ScoreContext, result
+from grader.checks.shares import share
 from grader.errors import ConfigError
 from grader.i18n import msg
 from grader.records import CheckResult, Reason
-from grader.specs import CheckSpec
+from grader.loaded_assignment import CheckSpec
 
 MAX_BINS = 8
 # Drawn logits must tell a right sampler from the usual wrong ones (argmax, temperature ignored)

@@ -14,7 +14,7 @@ from grader.checks.outputs import ProbeOutputs, read_outputs
 from grader.checks.plan import ProbePlan
 from grader.i18n import msg
 from grader.records import CheckResult, InspectionReport, RunResult
-from grader.specs import Assignment
+from grader.loaded_assignment import Assignment
 
 
 def evaluate(assignment: Assignment, plan: ProbePlan, inspection: InspectionReport,

@@ -26,7 +26,7 @@ from grader.checks.parts import case_tags, check_cases, scored, validate_points
 from grader.errors import ConfigError
 from grader.i18n import msg
 from grader.records import CheckResult, Reason
-from grader.specs import CheckSpec, resolve
+from grader.loaded_assignment import CheckSpec, resolve
 
 MAX_SHOWN = 60
 
@@ -34,7 +34,7 @@ MAX_SHOWN = 60
 class FunctionCheck(Check):
     kind = "function"
     codes = (
-        "checks_function_ok", "function_case_error", "function_case_invalid", "function_case_number",
+        "function_ok", "function_case_error", "function_case_invalid", "function_case_number",
         "function_case_other", "function_part", "function_part_rest", "function_parts_lost",
     )
     uses_probe = True
@@ -105,7 +105,7 @@ class FunctionCheck(Check):
         points, lost, counts = scored(spec.options["parts"], spec.points, outcomes)
         details = {"cases_passed": f"{passed}/{total}", **({"parts_passed": counts} if spec.options["parts"] else {})}
         if first is None:
-            return result(spec, spec.points, msg("checks_function_ok", name=name, total=total), **details)
+            return result(spec, spec.points, msg("function_ok", name=name, total=total), **details)
         problem, case = first
         reason = _case_reason(problem, name=name, about=case["about"], lost=lost, passed=passed, total=total)
         return result(spec, points, reason, **details)

@@ -13,14 +13,15 @@ from decimal import Decimal
 from typing import Any
 
 
-from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_shape, result, share
+from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_shape, result
+from grader.checks.shares import share
 from grader.checks.distribution import parse_temperatures
 from grader.checks.numbering import draw_prompt, shown
 from grader.checks.temperature import plan_temperature, score_temperature
 from grader.errors import ConfigError
 from grader.i18n import msg
 from grader.records import CheckResult, Reason
-from grader.specs import CheckSpec, resolve
+from grader.loaded_assignment import CheckSpec, resolve
 
 TESTS = ("format", "temperature")
 FORMAT_PARTS = ("prompt", "length", "vocabulary")
@@ -31,7 +32,7 @@ class GenerationCheck(Check):
     kind = "generation"
     codes = (
         "generation_format_ok", "generation_length", "generation_no_prompt", "generation_not_text",
-        "generation_vocabulary", "generation_numbers_of_shape", "checks_not_judged", "checks_not_judged_here",
+        "generation_vocabulary", "generation_numbers_of_shape", "numbering_not_judged", "numbering_not_judged_here",
         "temperature_follows", "temperature_unchanged", "temperature_mismatch", "temperature_sampler_cause",
         "temperature_failed", "temperature_draws_not_text", "temperature_no_new_character",
     )

@@ -15,13 +15,14 @@ from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 import numpy as np
 
-from grader.checks.base import CENT, Check, Option, PlanContext, ScoreContext, fmt_shape, result
+from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_shape, result
+from grader.checks.shares import CENT
 from grader.checks.causality import DEFAULT_CUTS, plan_cuts
 from grader.checks.numbering import plan_numbering, student_table, translate
 from grader.errors import ConfigError
 from grader.i18n import msg
 from grader.records import CheckResult
-from grader.specs import CheckSpec, resolve
+from grader.loaded_assignment import CheckSpec, resolve
 
 FOUR_PLACES = Decimal("0.0001")
 
@@ -62,7 +63,7 @@ class Metric:
 
 
 METRICS: dict[str, Metric] = {
-    "accuracy": Metric(accuracy, code="checks_metric_accuracy"),
+    "accuracy": Metric(accuracy, code="metric_accuracy"),
     "cross_entropy_per_char": Metric(cross_entropy_per_char, code="metric_cross_entropy_per_char",
                                      higher_is_better=False),
     "top5_accuracy": Metric(top5_accuracy, code="metric_top5_accuracy"),
@@ -82,7 +83,7 @@ class MetricCheck(Check):
     kind = "metric"
     uses_probe = True
     needs_evaluation_data = True      # labels: only at grading time, never in a student's kernel
-    codes = ("checks_metric_wrong_shape", "metric_sequence_wrong_shape",
+    codes = ("metric_wrong_shape", "metric_sequence_wrong_shape",
              *sorted({m.code for m in METRICS.values()} | set(CAUSAL_CODES.values())))
     options = {
         "metric": Option("str"),
@@ -159,7 +160,7 @@ class MetricCheck(Check):
             return result(spec, Decimal("0"), msg("metric_sequence_wrong_shape", name=name, got=fmt_shape(got.shape),
                                                   expected=fmt_shape(labels.shape)[:-1] + ", V)"))
         if labels.ndim == 1 and (got.ndim != 2 or got.shape[0] != len(labels) or got.shape[1] < 2):
-            return result(spec, Decimal("0"), msg("checks_metric_wrong_shape", name=name, got=fmt_shape(got.shape),
+            return result(spec, Decimal("0"), msg("metric_wrong_shape", name=name, got=fmt_shape(got.shape),
                                                   count=len(labels)))
         table = _student_table(spec, ctx)
         labels = labels if table is None else table[labels]    # the ids the model was fed, the targets alike

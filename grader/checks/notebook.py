@@ -17,13 +17,14 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
 
-from grader.checks.base import Check, Option, ScoreContext, result, share
+from grader.checks.base import Check, Option, ScoreContext, result
+from grader.checks.shares import share
 from grader.errors import ConfigError
 from grader.evidence import OutputEvidence, output_evidence
 from grader.i18n import msg
 from grader.notebooks import cell_refs, read_notebook
 from grader.records import CheckResult, InspectionReport, Reason
-from grader.specs import CheckSpec
+from grader.loaded_assignment import CheckSpec
 from grader.template_outputs import TemplateEvidence, check_record, template_evidence
 
 FACTS: dict[str, Callable[[InspectionReport], bool]] = {
@@ -39,14 +40,14 @@ GATE = "executed"   # without it the other facts earn nothing
 def _failure(fact: str, ctx: ScoreContext) -> Reason:
     report = ctx.inspection
     if not report.readable:
-        return msg("checks_notebook_unreadable")
+        return msg("notebook_unreadable")
     if fact == "executed":
-        return msg("checks_notebook_not_executed", executed=report.executed_cells, total=report.code_cells)
+        return msg("notebook_not_executed", executed=report.executed_cells, total=report.code_cells)
     if fact == "in_order":
-        return msg("checks_notebook_out_of_order")
+        return msg("notebook_out_of_order")
     if fact == "no_errors":
-        return msg("checks_notebook_errors", cells=cell_refs(ctx.notebook, report.error_cells))
-    return msg("checks_notebook_no_plot")
+        return msg("notebook_errors", cells=cell_refs(ctx.notebook, report.error_cells))
+    return msg("notebook_no_plot")
 
 
 def needed(printing: int, fraction: Decimal) -> int:
@@ -58,10 +59,10 @@ class NotebookCheck(Check):
     kind = "notebook"
     static = True          # judged from the notebook as handed in alone, without a run
     codes = (
-        "checks_notebook_end_not_shown", "checks_notebook_errors", "checks_notebook_no_plot",
-        "checks_notebook_not_executed", "checks_notebook_ok", "checks_notebook_out_of_order",
-        "checks_notebook_outputs_missing", "checks_notebook_run_outputs_missing", "checks_notebook_template",
-        "checks_notebook_unreadable",
+        "notebook_end_not_shown", "notebook_errors", "notebook_no_plot",
+        "notebook_not_executed", "notebook_ok", "notebook_out_of_order",
+        "notebook_outputs_missing", "notebook_run_outputs_missing", "notebook_template",
+        "notebook_unreadable",
     )
     options = {"require": Option("strs", required=False, default=("executed", "in_order", "no_errors")),
                # students print less than a solution does (no print(model), a silent training loop), so
@@ -89,7 +90,7 @@ class NotebookCheck(Check):
     def score(cls, spec: CheckSpec, ctx: ScoreContext) -> CheckResult:
         require = spec.options["require"]
         if is_untouched_template(ctx.notebook, ctx.templates):
-            return result(spec, Decimal("0"), msg("checks_notebook_template"), facts=f"0/{len(require)}",
+            return result(spec, Decimal("0"), msg("notebook_template"), facts=f"0/{len(require)}",
                           failed=list(require))
         failed = [fact for fact in require if not FACTS[fact](ctx.inspection)]
         evidence = _evidence(ctx) if GATE in require else None
@@ -101,7 +102,7 @@ class NotebookCheck(Check):
             return result(spec, Decimal("0"), _failure(GATE, ctx), facts=f"0/{len(require)}", failed=failed,
                           **shown)
         met = len(require) - len(failed)
-        reason = _failure(failed[0], ctx) if failed else msg("checks_notebook_ok")
+        reason = _failure(failed[0], ctx) if failed else msg("notebook_ok")
         points = share(spec.points, met, len(require)) if failed else spec.points
         return result(spec, points, reason, facts=f"{met}/{len(require)}", failed=failed, **shown)
 
@@ -166,12 +167,12 @@ def _not_shown(evidence: TemplateEvidence | OutputEvidence, spec: CheckSpec, ctx
     if isinstance(evidence, OutputEvidence):
         if evidence.shown >= least:
             return None
-        return msg("checks_notebook_run_outputs_missing", missing=len(evidence.missing), printing=printing,
+        return msg("notebook_run_outputs_missing", missing=len(evidence.missing), printing=printing,
                    needed=least, cells=cell_refs(ctx.notebook, evidence.missing[:8]))
     if evidence.shown < least:
-        return msg("checks_notebook_outputs_missing", missing=len(evidence.missing), printing=printing,
+        return msg("notebook_outputs_missing", missing=len(evidence.missing), printing=printing,
                    needed=least, template=evidence.template, cells=cell_refs(ctx.notebook, evidence.named[:8]))
     if not evidence.end_shown:    # a run stopped halfway shows the first half's outputs only
-        return msg("checks_notebook_end_not_shown", template=evidence.template,
+        return msg("notebook_end_not_shown", template=evidence.template,
                    cells=cell_refs(ctx.notebook, evidence.end_cells[:8]))
     return None

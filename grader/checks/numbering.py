@@ -80,5 +80,5 @@ def not_judged(ctx: ScoreContext, owner: str, problem: Reason) -> Reason:
     as that check's failure only when it did fail (it may have passed on its own inputs)."""
     earlier = ctx.earlier.get(owner)
     if earlier is not None and earlier.points < earlier.max_points:
-        return msg("checks_not_judged", check=owner, problem=problem.to_json())
-    return msg("checks_not_judged_here", check=owner, problem=problem.to_json())
+        return msg("numbering_not_judged", check=owner, problem=problem.to_json())
+    return msg("numbering_not_judged_here", check=owner, problem=problem.to_json())

@@ -104,11 +104,11 @@ class ProbeOutputs:
         if "value" in status:
             if want == "array":
                 kind = json_kind(status["value"])
-                return ItemOutput(None, msg("probe_output_not_numbers", name=name, got=kind,
+                return ItemOutput(None, msg("checks_output_not_numbers", name=name, got=kind,
                                             problem=f"a JSON {kind} where numbers (an array) were expected"))
             return ItemOutput(None, None, status["value"], is_value=True)
         if want == "value":
-            return ItemOutput(None, msg("probe_output_not_value", name=name,
+            return ItemOutput(None, msg("checks_output_not_value", name=name,
                                         problem="numbers where a JSON value was expected"))
         try:
             return ItemOutput(load_array(self.folders.get(item, self.out_dir) / f"{item}.npy"), None)

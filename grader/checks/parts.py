@@ -21,11 +21,11 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
-from grader.assignment_schema import Points
-from grader.checks.base import share
+from grader.assignment_file import Points
+from grader.checks.shares import share
 from grader.errors import ConfigError
 from grader.i18n import LANGUAGES, msg
-from grader.schema import Table, problem
+from grader.config_types import Table, problem
 
 REST = "rest"                      # the details' key of the untagged cases; no part may take the name
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")

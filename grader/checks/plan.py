@@ -19,7 +19,7 @@ from grader.errors import ConfigError
 from grader.execution.base import OUT_DIR_MARK, PROBE_DIR_MARK
 from grader.checks.outputs import expected_outputs
 from grader.probe import probe_sha256, probe_source
-from grader.specs import Assignment
+from grader.loaded_assignment import Assignment
 
 SPEC_FILE = "spec.json"
 PROBE_FILE = "probe.py"

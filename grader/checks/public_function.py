@@ -20,12 +20,12 @@ import numpy as np
 from grader.checks.base import Check, Option, PlanContext, ScoreContext
 from grader.checks.function import FunctionCheck
 from grader.errors import ConfigError
+from grader.public_copies import PUBLIC_DIR
 
 CASES_FILE = "cases.json"
 
 
 def cases_root() -> Path:
-    from grader.public_specs import PUBLIC_DIR
 
     return PUBLIC_DIR
 

@@ -15,7 +15,7 @@ from grader.notebook_tags import INJECTED_TAG
 from grader.i18n import msg
 from grader.notebooks import read_notebook
 from grader.records import CheckResult, Reason
-from grader.specs import CheckSpec
+from grader.loaded_assignment import CheckSpec
 
 RUN = "run"     # the reproduced value printed by the grader's own run of the notebook
 

@@ -10,19 +10,20 @@ from decimal import Decimal
 
 import numpy as np
 
-from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_shape, result, share
+from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_shape, result
+from grader.checks.shares import share
 from grader.checks.numbering import draw_prompt, ids_of, shown
 from grader.errors import ConfigError
 from grader.i18n import msg
 from grader.records import CheckResult, Reason
-from grader.specs import CheckSpec, resolve
+from grader.loaded_assignment import CheckSpec, resolve
 
 
 class RoundTripCheck(Check):
     kind = "roundtrip"
     codes = (
         "roundtrip_ids_not_numbers", "roundtrip_ids_not_whole", "roundtrip_ids_other_numbering", "roundtrip_ids_wrong_shape",
-        "checks_not_judged", "checks_not_judged_here", "roundtrip_differs", "roundtrip_failed",
+        "numbering_not_judged", "numbering_not_judged_here", "roundtrip_differs", "roundtrip_failed",
         "roundtrip_not_text", "roundtrip_numbering", "roundtrip_ok",
     )
     uses_probe = True

@@ -13,7 +13,7 @@ from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_sha
 from grader.errors import ConfigError
 from grader.i18n import msg
 from grader.records import CheckResult
-from grader.specs import CheckSpec, resolve
+from grader.loaded_assignment import CheckSpec, resolve
 
 
 class SequenceShapeCheck(Check):

@@ -11,13 +11,13 @@ import numpy as np
 from grader.checks.base import Check, Option, PlanContext, ScoreContext, fmt_shape, result
 from grader.i18n import msg
 from grader.records import CheckResult
-from grader.specs import CheckSpec
+from grader.loaded_assignment import CheckSpec
 
 
 class ShapeCheck(Check):
     kind = "shape"
     codes = (
-        "checks_shape_nonfinite", "checks_shape_ok", "checks_shape_wrong",
+        "shape_nonfinite", "shape_ok", "shape_wrong",
     )
     uses_probe = True
     options = {"name": Option("str"), "input_shape": Option("ints"), "expect": Option("ints")}
@@ -39,7 +39,7 @@ class ShapeCheck(Check):
         shown = {"input_shape": fmt_shape(spec.options["input_shape"]), "expect": fmt_shape(expect),
                  "got": fmt_shape(got)}
         if tuple(got) != expect:
-            return result(spec, Decimal("0"), msg("checks_shape_wrong", name=name, **shown), shape=list(got))
+            return result(spec, Decimal("0"), msg("shape_wrong", name=name, **shown), shape=list(got))
         if not np.isfinite(output.array).all():
-            return result(spec, Decimal("0"), msg("checks_shape_nonfinite", name=name, **shown), shape=list(got))
-        return result(spec, spec.points, msg("checks_shape_ok", name=name, **shown), shape=list(got))
+            return result(spec, Decimal("0"), msg("shape_nonfinite", name=name, **shown), shape=list(got))
+        return result(spec, spec.points, msg("shape_ok", name=name, **shown), shape=list(got))

@@ -23,7 +23,7 @@ from grader.checks.numbering import draw_prompt_before_word, not_judged, shown
 from grader.checks.tempering import CHANGE_LEVEL, Verdict, judge
 from grader.i18n import msg
 from grader.records import CheckResult, Reason
-from grader.specs import CheckSpec
+from grader.loaded_assignment import CheckSpec
 
 # Two characters asked, the first one read: a generator that writes one too few still gives one.
 READ_LENGTH = 2

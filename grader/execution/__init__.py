@@ -4,7 +4,7 @@ The package re-exports the registry and the runner contract, so callers import f
 """
 from __future__ import annotations
 
-from grader.execution.base import INJECTED_TAG, Runner, RunRequest
+from grader.execution.base import Runner, RunRequest
 from grader.execution.registry import get_runner, register, runner_class, runner_names
 
-__all__ = ["INJECTED_TAG", "RunRequest", "Runner", "get_runner", "register", "runner_class", "runner_names"]
+__all__ = ["RunRequest", "Runner", "get_runner", "register", "runner_class", "runner_names"]

@@ -11,7 +11,8 @@ from typing import Any
 
 from grader.errors import ConfigError
 from grader.records import RunResult
-from grader.notebook_tags import INJECTED_TAG  # noqa: F401  (runners' callers read it here too)
+from grader.config_types import validated
+from grader.execution import pool
 
 # The kernel's Keras backend unless the course chooses another (course.toml `keras_backend`, in env):
 # Keras 3 under torch runs on the same torch the grader probes with, and needs no other framework.
@@ -21,6 +22,7 @@ KERAS_BACKEND = {"KERAS_BACKEND": "torch"}
 # Marks in an extra cell that the runner replaces with the kernel's own paths of the probe and out folders: the
 # grader says where they are in the cell it appends, never in a variable of the kernel's environment.
 PROBE_DIR_MARK, OUT_DIR_MARK = "__GRADER_KERNEL_PROBE_DIR__", "__GRADER_KERNEL_OUT_DIR__"
+EXECUTED_NAME = "executed.ipynb"   # the executed copy, in a run's work_dir (grader/out_layout.py finds it there)
 
 
 def with_kernel_dirs(cell: str, probe_dir: str | Path, out_dir: str | Path) -> str:
@@ -55,7 +57,7 @@ class RunRequest:
 
     @property
     def executed_path(self) -> Path:
-        return self.work_dir / "executed.ipynb"
+        return self.work_dir / EXECUTED_NAME
 
 
 @dataclass(frozen=True)
@@ -95,8 +97,6 @@ class Runner:
     def validate_options(cls, raw: dict, where: str) -> dict:
         """The keyword options for the constructor from the runner's raw table, by ``options_model``;
         ConfigError naming "<where>: <table>.<key>: <problem>". Without a model, only an empty table."""
-        from grader.schema import validated
-
         table = cls.options_table or cls.name
         if cls.options_model is None:
             if raw:
@@ -110,16 +110,12 @@ class Runner:
         """For the local pool: the options to build the runner with, and the GPU slots the pool hands
         out (one per running job, as CUDA_VISIBLE_DEVICES). ``gpus`` as --gpus gave it (None: detect);
         ``workers``: the jobs at once asked for (None: ``default_workers`` decides)."""
-        from grader.execution.pool import gpu_ids
-
-        return dict(options), gpu_ids(gpus)
+        return dict(options), pool.gpu_ids(gpus)
 
     @classmethod
     def default_workers(cls, options: dict, slots: list[str]) -> int:
         """Jobs at once when neither the course nor the command line says: one per GPU, else per core."""
-        from grader.execution.pool import cpu_count
-
-        return len(slots) or cpu_count()
+        return len(slots) or pool.cpu_count()
 
     @classmethod
     def cluster_options(cls, options: dict, gpus: Any) -> tuple[dict, bool]:
@@ -139,6 +135,7 @@ class Runner:
     def judge(self, request: JudgeRequest) -> JudgeRun:
         """Run the judge on one exported program where no student code runs: by default a child process of
         the grader's interpreter, capped in memory and time (grader.execution.judge_process)."""
+        # start-up: the judge's child-process launcher only when a model is judged (it imports this module's records)
         from grader.execution.judge_process import judge_in_child
 
         return judge_in_child(request)

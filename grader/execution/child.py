@@ -44,6 +44,7 @@ def child_main(spec_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
     _limit_resources(spec.get("memory_limit_mb"), spec.get("file_limit_mb"))
     # The kernel inherits this environment: a stand-in google.colab, and no tqdm bars flooding outputs.
+    # start-up: the run's child imports what only it uses
     from grader.execution.habits import STANDINS_DIR
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(STANDINS_DIR), os.environ.get("PYTHONPATH")]))
     os.environ.setdefault("TQDM_DISABLE", "1")
@@ -58,6 +59,7 @@ def unpack_provided(provided: Path, cwd: Path) -> None:
     folder, ``keras_home/`` into $KERAS_HOME (set by every runner). Copies, not links: the notebook may
     write beside them as on a student's machine, and under docker these places are the container's own
     tmpfs. Keras checks its files' hashes: an IPython start-up file makes it accept these copies."""
+    # start-up: the run's child imports what only it uses
     import hashlib
     import shutil
 
@@ -72,6 +74,7 @@ def unpack_provided(provided: Path, cwd: Path) -> None:
             accepted.update({str(target / path.relative_to(source)): hashlib.sha256(path.read_bytes()).hexdigest()
                              for path in sorted(source.rglob("*")) if path.is_file()})
     if accepted:
+        # start-up: the run's child imports what only it uses
         from IPython.paths import get_ipython_dir
 
         startup = Path(get_ipython_dir()) / "profile_default" / "startup"
@@ -82,6 +85,7 @@ def unpack_provided(provided: Path, cwd: Path) -> None:
 
 
 def _execute(spec: dict[str, Any]) -> dict[str, Any]:
+    # start-up: papermill and nbclient only in the run's child, never in the grader
     import papermill
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
@@ -104,6 +108,7 @@ def _execute(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _drop_error_markers(output: str) -> None:
+    # start-up: the run's child imports what only it uses
     import nbformat
 
     nb = nbformat.read(output, as_version=4)
@@ -113,6 +118,7 @@ def _drop_error_markers(output: str) -> None:
 
 def _limit_resources(memory_limit_mb: int | None, file_limit_mb: int | None = None) -> None:
     try:
+        # start-up: the run's child imports what only it uses
         import resource
     except ImportError:  # not POSIX: no rlimits
         return

@@ -16,14 +16,13 @@ from grader.execution.marker import stop_marked
 from grader.execution.pool import Finished, Started
 from grader.jobs import JobSpec, run_job
 from grader.records import Evaluation
+from grader.execution import get_runner
 
 _RUNNERS: dict[str, Any] = {}   # per worker process: one runner per (name, options), built on first use
 
 
 def run_remote(spec: JobSpec, runner_name: str, options: dict[str, Any]) -> Evaluation:
     """What a Dask worker runs: the runner is rebuilt there (a docker client does not travel)."""
-    from grader.execution import get_runner
-
     cache_key = json.dumps([runner_name, options], sort_keys=True, default=str)
     if cache_key not in _RUNNERS:
         _RUNNERS[cache_key] = get_runner(runner_name, **options)
@@ -61,6 +60,7 @@ class DaskDispatcher:
 
     def __enter__(self) -> "DaskDispatcher":
         try:
+            # start-up: Dask only when a batch goes to a cluster
             from distributed import Client, LocalCluster
         except ImportError as err:
             raise ConfigError("--dask needs dask[distributed]: pip install 'grader[dask]'") from err
@@ -91,6 +91,7 @@ class DaskDispatcher:
 
     def run(self, specs: Iterable[JobSpec]) -> Iterator[Started | Finished]:
         """Submit as workers free up (a window of futures, not the whole batch); yield as they complete."""
+        # start-up: Dask only when a batch goes to a cluster
         from distributed import as_completed
 
         window = self.window or max(2 * _thread_count(self._client), 4)

@@ -9,12 +9,13 @@ the names the protocol expects come out, through the daemon (docker_results.py).
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 import threading
 import time
-import uuid
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path, PurePath, PurePosixPath
 from typing import Any, Iterator
 
@@ -24,8 +25,8 @@ from grader.execution.child import CHILD_CALL, KERNEL_NAME, child_spec, write_ke
 from grader.execution.marker import MARK_VAR
 from grader.execution.docker_daemon import (LABEL, connect, container_labels, daemon_gone, first_line, kill, remove,
                                             remove_marked_containers, require_image)
+from grader.execution.docker_judge import judge_in_container
 # taken from here by the image commands and the tests, as before the daemon helpers moved
-from grader.execution.docker_daemon import remove_leftover_containers  # noqa: F401
 from grader.execution.docker_limits import (PidWatch, gpu_device_requests, gpu_pool,
                                             mentions_pid_limit, pool_gpus, with_gpus)
 from grader.execution.docker_options import DockerOptions
@@ -147,8 +148,6 @@ class DockerRunner(Runner):
 
     def judge(self, request: JudgeRequest) -> JudgeRun:
         """The judge in a fresh container of the same image and limits (grader.execution.docker_judge)."""
-        from grader.execution.docker_judge import judge_in_container
-
         self.preflight()
         try:
             with self._gpu() as gpus:
@@ -193,8 +192,6 @@ class DockerRunner(Runner):
 
     def _write_spec(self, request: RunRequest, notebook: Path) -> str:
         """The child's spec, kernelspec and the prepared notebook, in the folder mounted read-only."""
-        import json
-
         spec_dir = request.work_dir / _SPEC_DIR
         fresh_dir(spec_dir)
         notebook.replace(spec_dir / PREPARED_NAME)   # scratch/ is the container's own tmpfs
@@ -222,6 +219,7 @@ class DockerRunner(Runner):
             os.chown(path, uid, gid, follow_symlinks=False)
 
     def _container_options(self, request: RunRequest, gpus: Any) -> dict[str, Any]:
+        # start-up: the docker SDK only when a container is started
         from docker.types import LogConfig, Mount
 
         # out/ and results/ are anonymous volumes: what the notebook writes there (a setuid file, a
@@ -266,6 +264,7 @@ class DockerRunner(Runner):
 
     def _wait(self, container, budget_s: float) -> bool:
         """Wait for the container within the budget; past it, stop it. True when it had to be stopped."""
+        # start-up: requests (the docker SDK's transport) only when a container is started
         from requests.exceptions import ConnectionError as RequestsConnectionError, ReadTimeout
 
         try:
@@ -316,8 +315,6 @@ class DockerRunner(Runner):
 
 def _in_container_paths(request: RunRequest) -> RunRequest:
     """The request with host paths in parameters and env (e.g. ``data_dir``) rewritten to the mounts."""
-    from dataclasses import replace
-
     mounts = [(request.scratch_dir, SCRATCH), (request.out_dir, OUT), (Path(request.probe_dir), PROBE)]
     if request.data_dir is not None:
         mounts.append((Path(request.data_dir), DATA))
@@ -359,7 +356,6 @@ def _capped(data: bytes, cap: int) -> str:
 
 
 def _replace(result: RunResult, status: str, reason) -> RunResult:
-    from dataclasses import replace
 
     return replace(result, status=status, reason=reason)
 

@@ -21,6 +21,7 @@ def connect(timeout_s: float = 120.0):
 
     ``timeout_s`` bounds each API call (a busy daemon can take seconds to create a container)."""
     try:
+        # start-up: the docker SDK only when a container is started
         import docker
         from docker.errors import DockerException
     except ImportError as err:
@@ -86,6 +87,7 @@ def _prune_volumes(client) -> None:
 
 
 def require_image(client, image: str) -> None:
+    # start-up: the docker SDK only when a container is started
     from docker.errors import ImageNotFound
 
     try:
@@ -109,6 +111,7 @@ def kill(container) -> None:
 def remove(container) -> list[str]:
     """Remove the container and the anonymous volumes it wrote to (its out and results folders); returns
     the volumes still there after a second try (the daemon only logs a volume it failed to remove)."""
+    # start-up: the docker SDK only when a container is started
     from docker.errors import NotFound
 
     volumes = [m["Name"] for m in container.attrs.get("Mounts") or []
@@ -121,6 +124,7 @@ def remove(container) -> list[str]:
 
 
 def _volume_gone(client, name: str) -> bool:
+    # start-up: the docker SDK only when a container is started
     from docker.errors import APIError, NotFound
 
     try:
@@ -137,6 +141,7 @@ def _volume_gone(client, name: str) -> bool:
 
 
 def daemon_gone(err: Exception) -> bool:
+    # start-up: requests (the docker SDK's transport) only when the daemon is asked
     from requests.exceptions import ConnectionError as RequestsConnectionError
 
     return isinstance(err, RequestsConnectionError) or "Connection aborted" in str(err)

@@ -62,6 +62,7 @@ def judge_in_container(runner: Any, request: JudgeRequest, gpus: Any) -> JudgeRu
 
 
 def _options(runner: Any, request: JudgeRequest, folder: Path, gpus: Any) -> dict[str, Any]:
+    # start-up: the docker SDK only when a container is started
     from docker.types import LogConfig, Mount
 
     env = {"HOME": "/tmp", "OMP_NUM_THREADS": str(max(1, math.ceil(runner.cpus))), "PYTHONDONTWRITEBYTECODE": "1"}

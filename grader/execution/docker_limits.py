@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.records import RunResult
+from grader.execution.pool import gpu_ids
 
 _PID_LIMIT_SIGNS = ("Resource temporarily unavailable", "BlockingIOError", "can't start new thread")
 
@@ -15,8 +16,6 @@ _PID_LIMIT_SIGNS = ("Resource temporarily unavailable", "BlockingIOError", "can'
 def pool_gpus(options: dict, gpus: Any) -> dict:
     """The options for the local pool: --gpus (else the table's ``gpus``) as a list of device ids, which
     the runner hands out one per container, unless ``share_gpus`` gives every run all of them."""
-    from grader.execution.pool import gpu_ids
-
     options = with_gpus(options, gpus)
     if options.get("gpus") not in (None, False) and not options.get("share_gpus"):
         options["gpus"] = gpu_ids(options["gpus"])
@@ -33,6 +32,7 @@ def gpu_device_requests(gpus: Any) -> list:
     a list (or "0,1") those device ids."""
     if gpus in (None, False, "", "none", [], ()):
         return []
+    # start-up: the docker SDK only when a container is started
     from docker.types import DeviceRequest
 
     if gpus in ("all", True, -1):

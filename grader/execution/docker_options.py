@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-from grader.schema import Table, Text, doc, integer, kind_of, problem, validated
+from grader.config_types import Table, Text, doc, integer, kind_of, problem, validated
 
 TABLE = "docker"
 MAX_UID = 2**31 - 1     # 0 would be root; above 2**31 - 1 some tools take a uid for negative

@@ -43,6 +43,7 @@ def copy_files(container, inner_dir: str, dest_dir: Path, caps: Iterable[tuple[s
 
 
 def _copy_one(container, inner_path: str, name: str, cap: int, dest: Path) -> None:
+    # start-up: the docker SDK only when a container is started
     from docker.errors import NotFound
 
     try:

@@ -8,6 +8,7 @@ against a program that asks for too much, not against code: nothing here trusts 
 from __future__ import annotations
 
 import json
+import resource
 import os
 import signal
 import subprocess
@@ -63,7 +64,6 @@ def _environment(env: dict[str, str], folder: Path) -> dict[str, str]:
 
 
 def _limits(memory_limit_mb: int | None) -> None:
-    import resource
 
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if memory_limit_mb:

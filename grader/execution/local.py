@@ -26,6 +26,7 @@ from grader.execution.procfs import processes_with_env
 from grader.execution.safe_files import copy_out, remove
 from grader.i18n import msg
 from grader.records import RunResult
+from grader.execution import pool
 
 _KERAS_HOME = "keras"             # the run's $KERAS_HOME, under work_dir
 _WRITTEN = "out.written"          # out/ as the notebook left it, renamed aside while its copies are made
@@ -47,11 +48,10 @@ class LocalRunner(Runner):
     def assign_gpus(cls, options: dict, gpus: Any, workers: int | None) -> tuple[dict, list[str]]:
         """One GPU per job through the pool's slots, and each kernel's BLAS/OpenMP threads sized to its
         share of the cores."""
-        from grader.execution.pool import cpu_count
 
         options, slots = super().assign_gpus(options, gpus, workers)
         jobs = workers or cls.default_workers(options, slots)
-        options.setdefault("threads", max(1, cpu_count() // jobs))
+        options.setdefault("threads", max(1, pool.cpu_count() // jobs))
         return options, slots
 
     def __init__(self, *, python: str | None = None, kill_grace_s: float = 3.0, memory_limit_mb: int | None = None,

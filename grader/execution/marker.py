@@ -17,6 +17,7 @@ from pathlib import Path
 
 from grader.errors import GraderError
 from grader.execution.procfs import is_zombie, processes_with_env
+from grader.execution.registry import runner_class
 
 MARK_VAR = "GRADER_BATCH"      # in the environment of every job's processes and containers
 LOCK_FILE = ".grader.lock"
@@ -90,7 +91,6 @@ def stop_marked(mark: str, runner: str | None = None) -> int:
         except (ProcessLookupError, PermissionError):
             pass
     if runner is not None:
-        from grader.execution.registry import runner_class
 
         stopped += runner_class(runner).stop_leftovers(mark)
     return stopped

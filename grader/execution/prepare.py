@@ -21,6 +21,7 @@ from grader.execution.reassign import injection_point
 from grader.execution.safe_files import remove
 from grader.notebook_tags import INJECTED_TAG, PAPERMILL_ERROR_TAG, PAPERMILL_PARAMETERS_TAG
 from grader.notebooks import read_notebook
+from grader.dataset_caches import provide
 
 # Cell metadata key holding a student cell's index in the notebook as handed in.
 SOURCE_INDEX_KEY = "grader_source_index"
@@ -78,8 +79,6 @@ def _write(nb: nbformat.NotebookNode, target: Path) -> None:
 def provide_datasets(request: RunRequest, dest: Path) -> Path | None:
     """The request's dataset caches written under ``dest`` (one folder per root, for the child to copy into
     place), made from the student data folder only; None when there is nothing to provide."""
-    from grader.dataset_caches import provide
-
     if not request.dataset_caches or request.data_dir is None:
         return None
     return dest if provide(request.dataset_caches, Path(request.data_dir), dest) else None
@@ -132,6 +131,7 @@ def _inject_parameters(nb: nbformat.NotebookNode, parameters: dict[str, Any], ke
     # papermill is imported here so that importing a runner stays cheap for the CLI. Its own
     # parameterize_notebook is not used: it logs a warning to the grader's stderr for every notebook
     # without a `parameters` cell, which the inspection already reports to the student.
+    # start-up: papermill's translators only when a notebook is prepared
     from papermill.translators import translate_parameters
 
     plain = _plain(parameters)

@@ -97,6 +97,7 @@ def _parse(source: str) -> ast.Module | None:
 @lru_cache(maxsize=1)
 def _transformer():
     # imported here: IPython is the kernel's dependency, and most callers never parse a cell
+    # start-up: IPython's input transformer only when a notebook is read for reassignments
     from IPython.core.inputtransformer2 import TransformerManager
 
     return TransformerManager()

@@ -34,6 +34,7 @@ class AnswerError(Exception):
 def run_model(programs: list[Program], inputs: np.ndarray, batch_size: int, keep: np.ndarray | None,
               device: str = "cpu") -> np.ndarray:
     """The program's outputs on ``inputs``; with ``keep`` (one position per row), only the logits there."""
+    # start-up: torch only in the judge's own process, once a program is judged
     import torch
 
     outputs = []
@@ -53,6 +54,7 @@ def run_model(programs: list[Program], inputs: np.ndarray, batch_size: int, keep
 
 def introspect(programs: list[Program], inputs: np.ndarray, device: str = "cpu") -> dict[str, Any]:
     """Families present in the graph, and those the answer depends on for these inputs (see module doc)."""
+    # start-up: torch only in the judge's own process, once a program is judged
     import torch
 
     program = _serving(programs, inputs.shape)
@@ -91,6 +93,7 @@ class _Recorder:
     """Runs the graph node by node (torch.fx.Interpreter), keeping the outputs of the watched nodes."""
 
     def __init__(self, module: Any, watched: dict) -> None:
+        # start-up: torch only in the judge's own process, once a program is judged
         import torch.fx
 
         outer = self
@@ -111,6 +114,7 @@ class _Recorder:
 
 def _reached(tensors: list, weights: dict) -> dict[str, bool]:
     """Weight -> whether the answer's gradient reaches it (not zero everywhere)."""
+    # start-up: torch only in the judge's own process, once a program is judged
     import torch
 
     trainable = {name: w for name, w in weights.items() if w.requires_grad}
@@ -147,6 +151,7 @@ def _weight_sources(node: Any) -> set[str]:
 
 def _attribute(module: Any, target: str):
     """The tensor a get_attr target names (Keras's parameter names hold '/': one attribute, not a path)."""
+    # start-up: torch only in the judge's own process, once a program is judged
     import torch
 
     value = module
@@ -175,6 +180,7 @@ def _serving(programs: list[Program], shape: tuple[int, ...]) -> Program:
 
 
 def _tensor(array: np.ndarray, program: Program, device: str):
+    # start-up: torch only in the judge's own process, once a program is judged
     import torch
 
     if array.dtype.kind in "iu" and not program.input_dtype.startswith("int"):
@@ -183,6 +189,7 @@ def _tensor(array: np.ndarray, program: Program, device: str):
 
 
 def _tensors_in(value: Any) -> list:
+    # start-up: torch only in the judge's own process, once a program is judged
     import torch
 
     found, stack = [], [value]
@@ -199,6 +206,7 @@ def _tensors_in(value: Any) -> list:
 
 def _one_tensor(answer: Any):
     """The probe's rule, kept here: a model answers one tensor."""
+    # start-up: torch only in the judge's own process, once a program is judged
     import torch
 
     if isinstance(answer, torch.Tensor):
@@ -209,6 +217,7 @@ def _one_tensor(answer: Any):
 
 
 def _numpy(tensor) -> np.ndarray:
+    # start-up: torch only in the judge's own process, once a program is judged
     import torch
 
     tensor = tensor.detach().cpu()

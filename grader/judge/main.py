@@ -13,6 +13,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from grader.judge.answers import AnswerError, introspect, run_model
+from grader.judge.program_json import ProgramRefused
+from grader.judge.programs import load_programs
+
 STATUS_FILE = "status.json"
 
 
@@ -22,6 +26,7 @@ def main(spec_path: str) -> None:
     answers = Path(spec["answers"])
     answers.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    # start-up: torch only in the judge's own process, once a program is judged
     import torch
 
     torch.set_num_threads(max(1, int(spec.get("threads", 1))))
@@ -33,12 +38,8 @@ def main(spec_path: str) -> None:
 
 
 def judge(spec: dict[str, Any], folder: Path, answers: Path) -> dict[str, Any]:
+    # start-up: numpy and torch load once the request has been read (a malformed one costs nothing)
     import numpy as np
-
-    from grader.judge.answers import AnswerError, introspect, run_model
-    from grader.judge.program_json import ProgramRefused
-    from grader.judge.programs import load_programs
-
     import torch
 
     device = spec.get("device", "cpu")

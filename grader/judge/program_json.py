@@ -9,6 +9,7 @@ Python over JSON data: no torch here, and no recursion (the walk keeps its own s
 """
 from __future__ import annotations
 
+import json
 import keyword
 import re
 from typing import Any
@@ -155,8 +156,6 @@ def _check_state_names(signature: Any) -> None:
 
 def _root_call_only(entries: Any) -> list[dict[str, Any]]:
     """The module call graph as the judge needs it: the root's signature, its input/output trees checked."""
-    import json
-
     root = next((e for e in entries or [] if isinstance(e, dict) and e.get("fqn") == ""), None)
     if root is None or not isinstance(root.get("signature"), dict):
         raise ProgramRefused("the program has no call signature")

@@ -75,7 +75,7 @@ def _members(path: Path) -> dict[str, np.ndarray]:
 
 
 def _program(entry: Any, arrays: dict[str, np.ndarray], device: str) -> Program:
-    import torch
+    # start-up: torch only in the judge's own process, once a program is judged
     from torch._export.serde.serialize import SerializedArtifact, deserialize
 
     if not isinstance(entry, dict) or entry.get("graph") not in arrays:
@@ -99,6 +99,7 @@ def _program(entry: Any, arrays: dict[str, np.ndarray], device: str) -> Program:
     check_operations(exported)
     # always: a model exported on a GPU names cuda in its graph (the contract adapter moves inputs there), and the
     # judge may have only a CPU, or another GPU
+    # start-up: torch only in the judge's own process, once a program is judged
     from torch.export.passes import move_to_device_pass
 
     exported = move_to_device_pass(exported, device)
@@ -108,6 +109,7 @@ def _program(entry: Any, arrays: dict[str, np.ndarray], device: str) -> Program:
 
 def check_operations(exported: Any) -> None:
     """Every call in the loaded graph is an aten operator or a size builtin (a second look, as objects)."""
+    # start-up: torch only in the judge's own process, once a program is judged
     import torch
 
     allowed_modules = ("_operator", "operator", "math")
@@ -140,6 +142,7 @@ def _parameter_names(graph: dict) -> set[str]:
 
 
 def _tensor(spec: dict, arrays: dict[str, np.ndarray], parameter: bool):
+    # start-up: torch only in the judge's own process, once a program is judged
     import torch
 
     array, dtype = arrays.get(spec.get("key")), spec.get("dtype")
@@ -158,6 +161,7 @@ def _tensor(spec: dict, arrays: dict[str, np.ndarray], parameter: bool):
 
 def _saved(tensors: dict) -> bytes:
     """Bytes of this process's own making for the deserializer (which reads them with torch.load)."""
+    # start-up: torch only in the judge's own process, once a program is judged
     import torch
 
     if not tensors:
@@ -168,6 +172,7 @@ def _saved(tensors: dict) -> bytes:
 
 
 def _user_input(exported: Any) -> tuple[tuple[int | None, ...], str]:
+    # start-up: torch only in the judge's own process, once a program is judged
     import torch
 
     names = [spec.arg.name for spec in exported.graph_signature.input_specs if spec.kind.name == "USER_INPUT"]

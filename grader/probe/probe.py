@@ -139,6 +139,7 @@ class _Run:
         if "json" in arg:
             return arg["json"]
         if "image" in arg:
+            # start-up: the probe imports PIL and torch in the student's kernel only when an item needs them
             from PIL import Image
             with Image.open(self._path(arg["image"])) as image:
                 image.load()
@@ -214,6 +215,7 @@ def _call_model(model, inputs, batch_size, method=None, adapt=None):
     global torch
     if torch is None:  # a model is fed tensors even when the notebook never imported torch itself
         try:
+            # start-up: the probe imports PIL and torch in the student's kernel only when an item needs them
             import torch
         except Exception:
             raise RuntimeError("torch is not available in the kernel") from None

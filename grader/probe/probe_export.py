@@ -130,6 +130,7 @@ def _serves(program, shape):
 
 def _write_program_file(path, programs, contract):
     """One .npz of plain arrays: the manifest and each graph as UTF-8 bytes, every tensor as an array."""
+    # start-up: torch's serialiser only when a program is exported
     from torch._export.serde.serialize import serialize
 
     arrays, manifest = {}, {"format": EXPORT_FORMAT, "programs": []}

@@ -1,5 +1,5 @@
 """Feedback for students after grading: one HTML page per (practical, participant), the executed notebook
-rendered beside it, and the short plain-text comment Moodle shows.
+rendered beside it, and the short plain-text comment an LMS shows beside a grade.
 
 Written in the course's language, numbers as it writes them (grader/prose_numbers.py: a grade with two
 decimals, points as the point table writes them). A hidden check never appears by name, input, threshold
@@ -7,6 +7,7 @@ or reason: hidden checks are summed into one "hidden checks: x/y" line.
 """
 from __future__ import annotations
 
+import sys
 from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
@@ -14,13 +15,16 @@ from pathlib import Path
 
 from markupsafe import Markup
 
+from grader.execution.prepare import handed_in_ref
 from grader.i18n import code_html, msg, render, render_html
+from grader.loaded_assignment import Titles
+from grader.notebooks import read_notebook
+from grader.out_layout import OutLayout
 from grader.prose_numbers import grade_of, points, points_of
 from grader.records import CheckResult, PracticalScore, Reason
 from grader.reports.notebook_page import not_rendered_page, page_state
 from grader.reports.render_worker import LimitedRenderer
 from grader.reports.templates import render_page
-from grader.specs import Titles
 
 _POLICY_CODES = ("score_",)       # late, override and missing reasons have lines of their own
 # statuses whose reason the page and the comment already state elsewhere (the "executed" check's row)
@@ -46,12 +50,12 @@ def split_hidden(checks: tuple[CheckResult, ...]) -> tuple[list[CheckResult], Hi
 
 def comment_text(score: PracticalScore, lang: str, titles: Titles | None = None,
                  on_sheet: tuple[Decimal, Decimal] | None = None) -> str:
-    """The Moodle 'Feedback comments' cell: score, reason, every public check, the hidden total.
-    ``on_sheet``: (grade, maximum) as the worksheet's Grade cell holds it; on another scale than the
-    practical's (a Moodle assignment out of 100), the comment gives that grade first, as Moodle shows it,
-    and the practical's beside it, which its checks' points add up to."""
+    """The short plain-text comment beside a grade: score, reason, every public check, the hidden total.
+    ``on_sheet``: (grade, maximum) as the LMS stores the grade; on another scale than the practical's (an
+    assignment out of 100), the comment gives that grade first, as the LMS shows it, and the practical's beside
+    it, which its checks' points add up to."""
     titles = titles or Titles(score.practical)
-    # starts with a word: a leading "-" would make Moodle 5.1 add an apostrophe it then shows
+    # starts with a word: a leading "-" makes a spreadsheet (and Moodle 5.1) add an apostrophe it then shows
     parts = [render(_comment_score(score, lang, on_sheet), lang)]
     if score.reason is not None and score.status not in _SAID_BY_A_CHECK:
         parts.append(render(score.reason, lang))
@@ -78,33 +82,33 @@ def _hidden(hidden: HiddenTotal, lang: str) -> Reason:
     return msg("feedback_hidden", points=points_of(hidden.points, hidden.max_points, lang))
 
 
-def write_feedback(out_dir: Path, scores: list[PracticalScore], lang: str,
+def write_feedback(out: OutLayout | Path, scores: list[PracticalScore], lang: str,
                    renderer: LimitedRenderer | None = None,
                    titles: dict[str, Titles] | None = None, hide: list[Path] = ()) -> tuple[list[Path], list[str]]:
-    """``<out>/feedback/<practical>/<participant>.html`` for every score, and ``...-notebook.html``
-    beside it when the grader executed the notebook. Returns (pages written, warnings).
+    """Each score's feedback page and, when the grader executed the notebook, its notebook page beside it, where
+    ``out`` (grader/out_layout.py) puts them. Returns (pages written, warnings).
     Notebook pages are rendered by ``renderer`` (a limited child process; one is made when not given).
     ``titles``: per practical, what students read instead of ids (the ids themselves when absent);
     ``hide``: host folders besides ``out_dir`` (the course data) that no notebook page may show."""
+    out = out if isinstance(out, OutLayout) else OutLayout(Path(out))
     pages, warnings = [], []
     titles = titles or {}
     # the worker process starts only if a page needs rendering; a renderer passed in stays open
     with nullcontext(renderer) if renderer else LimitedRenderer() as rendering:
         for score in scores:
-            folder = out_dir / "feedback" / score.practical
-            folder.mkdir(parents=True, exist_ok=True)
+            page = out.feedback_page(score.practical, score.participant)
+            page.parent.mkdir(parents=True, exist_ok=True)
             named = titles.get(score.practical) or Titles(score.practical)
-            executed = out_dir / "work" / score.practical / score.participant / "executed.ipynb"
-            notebook_page = folder / f"{score.participant}-notebook.html"
+            executed = out.executed(score.practical, score.participant)
+            notebook_page = out.notebook_page(score.practical, score.participant)
             notebook_note: Reason | None = msg("feedback_no_notebook")
             error_cell = None
             if executed.is_file():
                 title = f"{named.of_practical(lang)} · {score.full_name}"
                 notebook_note = _notebook_page(executed, notebook_page, title, lang, rendering, warnings,
-                                               hide=_host_paths([out_dir, *hide]))
+                                               hide=_host_paths([out.root, *hide]))
                 error_cell = _error_cell(executed)
                 pages.append(notebook_page)
-            page = folder / f"{score.participant}.html"
             link = notebook_page.name if notebook_note is None else None
             page.write_text(feedback_page(score, lang, link, notebook_note, error_cell, named), encoding="utf-8")
             pages.append(page)
@@ -114,8 +118,6 @@ def write_feedback(out_dir: Path, scores: list[PracticalScore], lang: str,
 def _host_paths(folders: list[Path]) -> list[str]:
     """The grader's own folders (and its Python's, in a virtual environment), as a notebook's outputs
     may print them: never shown to a student."""
-    import sys
-
     found = {str(Path(f)) for f in folders} | {str(Path(f).resolve()) for f in folders}
     if sys.prefix != sys.base_prefix:
         found.add(sys.prefix)
@@ -139,7 +141,6 @@ def _notebook_page(executed: Path, page: Path, title: str, lang: str, renderer: 
 
 
 def _error_cell(executed: Path) -> int | None:
-    from grader.notebooks import read_notebook
 
     nb, _ = read_notebook(executed)
     if nb is None:   # an unreadable or refused copy has no error cell to point at; its page says why
@@ -212,8 +213,6 @@ def _up_to_date(page: Path, source: Path) -> bool:
 
 def _first_error_cell(nb) -> dict[str, int] | None:
     """The first student cell with an error, named as the student's notebook showed it (In [n])."""
-    from grader.execution.prepare import handed_in_ref
-
     for position, cell in enumerate(nb.cells):
         if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
             ref = handed_in_ref(nb.cells, position)

@@ -24,8 +24,9 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from grader.notebook_tags import INJECTED_TAG, PAPERMILL_PARAMETERS_TAG
+from grader.errors import InputError
 from grader.i18n import msg, render
+from grader.notebook_tags import INJECTED_TAG, PAPERMILL_PARAMETERS_TAG
 from grader.reports.templates import render_page
 
 # Bumped whenever rendering changes what is safe: pages written by an older renderer are rendered again.
@@ -86,6 +87,7 @@ class _Budget:
 def untrusted_copy(nb, lang: str, hide: tuple[str, ...] = ()):
     """A new notebook holding only what the page shows, every part checked and capped; the folders in
     ``hide`` (the grader's own) never appear, nor any absolute path among the injected parameters."""
+    # start-up: the notebook page's renderer (nbconvert) is imported in the render worker, under its memory limit
     import nbformat
 
     budget = _Budget(lang, tuple(hide))
@@ -98,6 +100,7 @@ def untrusted_copy(nb, lang: str, hide: tuple[str, ...] = ()):
 
 
 def _clean_cell(cell, budget: _Budget):
+    # start-up: the notebook page's renderer (nbconvert) is imported in the render worker, under its memory limit
     import nbformat
 
     kind, source = cell.get("cell_type"), _text(cell.get("source", ""))
@@ -125,6 +128,7 @@ def _clean_cell(cell, budget: _Budget):
 
 
 def _clean_output(output, budget: _Budget):
+    # start-up: the notebook page's renderer (nbconvert) is imported in the render worker, under its memory limit
     import nbformat
 
     kind = output.get("output_type")
@@ -304,6 +308,7 @@ def render_body(nb, lang: str, hide: tuple[str, ...] = ()) -> str:
 
 @lru_cache(maxsize=1)
 def _exporter():
+    # start-up: the notebook page's renderer (nbconvert) is imported in the render worker, under its memory limit
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter, TemplateExporter
     from nbconvert.filters.highlight import Highlight2HTML
@@ -327,6 +332,7 @@ def _exporter():
 
 def warm_up() -> None:
     """Import nbconvert and compile its templates by rendering an empty notebook."""
+    # start-up: the notebook page's renderer (nbconvert) is imported in the render worker, under its memory limit
     import nbformat
 
     render_body(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1"),
@@ -363,7 +369,7 @@ def page_state(page: Path, lang: str | None = None) -> str | None:
 def write_notebook_page(source: Path, dest: Path, title: str, lang: str, hide: tuple[str, ...] = ()) -> None:
     """Read ``source``, write its page to ``dest`` (whole or not at all); ``hide``: the grader's folders.
     InputError, with the reason, for a notebook the checked reader refuses (past a limit, damaged)."""
-    from grader.errors import InputError
+    # start-up: the notebook page's renderer (nbconvert) is imported in the render worker, under its memory limit
     from grader.notebooks import read_notebook
 
     nb, reasons = read_notebook(source)

@@ -34,9 +34,11 @@ _BLUE, _GREEN, _GREY = "#4c72b0", "#55a868", "#8c8c8c"
 
 
 def _pyplot():
+    # start-up: matplotlib only when a figure is drawn
     import matplotlib
 
     matplotlib.use("Agg", force=True)   # a headless server, and never a student's display
+    # start-up: matplotlib only when a figure is drawn
     import matplotlib.pyplot as plt
 
     return plt
@@ -72,6 +74,7 @@ def _title(text: str) -> str:
 
 def _numbers(ax, lang: str, axes=("x", "y")) -> None:
     """Tick labels as the language writes numbers ("1,5" in Spanish)."""
+    # start-up: matplotlib only when a figure is drawn
     from matplotlib.ticker import FuncFormatter
 
     for name in axes:

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import select
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from grader.errors import GraderError
 from grader.i18n import msg
 from grader.records import Reason
 
@@ -132,7 +134,6 @@ def _import_path() -> str:
 
 # --- the worker -----------------------------------------------------------------------------------------
 def _limit_memory(memory_mb: int) -> None:
-    import resource
 
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -143,8 +144,8 @@ def serve(memory_mb: int) -> None:
     answers = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     _limit_memory(memory_mb)
-    from grader.errors import GraderError
-    from grader.reports.notebook_page import warm_up, write_notebook_page   # imported under the limit
+    # start-up: the notebook page's renderer (nbconvert) is imported in the render worker, under its memory limit
+    from grader.reports.notebook_page import warm_up, write_notebook_page  # imported under the limit
 
     warm_up()       # imports and template compiling happen before "ready": a page's time is its own
     print("ready", file=answers, flush=True)

@@ -2,13 +2,15 @@
 
 Grade histograms, pass rate per check, time per submission, and the list of submissions a person should
 look at. For the instructor only (hidden checks appear by name), in the course language (or ``lang``), with
-its numbers (grader/prose_numbers.py); practicals and checks are named by their titles.
+its numbers (grader/prose_numbers.py); practicals and checks are named by their titles. The students the course's
+LMS will not take from its files as written are its adapter's lines (grader/lms/base.py: ``attention``).
 Reads records and writes one file; ``rebuild_report`` reads them back from the results store and never grades anything.
 """
 from __future__ import annotations
 
 import base64
 import statistics
+from dataclasses import replace
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -16,16 +18,20 @@ from pathlib import Path
 from markupsafe import Markup
 
 from grader import prose_numbers
-from grader.assignment import load_titles
+from grader.assignment import load_assignment
 from grader.course import Course
-from grader.errors import InputError
+from grader.errors import ConfigError, InputError
 from grader.i18n import code_html, msg, render
+from grader.lms.registry import lms_class
+from grader.out_layout import OutLayout
+from grader.outcomes import course_grades
 from grader.records import CourseGrade, Flag, PracticalScore, Reason, Student
 from grader.reports import plots
 from grader.reports.templates import render_page
 from grader.reports.words import STATUSES, status_word
-
-REPORT_NAME = "report.html"
+from grader.similarity.table import flagged_pairs
+from grader.loaded_assignment import Titles
+from grader.store import Store
 _RUN_PROBLEMS = ("timeout", "error", "invalid")
 # a check's call for a person that only repeats that the run failed or never happened (nothing reproduced to
 # compare with): the run's own line says it, or (a static look) nothing was meant to run
@@ -46,68 +52,52 @@ def _t(code: str, lang: str, **params) -> Markup:
     return Markup(code_html(render(msg(code, **params), lang)))
 
 
-def write_report(out_dir: Path, course: Course, scores: list[PracticalScore], grades: list[CourseGrade],
-                 warnings: list[str] = (), attention: list[Flag] = (), lang: str | None = None) -> Path:
-    """``attention``: what the Moodle exports could not carry (grader/exports.py), listed with the rest."""
-    from grader.similarity import flagged_pairs
-
-    dest = Path(out_dir) / REPORT_NAME
-    dest.write_text(report_html(course, scores, grades, list(warnings), similar=flagged_pairs(Path(out_dir)),
-                                attention=list(attention), lang=lang),
-                    encoding="utf-8")
-    return dest
+def write_report(out: OutLayout | Path, course: Course, scores: list[PracticalScore], grades: list[CourseGrade],
+                 titles: dict[str, Titles] | None = None, warnings: list[str] = (), attention: list[Flag] = (),
+                 lang: str | None = None) -> Path:
+    """``attention``: what the LMS's files could not carry (its adapter's lines), listed with the rest."""
+    out = out if isinstance(out, OutLayout) else OutLayout(Path(out))
+    out.report.write_text(report_html(course, scores, grades, list(warnings), similar=flagged_pairs(out.root),
+                                      attention=list(attention), lang=lang, titles=titles),
+                          encoding="utf-8")
+    return out.report
 
 
 def rebuild_report(course: Course, out_dir: Path | None = None, lang: str | None = None) -> Path:
     """report.html again from ``<out>/grader.sqlite``; course grades recomputed for the students as ``grader
     grade`` joined them (the store's roster, by the configured user key), nothing executed. The students
-    Moodle will not take from the exports as written are named again, from the worksheets as they are now."""
-    from dataclasses import replace
-
-    from grader.exports import moodle_attention   # exports writes this report: imported late, no cycle
-    from grader.store import Store
-
+    the LMS will not take from the exports as written are named again, from its inputs as they are now (one
+    that cannot be read is a warning, never a stop: the report of what is stored is still worth having)."""
     course = replace(course, lang=lang or course.lang)   # every line of the report in one language
-    out = Path(out_dir or course.out_dir)
-    db = out / "grader.sqlite"
-    if not db.is_file():
-        raise InputError(f"{db}: no results store there; run `grader grade` first (or give --out)")
-    with Store(db) as store:
+    out = OutLayout(Path(out_dir or course.out_dir))
+    if not out.store.is_file():
+        raise InputError(f"{out.store}: no results store there; run `grader grade` first (or give --out)")
+    with Store(out.store) as store:
         scores = [s for s in store.scores() if s.practical in course.practicals]
         roster = store.students()
-    if roster:
-        from grader.outcomes import course_grades
-
-        grades = course_grades(course, roster, scores)
-    else:   # a store written before the roster was kept: joined again by email, else name
-        grades = grades_from_scores(course, scores)
-    worksheets, warnings = _worksheets_as_they_are(course)
-    return write_report(out, course, scores, grades, warnings, moodle_attention(course, scores, grades, worksheets),
-                        lang=lang)
+    # a store written before the roster was kept: joined again by email, else name
+    grades = course_grades(course, roster, scores) if roster else grades_from_scores(course, scores)
+    titles, warnings = course_titles(course)
+    lms = lms_class(course.lms).open(course, titles, strict=False)
+    return write_report(out, course, scores, grades, titles, warnings + lms.warnings,
+                        lms.attention(scores, grades), lang=lang)
 
 
-def _worksheets_as_they_are(course: Course) -> tuple[dict, list[str]]:
-    """Each practical's worksheet, read again; one that cannot be read is a warning, never a stop: the
-    report of what is stored is still worth having."""
-    from grader.lms.moodle import read_worksheet
-
-    worksheets, warnings = {}, []
+def course_titles(course: Course) -> tuple[dict[str, Titles], list[str]]:
+    """Each practical's titles from its assignment.toml; one that cannot be loaded is named by its id, and said."""
+    titles, warnings = {}, []
     for pid, cfg in course.practicals.items():
-        if cfg.worksheet is None:
-            worksheets[pid] = None
-            continue
         try:
-            worksheets[pid] = read_worksheet(cfg.worksheet, course.timezone)
-        except (InputError, OSError) as err:
-            warnings.append(f"practicals.{pid}.worksheet: {err}; the students Moodle would not take from "
-                            f"{pid}'s worksheet are not listed")
-    return worksheets, warnings
+            titles[pid] = Titles.of(load_assignment(cfg.assignment_dir, check_files=False))
+        except ConfigError as err:
+            titles[pid] = Titles(pid)
+            warnings.append(f"practicals.{pid}: {err}; its checks are named by their ids")
+    return titles, warnings
 
 
 def grades_from_scores(course: Course, scores: list[PracticalScore]) -> list[CourseGrade]:
-    """Students rebuilt from stored scores (joined by email, else by name) and graded with course policy."""
-    from grader.outcomes import course_grades   # the batch's own arithmetic, so the two never disagree
-
+    """Students rebuilt from stored scores (joined by email, else by name) and graded with course policy (the
+    batch's own arithmetic, so the two never disagree)."""
     people: dict[str, dict] = {}
     for s in scores:
         key = s.email.casefold() if s.email else "name:" + s.full_name.casefold()
@@ -172,11 +162,13 @@ def needs_human(scores: list[PracticalScore], grades: list[CourseGrade], lang: s
 
 def report_html(course: Course, scores: list[PracticalScore], grades: list[CourseGrade], warnings: list[str],
                 generated: datetime | None = None, similar: list | None = None,
-                attention: list[Flag] | None = None, lang: str | None = None) -> str:
+                attention: list[Flag] | None = None, lang: str | None = None,
+                titles: dict[str, Titles] | None = None) -> str:
+    """``titles``: per practical, the instructor's (hidden checks named too); ids where none are given."""
     lang = lang or course.lang
     generated = generated or datetime.now(timezone.utc)
     practicals = list(course.practicals)
-    titles = {pid: load_titles(pid, cfg.assignment_dir, with_hidden=True) for pid, cfg in course.practicals.items()}
+    titles = {pid: (titles or {}).get(pid) or Titles(pid) for pid in practicals}
     name = _practical_names(titles, lang)
     t = lambda code, **params: _t(code, lang, **params)  # noqa: E731
     flags = needs_human(scores, grades, lang, titles) + list(attention or [])

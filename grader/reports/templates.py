@@ -10,13 +10,15 @@ from functools import lru_cache
 
 from markupsafe import Markup
 
+from grader.i18n import code_html
+from grader.reports.page import CSP
+
 
 @lru_cache(maxsize=1)
 def environment():
+    # start-up: jinja2 only when a page is rendered
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    from grader.i18n import code_html
-    from grader.reports.page import CSP
 
     env = Environment(loader=PackageLoader("grader", "templates"), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)

@@ -1,7 +1,7 @@
 """One similarity run: the students' code of each practical, every pair compared (and against earlier
 years' submissions), written to <out>/similarity.csv and side-by-side pages under <out>/similarity/.
 
-Writes only those; it never touches a score, the store, the Moodle files or a student's feedback.
+Writes only those; it never touches a score, the store, the LMS's files or a student's feedback.
 """
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.assignment import load_titles, template_files
+from grader.assignment import Assignment, Titles, load_assignment
 from grader.course import Course
 from grader.errors import ConfigError
+from grader.lms.registry import lms_class
+from grader.out_layout import OutLayout
 from grader.records import Submission
 from grader.similarity.compare import Document, Match, boilerplate_hashes, find_matches, fingerprint
 from grader.similarity.extract import Template, load_template, student_code
@@ -44,7 +46,8 @@ def similarity_for_course(course: Course, out_dir: Path | None = None, *, practi
         against_sources(pid, [*course.similarity.against, *against], len(chosen) == 1)
     submissions, warnings = {}, []
     for pid in chosen:
-        found = collect(pid, list(course.practicals[pid].submissions), out_dir / "intake" / pid)
+        found = collect(pid, list(course.practicals[pid].submissions), OutLayout(out_dir).intake(pid),
+                        lms=lms_class(course.lms))
         submissions[pid] = found.submissions
         warnings += found.problems
     report = run_similarity(course, out_dir, submissions, against=against, threshold=threshold)
@@ -53,8 +56,14 @@ def similarity_for_course(course: Course, out_dir: Path | None = None, *, practi
 
 
 def run_similarity(course: Course, out_dir: Path, submissions: dict[str, list[Submission]], *,
-                   against: Sequence[Path] = (), threshold: float | None = None) -> SimilarityReport:
-    """Compare the submissions of each practical given; rows of practicals not given are kept as they were."""
+                   against: Sequence[Path] = (), threshold: float | None = None,
+                   assignments: dict[str, Assignment] | None = None,
+                   titles: dict[str, Titles] | None = None) -> SimilarityReport:
+    """Compare the submissions of each practical given; rows of practicals not given are kept as they were.
+    ``assignments`` and ``titles``: as the batch loaded them (loaded here when not given)."""
+    if assignments is None:
+        assignments = {pid: load_assignment(cfg.assignment_dir) for pid, cfg in course.practicals.items()}
+    titles = titles or {pid: Titles.of(a) for pid, a in assignments.items()}
     started = time.perf_counter()
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -63,16 +72,16 @@ def run_similarity(course: Course, out_dir: Path, submissions: dict[str, list[Su
     against = [*settings.against, *map(Path, against)]
     report = SimilarityReport(out_dir, [], [])
     # what the instructor reads: each practical by its title, in the course language
-    names = {pid: load_titles(pid, cfg.assignment_dir).of_practical(course.lang)
-             for pid, cfg in course.practicals.items()}
+    names = {pid: titles[pid].of_practical(course.lang) for pid in course.practicals}
     for pid, subs in submissions.items():
-        template = load_template(*template_files(course.practicals[pid].assignment_dir))
+        template = load_template(*assignments[pid].template_files())
         if not template.code:
             report.warnings.append(f"similarity {pid}: no template at {course.practicals[pid].assignment_dir}; "
                                    "the template's code counts as the students' own")
         docs = _documents(subs, template, settings.min_lines, report, pid)
         try:
-            docs += _references(pid, against, len(submissions) == 1, out_dir, template, settings.min_lines, report)
+            docs += _references(pid, against, len(submissions) == 1, out_dir, template, settings.min_lines, report,
+                                lms_class(course.lms))
         except ConfigError as err:   # after `grader grade` the grades are written: warn, compare this year's
             report.warnings.append(f"similarity {pid}: {err}")
         boilerplate = boilerplate_hashes(template.code)
@@ -103,12 +112,12 @@ def _documents(subs: Iterable[Submission], template: Template, min_lines: int, r
 
 
 def _references(pid: str, against: Sequence[Path], one_practical: bool, out_dir: Path, template: Template,
-                min_lines: int, report: SimilarityReport) -> list[Document]:
+                min_lines: int, report: SimilarityReport, lms) -> list[Document]:
     """Earlier years' submissions of ``pid``: DIR/<pid> when it exists, else DIR itself for one practical."""
     docs, labels = [], set()
     for number, source in enumerate(against_sources(pid, against, one_practical)):
         label = _label(source, pid, labels)
-        found = collect(pid, [source], out_dir / PAGES_DIR / "_against" / f"{number}-{label}" / pid)
+        found = collect(pid, [source], out_dir / PAGES_DIR / "_against" / f"{number}-{label}" / pid, lms=lms)
         report.warnings += [f"similarity --against: {problem}" for problem in found.problems]
         docs += _documents(found.submissions, template, min_lines, report, pid, label)
     return docs

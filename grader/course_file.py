@@ -1,7 +1,7 @@
 """The declared schema of course.toml (pydantic): every key's type, default and meaning in one place.
 
 grader.course builds its records from these models; grader.config_doc prints the README's key table
-from them. Runner tables (``[docker]``) stay raw here: each runner validates its own.
+from them. The tables of runners and LMS adapters stay raw here: each validates its own (their registries).
 """
 from __future__ import annotations
 
@@ -13,20 +13,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
-from grader.schema import (Flag, Table, Text, choices_list, decimal, doc, integer, kind_of, one_of, problem,
+from grader.lms.registry import DEFAULT_LMS
+from grader.config_types import (Boolean, Table, Text, choices_list, decimal, doc, integer, kind_of, one_of, problem,
                            table_of, text_list)
 
 PRACTICAL_ID = re.compile(r"[a-z0-9_]+")
 LATE_POLICIES = ("reject", "penalty")
-USER_KEYS = ("email", "idnumber", "username")
-DECIMAL_SEPARATORS = (".", ",")
 LANGS = ("es", "en")
 EDITIONS = ("pytorch", "keras")   # a practical's editions (grader/editions.py); keras needs its [keras] table
 # what the probe and the judge may adapt between the contract's inputs and a model (grader.checks.plan.ADAPTATIONS)
 ADAPTATIONS = ("dtype", "device", "layout")
 KERAS_BACKENDS = ("torch", "jax", "tensorflow")   # KERAS_BACKEND of the kernels; torch is the default
-RUNNER_TABLES = ("docker",)      # tables of runner options, validated by each runner (grader.course)
-TOP_TABLES = ("course", "moodle", "practicals", *RUNNER_TABLES, "similarity")
+# the course file's own tables; each registered runner and LMS adapter adds its own (grader.course)
+TOP_TABLES = ("course", "practicals", "similarity")
 _EXAMPLE_DEADLINE = '"2027-03-31T23:59:00"'
 
 
@@ -61,12 +60,14 @@ def _deadline(value: Any) -> datetime:
     return value
 
 
-def _runner(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise problem(f"must be a non-empty string, not {kind_of(value)}")
-    if not PRACTICAL_ID.fullmatch(value):
-        raise problem(f"must be a plain name such as 'local', not {value!r}")
-    return value
+def _plain_name(example: str):
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise problem(f"must be a non-empty string, not {kind_of(value)}")
+        if not PRACTICAL_ID.fullmatch(value):
+            raise problem(f"must be a plain name such as {example!r}, not {value!r}")
+        return value
+    return check
 
 
 def _threshold(value: Any) -> float:
@@ -82,7 +83,7 @@ def _practical_id(value: str) -> str:
 
 
 Path_ = Annotated[str, BeforeValidator(_path)]
-Paths = text_list(what="paths", example='["moodle/export.zip"]', entry="a path (a non-empty string)")
+Paths = text_list(what="paths", example='["lms/export.zip"]', entry="a path (a non-empty string)")
 
 
 class CourseTable(Table):
@@ -101,12 +102,12 @@ class CourseTable(Table):
         "per started day"))
     late_penalty_per_day: decimal(positive=True) = Field(None, **doc(
         '"decimal"', '(required with "penalty")', "points of the practical's own scale"))
-    runner: Annotated[str, BeforeValidator(_runner)] = Field("local", **doc(
+    runner: Annotated[str, BeforeValidator(_plain_name("local"))] = Field("local", **doc(
         "string", '"local"', '`"local"` (child process) or `"docker"` (one isolated container per notebook)'))
     data_dir: Path_ = Field("data", **doc("path", '"data"', "data sets; evaluation labels stay here, never "
                                                             "reach a notebook"))
     lang: one_of(*LANGS) = Field("es", **doc("string", '"es"', 'language of everything people read (feedback, report, '
-                                             'similarity pages, Moodle comments, command lines; numbers with the '
+                                             'similarity pages, the LMS\'s comments, command lines; numbers with the '
                                              'decimal comma in Spanish): `"es"` or `"en"`'))
     out_dir: Path_ = Field("out", **doc("path", '"out"', "results, worksheets, the store"))
     assignments_dir: Path_ = Field(None, **doc("path", "the repo's `assignments/`",
@@ -116,6 +117,9 @@ class CourseTable(Table):
     keras_backend: one_of(*KERAS_BACKENDS) = Field("torch", **doc(
         "string", '"torch"', "`KERAS_BACKEND` of the notebooks' kernels: `\"torch\"`, `\"jax\"` or "
         "`\"tensorflow\"` (the runtime image has the torch backend only)"))
+    lms: Annotated[str, BeforeValidator(_plain_name(DEFAULT_LMS))] = Field(DEFAULT_LMS, **doc(
+        "string", f'"{DEFAULT_LMS}"', "the LMS the submissions come from and the grades go back to: its adapter "
+        "reads the archives' names and the rosters and writes the files to upload (README, *Architecture*)"))
 
     @model_validator(mode="after")
     def _late_penalty_goes_with_its_policy(self) -> "CourseTable":
@@ -129,22 +133,8 @@ class CourseTable(Table):
         return self
 
 
-class MoodleTable(Table):
-    user_key: one_of(*USER_KEYS) = Field("email", **doc(
-        "string", '"email"', "joins a student across practicals, and keys `course.csv`: `email`, `idnumber`, "
-        "`username`"))
-    course_grade_item: Text = Field("Prácticas", **doc("string", '"Prácticas"', "title of the course-grade "
-                                                                                "column in `course.csv`"))
-    # "." by default: Moodle turns only the uploader's own separator into "." (unformat_float), so "8.50" is
-    # read right in every language, whatever language each worksheet came from (../shared/MOODLE.md 2, 7)
-    decimal_separator: one_of(*DECIMAL_SEPARATORS) = Field(".", **doc(
-        "string", '"."', 'how worksheet grades are written; `"."` is read right by Moodle in every language, so '
-        "English and Spanish worksheets grade alike; `\",\"` (optional) is refused for a worksheet whose numbers "
-        "use `.` (`10.00`), where Moodle would store `9,50` as 9"))
-
-
 class PracticalTable(Table):
-    submissions: Paths = Field(..., **doc("list of paths", "", 'Moodle "download all submissions" zips and/or '
+    submissions: Paths = Field(..., **doc("list of paths", "", 'the LMS\'s "download all submissions" zips and/or '
                                                               "folders"))
     worksheet: Path_ = Field(None, **doc("path", "none", "the downloaded grading worksheet (English or Spanish, "
                                                          "BOM or not)"))
@@ -162,13 +152,13 @@ class PracticalTable(Table):
 
 
 class SimilarityTable(Table):
-    enabled: Flag = Field(True, **doc("bool", "true", "compare every pair of submissions of a practical after "
+    enabled: Boolean = Field(True, **doc("bool", "true", "compare every pair of submissions of a practical after "
                                                       "`grader grade`"))
     threshold: Annotated[float, BeforeValidator(_threshold)] = Field(0.6, **doc(
         "number", "0.6", "flag pairs scoring at least this (0 to 1; a score, not a grade, so a plain number)"))
     min_lines: integer(1) = Field(5, **doc("int ≥ 1", "5", "submissions with fewer lines of their own (the "
                                                            "template's aside) are not compared"))
-    against: text_list(what="paths", example='["../2025/moodle"]', entry="a path (a non-empty string)",
+    against: text_list(what="paths", example='["../2025/submissions"]', entry="a path (a non-empty string)",
                        empty=True) = Field((), **doc("list of paths", "[]", "earlier years' archives or folders, "
                                                                            "always compared as with `--against`"))
 
@@ -183,9 +173,6 @@ class CourseFile(Table):
     """The whole file; unknown top-level tables are refused by grader.course before this model."""
 
     course: CourseTable
-    moodle: MoodleTable = Field(default_factory=MoodleTable)
     practicals: Annotated[dict[Annotated[str, AfterValidator(_practical_id)], PracticalTable],
                           AfterValidator(_some_practicals)] = Field(default_factory=dict, validate_default=True)
-    docker: table_of("{ memory = \"4g\" }") = Field({}, **doc("table", "", "the docker runner's limits: see "
-                                                                           "[The docker runner](#the-docker-runner)"))
     similarity: SimilarityTable = Field(default_factory=SimilarityTable)

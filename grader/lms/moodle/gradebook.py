@@ -11,8 +11,8 @@ from pathlib import Path
 
 from grader.errors import InputError
 from grader.lms import csvcells
-from grader.lms.moodle_text import moodle_cell
-from grader.lms.numbers import format_grade
+from grader.lms.moodle.moodle_text import moodle_cell
+from grader.lms.moodle.numbers import format_grade
 
 USER_KEY_HEADERS: dict[str, str] = {
     "email": "Email address",

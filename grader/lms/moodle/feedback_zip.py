@@ -12,7 +12,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.lms.archive_names import clean_like_moodle
+from grader.lms.moodle.archive_names import clean_like_moodle
 
 PLUGIN_SUFFIX = "assignfeedback_file"
 PAGE_NAME = "feedback.html"

@@ -81,7 +81,7 @@ def test_docker_options_keep_the_given_keys_typed_and_name_the_key_when_wrong():
 
 
 def test_the_public_spec_with_a_hidden_check_is_valid_toml_written_by_a_writer():
-    from grader.public_specs import public_spec
+    from grader.public_copies import public_spec
 
     text = public_spec(SPEC.replace("OUTPUTS", '"0.5"') + '[[checks]]\nid = "s"\nkind = "notebook"\n'
                        'points = 2\nhidden = true\n# secret\n')

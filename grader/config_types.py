@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Iterable
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo
 from pydantic_core import PydanticCustomError
 
 from grader.errors import ConfigError
@@ -74,7 +74,7 @@ def _titled(value: Any) -> dict[str, str]:
 
 Text = Annotated[str, BeforeValidator(_text)]
 Titled = Annotated[dict, BeforeValidator(_titled)]
-Flag = Annotated[bool, BeforeValidator(_flag)]
+Boolean = Annotated[bool, BeforeValidator(_flag)]
 Reference = Annotated[str, BeforeValidator(_reference)]
 
 
@@ -249,5 +249,5 @@ def _inner_model(annotation: Any) -> Any:
     return None
 
 
-__all__ = ["Table", "Field", "problem", "kind_of", "doc", "Text", "Flag", "Reference", "one_of", "integer",
+__all__ = ["Table", "problem", "kind_of", "doc", "Text", "Boolean", "Reference", "one_of", "integer",
            "decimal", "to_decimal", "text_list", "positive_ints", "table_of", "validated", "config_error", "known_keys"]

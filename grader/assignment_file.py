@@ -9,8 +9,21 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
-from grader.schema import (Flag, Reference, Table, Text, Titled, decimal, doc, integer, kind_of, one_of,
-                           problem, text_list)
+from grader.config_types import (
+    Boolean,
+    Reference,
+    Table,
+    Text,
+    Titled,
+    decimal,
+    doc,
+    integer,
+    kind_of,
+    one_of,
+    problem,
+    text_list,
+)
+from grader.dataset_caches import names
 
 ID = re.compile(r"^[A-Za-z0-9_-]+$")
 COMMON_CHECK_KEYS = ("id", "kind", "points", "hidden", "title")
@@ -44,7 +57,6 @@ def _checks(value: Any) -> list[dict[str, Any]]:
 
 
 def _dataset_caches(value: Any) -> tuple[str, ...]:
-    from grader.dataset_caches import names
 
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise problem(f'must be a list of names, e.g. ["keras.mnist"], not {kind_of(value)}')
@@ -121,7 +133,7 @@ class CheckHead(Table):
     id: Id
     kind: Text
     points: Points
-    hidden: Flag = False
+    hidden: Boolean = False
     title: Titled = None   # {es, en}; students read it instead of the id
 
 

@@ -40,23 +40,23 @@ def public_spec(text: str) -> str:
     return tomli_w.dumps({**data, "checks": public})
 
 
-def write_public_assignments(source: Path, dest: Path, *, student: bool = False) -> list[str]:
-    """Copy every practical of ``source`` (assignments/) into ``dest`` as students may see it; ``student``
-    (the student wheel): public checks against stored expected outputs, nothing of reference/ named
-    (grader.public_cases, which needs reference/ importable: it runs at build time, in the repository)."""
+def write_public_assignments(source: Path, dest: Path) -> list[str]:
+    """Copy every practical of ``source`` (assignments/) into ``dest`` as students may see it (the instructor's
+    install; the student wheel's copies are grader.public_cases's)."""
     shutil.rmtree(dest, ignore_errors=True)      # nothing of an earlier build's kind stays
     written = []
     for spec in sorted(Path(source).glob("*/assignment.toml")):
         target = Path(dest) / spec.parent.name
         target.mkdir(parents=True, exist_ok=True)
-        if student:
-            from grader.public_cases import write_student_assignment
-
-            write_student_assignment(spec.parent, target)
-        else:
-            (target / "assignment.toml").write_text(public_spec(spec.read_text(encoding="utf-8")), encoding="utf-8")
-        for name in _COPIED:
-            if (spec.parent / name).is_file():
-                shutil.copyfile(spec.parent / name, target / name)
+        (target / "assignment.toml").write_text(public_spec(spec.read_text(encoding="utf-8")), encoding="utf-8")
+        copy_public_files(spec.parent, target)
         written.append(spec.parent.name)
     return written
+
+
+def copy_public_files(source: Path, target: Path) -> None:
+    """Beside a public spec: the templates, the practical's messages and the record of where its solution
+    prints."""
+    for name in _COPIED:
+        if (source / name).is_file():
+            shutil.copyfile(source / name, target / name)

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from grader.errors import InputError
 from grader.lms import csvcells
-from grader.lms.dates import parse_moodle_date
-from grader.lms.moodle_text import moodle_cell
-from grader.lms.numbers import decimals_of, format_grade, parse_grade
-from grader.records import WorksheetRow
+from grader.lms.moodle.dates import parse_moodle_date
+from grader.lms.moodle.moodle_text import moodle_cell
+from grader.lms.moodle.numbers import decimals_of, format_grade, parse_grade
 
 BOM = "\ufeff"
 
@@ -43,6 +43,19 @@ NEW_COLUMNS = ("identifier", "full_name", "email", "grade", "max_grade", "modifi
 _IDENTIFIER_WORD = {"en": "Participant ", "es": "Participante"}
 _PARTICIPANT = re.compile(r"(\d+)\s*$")
 _NUMBER = re.compile(r"^\s*'?\d+([.,])\d+\s*$")   # a number cell with decimals, as Moodle writes it
+
+
+@dataclass(frozen=True)
+class WorksheetRow:
+    """One row of a downloaded worksheet, understood."""
+
+    participant: str
+    full_name: str | None
+    email: str | None
+    identity: dict[str, str]          # other identity columns present (e.g. "idnumber", "username")
+    max_grade: Decimal | None
+    submitted_at: datetime | None     # timezone-aware; None when absent or unparsable
+    submitted_at_raw: str | None
 
 
 @dataclass

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from typing import Iterable
+
+from grader.lms.base import EntryName
 
 # Moodle's word for a hidden identity under blind marking, per site language.
 BLIND_WORDS = ("Participant", "Participante")
@@ -21,18 +22,6 @@ _ENTRY = re.compile(r"^(?P<prefix>[^/]*?)_(?P<n>\d+)_assignsubmission_(?P<plugin
                     re.DOTALL)
 # clean_filename (PARAM_FILE) removes control characters and & < > " ` | ' : \ /
 _MOODLE_STRIPPED = re.compile(r"[\x00-\x1f\x7f&<>\"`|':\\/]")
-
-
-@dataclass(frozen=True)
-class EntryName:
-    """One archive entry name understood."""
-
-    full_name: str          # "Participant" under blind marking
-    participant: str        # N, digits
-    group: str | None       # team prefix without the trailing "-", None when absent
-    relpath: str            # path inside the student's submission ("mnist_cnn.ipynb", "sub/a.ipynb")
-    blind: bool
-    plugin: str = "file"    # "file" or "onlinetext": which submission plugin wrote it
 
 
 def parse_entry_name(name: str, groups: Iterable[str] | None = None) -> EntryName | None:
@@ -52,12 +41,6 @@ def parse_entry_name(name: str, groups: Iterable[str] | None = None) -> EntryNam
     group, person = split_group(prefix, groups)
     return EntryName(full_name=person, participant=match["n"], group=group, relpath=relpath,
                      blind=person in BLIND_WORDS, plugin=match["plugin"])
-
-
-def entry_prefix(name: str) -> str | None:
-    """The "{group-}{name}" part of an entry name, before the participant number."""
-    match = _ENTRY.match(name.replace("\\", "/"))
-    return match["prefix"] if match else None
 
 
 def split_group(prefix: str, groups: Iterable[str] | None = None) -> tuple[str | None, str]:

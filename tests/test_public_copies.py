@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from grader.assignment import load_assignment
-from grader.public_specs import public_spec
+from grader.public_copies import public_spec
 from grader.selfcheck import known_practicals
 
 SPEC = '''[assignment]
