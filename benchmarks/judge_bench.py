@@ -22,13 +22,15 @@ sys.path.insert(0, str(ROOT))
 from grader.assignment import load_assignment  # noqa: E402
 from grader.execution import get_runner  # noqa: E402
 from grader.jobs import JobSpec, run_job  # noqa: E402
+from grader.pipeline import _student_data  # noqa: E402
 from grader.submissions import collect  # noqa: E402
 
 
 def one_job(runner, assignment, notebook: Path, data: Path, work: Path, parameters: dict, judge: bool) -> float:
     submission = collect("mnist_cnn", [notebook], work / "intake").submissions[0]
+    student_data = _student_data(assignment, data, work.parent / "student_data", parameters)   # as a batch does
     spec = JobSpec(submission=submission, assignment=assignment, parameters=parameters, course_data_dir=data,
-                   student_data_dir=data / "mnist", work_dir=work / "run", timeout_s=3600, judge=judge)
+                   student_data_dir=student_data, work_dir=work / "run", timeout_s=3600, judge=judge)
     started = time.perf_counter()
     evaluation = run_job(spec, runner)
     seconds = time.perf_counter() - started
