@@ -93,7 +93,7 @@ def load_assignment(directory: Path, *, check_files: bool = True) -> Assignment:
         reference_build=parsed.reference.build, student_files=tuple(head.student_files),
         keras_layouts=dict(parsed.keras.input_layout), keras_edition=parsed.keras.edition,
         keras_output_layouts=dict(parsed.keras.output_layout),
-        dataset_caches=tuple(head.dataset_caches),
+        dataset_caches=tuple(head.dataset_caches), preload=tuple(parsed.execution.preload),
     )
     _resolve_all(assignment, path)
     if check_files:

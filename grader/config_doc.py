@@ -10,11 +10,12 @@ from pydantic import BaseModel
 
 from grader.course_schema import CourseTable, MoodleTable, PracticalTable, SimilarityTable
 from grader.execution.docker_options import DockerOptions
+from grader.execution.local_options import LocalOptions
 
 # (dotted prefix, model) in the README's order
 TABLES: tuple[tuple[str, type[BaseModel]], ...] = (
     ("course", CourseTable), ("moodle", MoodleTable), ("practicals.<id>", PracticalTable),
-    ("similarity", SimilarityTable), ("docker", DockerOptions),
+    ("similarity", SimilarityTable), ("local", LocalOptions), ("docker", DockerOptions),
 )
 HEADER = "| key | type | default | meaning |\n|---|---|---|---|"
 

@@ -225,8 +225,16 @@ class _Dispatch:
         options, slots = kind.assign_gpus(self.runner_options, self.gpus, self.workers)
         workers = self.workers or kind.default_workers(options, slots)
         runner = get_runner(self.runner_name, **options)
-        pool = LocalPool(workers, slots, stop_running=lambda: stop_marked(self.mark, self.runner_name))
-        return pool.run(todo, lambda spec, slot: run_job(_on_gpu(spec, slot), runner))
+
+        def stop_running() -> None:
+            runner.stop()
+            stop_marked(self.mark, self.runner_name)
+
+        pool = LocalPool(workers, slots, stop_running=stop_running)
+        try:
+            yield from pool.run(todo, lambda spec, slot: run_job(_on_gpu(spec, slot), runner))
+        finally:
+            runner.close()   # what it kept warm for the batch (fork servers, a started container)
 
     def _on_dask(self, todo: list[JobSpec]) -> Iterator[Started | Finished]:
         options, gpu = runner_class(self.runner_name).cluster_options(self.runner_options, self.gpus)

@@ -107,7 +107,7 @@ def test_an_unknown_runner_lists_the_registered_ones(tmp_path, toy):
 def test_builtin_runners_say_what_they_own():
     assert runner_names()[:2] == ["docker", "local"]
     local, docker = runner_class("local"), runner_class("docker")
-    assert (local.options_table, local.isolated) == (None, False)
+    assert (local.options_table, local.isolated) == ("local", False)
     assert (docker.options_table, docker.isolated) == ("docker", True)
 
 

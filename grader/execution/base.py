@@ -44,6 +44,8 @@ class RunRequest:
     # (file name in out/, byte cap): all that comes back of what the notebook's side wrote to out/; each
     # only as a regular file within its cap (the run folder then holds only files the host made)
     expected_outputs: tuple[tuple[str, int], ...] = ()
+    # modules every kernel of the practical imports anyway ([execution] preload): a warm runner imports them once
+    preload: tuple[str, ...] = ()
 
     @property
     def scratch_dir(self) -> Path:
@@ -135,6 +137,12 @@ class Runner:
 
     def run(self, request: RunRequest) -> RunResult:
         raise NotImplementedError(f"runner {type(self).__name__} does not implement run()")
+
+    def stop(self) -> None:
+        """Stop every run in flight, now (Ctrl-C): the jobs then see their runs gone. Called from another thread."""
+
+    def close(self) -> None:
+        """The batch is over: release what the runner kept warm between runs (fork servers, containers)."""
 
     def judge(self, request: JudgeRequest) -> JudgeRun:
         """Run the judge on one exported program where no student code runs: by default a child process of

@@ -1,0 +1,168 @@
+"""A kernel forked from the warm run process instead of started as a new interpreter, and the jupyter_client
+manager that adopts it, so that nbclient drives it as any kernel it started itself.
+
+The fork happens before the run process makes any thread, event loop or zmq context; the kernel then sets up what
+a fresh interpreter would have of its own (sys.path and argv as ``python -m ipykernel_launcher`` has them, Python's
+and numpy's random state from the OS, its share of the cores) and runs ipykernel's app. It never reads anything of
+the grader's but its connection file, and it ends with ``os._exit``.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+PR_SET_PDEATHSIG = 1
+
+
+class ForkedProcess:
+    """The forked kernel as ``subprocess.Popen`` looks to jupyter_client's provisioner (it is our own child)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.returncode = pid, None
+        self.stdin = self.stdout = self.stderr = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                self.returncode = -signal.SIGKILL
+                return self.returncode
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                import subprocess
+
+                raise subprocess.TimeoutExpired(str(self.pid), timeout)
+            time.sleep(0.01)
+        return self.returncode
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+@dataclass(frozen=True)
+class ForkedKernel:
+    process: ForkedProcess
+    connection_file: str
+
+    def kill(self) -> None:
+        """The kernel's whole process group, at once: nothing of the kernel needs a polite shutdown."""
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(self.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        self.process.wait()
+
+
+def fork_kernel(runtime_dir: str, kernel_path: list[str], threads: int | None) -> ForkedKernel:
+    """Write a connection file, fork, and run ipykernel in the child with this process's cwd and environment."""
+    from jupyter_client.connect import write_connection_file
+
+    Path(runtime_dir).mkdir(parents=True, exist_ok=True)
+    name = os.path.join(runtime_dir, f"kernel-{uuid.uuid4()}.json")
+    connection_file, _ = write_connection_file(name, ip="127.0.0.1", key=uuid.uuid4().hex.encode(), transport="tcp")
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            _become_kernel(parent, connection_file, kernel_path, threads)
+            code = 0
+        except BaseException:   # noqa: BLE001  the traceback is the run log's
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(code)
+    try:
+        os.setpgid(pid, pid)   # from this side too: the group exists before anyone signals it
+    except (PermissionError, ProcessLookupError):   # the kernel got there first, or is already gone
+        pass
+    return ForkedKernel(ForkedProcess(pid), connection_file)
+
+
+def _become_kernel(parent: int, connection_file: str, kernel_path: list[str], threads: int | None) -> None:
+    os.setpgid(0, 0)   # its own group, as jupyter_client gives a kernel: an interrupt reaches the kernel only
+    import ctypes
+
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:   # the run died between the fork and the line above
+        os._exit(1)
+    sys.path[:] = kernel_path
+    os.environ["JPY_PARENT_PID"] = str(parent)   # as jupyter_client tells a kernel it starts: who its parent is
+    launcher = os.path.join(os.path.dirname(os.path.dirname(sys.modules["ipykernel"].__file__)), "ipykernel_launcher.py")
+    sys.argv = [launcher, "-f", connection_file]
+    fresh_state(threads)
+    from ipykernel.kernelapp import IPKernelApp
+
+    IPKernelApp.launch_instance(argv=["-f", connection_file])
+
+
+def fresh_state(threads: int | None) -> None:
+    """What a new interpreter would not share with its siblings: random state drawn from the OS (Python's, numpy's
+    global one and torch's, each seeded from the OS at a new interpreter's start), the run's share of the cores,
+    Keras's home as the run's environment names it (Keras reads it once, at import)."""
+    import random
+
+    random.seed()
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed()
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.seed()   # a CUDA generator takes it too, when CUDA starts
+    if torch is not None and threads:
+        torch.set_num_threads(int(threads))
+        try:
+            torch.set_num_interop_threads(int(threads))
+        except RuntimeError:   # set once per process; nothing ran in parallel yet here, but never fail a run on it
+            pass
+    config = sys.modules.get("keras.src.backend.config")
+    if config is not None and os.environ.get("KERAS_HOME"):
+        config._KERAS_DIR = os.environ["KERAS_HOME"]
+
+
+def adopting_manager(kernel: ForkedKernel, kernel_name: str):
+    """An AsyncKernelManager whose start_kernel adopts ``kernel`` instead of launching one."""
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_client.provisioning.local_provisioner import LocalProvisioner
+
+    class Adopted(LocalProvisioner):
+        async def pre_launch(self, **kwargs):
+            self.parent.load_connection_file(kernel.connection_file)
+            self.connection_info = self.parent.get_connection_info()
+            return {**kwargs, "cmd": []}
+
+        async def launch_kernel(self, cmd, **kwargs):
+            self.process = kernel.process
+            self.pid = self.pgid = kernel.process.pid
+            self.cwd = os.getcwd()
+            return self.connection_info
+
+    manager = AsyncKernelManager(kernel_name=kernel_name, connection_file=kernel.connection_file)
+    manager.kernel_id = str(uuid.uuid4())
+    manager.provisioner = Adopted(kernel_id=manager.kernel_id, kernel_spec=None, parent=manager)
+    return manager
