@@ -183,3 +183,33 @@ def test_the_cold_path_still_runs_a_notebook_in_a_new_interpreter(tmp_path):
     assert runner.run(request).status == "ok"
     assert _seen(request) == {"token": True}
     assert runner._zygotes is None
+
+
+def test_no_preloaded_module_keeps_a_folder_of_the_fork_servers_environment(tmp_path, monkeypatch):
+    """Modules that compute a folder from the environment when imported (tempfile, Keras's home, torch's compiler
+    cache) point into the run's own folders in a forked kernel, as in a fresh one: no module-level text names the
+    fork server's temporary folder or workspace."""
+    system_tmp = "/tmp"
+    monkeypatch.setenv("KERAS_BACKEND", "torch")
+    source = f"""
+import json, os, sys, tempfile
+found = []
+for name, module in list(sys.modules.items()):
+    for key, value in list(getattr(module, "__dict__", {{}}).items()):
+        if isinstance(value, str) and value.startswith({system_tmp!r}) and not value.startswith(os.environ["TMPDIR"]):
+            found.append([name, key, value])
+json.dump({{"found": found, "tempdir": tempfile.gettempdir()}}, open({_OUT}, "w"))
+"""
+    runner = LocalRunner(warm=True)
+    request = _request(tmp_path, "paths", source, preload=("torch", "matplotlib.pyplot", "keras"))
+    try:
+        assert runner.run(request).status == "ok"
+        workspace = next(iter(runner._zygotes._idle)).workspace
+    finally:
+        runner.close()
+    seen = _seen(request)
+    run_tmp = str(request.work_dir / "tmp")
+    assert seen["tempdir"] == run_tmp
+    # the test's own folders lie under /tmp too: only what is neither the run's nor the test's counts
+    leftovers = [hit for hit in seen["found"] if not hit[2].startswith(str(tmp_path)) or hit[2].startswith(workspace)]
+    assert leftovers == [], leftovers

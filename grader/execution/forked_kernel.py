@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
+# (module, attribute) holding the working folder at the module's import
+_CWD_AT_IMPORT = (("multiprocessing.process", "ORIGINAL_DIR"), ("rich", "_IMPORT_CWD"))
 
 
 class ForkedProcess:
@@ -124,7 +126,9 @@ def _become_kernel(parent: int, connection_file: str, kernel_path: list[str], th
 def fresh_state(threads: int | None) -> None:
     """What a new interpreter would not share with its siblings: random state drawn from the OS (Python's, numpy's
     global one and torch's, each seeded from the OS at a new interpreter's start), the run's share of the cores,
-    Keras's home as the run's environment names it (Keras reads it once, at import)."""
+    and the folders preloaded modules computed from the environment when they were imported (Keras's home, torch's
+    compiler cache under TMPDIR), as the run's environment names them. tests/test_warm_kernels.py looks for any
+    other such folder left over from the fork server."""
     import random
 
     random.seed()
@@ -140,9 +144,19 @@ def fresh_state(threads: int | None) -> None:
             torch.set_num_interop_threads(int(threads))
         except RuntimeError:   # set once per process; nothing ran in parallel yet here, but never fail a run on it
             pass
+    for module, name in _CWD_AT_IMPORT:   # the working folder they were imported in: the fork server's
+        if module in sys.modules and hasattr(sys.modules[module], name):
+            setattr(sys.modules[module], name, os.getcwd())
     config = sys.modules.get("keras.src.backend.config")
     if config is not None and os.environ.get("KERAS_HOME"):
         config._KERAS_DIR = os.environ["KERAS_HOME"]
+        config._config_path = os.path.join(config._KERAS_DIR, "keras.json")
+    codecache = sys.modules.get("torch._inductor.codecache")   # its compiler's header cache, under TMPDIR
+    if codecache is not None and hasattr(codecache, "_HEADER_DIR"):
+        from torch._inductor.runtime.cache_dir_utils import default_cache_dir
+
+        codecache._HEADER_DIR = os.path.join(default_cache_dir(), "precompiled_headers")
+        codecache._HEADER_LOCK_DIR = os.path.join(codecache._HEADER_DIR, "locks")
 
 
 def adopting_manager(kernel: ForkedKernel, kernel_name: str):

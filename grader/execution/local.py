@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import GraderError
-from grader.execution.base import KERAS_BACKEND, Runner, RunRequest
+from grader.execution.base import KERAS_BACKEND, JudgeRequest, JudgeRun, Runner, RunRequest
 from grader.execution.child import CHILD_CALL, KERNEL_NAME, child_spec, write_kernelspec
 from grader.execution.leftovers import discard, settled
 from grader.execution.local_options import LocalOptions
@@ -76,6 +76,16 @@ class LocalRunner(Runner):
         # warm: each run is forked from a fork server that imported the kernel's modules once (the fork server
         # dies with this object, or at the latest with the grader's process: its socket closes)
         self._zygotes = ZygotePool(self.python) if warm and _forks_here() else None
+
+    def judge(self, request: JudgeRequest) -> JudgeRun:
+        """Warm: the judge forked from a judge's own fork server (torch and the judge imported once per batch),
+        never from the students' (grader.execution.judge_process)."""
+        if self._zygotes is None:
+            return super().judge(request)
+        from grader.execution.judge_process import judge_forked, judge_server_key
+
+        with self._zygotes.lease(judge_server_key(self._thread_env())) as server:
+            return judge_forked(request, server)
 
     def stop(self) -> None:
         if self._zygotes is not None:
@@ -149,6 +159,9 @@ class LocalRunner(Runner):
         # what ipykernel sets before any notebook imports matplotlib: pyplot is imported here before ipykernel runs
         env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
         env["TQDM_DISABLE"] = env.get("TQDM_DISABLE", "1")
+        # Keras asks at import whether CUDA is there: by NVML, which leaves CUDA untouched (a CUDA initialised before
+        # a fork is broken in the fork). The runs' own environment does not have it: their check is the usual one.
+        env["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"
         env["PYTHONUNBUFFERED"] = "1"
         env.update(self._thread_env())
         return ZygoteKey(tuple(request.preload), tuple(sorted(env.items())))

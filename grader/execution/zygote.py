@@ -1,6 +1,7 @@
 """The local runner's fork server (a zygote, as PrairieLearn's): a process of its own, started once per batch and
 worker slot with the batch's environment, that imports what every kernel needs once (numpy, ipykernel, papermill,
-the practical's declared preloads) and forks one fresh run per submission.
+the practical's declared preloads) and forks one fresh run per submission. The judge has servers of its own, never
+these (started isolated, with the judge's modules only): a student's run and the judge never share a parent.
 
 It only imports: no thread pool, no CUDA, no autograd, no zmq context and no event loop exist in it, so a fork is a
 clean interpreter that skipped the imports. Nothing a run does reaches it: a run is a forked copy in a session of its
@@ -34,12 +35,19 @@ KERNEL_MODULES = ("numpy", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykern
                   "tornado.queues", "jupyter_client.connect", "jupyter_client.manager", "nbclient",
                   "papermill.clientwrap", "papermill.engines", "papermill.execute", "papermill.iorw",
                   "grader.execution.child", "grader.execution.forked_kernel")
+# What the probe's export imports the first time it runs (torch.export's tracer pulls in functorch and networkx:
+# 1.6 s of a 2.5 s probe on MNIST): with torch preloaded, these are too.
+EXPORT_MODULES = ("torch.export", "torch.export._trace", "torch._export.serde.serialize")
+# The judge's servers: its own modules and torch's deserializer, nothing of a kernel.
+JUDGE_MODULES = ("numpy", "torch", *EXPORT_MODULES, "grader.judge.main", "grader.judge.programs",
+                 "grader.judge.answers", "grader.judge.program_json")
 _MESSAGE_BYTES = 1 << 20
 _KILL_ROUNDS = 200
 
 
 def main(argv: list[str]) -> None:
-    """``argv``: the control socket's descriptor and the JSON configuration (``preload``, ``workspace``)."""
+    """``argv``: the control socket's descriptor and the JSON configuration (``base``: "kernel" or "judge",
+    ``preload``)."""
     control = socket.socket(fileno=int(argv[0]))
     config = json.loads(argv[1])
     # the kernels' sys.path as a fresh `python -m ipykernel_launcher` starts with it: the interpreter's own, without
@@ -50,20 +58,31 @@ def main(argv: list[str]) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda *_: _shutdown(control))
     before = dict(os.environ)
-    failed = preload(tuple(config.get("preload", ())))
+    failed = preload(config)
     # what the imports themselves put in the environment (pydevd does): a fresh kernel has it after its imports too
-    config["import_env"] = {k: v for k, v in os.environ.items() if before.get(k) != v}
+    # (not a folder the imports derived from this server's temporary folder: a run derives its own again)
+    import tempfile
+
+    config["import_env"] = {k: v for k, v in os.environ.items()
+                            if before.get(k) != v and not v.startswith(tempfile.gettempdir())}
     _settle_threads()
+    torch = sys.modules.get("torch")
     _send(control, {"ready": True, "failed": failed, "pid": os.getpid(), "dumpable": _prctl(PR_GET_DUMPABLE, 0),
-                    "threads": len(os.listdir("/proc/self/task"))})
+                    "threads": len(os.listdir("/proc/self/task")),
+                    "cuda_initialized": bool(torch is not None and torch.cuda.is_initialized())})
     Server(control, kernel_path, config).serve()
 
 
-def preload(names: tuple[str, ...]) -> list[str]:
-    """Import the kernel's modules and the practical's preloads; those that fail to import are named (the
-    notebook then imports them itself, as in a fresh kernel)."""
+def preload(config: dict) -> list[str]:
+    """Import the base modules (a kernel's or the judge's) and the practical's preloads; those that fail to import
+    are named (the notebook then imports them itself, as in a fresh kernel)."""
+    names = tuple(config.get("preload", ()))
+    if config.get("base") == "judge":
+        modules = JUDGE_MODULES + names
+    else:
+        modules = KERNEL_MODULES + names + (EXPORT_MODULES if "torch" in names else ())
     failed = []
-    for name in KERNEL_MODULES + names:
+    for name in modules:
         try:
             importlib.import_module(name)
         except Exception as err:   # a preload the machine lacks costs its import time later, nothing else
@@ -205,9 +224,18 @@ def _run_child(control: socket.socket, message: dict, fds: list[int], kernel_pat
         os.chdir(message["cwd"])
         os.environ.clear()
         os.environ.update({**import_env, **message["env"]})
-        from grader.execution.child import forked_main
+        import tempfile
 
-        forked_main(message["spec"], kernel_path, message.get("threads"))
+        tempfile.tempdir = None   # an import here may have asked for it already: the run's TMPDIR it is
+        _limit(message.get("memory_limit_mb"))
+        if message.get("entry") == "judge":   # a judge server's run: the grader's judge on one program
+            from grader.judge.main import main as judge_main
+
+            judge_main(message["spec"]["path"])
+        else:
+            from grader.execution.child import forked_main
+
+            forked_main(message["spec"], kernel_path, message.get("threads"))
         code = 0
     except BaseException:   # noqa: BLE001  whatever it was, the traceback goes to the run's log
         import traceback
@@ -219,6 +247,15 @@ def _run_child(control: socket.socket, message: dict, fds: list[int], kernel_pat
             sys.stderr.flush()
         finally:
             os._exit(code)
+
+
+def _limit(memory_limit_mb: int | None) -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if memory_limit_mb:
+        limit = int(memory_limit_mb) << 20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 def _send(control: socket.socket, message: dict) -> None:

@@ -31,10 +31,12 @@ _MESSAGE_BYTES = 1 << 20
 
 @dataclass(frozen=True)
 class ZygoteKey:
-    """What a server's imports depend on: the preloads and the environment it imported them in."""
+    """What a server's imports depend on: the preloads and the environment it imported them in; ``base`` says
+    whose server it is ("kernel": students' runs; "judge": the grader's judge, started isolated)."""
 
     preload: tuple[str, ...]
     env: tuple[tuple[str, str], ...]
+    base: str = "kernel"
 
 
 @dataclass(frozen=True)
@@ -55,11 +57,13 @@ class Zygote:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._lock = threading.Lock()
         self.socket = ours
-        config = json.dumps({"preload": list(key.preload)})
+        config = json.dumps({"preload": list(key.preload), "base": key.base})
+        # the judge's server is isolated as the judge's process always was: no PYTHON* variable, no user site
+        flags = ["-I"] if key.base == "judge" else []
         log = open(os.path.join(self.workspace, "zygote.log"), "wb")
         try:
             self.process = subprocess.Popen(
-                [python, "-c", _BOOT, _GRADER_ROOT, str(theirs.fileno()), config], pass_fds=[theirs.fileno()],
+                [python, *flags, "-c", _BOOT, _GRADER_ROOT, str(theirs.fileno()), config], pass_fds=[theirs.fileno()],
                 env=env, cwd=self.workspace, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True)
         finally:
@@ -73,9 +77,12 @@ class Zygote:
         self.failed_preloads = tuple(ready.get("failed", ()))
         self.facts = ready   # what the server says of itself: pid, threads, dumpable (the tests read it)
 
-    def start(self, spec: dict, env: dict[str, str], cwd: str, threads: int | None, log_fd: int) -> Run:
-        """Fork a run: ``spec`` for grader.execution.child, its environment, folder and log."""
-        message = {"op": "run", "spec": spec, "env": env, "cwd": cwd, "threads": threads}
+    def start(self, spec: dict, env: dict[str, str], cwd: str, threads: int | None, log_fd: int,
+              memory_limit_mb: int | None = None) -> Run:
+        """Fork a run: ``spec`` for grader.execution.child (a judge's server: {"path": its request}), its
+        environment, folder, log and address-space limit."""
+        message = {"op": "run", "spec": spec, "env": env, "cwd": cwd, "threads": threads,
+                   "memory_limit_mb": memory_limit_mb, "entry": self.key.base}
         with self._lock:
             socket.send_fds(self.socket, [json.dumps(message).encode()], [log_fd])
             reply, fds = self._receive(REPLY_TIMEOUT_S)
@@ -174,7 +181,8 @@ class ZygotePool:
     def _take(self, key: ZygoteKey) -> Zygote:
         with self._lock:
             match = next((z for z in self._idle if z.key == key and z.alive()), None)
-            others = [z for z in self._idle if z is not match and z.key != key]   # another practical's: not needed
+            # another practical's servers of the same kind are not needed any more (the batch moved on)
+            others = [z for z in self._idle if z is not match and z.key != key and z.key.base == key.base]
             self._idle = [z for z in self._idle if z is not match and z not in others]
         for zygote in others:
             zygote.close()
