@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from grader.assignment import Assignment, load_assignment, resolve
+from grader.assignment import Assignment, load_assignment
 from grader.course import Course
 from grader.errors import ConfigError, GraderError
 from grader.execution import get_runner, runner_class
@@ -253,8 +253,10 @@ def _student_data(assignment: Assignment, data_dir: Path, dest: Path, parameters
         return data_dir
     if not (dest / ".complete").exists():
         dest.mkdir(parents=True, exist_ok=True)
-        try:
-            resolve(assignment.student_data)(data_dir, dest, parameters)
+        from grader.reference_child import call_hook
+
+        try:   # in a child interpreter, as the reference is built: a hook may import torch, the grader never does
+            call_hook(assignment.student_data, Path(data_dir), Path(dest), dict(parameters))
         except (OSError, ValueError) as err:
             raise GraderError(f"cannot prepare the data of {assignment.id} from {data_dir}: {err}") from err
         (dest / ".complete").write_text("ok")
