@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -54,11 +55,16 @@ def forked_main(spec: dict[str, Any], kernel_path: list[str], threads: int | Non
 
     _prepare(spec)
     kernel = fork_kernel(os.environ.get("JUPYTER_RUNTIME_DIR") or os.getcwd(), kernel_path, threads)
+    kept: list = []   # the client and its sockets, alive until os._exit: tearing them down costs 0.1 s for nothing
     try:
-        outcome = execute_with(spec, kernel)
+        outcome = execute_with(spec, kernel, kept)
     finally:
         kernel.kill()
     Path(spec["result"]).write_text(json.dumps(outcome), encoding="utf-8")
+    # Done: nothing of this process needs tearing down (its zmq context would wait out its sockets' linger)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _prepare(spec: dict[str, Any]) -> None:
@@ -129,10 +135,11 @@ def _drop_error_markers(output: str) -> None:
     nbformat.write(nb, output)
 
 
-def execute_with(spec: dict[str, Any], kernel) -> dict[str, Any]:
+def execute_with(spec: dict[str, Any], kernel, kept: list) -> dict[str, Any]:
     """papermill's cell loop (its metadata per cell: start, end, status) on an already started kernel, without
     papermill's save after every cell (each one validates and rewrites the whole notebook): the executed copy is
-    written once, in a finally, so a kernel killed at the time limit still leaves the cells up to where it was."""
+    written once, in a finally, so a kernel killed at the time limit still leaves the cells up to where it was.
+    The client goes into ``kept``: the caller ends its process with it alive."""
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NotebookExecutionManager
@@ -146,10 +153,13 @@ def execute_with(spec: dict[str, Any], kernel) -> dict[str, Any]:
                                                         spec["output"]))
     manager = NotebookExecutionManager(nb, output_path=None, progress_bar=False, log_output=False)
     manager.notebook_start()
+    kernel.wait_ready(spec["start_timeout_s"])
     try:
-        PapermillNotebookClient(manager, km=adopting_manager(kernel, spec["kernel_name"]), timeout=spec["cell_timeout_s"],
-                                startup_timeout=spec["start_timeout_s"], kernel_name=spec["kernel_name"], log=logger,
-                                allow_errors=True).execute()
+        client = PapermillNotebookClient(
+            manager, km=adopting_manager(kernel, spec["kernel_name"]), timeout=spec["cell_timeout_s"],
+            startup_timeout=spec["start_timeout_s"], kernel_name=spec["kernel_name"], log=logger, allow_errors=True)
+        kept.append(client)
+        client.execute()
     except CellTimeoutError as err:
         return {"outcome": "cell_timeout", "detail": str(err)[:_EVALUE_CAP]}
     except DeadKernelError as err:

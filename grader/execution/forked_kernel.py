@@ -64,6 +64,17 @@ class ForkedProcess:
 class ForkedKernel:
     process: ForkedProcess
     connection_file: str
+    ready_fd: int          # the kernel writes one byte here once its sockets are bound
+
+    def wait_ready(self, timeout_s: float) -> bool:
+        """Block until the kernel's sockets are bound (a client connecting earlier waits for zmq's reconnect
+        interval, 0.1 s a socket); False if it died or timed out first (the client's own checks then say which)."""
+        import select
+
+        ready, _, _ = select.select([self.ready_fd], [], [], max(timeout_s, 0.0))
+        answered = bool(ready) and os.read(self.ready_fd, 1) == b"1"
+        os.close(self.ready_fd)
+        return answered
 
     def kill(self) -> None:
         """The kernel's whole process group, at once: nothing of the kernel needs a polite shutdown."""
@@ -83,11 +94,13 @@ def fork_kernel(runtime_dir: str, kernel_path: list[str], threads: int | None) -
     name = os.path.join(runtime_dir, f"kernel-{uuid.uuid4()}.json")
     connection_file, _ = write_connection_file(name, ip="127.0.0.1", key=uuid.uuid4().hex.encode(), transport="tcp")
     parent = os.getpid()
+    ready_read, ready_write = os.pipe()
     pid = os.fork()
     if pid == 0:
         code = 1
         try:
-            _become_kernel(parent, connection_file, kernel_path, threads)
+            os.close(ready_read)
+            _become_kernel(parent, connection_file, kernel_path, threads, ready_write)
             code = 0
         except BaseException:   # noqa: BLE001  the traceback is the run log's
             import traceback
@@ -103,10 +116,12 @@ def fork_kernel(runtime_dir: str, kernel_path: list[str], threads: int | None) -
         os.setpgid(pid, pid)   # from this side too: the group exists before anyone signals it
     except (PermissionError, ProcessLookupError):   # the kernel got there first, or is already gone
         pass
-    return ForkedKernel(ForkedProcess(pid), connection_file)
+    os.close(ready_write)
+    return ForkedKernel(ForkedProcess(pid), connection_file, ready_read)
 
 
-def _become_kernel(parent: int, connection_file: str, kernel_path: list[str], threads: int | None) -> None:
+def _become_kernel(parent: int, connection_file: str, kernel_path: list[str], threads: int | None,
+                   ready_fd: int) -> None:
     os.setpgid(0, 0)   # its own group, as jupyter_client gives a kernel: an interrupt reaches the kernel only
     import ctypes
 
@@ -120,7 +135,11 @@ def _become_kernel(parent: int, connection_file: str, kernel_path: list[str], th
     fresh_state(threads)
     from ipykernel.kernelapp import IPKernelApp
 
-    IPKernelApp.launch_instance(argv=["-f", connection_file])
+    app = IPKernelApp.instance()   # launch_instance's two steps, with word in between that the sockets are bound
+    app.initialize(["-f", connection_file])
+    os.write(ready_fd, b"1")
+    os.close(ready_fd)
+    app.start()
 
 
 def fresh_state(threads: int | None) -> None:
@@ -177,6 +196,41 @@ def adopting_manager(kernel: ForkedKernel, kernel_name: str):
             return self.connection_info
 
     manager = AsyncKernelManager(kernel_name=kernel_name, connection_file=kernel.connection_file)
+    manager.client_factory = _ready_client()
     manager.kernel_id = str(uuid.uuid4())
     manager.provisioner = Adopted(kernel_id=manager.kernel_id, kernel_spec=None, parent=manager)
     return manager
+
+
+def _ready_client():
+    """jupyter_client's async client with a wait_for_ready for a kernel known to be bound: one kernel_info round
+    trip, and the IOPub subscription confirmed by a message (ipykernel's iopub_welcome). jupyter_client's own
+    wait then listens 0.2 s more to drop stale IOPub messages, which nbclient drops anyway (it reads only the
+    messages of its own requests): 0.2 s of every run, for nothing."""
+    from queue import Empty
+
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+    class ReadyClient(AsyncKernelClient):
+        async def wait_for_ready(self, timeout=None):
+            deadline = time.monotonic() + (timeout or 60)
+            self.kernel_info()
+            while time.monotonic() < deadline:
+                try:
+                    reply = await self.shell_channel.get_msg(timeout=1)
+                except Empty:
+                    if not await self._async_is_alive():
+                        raise RuntimeError("Kernel died before replying to kernel_info") from None
+                    self.kernel_info()
+                    continue
+                if reply["msg_type"] != "kernel_info_reply":
+                    continue
+                try:
+                    await self.iopub_channel.get_msg(timeout=1)
+                except Empty:   # IOPub said nothing yet: jupyter_client's own wait, which starts over
+                    return await super().wait_for_ready(max(deadline - time.monotonic(), 1))
+                self._handle_kernel_info_reply(reply)
+                return
+            raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+
+    return ReadyClient
