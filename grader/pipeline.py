@@ -89,25 +89,31 @@ def grade_course(course: Course, out_dir: Path | None = None, *, force: bool = F
         plan = _Dispatch(runner_name, course.runner_options(runner_name), workers or course.workers, gpus, dask,
                          static, mark)
 
-        with Store(out_dir / "grader.sqlite") as store:
-            if force:
-                store.forget(practical=only, participant=student)
-            evaluations, todo = {}, []
-            for pid, subs in intake.submissions.items():
-                specs = _job_specs(course, pid, assignments[pid], subs, out_dir, timeout_s, static, mark)
-                missing = _reuse_stored(store, specs, evaluations, result, only, student)
-                todo += _with_student_data(missing, pid, assignments[pid], course.data_dir, out_dir, static)
-            # the progress line shows the final score (lateness, overrides), as the feedback will
-            final = _Policy(course, intake, roster.students, overrides)
-            with told as shown:
-                shown.start(len(todo), result.reused)
-                with closing(plan.events(todo)) as events:
-                    for event in events:
-                        _record(event, store, evaluations, result, shown, final)
-            result.scores = _scores(course, assignments, intake, roster.students, evaluations, overrides)
-            if not static:   # a static look never replaces the real scores
-                store.put_scores(result.scores)
-                store.put_students(roster.students)   # `grader report` grades the same people
+        try:
+            with Store(out_dir / "grader.sqlite") as store:
+                if force:
+                    store.forget(practical=only, participant=student)
+                evaluations, missing = {}, {}
+                for pid, subs in intake.submissions.items():
+                    specs = _job_specs(course, pid, assignments[pid], subs, out_dir, timeout_s, static, mark)
+                    missing[pid] = _reuse_stored(store, specs, evaluations, result, only, student)
+                # the runner starts what its first runs need (fork servers) while the student data is prepared
+                plan.warm_up(next((specs[0] for specs in missing.values() if specs), None))
+                todo = [spec for pid, specs in missing.items()
+                        for spec in _with_student_data(specs, pid, assignments[pid], course.data_dir, out_dir, static)]
+                # the progress line shows the final score (lateness, overrides), as the feedback will
+                final = _Policy(course, intake, roster.students, overrides)
+                with told as shown:
+                    shown.start(len(todo), result.reused)
+                    with closing(plan.events(todo)) as events:
+                        for event in events:
+                            _record(event, store, evaluations, result, shown, final)
+                result.scores = _scores(course, assignments, intake, roster.students, evaluations, overrides)
+                if not static:   # a static look never replaces the real scores
+                    store.put_scores(result.scores)
+                    store.put_students(roster.students)   # `grader report` grades the same people
+        finally:
+            plan.close()   # what the runner kept warm, whether or not the batch got to run it
         result.grades = course_grades(course, roster.students, result.scores)
         exports_dir = out_dir / "static" if static else out_dir   # a static look never touches the real files
         similar_files: list[Path] = []
@@ -211,6 +217,28 @@ class _Dispatch:
     dask: str | None
     static: bool
     mark: str
+    _made: dict = field(default_factory=dict)   # the pool's runner, made once (by warm_up or the first event)
+
+    def warm_up(self, first: JobSpec | None) -> None:
+        """Let the pool's runner start what the first runs need (fork servers), in the background."""
+        if first is None or self.static or self.dask:
+            return
+        runner, workers, _ = self._pool_runner()
+        runner.warm_up(first.assignment.preload, dict(first.env), workers)
+
+    def close(self) -> None:
+        if self._made:
+            self._made["pool"][0].close()
+
+    def _pool_runner(self):
+        """(runner, workers, slots) for the local pool: the runner decides how its jobs get GPUs (pool slots as
+        CUDA_VISIBLE_DEVICES, or its own options)."""
+        if not self._made:
+            kind = runner_class(self.runner_name)
+            options, slots = kind.assign_gpus(self.runner_options, self.gpus, self.workers)
+            workers = self.workers or kind.default_workers(options, slots)
+            self._made["pool"] = (get_runner(self.runner_name, **options), workers, slots)
+        return self._made["pool"]
 
     def events(self, todo: list[JobSpec]) -> Iterator[Started | Finished]:
         if self.static or not todo:   # inspection only: nothing to wait for, no runner, no threads
@@ -220,11 +248,7 @@ class _Dispatch:
         return self._on_pool(todo)
 
     def _on_pool(self, todo: list[JobSpec]) -> Iterator[Started | Finished]:
-        # the runner decides how its jobs get GPUs: pool slots (CUDA_VISIBLE_DEVICES) or its own options
-        kind = runner_class(self.runner_name)
-        options, slots = kind.assign_gpus(self.runner_options, self.gpus, self.workers)
-        workers = self.workers or kind.default_workers(options, slots)
-        runner = get_runner(self.runner_name, **options)
+        runner, workers, slots = self._pool_runner()
 
         def stop_running() -> None:
             runner.stop()

@@ -23,6 +23,11 @@ KERAS_BACKEND = {"KERAS_BACKEND": "torch"}
 PROBE_DIR_MARK, OUT_DIR_MARK = "__GRADER_KERNEL_PROBE_DIR__", "__GRADER_KERNEL_OUT_DIR__"
 
 
+# An exported program among a run's expected outputs is named "program-<object>.npz" (grader.checks.plan): a runner
+# whose judge needs a warm-up sees from the request that this run will need its judge.
+PROGRAM_PREFIX = "program-"
+
+
 def with_kernel_dirs(cell: str, probe_dir: str | Path, out_dir: str | Path) -> str:
     return cell.replace(PROBE_DIR_MARK, repr(str(probe_dir))).replace(OUT_DIR_MARK, repr(str(out_dir)))
 
@@ -137,6 +142,11 @@ class Runner:
 
     def run(self, request: RunRequest) -> RunResult:
         raise NotImplementedError(f"runner {type(self).__name__} does not implement run()")
+
+    def warm_up(self, preload: tuple[str, ...], env: dict[str, str], runs: int) -> None:
+        """Start, in the background, what the batch's first ``runs`` runs will need (a warm runner's fork servers),
+        while the batch is still being prepared: ``preload`` and ``env`` as its RunRequests will carry them.
+        Never waits, never raises: a run that finds nothing ready starts it itself."""
 
     def stop(self) -> None:
         """Stop every run in flight, now (Ctrl-C): the jobs then see their runs gone. Called from another thread."""

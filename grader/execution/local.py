@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import GraderError
-from grader.execution.base import KERAS_BACKEND, JudgeRequest, JudgeRun, Runner, RunRequest
+from grader.execution.base import KERAS_BACKEND, PROGRAM_PREFIX, JudgeRequest, JudgeRun, Runner, RunRequest
 from grader.execution.child import CHILD_CALL, KERNEL_NAME, child_spec, write_kernelspec
+from grader.execution.judge_process import judge_server_key
 from grader.execution.leftovers import discard, settled
 from grader.execution.local_options import LocalOptions
 from grader.execution.outcome import LOG_CAP_BYTES, interpret, result
@@ -77,12 +78,16 @@ class LocalRunner(Runner):
         # dies with this object, or at the latest with the grader's process: its socket closes)
         self._zygotes = ZygotePool(self.python) if warm and _forks_here() else None
 
+    def warm_up(self, preload: tuple[str, ...], env: dict[str, str], runs: int) -> None:
+        if self._zygotes is not None:
+            self._zygotes.prestart(self._zygote_key(preload, env), runs)
+
     def judge(self, request: JudgeRequest) -> JudgeRun:
         """Warm: the judge forked from a judge's own fork server (torch and the judge imported once per batch),
         never from the students' (grader.execution.judge_process)."""
         if self._zygotes is None:
             return super().judge(request)
-        from grader.execution.judge_process import judge_forked, judge_server_key
+        from grader.execution.judge_process import judge_forked
 
         with self._zygotes.lease(judge_server_key(self._thread_env())) as server:
             return judge_forked(request, server)
@@ -119,7 +124,10 @@ class LocalRunner(Runner):
         spec_path = self._write_spec(request, notebook, provided)
         log_path = request.work_dir / "runner.log"
         if self._zygotes is not None:
-            with self._zygotes.lease(self._zygote_key(request)) as zygote:
+            if any(name.startswith(PROGRAM_PREFIX) for name, _ in request.expected_outputs):
+                # the judge will run this run's exported program: its server starts while the notebook runs
+                self._zygotes.prestart(judge_server_key(self._thread_env()))
+            with self._zygotes.lease(self._zygote_key(request.preload, request.env)) as zygote:
                 timed_out, returncode = self._run_forked(zygote, request, spec_path, log_path, started)
         else:
             timed_out, returncode = self._run_cold(request, spec_path, log_path, started)
@@ -147,11 +155,11 @@ class LocalRunner(Runner):
             returncode = zygote.end(run)
         return timed_out, returncode
 
-    def _zygote_key(self, request: RunRequest) -> ZygoteKey:
+    def _zygote_key(self, preload: tuple[str, ...], run_env: dict[str, str]) -> ZygoteKey:
         """The batch's environment (without the GPU, which each run sets for itself) and the preloads."""
         env = dict(os.environ)
         env.update(KERAS_BACKEND)
-        env.update({str(k): str(v) for k, v in request.env.items() if k != "CUDA_VISIBLE_DEVICES"})
+        env.update({str(k): str(v) for k, v in run_env.items() if k != "CUDA_VISIBLE_DEVICES"})
         from grader.execution.habits import STANDINS_DIR
 
         # the kernels' sys.path is the fork server's: with the stand-ins first, as PYTHONPATH gives a cold kernel
@@ -164,7 +172,7 @@ class LocalRunner(Runner):
         env["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"
         env["PYTHONUNBUFFERED"] = "1"
         env.update(self._thread_env())
-        return ZygoteKey(tuple(request.preload), tuple(sorted(env.items())))
+        return ZygoteKey(tuple(preload), tuple(sorted(env.items())))
 
     def _thread_env(self) -> dict[str, str]:
         if not self.threads:

@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,14 +154,31 @@ class Zygote:
 
 
 class ZygotePool:
-    """Idle servers by key; a job leases one (starting it when none is idle) and gives it back healthy."""
+    """Idle servers by key; a job leases one (starting it when none is idle) and gives it back healthy. Servers can
+    be started ahead (``prestart``), while the batch is still being prepared or a run still runs."""
 
     def __init__(self, python: str) -> None:
         self.python = python
         self._idle: list[Zygote] = []
+        self._pending: list[tuple[ZygoteKey, Future]] = []
         self._leased: set[Zygote] = set()
         self._lock = threading.Lock()
         self._closed = False
+
+    def prestart(self, key: ZygoteKey, count: int = 1) -> None:
+        """Have ``count`` servers of ``key`` idle or starting, starting the missing ones in the background."""
+        with self._lock:
+            have = sum(1 for z in self._idle if z.key == key) + sum(1 for k, _ in self._pending if k == key)
+            for _ in range(max(0, count - have)):
+                future: Future = Future()
+                self._pending.append((key, future))
+                threading.Thread(target=self._start, args=(key, future), daemon=True, name="grader-zygote").start()
+
+    def _start(self, key: ZygoteKey, future: Future) -> None:
+        try:
+            future.set_result(Zygote(self.python, key))
+        except BaseException as err:   # the job that takes it starts its own, and says why if that fails too
+            future.set_exception(err)
 
     @contextmanager
     def lease(self, key: ZygoteKey) -> Iterator[Zygote]:
@@ -184,8 +202,15 @@ class ZygotePool:
             # another practical's servers of the same kind are not needed any more (the batch moved on)
             others = [z for z in self._idle if z is not match and z.key != key and z.key.base == key.base]
             self._idle = [z for z in self._idle if z is not match and z not in others]
+            pending = next((f for k, f in self._pending if k == key), None) if match is None else None
+            self._pending = [(k, f) for k, f in self._pending if f is not pending]
         for zygote in others:
             zygote.close()
+        if match is None and pending is not None:
+            try:
+                match = pending.result()
+            except Exception:   # it could not start: start one here, whose failure is the job's
+                match = None
         zygote = match or Zygote(self.python, key)
         with self._lock:
             self._leased.add(zygote)
@@ -205,5 +230,11 @@ class ZygotePool:
         with self._lock:
             self._closed = True
             idle, self._idle = self._idle, []
+            pending, self._pending = self._pending, []
+        for _, future in pending:   # started ahead and never used: waited for, then closed
+            try:
+                idle.append(future.result())
+            except Exception:
+                pass
         for zygote in idle:
             zygote.close()
