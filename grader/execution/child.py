@@ -10,6 +10,7 @@ import json
 import math
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,39 @@ def forked_main(spec: dict[str, Any], kernel_path: list[str], threads: int | Non
         kernel.kill()
     Path(spec["result"]).write_text(json.dumps(outcome), encoding="utf-8")
     # Done: nothing of this process needs tearing down (its zmq context would wait out its sockets' linger)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def warm_main(folder: str, poll_s: float = 0.01) -> None:
+    """A warm container's first and only process: import what every kernel needs, start the kernel, then wait for
+    the host to hand over this container's submission (``go`` in the spec folder, after runner.json and the
+    notebook), and run it as ``forked_main`` does. Nothing of a submission exists in the container before ``go``."""
+    from grader.execution.forked_kernel import fork_kernel
+    from grader.execution.zygote import preload, settle_threads
+
+    spec_folder = Path(folder)
+    config = json.loads((spec_folder / "warm.json").read_text(encoding="utf-8"))
+    _prepare({"file_limit_mb": config.get("file_limit_mb"), "provided": config.get("provided"),
+              "cwd": os.getcwd()})
+    from grader.execution.habits import STANDINS_DIR
+
+    preload({"preload": config.get("preload", ())})
+    settle_threads()
+    kernel_path = [str(STANDINS_DIR)] + [p for p in sys.path if p]   # as PYTHONPATH gives a kernel the stand-ins
+    kernel = fork_kernel(os.environ.get("JUPYTER_RUNTIME_DIR") or "/tmp", kernel_path, config.get("threads"))
+    while not (spec_folder / "go").exists():
+        if kernel.process.poll() is not None:   # it died waiting: the run will say so (its client finds it dead)
+            break
+        time.sleep(poll_s)
+    spec = json.loads((spec_folder / "runner.json").read_text(encoding="utf-8"))
+    kept: list = []
+    try:
+        outcome = execute_with(spec, kernel, kept)
+    finally:
+        kernel.kill()
+    Path(spec["result"]).write_text(json.dumps(outcome), encoding="utf-8")
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)

@@ -65,7 +65,7 @@ def main(argv: list[str]) -> None:
 
     config["import_env"] = {k: v for k, v in os.environ.items()
                             if before.get(k) != v and not v.startswith(tempfile.gettempdir())}
-    _settle_threads()
+    settle_threads()
     torch = sys.modules.get("torch")
     _send(control, {"ready": True, "failed": failed, "pid": os.getpid(), "dumpable": _prctl(PR_GET_DUMPABLE, 0),
                     "threads": len(os.listdir("/proc/self/task")),
@@ -90,7 +90,7 @@ def preload(config: dict) -> list[str]:
     return failed
 
 
-def _settle_threads() -> None:
+def settle_threads() -> None:
     """numpy's OpenBLAS starts its worker threads when it loads and joins them before any fork (its own atfork
     handler), starting them again lazily: one fork here, of a child that exits at once, joins them now, so that
     this process holds no thread but its own while it waits for runs."""
