@@ -118,10 +118,12 @@ def test_the_local_runner_hands_gpus_out_as_pool_slots_and_sizes_threads(monkeyp
     assert runner_class("local").default_workers(options, slots) == 2
 
 
-def test_the_docker_runner_hands_gpus_out_itself_one_per_container():
+def test_the_docker_runner_hands_gpus_out_itself_one_per_container(monkeypatch):
+    monkeypatch.setattr("grader.execution.pool.cpu_count", lambda: 8)
     docker = runner_class("docker")
     options, slots = docker.assign_gpus({"memory": "2g", "gpus": "all"}, "0,1", None)
-    assert slots == [] and options == {"memory": "2g", "gpus": ["0", "1"]}
+    # two containers at once: each gets half the cores' threads, whatever its CPU quota allows beyond that
+    assert slots == [] and options == {"memory": "2g", "gpus": ["0", "1"], "threads": 4}
     assert docker.default_workers(options, slots) == 2
     shared, _ = docker.assign_gpus({"gpus": [0, 1], "share_gpus": True}, None, None)
     assert shared["gpus"] == [0, 1]
