@@ -127,5 +127,5 @@ def test_the_docker_runner_hands_gpus_out_itself_one_per_container(monkeypatch):
     assert docker.default_workers(options, slots) == 2
     shared, _ = docker.assign_gpus({"gpus": [0, 1], "share_gpus": True}, None, None)
     assert shared["gpus"] == [0, 1]
-    assert docker.cluster_options({}, "all") == ({"gpus": "all"}, True)
+    assert docker.cluster_options({}, "all") == ({"gpus": "all", "warm": False}, True)   # a worker outlives the batch
     assert runner_class("local").cluster_options({}, None) == ({}, False)

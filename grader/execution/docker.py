@@ -80,6 +80,8 @@ class DockerRunner(Runner):
     @classmethod
     def cluster_options(cls, options: dict, gpus: Any) -> tuple[dict, bool]:
         options = with_gpus(options, gpus)   # every worker's runner takes them as the table's gpus
+        # a Dask worker outlives the batch, and nobody would remove a container it started ahead: cold there
+        options["warm"] = False
         return super().cluster_options(options, options.get("gpus"))
 
     @classmethod
