@@ -101,12 +101,13 @@ def machine() -> str:
     return f"{cpu}, {cores} cores{memory}, {system}{load}"
 
 
-def write_readme_section(readme: Path, body: str) -> None:
-    """Replace this script's part of the README (``### Batch grading`` inside ``## Benchmarks``, up to
-    the next heading) or add it at the end of that section; other benchmarks' text stays as it is."""
+def write_readme_section(readme: Path, body: str, part: str = README_PART) -> None:
+    """Replace a script's part of the README (``part``, ``### Batch grading`` by default, inside ``## Benchmarks``,
+    up to the next heading) or add it at the end of that section; other benchmarks' text stays as it is."""
     text = readme.read_text(encoding="utf-8")
-    part = f"{README_PART}\n\n{body.strip()}\n\n"
-    own = re.compile(rf"^{re.escape(README_PART)}\n.*?(?=^#{{2,3}} |\Z)", re.S | re.M)
+    heading = part
+    part = f"{heading}\n\n{body.strip()}\n\n"
+    own = re.compile(rf"^{re.escape(heading)}\n.*?(?=^#{{2,3}} |\Z)", re.S | re.M)
     section = re.compile(rf"^{re.escape(README_SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
     if own.search(text):
         text = own.sub(lambda _: part, text, count=1)

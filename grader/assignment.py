@@ -60,7 +60,7 @@ def load_assignment(directory: Path, *, check_files: bool = True) -> Assignment:
         spec_hash=_spec_hash(raw_bytes, local),
         keras_layouts=dict(parsed.keras.input_layout), keras_edition=parsed.keras.edition,
         keras_output_layouts=dict(parsed.keras.output_layout),
-        dataset_caches=tuple(head.dataset_caches),
+        dataset_caches=tuple(head.dataset_caches), preload=tuple(parsed.execution.preload),
     )
     _resolve_all(assignment, path)
     if check_files:

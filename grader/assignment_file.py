@@ -117,12 +117,22 @@ class KerasTable(Table):
     edition: Text = Field(None, **doc("string", "none", "the Keras edition's template, e.g. `template_keras.ipynb`"))
 
 
+class ExecutionTable(Table):
+    """How the runners prepare a kernel for this practical."""
+
+    preload: text_list(what="module names", example='["torch", "matplotlib.pyplot"]') = Field(
+        (), **doc("list of names", "[]", "modules every kernel of the practical imports anyway, imported once per "
+                                         "batch by the local runner's fork server (and a warm container) instead "
+                                         'of once per notebook, e.g. `["torch", "matplotlib.pyplot"]`'))
+
+
 class AssignmentFile(Table):
     assignment: Head
     parameters: Annotated[dict[str, Any], BeforeValidator(_parameters)] = Field({})
     checks: Annotated[list[dict[str, Any]], BeforeValidator(_checks)] = Field(None, validate_default=True)
     reference: ReferenceTable = Field(default_factory=ReferenceTable)
     keras: KerasTable = Field(default_factory=KerasTable)
+    execution: ExecutionTable = Field(default_factory=ExecutionTable)
 
 
 class CheckHead(Table):

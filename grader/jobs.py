@@ -104,7 +104,8 @@ def _grade(spec: JobSpec, runner: Runner, started: float) -> Evaluation:
         notebook=sub.notebook, work_dir=spec.work_dir, probe_dir=probe_dir, data_dir=spec.student_data_dir,
         parameters=parameters, extra_cells=(plan.cell_source,), timeout_s=spec.timeout_s,
         cell_timeout_s=spec.assignment.cell_timeout_s, env=dict(spec.env),
-        dataset_caches=spec.assignment.dataset_caches, expected_outputs=plan.expected_outputs))
+        dataset_caches=spec.assignment.dataset_caches, expected_outputs=plan.expected_outputs,
+        preload=spec.assignment.preload))
     # the models' answers come from the judge, which runs each exported program where no student code runs
     judged = judge_models(plan, probe_outputs(run, plan.nonce), runner, spec.work_dir / "judge", probe_dir,
                           timeout_s=spec.timeout_s, env=dict(spec.env))

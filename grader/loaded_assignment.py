@@ -59,6 +59,7 @@ class Assignment:
     student_files: tuple[str, ...] = ()  # what the template reads in its data_dir (grader.student_data)
     dataset_caches: tuple[str, ...] = ()  # offline caches made from the student data (grader.dataset_caches)
     titles: dict[str, str] | None = None   # {es, en}; ``title`` is the English one
+    preload: tuple[str, ...] = ()         # [execution] preload: imported once per batch by a warm runner
 
     def title_in(self, lang: str) -> str:
         return (self.titles or {}).get(lang) or self.title

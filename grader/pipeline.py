@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from grader.assignment import Assignment, resolve
+from grader.assignment import Assignment
 from grader.course import Course
 from grader.errors import ConfigError, GraderError
 from grader.execution import get_runner, runner_class
@@ -28,6 +28,7 @@ from grader.outcomes import course_grades, missing_score, practical_score
 from grader.overrides import load_overrides
 from grader.preflight import check_course_inputs
 from grader.progress import BatchProgress
+from grader.reference_child import call_hook
 from grader.references import with_reference
 from grader.records import CourseGrade, Evaluation, Flag, PracticalScore, Student, Submission
 from grader.similarity import run_similarity
@@ -93,26 +94,32 @@ def grade_course(course: Course, out_dir: Path | None = None, *, force: bool = F
         plan = _Dispatch(runner_name, course.runner_options(runner_name), workers or course.workers, gpus, dask,
                          static, mark)
 
-        with Store(out.store) as store:
-            if force:
-                store.forget(practical=only, participant=student)
-            evaluations, todo = {}, []
-            for pid, subs in intake.submissions.items():
-                specs = _job_specs(course, pid, assignments[pid], subs, out, timeout_s, static, mark)
-                missing = _reuse_stored(store, specs, evaluations, result, only, student)
-                todo += _with_student_data(missing, pid, assignments[pid], course.data_dir, out, static)
-            # course policy, applied once per evaluation: the progress line shows the final score (lateness,
-            # overrides) as it finishes, and the same score is what the store, the feedback and the LMS get
-            final = _Policy(course, intake, lms, roster.students, overrides)
-            with told as shown:
-                shown.start(len(todo), result.reused)
-                with closing(plan.events(todo)) as events:
-                    for event in events:
-                        _record(event, store, evaluations, result, shown, final)
-            result.scores = _scores(final, assignments, roster.students, evaluations)
-            if not static:   # a static look never replaces the real scores
-                store.put_scores(result.scores)
-                store.put_students(roster.students)   # `grader report` grades the same people
+        try:
+            with Store(out.store) as store:
+                if force:
+                    store.forget(practical=only, participant=student)
+                evaluations, missing = {}, {}
+                for pid, subs in intake.submissions.items():
+                    specs = _job_specs(course, pid, assignments[pid], subs, out, timeout_s, static, mark)
+                    missing[pid] = _reuse_stored(store, specs, evaluations, result, only, student)
+                # the runner starts what its first runs need (fork servers) while the student data is prepared
+                plan.warm_up(next((specs[0] for specs in missing.values() if specs), None))
+                todo = [spec for pid, specs in missing.items()
+                        for spec in _with_student_data(specs, pid, assignments[pid], course.data_dir, out, static)]
+                # course policy, applied once per evaluation: the progress line shows the final score (lateness,
+                # overrides) as it finishes, and the same score is what the store, the feedback and the LMS get
+                final = _Policy(course, intake, lms, roster.students, overrides)
+                with told as shown:
+                    shown.start(len(todo), result.reused)
+                    with closing(plan.events(todo)) as events:
+                        for event in events:
+                            _record(event, store, evaluations, result, shown, final)
+                result.scores = _scores(final, assignments, roster.students, evaluations)
+                if not static:   # a static look never replaces the real scores
+                    store.put_scores(result.scores)
+                    store.put_students(roster.students)   # `grader report` grades the same people
+        finally:
+            plan.close()   # what the runner kept warm, whether or not the batch got to run it
         result.grades = course_grades(course, roster.students, result.scores)
         exports = out.static if static else out   # a static look never touches the real files
         similar_files: list[Path] = []
@@ -215,6 +222,28 @@ class _Dispatch:
     dask: str | None
     static: bool
     mark: str
+    _made: dict = field(default_factory=dict)   # the pool's runner, made once (by warm_up or the first event)
+
+    def warm_up(self, first: JobSpec | None) -> None:
+        """Let the pool's runner start what the first runs need (fork servers), in the background."""
+        if first is None or self.static or self.dask:
+            return
+        runner, workers, _ = self._pool_runner()
+        runner.warm_up(first.assignment.preload, dict(first.env), workers)
+
+    def close(self) -> None:
+        if self._made:
+            self._made["pool"][0].close()
+
+    def _pool_runner(self):
+        """(runner, workers, slots) for the local pool: the runner decides how its jobs get GPUs (pool slots as
+        CUDA_VISIBLE_DEVICES, or its own options)."""
+        if not self._made:
+            kind = runner_class(self.runner_name)
+            options, slots = kind.assign_gpus(self.runner_options, self.gpus, self.workers)
+            workers = self.workers or kind.default_workers(options, slots)
+            self._made["pool"] = (get_runner(self.runner_name, **options), workers, slots)
+        return self._made["pool"]
 
     def events(self, todo: list[JobSpec]) -> Iterator[Started | Finished]:
         if self.static or not todo:   # inspection only: nothing to wait for, no runner, no threads
@@ -224,13 +253,17 @@ class _Dispatch:
         return self._on_pool(todo)
 
     def _on_pool(self, todo: list[JobSpec]) -> Iterator[Started | Finished]:
-        # the runner decides how its jobs get GPUs: pool slots (CUDA_VISIBLE_DEVICES) or its own options
-        kind = runner_class(self.runner_name)
-        options, slots = kind.assign_gpus(self.runner_options, self.gpus, self.workers)
-        workers = self.workers or kind.default_workers(options, slots)
-        runner = get_runner(self.runner_name, **options)
-        pool = LocalPool(workers, slots, stop_running=lambda: stop_marked(self.mark, self.runner_name))
-        return pool.run(todo, lambda spec, slot: run_job(_on_gpu(spec, slot), runner))
+        runner, workers, slots = self._pool_runner()
+
+        def stop_running() -> None:
+            runner.stop()
+            stop_marked(self.mark, self.runner_name)
+
+        pool = LocalPool(workers, slots, stop_running=stop_running)
+        try:
+            yield from pool.run(todo, lambda spec, slot: run_job(_on_gpu(spec, slot), runner))
+        finally:
+            runner.close()   # what it kept warm for the batch (fork servers, a started container)
 
     def _on_dask(self, todo: list[JobSpec]) -> Iterator[Started | Finished]:
         options, gpu = runner_class(self.runner_name).cluster_options(self.runner_options, self.gpus)
@@ -249,8 +282,8 @@ def _student_data(assignment: Assignment, data_dir: Path, dest: Path, parameters
         return data_dir
     if not (dest / ".complete").exists():
         dest.mkdir(parents=True, exist_ok=True)
-        try:
-            resolve(assignment.student_data)(data_dir, dest, parameters)
+        try:   # in a child interpreter, as the reference is built: a hook may import torch, the grader never does
+            call_hook(assignment.student_data, Path(data_dir), Path(dest), dict(parameters))
         except (OSError, ValueError) as err:
             raise GraderError(f"cannot prepare the data of {assignment.id} from {data_dir}: {err}") from err
         (dest / ".complete").write_text("ok")

@@ -1,4 +1,5 @@
-"""Reference metrics for relative thresholds: built by the practical's hook, cached as JSON.
+"""Reference metrics for relative thresholds: built by the practical's hook in a child interpreter
+(grader.reference_child), cached as JSON.
 
 The cache key is (data digest, assignment spec hash, hook, grading parameters), so the metrics
 mean "the reference under the same budget, data and spec". This module never grades students.
@@ -20,6 +21,7 @@ from grader.course import DEFAULT_ASSIGNMENTS_DIR
 from grader.errors import ConfigError, GraderError
 from grader.i18n import msg, render
 from grader.records import Reason
+from grader.reference_child import call_hook
 
 CACHE_FOLDER = "reference"
 FOUR_PLACES = Decimal("0.0001")
@@ -48,8 +50,8 @@ def reference_metrics(assignment: Assignment, data_dir: Path, parameters: dict[s
             return {name: Decimal(value) for name, value in cached["metrics"].items()}
     log(msg("reference_building", practical=assignment.id))
     started = time.monotonic()
-    try:
-        raw = hook(Path(data_dir), dict(parameters))
+    try:   # in a child interpreter: the grader's own process never imports torch during a batch
+        raw = call_hook(assignment.reference_build, Path(data_dir), dict(parameters))
     except (OSError, ValueError) as err:
         raise GraderError(f"{assignment.reference_build} could not build the reference from {data_dir}: {err}") from err
     metrics = _decimals(raw, assignment.reference_build)

@@ -2,7 +2,8 @@
 the grader, and the inputs the probe feeds to the student's functions.
 
 The held-out labels stay here; the notebook gets example images under neutral names, the class
-index and the pretrained weights. PIL + numpy/torch only, no torchvision.
+index and the pretrained weights. PIL + numpy here (the grader's process calls these during a batch and never
+imports torch); the pretrained network (torch, efficientnet_lite.py) only where the reference is built.
 """
 from __future__ import annotations
 
@@ -12,12 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps
 
 from reference.cases import Case
-from reference.efficientnet_lite import (NUMPY_WEIGHTS_FILE, WEIGHTS_FILE, load_pretrained, save_numpy_weights,
-                                        weights_path)
 
 RESIZE = 256
 CROP = 224
@@ -34,8 +32,9 @@ class LabelledImage:
     label: int
 
 
-def preprocess(image: Image.Image) -> torch.Tensor:
-    """Shorter side to 256 (bilinear), centre crop 224, [0, 1], ImageNet mean/std -> float32 [3, 224, 224]."""
+def preprocess(image: Image.Image) -> np.ndarray:
+    """Shorter side to 256 (bilinear), centre crop 224, [0, 1], ImageNet mean/std -> float32 [3, 224, 224] (the
+    same float32 arithmetic as torch's ``(pixels - mean) / std``, element by element)."""
     image = image.convert("RGB")
     width, height = image.size
     if width <= height:
@@ -46,9 +45,10 @@ def preprocess(image: Image.Image) -> torch.Tensor:
     left = int(round((size[0] - CROP) / 2.0))
     top = int(round((size[1] - CROP) / 2.0))
     image = image.crop((left, top, left + CROP, top + CROP))
-    pixels = torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0).permute(2, 0, 1)
-    mean, std = torch.tensor(MEAN).view(3, 1, 1), torch.tensor(STD).view(3, 1, 1)
-    return ((pixels - mean) / std).contiguous()
+    pixels = (np.asarray(image, dtype=np.float32) / np.float32(255.0)).transpose(2, 0, 1)
+    mean = np.asarray(MEAN, dtype=np.float32).reshape(3, 1, 1)
+    std = np.asarray(STD, dtype=np.float32).reshape(3, 1, 1)
+    return np.ascontiguousarray((pixels - mean) / std)
 
 
 def topk_accuracy(logits, targets, k) -> float:
@@ -99,6 +99,8 @@ def student_data(data_dir: Path, dest: Path, params: dict) -> None:
     for number, index in enumerate(np.linspace(0, len(images) - 1, count).astype(int), start=1):
         shutil.copyfile(images[index].path, examples / f"example_{number:02d}{images[index].path.suffix.lower()}")
     shutil.copyfile(Path(data_dir) / "imagenet" / CLASS_INDEX, dest / CLASS_INDEX)
+    from reference.efficientnet_lite import NUMPY_WEIGHTS_FILE, WEIGHTS_FILE, save_numpy_weights, weights_path
+
     shutil.copyfile(weights_path(), dest / WEIGHTS_FILE)
     save_numpy_weights(dest / NUMPY_WEIGHTS_FILE)
 
@@ -119,12 +121,16 @@ def evaluation_data(data_dir: Path, params: dict) -> tuple[np.ndarray, np.ndarra
 
 def _prepared(path: Path) -> np.ndarray:
     with Image.open(path) as image:
-        return preprocess(image).numpy()
+        return preprocess(image)
 
 
 def build_reference(data_dir: Path, params: dict, batch_size: int = 50) -> dict[str, float]:
     """The metrics relative thresholds refer to: top-1 ("accuracy") and top-5 of the pretrained
     EfficientNet-Lite0 on the evaluation images (no training: the weights are the ImageNet ones)."""
+    import torch
+
+    from reference.efficientnet_lite import load_pretrained
+
     images, labels = evaluation_data(data_dir, params)
     model = load_pretrained()
     with torch.no_grad():

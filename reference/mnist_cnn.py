@@ -1,7 +1,8 @@
 """The MNIST practical's reference side: data splits, probe inputs and a reference CNN.
 
 The grader decides what students train on (the training split) and what they are scored on
-(the held-out split, whose labels never leave the grader). Plain numpy/torch, no torchvision.
+(the held-out split, whose labels never leave the grader). Plain numpy here: the grader's process calls these
+during a batch and never imports torch; the reference CNN (torch) is in mnist_cnn_model.py, reached by name.
 """
 from __future__ import annotations
 
@@ -10,8 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch import nn
 
 from reference.cases import Case
 from reference.idx import read_idx, write_idx
@@ -138,56 +137,6 @@ def _targets(rng: np.random.Generator, logits: np.ndarray) -> np.ndarray:
     return targets
 
 
-class ReferenceCNN(nn.Module):
-    """conv32-pool-conv64-pool-fc128-fc10; [N, 1, 28, 28] in [0, 1] -> [N, 10] logits."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        )
-        self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, N_CLASSES),
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # MNIST's mean and std: normalisation belongs to the model, so callers pass raw [0, 1] pixels.
-        return self.classifier(self.features((x - 0.1307) / 0.3081))
-
-
-def train_reference(split: Split, params: dict, device: str = "cpu") -> tuple[nn.Module, dict]:
-    """Train ReferenceCNN under the students' budget; metrics on the held-out split."""
-    seed = int(params.get("seed", 0))
-    torch.manual_seed(seed)
-    n = min(int(params.get("train_size", len(split.train_images))), len(split.train_images))
-    x = torch.from_numpy(to_model_input(split.train_images[:n]))
-    y = torch.from_numpy(split.train_labels[:n].astype(np.int64))
-    model = ReferenceCNN().to(device)
-    optimiser = torch.optim.Adam(model.parameters(), lr=float(params.get("lr", 1e-3)))
-    batch_size = int(params.get("batch_size", 64))
-    generator = torch.Generator().manual_seed(seed)
-    for _ in range(int(params.get("epochs", 2))):
-        model.train()
-        for idx in torch.randperm(n, generator=generator).split(batch_size):
-            optimiser.zero_grad()
-            loss = nn.functional.cross_entropy(model(x[idx].to(device)), y[idx].to(device))
-            loss.backward()
-            optimiser.step()
-    predictions = predict(model, to_model_input(split.eval_images), device)
-    accuracy = float(np.mean(predictions == split.eval_labels)) if len(predictions) else 0.0
-    return model, {"accuracy": accuracy}
-
-
-@torch.no_grad()
-def predict(model: nn.Module, images: np.ndarray, device: str = "cpu", batch_size: int = 500) -> np.ndarray:
-    """Predicted classes (int64) for model-ready images, in batches."""
-    model.eval()
-    out = [model(torch.from_numpy(images[i:i + batch_size]).to(device)).argmax(1).cpu()
-           for i in range(0, len(images), batch_size)]
-    return torch.cat(out).numpy().astype(np.int64) if out else np.zeros(0, dtype=np.int64)
-
-
 def _load_source(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     images_path, labels_path = _find(folder, IMAGES), _find(folder, LABELS)
     images, labels = read_idx(images_path), read_idx(labels_path)
@@ -205,6 +154,10 @@ def _find(folder: Path, name: str) -> Path:
 
 def build_reference(data_dir: Path, params: dict) -> dict[str, float]:
     """Metrics of the reference CNN trained under the grading budget (``grader reference build``)."""
+    import torch
+
+    from reference.mnist_cnn_model import train_reference
+
     device = str(params.get("device", "cpu"))
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -322,3 +275,15 @@ def _losses(history) -> list[float] | None:
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in history):
         return None
     return [float(v) for v in history]
+
+
+_MODEL_NAMES = ("ReferenceCNN", "train_reference", "predict")
+
+
+def __getattr__(name: str):
+    """The reference CNN's names, imported (with torch) only when asked for."""
+    if name in _MODEL_NAMES:
+        from reference import mnist_cnn_model
+
+        return getattr(mnist_cnn_model, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

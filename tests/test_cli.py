@@ -66,7 +66,7 @@ def test_a_misspelt_table_lists_the_known_tables_with_their_brackets(tmp_path):
     path.write_text('[course]\nname = "t"\n[practical.rnn_text]\nsubmissions = ["a.zip"]\n', encoding="utf-8")
     done = grader("grade", str(path))
     assert done.returncode == 2
-    assert "(known: [course], [moodle], [practicals.<id>], [similarity], [docker])" in done.stdout
+    assert "(known: [course], [moodle], [practicals.<id>], [similarity], [docker], [local])" in done.stdout
 
 
 def test_an_unknown_practical_lists_the_known_ones_and_writes_nothing(tmp_path):

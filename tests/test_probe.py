@@ -76,6 +76,32 @@ def test_probe_answers_each_item_in_its_own_try(tmp_path):
     assert np.load(out_dir / "net.npy").shape == (600, 10)
 
 
+def test_the_notebooks_framework_is_read_from_its_namespace_not_from_what_the_kernel_loaded(tmp_path):
+    """torch is loaded in this process (as in a warm runner's kernel before any notebook runs): a notebook whose
+    namespace holds nothing of torch still gets numpy arrays; one that names torch anywhere gets tensors."""
+    assert "torch" in __import__("sys").modules
+    logits = np.arange(6, dtype=np.float32).reshape(2, 3)
+    seen = []
+
+    def numpy_softmax(x):
+        seen.append(type(x).__module__)
+        return np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True)
+
+    def imports_torch_inside(x):
+        import torch as t
+        seen.append(type(x).__module__)
+        return t.softmax(t.as_tensor(x), dim=-1)
+
+    namespaces = ({"softmax": numpy_softmax, "np": np}, {"softmax": imports_torch_inside},
+                  {"softmax": numpy_softmax, "nn": torch.nn}, {"softmax": numpy_softmax, "net": torch.nn.Linear(1, 1)})
+    for number, namespace in enumerate(namespaces):
+        (tmp_path / str(number)).mkdir()
+        probe_dir, out_dir = _probe_folder(tmp_path / str(number), [_fn("soft", "softmax", "logits")],
+                                           {"logits": logits})
+        runpy.run_path(str(probe_dir / PROBE_FILE))["main"](namespace, "n", str(probe_dir), str(out_dir))
+    assert seen == ["numpy", "torch", "torch", "torch"]
+
+
 def test_files_planted_before_the_probe_runs_are_removed(tmp_path):
     probe_dir, out_dir = _probe_folder(tmp_path, [_fn("ghost", "not_defined", "x")], {"x": np.zeros(3)})
     out_dir.mkdir()

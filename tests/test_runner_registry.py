@@ -107,7 +107,7 @@ def test_an_unknown_runner_lists_the_registered_ones(tmp_path, toy):
 def test_builtin_runners_say_what_they_own():
     assert runner_names()[:2] == ["docker", "local"]
     local, docker = runner_class("local"), runner_class("docker")
-    assert (local.options_table, local.isolated) == (None, False)
+    assert (local.options_table, local.isolated) == ("local", False)
     assert (docker.options_table, docker.isolated) == ("docker", True)
 
 
@@ -118,12 +118,14 @@ def test_the_local_runner_hands_gpus_out_as_pool_slots_and_sizes_threads(monkeyp
     assert runner_class("local").default_workers(options, slots) == 2
 
 
-def test_the_docker_runner_hands_gpus_out_itself_one_per_container():
+def test_the_docker_runner_hands_gpus_out_itself_one_per_container(monkeypatch):
+    monkeypatch.setattr("grader.execution.pool.cpu_count", lambda: 8)
     docker = runner_class("docker")
     options, slots = docker.assign_gpus({"memory": "2g", "gpus": "all"}, "0,1", None)
-    assert slots == [] and options == {"memory": "2g", "gpus": ["0", "1"]}
+    # two containers at once: each gets half the cores' threads, whatever its CPU quota allows beyond that
+    assert slots == [] and options == {"memory": "2g", "gpus": ["0", "1"], "threads": 4}
     assert docker.default_workers(options, slots) == 2
     shared, _ = docker.assign_gpus({"gpus": [0, 1], "share_gpus": True}, None, None)
     assert shared["gpus"] == [0, 1]
-    assert docker.cluster_options({}, "all") == ({"gpus": "all"}, True)
+    assert docker.cluster_options({}, "all") == ({"gpus": "all", "warm": False}, True)   # a worker outlives the batch
     assert runner_class("local").cluster_options({}, None) == ({}, False)

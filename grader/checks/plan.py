@@ -16,7 +16,7 @@ import numpy as np
 from grader.checks import get_check
 from grader.checks.base import PlanContext
 from grader.errors import ConfigError
-from grader.execution.base import OUT_DIR_MARK, PROBE_DIR_MARK
+from grader.execution.base import OUT_DIR_MARK, PROBE_DIR_MARK, PROGRAM_PREFIX
 from grader.checks.outputs import expected_outputs
 from grader.probe import probe_sha256, probe_source
 from grader.loaded_assignment import Assignment
@@ -120,7 +120,7 @@ def plan_exports(items: list[dict[str, Any]], probe_dir: Path, assignment: Assig
             continue   # one contract dtype per object; the probe answers the odd item in the kernel
         for start in range(0, rows, batch):
             shapes.setdefault(name, {})[(min(batch, rows - start), *array.shape[1:])] = None
-    return [{"item": f"_export__{name}", "name": name, "file": f"program-{name}.npz", "dtype": dtypes[name],
+    return [{"item": f"_export__{name}", "name": name, "file": f"{PROGRAM_PREFIX}{name}.npz", "dtype": dtypes[name],
              "shapes": sorted((list(s) for s in found), key=lambda s: -s[0]), "adaptations": list(adaptations),
              **({"keras_layout": assignment.keras_layouts[name]} if name in assignment.keras_layouts else {})}
             for name, found in shapes.items()]

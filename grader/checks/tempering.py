@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import chi2
 
 POOLED_BINS = 8            # the 7 most likely characters and the rest, per temperature
 CHANGE_LEVEL = 1e-3        # a sampler ignoring T passes "the draws change" with at most this chance
@@ -56,6 +55,8 @@ def judge(counts: np.ndarray, temperatures: Sequence[float], false_failure: floa
     z = fit(counts, inverse)
     q = tempered(z, inverse)
     g, df, per_temperature = pooled_g(counts, q, z)
+    from scipy.stats import chi2   # start-up: here, not at import: scipy.stats costs every batch 1.4 s to load
+
     p_value = float(chi2.sf(g, df)) if df > 0 else 1.0
     top = int(np.argmax(z))
     n = counts.sum(axis=1)

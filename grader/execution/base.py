@@ -25,6 +25,11 @@ PROBE_DIR_MARK, OUT_DIR_MARK = "__GRADER_KERNEL_PROBE_DIR__", "__GRADER_KERNEL_O
 EXECUTED_NAME = "executed.ipynb"   # the executed copy, in a run's work_dir (grader/out_layout.py finds it there)
 
 
+# An exported program among a run's expected outputs is named "program-<object>.npz" (grader.checks.plan): a runner
+# whose judge needs a warm-up sees from the request that this run will need its judge.
+PROGRAM_PREFIX = "program-"
+
+
 def with_kernel_dirs(cell: str, probe_dir: str | Path, out_dir: str | Path) -> str:
     return cell.replace(PROBE_DIR_MARK, repr(str(probe_dir))).replace(OUT_DIR_MARK, repr(str(out_dir)))
 
@@ -46,6 +51,8 @@ class RunRequest:
     # (file name in out/, byte cap): all that comes back of what the notebook's side wrote to out/; each
     # only as a regular file within its cap (the run folder then holds only files the host made)
     expected_outputs: tuple[tuple[str, int], ...] = ()
+    # modules every kernel of the practical imports anyway ([execution] preload): a warm runner imports them once
+    preload: tuple[str, ...] = ()
 
     @property
     def scratch_dir(self) -> Path:
@@ -131,6 +138,17 @@ class Runner:
 
     def run(self, request: RunRequest) -> RunResult:
         raise NotImplementedError(f"runner {type(self).__name__} does not implement run()")
+
+    def warm_up(self, preload: tuple[str, ...], env: dict[str, str], runs: int) -> None:
+        """Start, in the background, what the batch's first ``runs`` runs will need (a warm runner's fork servers),
+        while the batch is still being prepared: ``preload`` and ``env`` as its RunRequests will carry them.
+        Never waits, never raises: a run that finds nothing ready starts it itself."""
+
+    def stop(self) -> None:
+        """Stop every run in flight, now (Ctrl-C): the jobs then see their runs gone. Called from another thread."""
+
+    def close(self) -> None:
+        """The batch is over: release what the runner kept warm between runs (fork servers, containers)."""
 
     def judge(self, request: JudgeRequest) -> JudgeRun:
         """Run the judge on one exported program where no student code runs: by default a child process of

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,67 @@ def write_kernelspec(root: Path, python: str) -> None:
 def child_main(spec_path: str) -> None:
     """Runs in the child: execute the prepared notebook with papermill, record how it ended."""
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
+    _prepare(spec)
+    outcome = _execute(spec)
+    Path(spec["result"]).write_text(json.dumps(outcome), encoding="utf-8")
+
+
+def forked_main(spec: dict[str, Any], kernel_path: list[str], threads: int | None) -> None:
+    """The same in a run forked from a warm process (grader.execution.zygote): the kernel is forked from this
+    process too, and the executed copy is written once, when the run ends however it ends."""
+    # start-up: the kernel's fork machinery only in a forked run (a cold child never loads it)
+    from grader.execution.forked_kernel import fork_kernel
+
+    _prepare(spec)
+    kernel = fork_kernel(os.environ.get("JUPYTER_RUNTIME_DIR") or os.getcwd(), kernel_path, threads)
+    kept: list = []   # the client and its sockets, alive until os._exit: tearing them down costs 0.1 s for nothing
+    try:
+        outcome = execute_with(spec, kernel, kept)
+    finally:
+        kernel.kill()
+    Path(spec["result"]).write_text(json.dumps(outcome), encoding="utf-8")
+    # Done: nothing of this process needs tearing down (its zmq context would wait out its sockets' linger)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def warm_main(folder: str, poll_s: float = 0.01) -> None:
+    """A warm container's first and only process: import what every kernel needs, start the kernel, then wait for
+    the host to hand over this container's submission (``go`` in the spec folder, after runner.json and the
+    notebook), and run it as ``forked_main`` does. Nothing of a submission exists in the container before ``go``."""
+    # start-up: the kernel's fork machinery only in a forked run (a cold child never loads it)
+    from grader.execution.forked_kernel import fork_kernel
+    from grader.execution.zygote import preload, settle_threads
+
+    spec_folder = Path(folder)
+    config = json.loads((spec_folder / "warm.json").read_text(encoding="utf-8"))
+    _prepare({"file_limit_mb": config.get("file_limit_mb"), "provided": config.get("provided"),
+              "cwd": os.getcwd()})
+    # start-up: imported once the container's files are in place, as the cold child does
+    from grader.execution.habits import STANDINS_DIR
+
+    preload({"preload": config.get("preload", ())})
+    settle_threads()
+    kernel_path = [str(STANDINS_DIR)] + [p for p in sys.path if p]   # as PYTHONPATH gives a kernel the stand-ins
+    kernel = fork_kernel(os.environ.get("JUPYTER_RUNTIME_DIR") or "/tmp", kernel_path, config.get("threads"))
+    while not (spec_folder / "go").exists():
+        if kernel.process.poll() is not None:   # it died waiting: the run will say so (its client finds it dead)
+            break
+        time.sleep(poll_s)
+    spec = json.loads((spec_folder / "runner.json").read_text(encoding="utf-8"))
+    kept: list = []
+    try:
+        outcome = execute_with(spec, kernel, kept)
+    finally:
+        kernel.kill()
+    Path(spec["result"]).write_text(json.dumps(outcome), encoding="utf-8")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def _prepare(spec: dict[str, Any]) -> None:
     _limit_resources(spec.get("memory_limit_mb"), spec.get("file_limit_mb"))
     # The kernel inherits this environment: a stand-in google.colab, and no tqdm bars flooding outputs.
     # start-up: the run's child imports what only it uses
@@ -50,8 +113,6 @@ def child_main(spec_path: str) -> None:
     os.environ.setdefault("TQDM_DISABLE", "1")
     if spec.get("provided"):
         unpack_provided(Path(spec["provided"]), Path(spec["cwd"]))
-    outcome = _execute(spec)
-    Path(spec["result"]).write_text(json.dumps(outcome), encoding="utf-8")
 
 
 def unpack_provided(provided: Path, cwd: Path) -> None:
@@ -114,6 +175,58 @@ def _drop_error_markers(output: str) -> None:
     nb = nbformat.read(output, as_version=4)
     nb.cells = [c for c in nb.cells if "papermill-error-cell-tag" not in c.metadata.get("tags", [])]
     nbformat.write(nb, output)
+
+
+def execute_with(spec: dict[str, Any], kernel, kept: list) -> dict[str, Any]:
+    """papermill's cell loop (its metadata per cell: start, end, status) on an already started kernel, without
+    papermill's save after every cell (each one validates and rewrites the whole notebook): the executed copy is
+    written once, in a finally, so a kernel killed at the time limit still leaves the cells up to where it was.
+    The client goes into ``kept``: the caller ends its process with it alive."""
+    # start-up: papermill and nbclient only in a run that executes (the fork server preloads them when asked)
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NotebookExecutionManager
+    from papermill.execute import prepare_notebook_metadata, remove_error_markers
+    from papermill.iorw import load_notebook_node
+    from papermill.log import logger
+
+    # start-up: the fork machinery only in a forked run
+    from grader.execution.forked_kernel import adopting_manager
+
+    nb = remove_error_markers(prepare_notebook_metadata(load_notebook_node(spec["notebook"]), spec["notebook"],
+                                                        spec["output"]))
+    manager = NotebookExecutionManager(nb, output_path=None, progress_bar=False, log_output=False)
+    manager.notebook_start()
+    kernel.wait_ready(spec["start_timeout_s"])
+    try:
+        client = PapermillNotebookClient(
+            manager, km=adopting_manager(kernel, spec["kernel_name"]), timeout=spec["cell_timeout_s"],
+            startup_timeout=spec["start_timeout_s"], kernel_name=spec["kernel_name"], log=logger, allow_errors=True)
+        kept.append(client)
+        client.execute()
+    except CellTimeoutError as err:
+        return {"outcome": "cell_timeout", "detail": str(err)[:_EVALUE_CAP]}
+    except DeadKernelError as err:
+        return {"outcome": "kernel_died", "detail": str(err)[:_EVALUE_CAP]}
+    except Exception as err:
+        return {"outcome": "crashed", "detail": f"{type(err).__name__}: {err}"[:_EVALUE_CAP]}
+    finally:
+        manager.cleanup_pbar()
+        manager.notebook_complete()
+        write_notebook(manager.nb, Path(spec["output"]))
+    return {"outcome": "completed"}
+
+
+def write_notebook(nb, target: Path) -> None:
+    """The file nbformat.v4.writes would give, streamed and not validated: writes deep-copies the notebook into
+    nodes of 430 bytes each, json.dumps holds every piece of the text at once, and validation would log every
+    schema quirk of a student's metadata (papermill copes with them). Changes ``nb`` in place."""
+    # start-up: nbformat's writer only when the executed copy is written
+    from nbformat.v4.rwbase import split_lines, strip_transient
+
+    with target.open("w", encoding="utf-8") as fh:
+        json.dump(strip_transient(split_lines(nb)), fh, indent=1, sort_keys=True, separators=(",", ": "),
+                  ensure_ascii=False)
 
 
 def _limit_resources(memory_limit_mb: int | None, file_limit_mb: int | None = None) -> None:

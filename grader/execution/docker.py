@@ -16,7 +16,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import replace
-from pathlib import Path, PurePath, PurePosixPath
+from pathlib import Path
 from typing import Any, Iterator
 
 from grader.errors import GraderError, RunnerError
@@ -26,11 +26,13 @@ from grader.execution.marker import MARK_VAR
 from grader.execution.docker_daemon import (LABEL, connect, container_labels, daemon_gone, first_line, kill, remove,
                                             remove_marked_containers, require_image)
 from grader.execution.docker_judge import judge_in_container
-# taken from here by the image commands and the tests, as before the daemon helpers moved
 from grader.execution.docker_limits import (PidWatch, gpu_device_requests, gpu_pool,
                                             mentions_pid_limit, pool_gpus, with_gpus)
+from grader.execution.docker_mounts import (DATA, HOME, KERAS_HOME, OUT, PROBE, PYTHON, RESULTS, SCRATCH, SPEC,
+                                            in_container_paths)
 from grader.execution.docker_options import DockerOptions
 from grader.execution.docker_results import RESULT_CAPS, copy_files
+from grader.execution.docker_warm import WarmContainers
 from grader.execution.leftovers import discard, noted, settled
 from grader.execution.outcome import LOG_CAP_BYTES, cell_number, interpret
 from grader.execution.prepare import PREPARED_NAME, fresh_dirs, prepare, provide_datasets
@@ -44,16 +46,11 @@ DEFAULT_IMAGE = "grader-runtime:latest"
 # hand folders over to another uid: its runs use its own.
 DEFAULT_UID = 1_000_000
 MAX_UID = 2**31 - 1
-# Where the mounts appear inside the container.
-SCRATCH, OUT, DATA, PROBE = "/work/scratch", "/work/out", "/data", "/probe"
-SPEC, RESULTS = "/grader/spec", "/grader/results"   # the child's spec (read-only) and what it leaves
-PYTHON = "/opt/venv/bin/python"
-HOME = "/home/grader"
-KERAS_HOME = f"{HOME}/.keras"   # in the HOME tmpfs: Keras's config and its dataset cache (grader.dataset_caches)
 # On the host, under work_dir: the folder mounted at SPEC.
 _SPEC_DIR = "spec"
 _TMPFS = "rw,nosuid,nodev,mode=1777,size={}m"
 _CHILD = f"import sys; {CHILD_CALL}"
+_WARM = f"from grader.execution.child import warm_main; warm_main({SPEC!r})"
 
 
 class DockerRunner(Runner):
@@ -66,8 +63,15 @@ class DockerRunner(Runner):
 
     @classmethod
     def assign_gpus(cls, options: dict, gpus: Any, workers: int | None) -> tuple[dict, list[str]]:
-        # no pool slots: the runner hands one device to each container itself (unless share_gpus)
-        return pool_gpus(options, gpus), []
+        # no pool slots: the runner hands one device to each container itself (unless share_gpus); each
+        # container's BLAS/OpenMP threads sized to its share of the host's cores as well as to its CPU quota
+        # start-up: the pool's module only when a batch sizes its containers
+        from grader.execution.pool import cpu_count
+
+        options = pool_gpus(options, gpus)
+        jobs = workers or cls.default_workers(options, [])
+        options.setdefault("threads", max(1, cpu_count() // jobs))
+        return options, []
 
     @classmethod
     def default_workers(cls, options: dict, slots: list[str]) -> int:
@@ -77,6 +81,8 @@ class DockerRunner(Runner):
     @classmethod
     def cluster_options(cls, options: dict, gpus: Any) -> tuple[dict, bool]:
         options = with_gpus(options, gpus)   # every worker's runner takes them as the table's gpus
+        # a Dask worker outlives the batch, and nobody would remove a container it started ahead: cold there
+        options["warm"] = False
         return super().cluster_options(options, options.get("gpus"))
 
     @classmethod
@@ -87,7 +93,7 @@ class DockerRunner(Runner):
                  gpus: Any = None, share_gpus: bool = False, tmpfs_mb: int = 512, home_mb: int = 256,
                  shm_mb: int = 256, start_timeout_s: float = 60.0, kill_grace_s: float = 2.0,
                  log_cap_bytes: int = LOG_CAP_BYTES, uid: int | None = None, file_mb: int = 1024,
-                 scratch_mb: int = 1024) -> None:
+                 scratch_mb: int = 1024, warm: bool = True, threads: int | None = None) -> None:
         self.image = image
         self.memory = str(memory)
         self.cpus = float(cpus)
@@ -105,6 +111,24 @@ class DockerRunner(Runner):
         self._client = None
         self._ready_error: RunnerError | None = None
         self._lock = threading.Lock()
+        self._threads = threads
+        self.python, self.spec_mount = PYTHON, SPEC
+        # warm: the next run's container is started while the current one runs (grader.execution.docker_warm)
+        self._warm = WarmContainers(self) if warm else None
+
+    def threads(self) -> int:
+        """BLAS/OpenMP threads of one container: its CPU quota, and no more than its share of the host's cores."""
+        quota = max(1, math.ceil(self.cpus))
+        return min(quota, self._threads) if self._threads else quota
+
+    def close(self) -> None:
+        if self._warm is not None:
+            self._warm.close()
+
+    def __del__(self) -> None:
+        warm = getattr(self, "_warm", None)
+        if warm is not None:
+            warm.close()
 
     # --- the batch-level checks: daemon and image, once --------------------------------------
 
@@ -163,13 +187,21 @@ class DockerRunner(Runner):
 
     def _run(self, request: RunRequest, started: float, gpus: Any) -> RunResult:
         fresh_dirs(request)
-        request = _in_container_paths(request)
-        spec = self._write_spec(request, prepare(request, KERNEL_NAME, (PROBE, OUT)))
-        self._hand_over(request)
-        container = self._client.containers.create(self.image, [PYTHON, "-c", _CHILD, spec],
-                                                   **self._container_options(request, gpus))
+        request = in_container_paths(request)
+        notebook = prepare(request, KERNEL_NAME, (PROBE, OUT))
+        warm = container = None
         try:
-            container.start()
+            if self._warm is None:   # cold: the container is made for this run now
+                spec = self._write_spec(request, notebook, request.work_dir / _SPEC_DIR, provided=True)
+                self.hand_over_folder(request.work_dir / _SPEC_DIR)
+                container = self._client.containers.create(self.image, [PYTHON, "-c", _CHILD, spec],
+                                                           **self._container_options(request, gpus))
+                container.start()
+            else:   # warm: a started container takes this run (its kernel is up), another starts for the next
+                warm = self._warm.take(request, gpus)
+                container = warm.container
+                self._write_spec(request, notebook, warm.spec_dir, provided=False)
+                self._warm.hand_over(warm, request)
             with PidWatch(container.id) as pid_watch:
                 timed_out = self._wait(container, request.timeout_s - (time.monotonic() - started))
             container.reload()
@@ -181,7 +213,9 @@ class DockerRunner(Runner):
             # then finds it missing), named in the log for the instructor
             dropped = copy_files(container, OUT, request.out_dir, request.expected_outputs)
         finally:
-            volumes_left = remove(container)
+            volumes_left = remove(container) if container is not None else []
+            if warm is not None:
+                self._warm.finish(warm)
         log += "".join(f"\n[grader] out/: {problem}; not used" for problem in dropped)
         (request.work_dir / "runner.log").write_text(log, encoding="utf-8")
         local = interpret(request, started, timed_out, state.get("ExitCode"), log)
@@ -190,10 +224,16 @@ class DockerRunner(Runner):
             outcome = _replace(outcome, "error", msg("hostile_results_refused", detail="; ".join(refused)))
         return noted(outcome, [f"docker volume {name}" for name in volumes_left])
 
-    def _write_spec(self, request: RunRequest, notebook: Path) -> str:
-        """The child's spec, kernelspec and the prepared notebook, in the folder mounted read-only."""
-        spec_dir = request.work_dir / _SPEC_DIR
-        fresh_dir(spec_dir)
+    def create_warm(self, request: RunRequest, gpus: Any, spec_dir: Path, probe_dir: Path):
+        """A warm container (grader.execution.docker_warm): the same options, its own spec and probe folders."""
+        return self._client.containers.create(self.image, [PYTHON, "-c", _WARM],
+                                              **self._container_options(request, gpus, spec_dir, probe_dir))
+
+    def _write_spec(self, request: RunRequest, notebook: Path, spec_dir: Path, provided: bool) -> str:
+        """The child's spec, kernelspec and the prepared notebook, in the folder mounted read-only. ``provided``:
+        the dataset caches go there too (a warm container has them already, unpacked before its kernel started)."""
+        if provided:
+            fresh_dir(spec_dir)
         notebook.replace(spec_dir / PREPARED_NAME)   # scratch/ is the container's own tmpfs
         write_kernelspec(spec_dir / "kernel", PYTHON)
         spec = child_spec(
@@ -204,21 +244,21 @@ class DockerRunner(Runner):
             # out/ is a volume on the daemon's disk: one file may not grow past file_mb (many files still can)
             file_limit_mb=self.file_mb,
             # the dataset caches travel in the read-only spec folder; the child copies them into the tmpfs
-            provided=f"{SPEC}/provided" if provide_datasets(request, spec_dir / "provided") else None)
+            provided=f"{SPEC}/provided" if provided and provide_datasets(request, spec_dir / "provided") else None)
         (spec_dir / "runner.json").write_text(json.dumps(spec), encoding="utf-8")
         return f"{SPEC}/runner.json"
 
-    def _hand_over(self, request: RunRequest) -> None:
-        """Give the container's uid the spec folder it reads (only a root host has to chown; mounted
-        read-only, so owning it gives it nothing). The host made every file there: nothing of a notebook."""
+    def hand_over_folder(self, top: Path) -> None:
+        """Give the container's uid a folder it reads (only a root host has to chown; mounted read-only, so owning
+        it gives it nothing). The host made every file there: nothing of a notebook."""
         if os.getuid() != 0:
             return
         uid, gid = (int(part) for part in self.user.split(":"))
-        top = request.work_dir / _SPEC_DIR
         for path in [top, *top.rglob("*")]:
             os.chown(path, uid, gid, follow_symlinks=False)
 
-    def _container_options(self, request: RunRequest, gpus: Any) -> dict[str, Any]:
+    def _container_options(self, request: RunRequest, gpus: Any, spec_dir: Path | None = None,
+                           probe_dir: Path | None = None) -> dict[str, Any]:
         # start-up: the docker SDK only when a container is started
         from docker.types import LogConfig, Mount
 
@@ -229,13 +269,13 @@ class DockerRunner(Runner):
         work = request.work_dir.resolve()
         mounts = [Mount(OUT, None, type="volume", labels={LABEL: "1"}),
                   Mount(RESULTS, None, type="volume", labels={LABEL: "1"}),
-                  Mount(SPEC, str(work / _SPEC_DIR), type="bind", read_only=True),
-                  Mount(PROBE, str(Path(request.probe_dir).resolve()), type="bind", read_only=True)]
+                  Mount(SPEC, str(Path(spec_dir or work / _SPEC_DIR).resolve()), type="bind", read_only=True),
+                  Mount(PROBE, str(Path(probe_dir or request.probe_dir).resolve()), type="bind", read_only=True)]
         env = {}   # the probe cell names its folders itself: nothing here says a grader runs the notebook
         if request.data_dir is not None:
             mounts.append(Mount(DATA, str(Path(request.data_dir).resolve()), type="bind", read_only=True))
         # As many BLAS/OpenMP threads as the CPU quota allows: a thread per host core would be throttled.
-        env["OMP_NUM_THREADS"] = str(max(1, math.ceil(self.cpus)))
+        env["OMP_NUM_THREADS"] = str(self.threads())
         env.update(KERAS_BACKEND)
         env.update({str(k): str(v) for k, v in request.env.items() if k != MARK_VAR})
         env.update({"HOME": HOME, "JUPYTER_PATH": f"{SPEC}/kernel",
@@ -313,29 +353,6 @@ class DockerRunner(Runner):
 
 # --- helpers -------------------------------------------------------------------------------------
 
-def _in_container_paths(request: RunRequest) -> RunRequest:
-    """The request with host paths in parameters and env (e.g. ``data_dir``) rewritten to the mounts."""
-    mounts = [(request.scratch_dir, SCRATCH), (request.out_dir, OUT), (Path(request.probe_dir), PROBE)]
-    if request.data_dir is not None:
-        mounts.append((Path(request.data_dir), DATA))
-    mounts = [(host.resolve(), inner) for host, inner in mounts]
-
-    def translate(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: translate(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return type(value)(translate(v) for v in value)
-        if isinstance(value, (str, PurePath)) and os.path.isabs(str(value)):
-            path = Path(os.path.abspath(value))
-            for host, inner in mounts:
-                if path == host or host in path.parents:
-                    return str(PurePosixPath(inner, path.relative_to(host)))
-        return value
-
-    return replace(request, parameters=translate(request.parameters),
-                   env={k: translate(v) for k, v in request.env.items()})
-
-
 def _container_uid(uid: int | None) -> tuple[int, RunnerError | None]:
     """The uid runs get, and the batch's error when the configured one cannot be used."""
     if os.getuid() != 0:
@@ -356,7 +373,6 @@ def _capped(data: bytes, cap: int) -> str:
 
 
 def _replace(result: RunResult, status: str, reason) -> RunResult:
-
     return replace(result, status=status, reason=reason)
 
 

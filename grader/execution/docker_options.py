@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-from grader.config_types import Table, Text, doc, integer, kind_of, problem, validated
+from grader.config_types import Boolean, Table, Text, doc, integer, kind_of, problem, validated
 
 TABLE = "docker"
 MAX_UID = 2**31 - 1     # 0 would be root; above 2**31 - 1 some tools take a uid for negative
@@ -64,6 +64,9 @@ class DockerOptions(Table):
     scratch_mb: Megabytes = Field(None, **doc("int ≥ 1", "1024", "size of the scratch tmpfs (the notebook's "
                                                                  "working folder); counted in the container's "
                                                                  "`memory`"))
+    warm: Boolean = Field(None, **doc("bool", "true", "start the next submission's container (its kernel up, the "
+                                                   "practical's preloads imported) while the current one runs; still "
+                                                   "one container per submission"))
     uid: Annotated[int, BeforeValidator(_uid)] = Field(None, **doc(
         "int, 1 to 2³¹−1", "1000000", "the uid (and gid) the containers run as; pick one no host account has. "
         "Only a grader running as root can use it; otherwise runs use the grader's own uid"))

@@ -1,6 +1,7 @@
 """The judge as a child process of the grader's own interpreter: isolated Python (``-I``), its own session, a
 minimal environment, capped in memory, killed at its time limit. The runners' default place for the judge
-(grader.judge); the docker runner runs it in a fresh container instead.
+(grader.judge); the local runner forks it from a judge's fork server instead (same limits, environment and
+time), and the docker runner runs it in a fresh container.
 
 The child runs only the grader's judge on a program it checks first (never student Python), so these caps are
 against a program that asks for too much, not against code: nothing here trusts the program.
@@ -29,25 +30,66 @@ def judge_in_child(request: JudgeRequest, memory_limit_mb: int | None = MEMORY_L
                    python: str | None = None) -> JudgeRun:
     started = time.monotonic()
     folder = Path(request.folder)
-    answers = folder / ANSWERS
-    spec = {**request.spec, "answers": str(answers), "device": _device(request.env),
-            "threads": int(request.env.get("OMP_NUM_THREADS") or 1)}
-    (folder / SPEC_FILE).write_text(json.dumps(spec), encoding="utf-8")
-    log = folder / "judge.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([python or sys.executable, "-I", "-c", _BOOT, _ROOT, str(folder / SPEC_FILE)],
-                                cwd=folder, env=_environment(request.env, folder), stdin=subprocess.DEVNULL,
+    spec_path = write_spec(request)
+    with (folder / "judge.log").open("wb") as out:
+        proc = subprocess.Popen([python or sys.executable, "-I", "-c", _BOOT, _ROOT, str(spec_path)],
+                                cwd=folder, env=environment(request.env, folder), stdin=subprocess.DEVNULL,
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
                                 preexec_fn=lambda: _limits(memory_limit_mb))
         try:
             proc.wait(timeout=max(request.timeout_s, 1.0))
         except subprocess.TimeoutExpired:
             _kill(proc)
-            return JudgeRun(None, f"the judge ran past its {request.timeout_s:g} s", time.monotonic() - started)
+            return JudgeRun(None, past_time(request), time.monotonic() - started)
+    return finished(request, proc.returncode, memory_limit_mb, started)
+
+
+def judge_forked(request: JudgeRequest, server, memory_limit_mb: int | None = MEMORY_LIMIT_MB) -> JudgeRun:
+    """The same, forked from a judge's fork server (grader.execution.zygote, base "judge": torch and the judge's
+    modules imported once per batch), under the same limits, environment and time."""
+    started = time.monotonic()
+    folder = Path(request.folder)
+    spec_path = write_spec(request)
+    with (folder / "judge.log").open("wb") as out:
+        run = server.start({"path": str(spec_path)}, environment(request.env, folder), str(folder), None,
+                           out.fileno(), memory_limit_mb=memory_limit_mb)
+    try:
+        in_time = server.wait(run, max(request.timeout_s, 1.0))
+    finally:
+        code = server.end(run)
+    if not in_time:
+        return JudgeRun(None, past_time(request), time.monotonic() - started)
+    return finished(request, -signal.SIGKILL if code is None else code, memory_limit_mb, started)
+
+
+def judge_server_key(threads_env: dict[str, str]):
+    """A judge's fork server: isolated, with the environment the judge's child always had (a folder of its own
+    for HOME and TMPDIR comes with each run) and the runs' share of the cores."""
+    # start-up: the fork server's client only when a warm judge is asked for
+    from grader.execution.zygote_client import ZygoteKey
+
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "CUDA_VISIBLE_DEVICES")}
+    env.update({**threads_env, "PYTHONDONTWRITEBYTECODE": "1"})
+    return ZygoteKey((), tuple(sorted(env.items())), base="judge")
+
+
+def write_spec(request: JudgeRequest) -> Path:
+    folder = Path(request.folder)
+    spec = {**request.spec, "answers": str(folder / ANSWERS), "device": _device(request.env),
+            "threads": int(request.env.get("OMP_NUM_THREADS") or 1)}
+    (folder / SPEC_FILE).write_text(json.dumps(spec), encoding="utf-8")
+    return folder / SPEC_FILE
+
+
+def past_time(request: JudgeRequest) -> str:
+    return f"the judge ran past its {request.timeout_s:g} s"
+
+
+def finished(request: JudgeRequest, code: int, memory_limit_mb: int | None, started: float) -> JudgeRun:
     seconds = time.monotonic() - started
-    if proc.returncode != 0:
-        return JudgeRun(None, _failure(proc.returncode, log, memory_limit_mb), seconds)
-    return JudgeRun(answers, None, seconds)
+    if code != 0:
+        return JudgeRun(None, _failure(code, Path(request.folder) / "judge.log", memory_limit_mb), seconds)
+    return JudgeRun(Path(request.folder) / ANSWERS, None, seconds)
 
 
 def _device(env: dict[str, str]) -> str:
@@ -56,7 +98,7 @@ def _device(env: dict[str, str]) -> str:
     return "auto" if visible not in (None, "", "-1") else "cpu"
 
 
-def _environment(env: dict[str, str], folder: Path) -> dict[str, str]:
+def environment(env: dict[str, str], folder: Path) -> dict[str, str]:
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "CUDA_VISIBLE_DEVICES")}
     keep.update({k: v for k, v in env.items() if k in ("CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS")})
     keep.update({"HOME": str(folder), "TMPDIR": str(folder), "PYTHONDONTWRITEBYTECODE": "1"})

@@ -1,4 +1,6 @@
-"""The local runner: papermill runs the prepared copy in a child process of its own session.
+"""The local runner: papermill runs the prepared copy in a process of its own session, forked from a warm fork
+server (zygote.py, zygote_client.py) that imported the kernel's modules once per batch, or (``warm = false``, the
+cold path) started as a new interpreter that starts its kernel as another.
 
 For students' self-checks and trusted runs only: it limits time and core dumps, not what the code may
 touch. It must never let a notebook hang, kill or raise into the grader: every outcome is a RunResult.
@@ -17,13 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import GraderError
-from grader.execution.base import KERAS_BACKEND, Runner, RunRequest
+from grader.execution.base import KERAS_BACKEND, PROGRAM_PREFIX, JudgeRequest, JudgeRun, Runner, RunRequest
 from grader.execution.child import CHILD_CALL, KERNEL_NAME, child_spec, write_kernelspec
+from grader.execution.judge_process import judge_server_key
 from grader.execution.leftovers import discard, settled
+from grader.execution.local_options import LocalOptions
 from grader.execution.outcome import LOG_CAP_BYTES, interpret, result
 from grader.execution.prepare import fresh_dirs, prepare, provide_datasets
 from grader.execution.procfs import processes_with_env
 from grader.execution.safe_files import copy_out, remove
+from grader.execution.zygote_client import Zygote, ZygoteKey, ZygotePool
 from grader.i18n import msg
 from grader.records import RunResult
 from grader.execution import pool
@@ -33,7 +38,7 @@ _WRITTEN = "out.written"          # out/ as the notebook left it, renamed aside 
 # What a run makes under work_dir besides its results, all writable by the notebook (the grader's own
 # user): removed after every run, out/ once the expected names are copied out of it.
 _RUN_FOLDERS = ("scratch", _WRITTEN, "tmp", "runtime", "ipython", _KERAS_HOME, "provided", "kernel", "runner.json")
-_TOKEN_VAR = "GRADER_RUN_TOKEN"   # marks every process of one run, wherever it moved its process group
+_TOKEN_VAR = "GRADER_RUN_TOKEN"   # marks every process of one cold run, wherever it moved its process group
 _GRADER_ROOT = str(Path(__file__).resolve().parents[2])
 # The child imports the grader from this checkout without putting it on the kernel's sys.path.
 _CHILD_BOOT = f"import sys; sys.path.insert(0, sys.argv[1]); {CHILD_CALL}"
@@ -41,7 +46,8 @@ _CHILD_BOOT = f"import sys; sys.path.insert(0, sys.argv[1]); {CHILD_CALL}"
 
 class LocalRunner(Runner):
     name = "local"
-    options_table = None   # nothing to set in course.toml
+    options_table = "local"   # [local] in course.toml: warm
+    options_model = LocalOptions
     isolated = False       # the notebook runs as the grader's user: the CLI warns about it
 
     @classmethod
@@ -56,7 +62,7 @@ class LocalRunner(Runner):
 
     def __init__(self, *, python: str | None = None, kill_grace_s: float = 3.0, memory_limit_mb: int | None = None,
                  log_cap_bytes: int = LOG_CAP_BYTES, start_timeout_s: float = 60.0,
-                 file_limit_mb: int | None = None, threads: int | None = None) -> None:
+                 file_limit_mb: int | None = None, threads: int | None = None, warm: bool = True) -> None:
         # The kernel runs on this interpreter (the grader's own, by default), so the notebook sees the
         # same torch/numpy the checks and the reference implementations use.
         self.python = python or sys.executable
@@ -68,6 +74,37 @@ class LocalRunner(Runner):
         # Parallel jobs on few cores: each kernel's BLAS/OpenMP pool sized to its share, or torch
         # threads fight each other (LSTM steps were seen 25x slower with 2 kernels x 2 threads on 2 cores).
         self.threads = threads
+        # warm: each run is forked from a fork server that imported the kernel's modules once (the fork server
+        # dies with this object, or at the latest with the grader's process: its socket closes)
+        self._zygotes = ZygotePool(self.python) if warm and _forks_here() else None
+
+    def warm_up(self, preload: tuple[str, ...], env: dict[str, str], runs: int) -> None:
+        if self._zygotes is not None:
+            self._zygotes.prestart(self._zygote_key(preload, env), runs)
+
+    def judge(self, request: JudgeRequest) -> JudgeRun:
+        """Warm: the judge forked from a judge's own fork server (torch and the judge imported once per batch),
+        never from the students' (grader.execution.judge_process)."""
+        if self._zygotes is None:
+            return super().judge(request)
+        # start-up: the warm judge's machinery only when a program is judged
+        from grader.execution.judge_process import judge_forked
+
+        with self._zygotes.lease(judge_server_key(self._thread_env())) as server:
+            return judge_forked(request, server)
+
+    def stop(self) -> None:
+        if self._zygotes is not None:
+            self._zygotes.stop_all()
+
+    def close(self) -> None:
+        if self._zygotes is not None:
+            self._zygotes.close()
+
+    def __del__(self) -> None:
+        zygotes = getattr(self, "_zygotes", None)
+        if zygotes is not None:
+            zygotes.close()
 
     def run(self, request: RunRequest) -> RunResult:
         started = time.monotonic()
@@ -86,8 +123,66 @@ class LocalRunner(Runner):
         notebook = prepare(request, KERNEL_NAME)
         provided = provide_datasets(request, request.work_dir / "provided")
         spec_path = self._write_spec(request, notebook, provided)
-        token = uuid.uuid4().hex
         log_path = request.work_dir / "runner.log"
+        if self._zygotes is not None:
+            if any(name.startswith(PROGRAM_PREFIX) for name, _ in request.expected_outputs):
+                # the judge will run this run's exported program: its server starts while the notebook runs
+                self._zygotes.prestart(judge_server_key(self._thread_env()))
+            with self._zygotes.lease(self._zygote_key(request.preload, request.env)) as zygote:
+                timed_out, returncode = self._run_forked(zygote, request, spec_path, log_path, started)
+        else:
+            timed_out, returncode = self._run_cold(request, spec_path, log_path, started)
+        dropped = _collect_outputs(request)
+        log_text = read_capped(log_path, self.log_cap_bytes)
+        log_text += "".join(f"\n[grader] out/: {problem}; not used" for problem in dropped)
+        return interpret(request, started, timed_out, returncode, log_text)
+
+    def _run_forked(self, zygote: Zygote, request: RunRequest, spec_path: Path, log_path: Path,
+                    started: float) -> tuple[bool, int | None]:
+        """One run forked from ``zygote``; whatever it started is killed when it ends (the zygote is the
+        subreaper of every process of the run, however it moved its session, group or environment)."""
+        spec = json.loads(spec_path.read_text(encoding="utf-8"))
+        with log_path.open("wb") as log:
+            run = zygote.start(spec, self._child_env(request, None), str(request.scratch_dir), self.threads,
+                               log.fileno())
+        timed_out = False
+        try:
+            if not zygote.wait(run, request.timeout_s - (time.monotonic() - started)):
+                timed_out = True
+                # The kernel first: the run then sees a dead kernel and writes the executed copy before exiting.
+                zygote.stop(spare=run.pid, sig=signal.SIGKILL)
+                zygote.wait(run, self.kill_grace_s)
+        finally:
+            returncode = zygote.end(run)
+        return timed_out, returncode
+
+    def _zygote_key(self, preload: tuple[str, ...], run_env: dict[str, str]) -> ZygoteKey:
+        """The batch's environment (without the GPU, which each run sets for itself) and the preloads."""
+        env = dict(os.environ)
+        env.update(KERAS_BACKEND)
+        env.update({str(k): str(v) for k, v in run_env.items() if k != "CUDA_VISIBLE_DEVICES"})
+        # start-up: only when a run's environment is written
+        from grader.execution.habits import STANDINS_DIR
+
+        # the kernels' sys.path is the fork server's: with the stand-ins first, as PYTHONPATH gives a cold kernel
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(STANDINS_DIR), env.get("PYTHONPATH")]))
+        # what ipykernel sets before any notebook imports matplotlib: pyplot is imported here before ipykernel runs
+        env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+        env["TQDM_DISABLE"] = env.get("TQDM_DISABLE", "1")
+        # Keras asks at import whether CUDA is there: by NVML, which leaves CUDA untouched (a CUDA initialised before
+        # a fork is broken in the fork). The runs' own environment does not have it: their check is the usual one.
+        env["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"
+        env["PYTHONUNBUFFERED"] = "1"
+        env.update(self._thread_env())
+        return ZygoteKey(tuple(preload), tuple(sorted(env.items())))
+
+    def _thread_env(self) -> dict[str, str]:
+        if not self.threads:
+            return {}
+        return {var: str(self.threads) for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+
+    def _run_cold(self, request: RunRequest, spec_path: Path, log_path: Path, started: float) -> tuple[bool, int]:
+        token = uuid.uuid4().hex
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
                 [self.python, "-c", _CHILD_BOOT, _GRADER_ROOT, str(spec_path)],
@@ -96,10 +191,7 @@ class LocalRunner(Runner):
             timed_out = _wait_or_stop(proc, token, request.timeout_s - (time.monotonic() - started),
                                       self.kill_grace_s)
         _kill_marked(token, signal.SIGKILL)  # what the notebook left running after a normal end, too
-        dropped = _collect_outputs(request)
-        log_text = read_capped(log_path, self.log_cap_bytes)
-        log_text += "".join(f"\n[grader] out/: {problem}; not used" for problem in dropped)
-        return interpret(request, started, timed_out, proc.returncode, log_text)
+        return timed_out, proc.returncode
 
     def _write_spec(self, request: RunRequest, notebook: Path, provided: Path | None) -> Path:
         spec = child_spec(
@@ -113,7 +205,7 @@ class LocalRunner(Runner):
         write_kernelspec(request.work_dir / "kernel", self.python)
         return path
 
-    def _child_env(self, request: RunRequest, token: str) -> dict[str, str]:
+    def _child_env(self, request: RunRequest, token: str | None) -> dict[str, str]:
         env = dict(os.environ)
         # Our own kernelspec first, so a "python3" kernelspec elsewhere cannot pick another interpreter.
         env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(request.work_dir / "kernel"),
@@ -129,10 +221,10 @@ class LocalRunner(Runner):
             env[var] = str(folder)
         env.update(KERAS_BACKEND)
         env.update({str(k): str(v) for k, v in request.env.items()})
-        env[_TOKEN_VAR] = token
+        if token is not None:   # a forked run is found by descent instead: the token would not show in /proc
+            env[_TOKEN_VAR] = token
         env["PYTHONUNBUFFERED"] = "1"
-        if self.threads:
-            env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(self.threads)
+        env.update(self._thread_env())
         return env
 
 
@@ -202,6 +294,11 @@ def marked_processes(token: str) -> list[int]:
 
 
 # --- small helpers -------------------------------------------------------------------------------
+
+def _forks_here() -> bool:
+    """The fork server needs Linux: fork, pidfds, prctl and /proc."""
+    return sys.platform.startswith("linux") and hasattr(os, "pidfd_open") and hasattr(os, "fork")
+
 
 def read_capped(path: Path, cap: int) -> str:
     """The file's text, or its head and tail with a marker when it is longer than ``cap`` bytes."""

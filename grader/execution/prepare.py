@@ -6,16 +6,15 @@ tagged ``grader-injected``; every student cell remembers its index in the origin
 from __future__ import annotations
 
 import hashlib
-import json
 from decimal import Decimal
 from pathlib import Path, PurePath
 from typing import Any
 
 import nbformat
-from nbformat.v4.rwbase import split_lines, strip_transient
 
 from grader.errors import InputError
 from grader.execution.base import RunRequest, with_kernel_dirs
+from grader.execution.child import write_notebook
 from grader.execution.habits import neutralise
 from grader.execution.reassign import injection_point
 from grader.execution.safe_files import remove
@@ -62,18 +61,8 @@ def prepare(request: RunRequest, kernel_name: str, kernel_dirs: tuple[str, str] 
     for source in request.extra_cells:
         nb.cells.append(injected_cell(with_kernel_dirs(source, probe_dir, out_dir)))
     target = request.scratch_dir / PREPARED_NAME
-    _write(nb, target)
+    write_notebook(nb, target)   # this run's own copy: changed in place
     return target
-
-
-def _write(nb: nbformat.NotebookNode, target: Path) -> None:
-    """The file nbformat.v4.writes would give, streamed: writes deep-copies the notebook into nodes of
-    430 bytes each, and json.dumps holds every piece of the text at once. The notebook is this run's
-    own copy, so it is changed in place. Not validated: nbformat.writes would log every schema quirk of
-    a student's metadata to the grader's stderr, and papermill copes with them."""
-    with target.open("w", encoding="utf-8") as fh:
-        json.dump(strip_transient(split_lines(nb)), fh, indent=1, sort_keys=True, separators=(",", ": "),
-                  ensure_ascii=False)
 
 
 def provide_datasets(request: RunRequest, dest: Path) -> Path | None:

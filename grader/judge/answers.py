@@ -9,6 +9,7 @@ across the batch (a convolution of zeros adds a constant, not a layer).
 """
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import numpy as np
@@ -42,7 +43,7 @@ def run_model(programs: list[Program], inputs: np.ndarray, batch_size: int, keep
         for start in range(0, len(inputs), batch_size):
             chunk = inputs[start:start + batch_size]
             program = _serving(programs, chunk.shape)
-            answer = _one_tensor(program.exported.module()(_tensor(chunk, program, device)))
+            answer = _one_tensor(program.runnable()(_tensor(chunk, program, device)))
             array = _numpy(answer)
             if keep is not None:
                 array = _kept(array, keep[start:start + batch_size])
@@ -50,6 +51,33 @@ def run_model(programs: list[Program], inputs: np.ndarray, batch_size: int, keep
     if not outputs:
         raise AnswerError("no inputs")
     return np.concatenate(outputs, axis=0)
+
+
+class Answered:
+    """Outputs already computed, one row per input row, found again by the rows' bytes: an item whose every input
+    row was answered before (the loss's held-out images are a sample of the accuracy's) is read from them instead of
+    run again. Only plain per-row answers are kept (no ``keep``), so each row's answer is the model's on that row."""
+
+    def __init__(self) -> None:
+        self._answered: list[tuple[tuple, dict[bytes, int], np.ndarray]] = []
+
+    def add(self, inputs: np.ndarray, output: np.ndarray) -> None:
+        if len(output) != len(inputs) or not len(inputs):
+            return   # not one answer per row: nothing to reuse
+        rows = {_digest(row): index for index, row in enumerate(inputs)}
+        self._answered.append(((inputs.dtype.str, inputs.shape[1:]), rows, output))
+
+    def find(self, inputs: np.ndarray) -> np.ndarray | None:
+        kind = (inputs.dtype.str, inputs.shape[1:])
+        digests = [_digest(row) for row in inputs] if len(inputs) else []
+        for answered_kind, rows, output in self._answered if digests else ():
+            if answered_kind == kind and all(d in rows for d in digests):
+                return output[np.asarray([rows[d] for d in digests])]
+        return None
+
+
+def _digest(row: np.ndarray) -> bytes:
+    return hashlib.blake2b(np.ascontiguousarray(row).tobytes(), digest_size=16).digest()
 
 
 def introspect(programs: list[Program], inputs: np.ndarray, device: str = "cpu") -> dict[str, Any]:

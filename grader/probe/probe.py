@@ -12,10 +12,10 @@ import sys
 
 import numpy as np
 
-# The notebook's own torch, never a fresh import: a notebook that never imported torch gets numpy
-# inputs (its functions cannot expect tensors), and grading it skips torch's ~1.5 s import.
+# torch and Keras 3 as the kernel has them, never a fresh import (grading a notebook that never loaded torch skips
+# its ~1.5 s import). Whether the notebook itself uses them is read from its namespace (_uses), never from this:
+# a warm runner's kernel has them loaded before the notebook starts.
 torch = sys.modules.get("torch")
-# The notebook's own Keras 3, likewise (under KERAS_BACKEND=torch it brings torch along).
 keras = sys.modules.get("keras")
 
 PROTOCOL = 2
@@ -65,6 +65,8 @@ class _Run:
         self.values_left = MAX_VALUES_CHARS
         self.keras_notebook = _keras_notebook(student_ns)
         self.keras_edition = _keras_notebook(student_ns, torch_too=True)
+        # a notebook that uses neither torch nor Keras gets numpy inputs: its functions cannot expect tensors
+        self.tensors = _uses(student_ns, ("torch", "keras"))
 
     def item(self, item):
         name = item["name"]
@@ -121,8 +123,8 @@ class _Run:
         repeat = item.get("repeat")
         first = not self.keras_notebook     # Keras notebooks get numpy first, PyTorch ones tensors first
         if repeat is None:
-            return _call_function(obj, *loaded, tensors_first=first)
-        return [_call_function(obj, *loaded, tensors_first=first) for _ in range(int(repeat))]
+            return _call_function(obj, *loaded, tensors_first=first, tensors=self.tensors)
+        return [_call_function(obj, *loaded, tensors_first=first, tensors=self.tensors) for _ in range(int(repeat))]
 
     def _adapt(self, kind, contract, model):
         """Record an adaptation between the contract's inputs and the model, if the course allows it."""
@@ -193,13 +195,14 @@ def _fresh(value, as_tensor):
     return value
 
 
-def _call_function(fn, args, kwargs, tensors_first=True):
+def _call_function(fn, args, kwargs, tensors_first=True, tensors=True):
     """The notebook's framework first: torch tensors (the PyTorch contract) or numpy arrays (Keras,
-    or no torch at all); then the other form when the function plainly wants that one."""
+    or no torch at all); then the other form when the function plainly wants that one. Without
+    ``tensors`` (a notebook of neither torch nor Keras), numpy arrays only."""
     if not callable(fn):
         raise TypeError(f"{type(fn).__name__} object is not callable")
     has_arrays = any(isinstance(a, _Array) for a in list(args) + list(kwargs.values()))
-    if torch is None or not has_arrays:
+    if torch is None or not tensors or not has_arrays:
         return fn(*[_fresh(a, False) for a in args], **{k: _fresh(a, False) for k, a in kwargs.items()})
     try:
         return fn(*[_fresh(a, tensors_first) for a in args], **{k: _fresh(a, tensors_first) for k, a in kwargs.items()})
@@ -209,6 +212,40 @@ def _call_function(fn, args, kwargs, tensors_first=True):
                       **{k: _fresh(a, not tensors_first) for k, a in kwargs.items()})
         except Exception:
             raise first from None
+
+
+def _uses(ns, packages, limit=5000):
+    """Whether the notebook's namespace holds anything of these top-level packages: a module, a function or
+    class of theirs, an instance of one of their classes (a tensor, a model whose class derives from theirs), or a
+    function of the notebook that names one (an import inside the function)."""
+    for value in list(ns.values())[:limit]:
+        try:
+            if _of_packages(value, packages):
+                return True
+        except Exception:   # the notebook's objects may raise on any attribute
+            continue
+    return False
+
+
+def _of_packages(value, packages):
+    def top(name):
+        return isinstance(name, str) and name.split(".")[0] in packages
+
+    if isinstance(value, type(sys)):
+        return top(value.__name__)
+    kind = value if isinstance(value, type) else type(value)
+    if any(top(cls.__dict__.get("__module__")) for cls in kind.__mro__):
+        return True
+    if not isinstance(value, type) and callable(value) and top(getattr(value, "__module__", None)):
+        return True   # a function of theirs (torch.tensor, F.relu)
+    code = getattr(value, "__code__", None)
+    return code is not None and _names_any(code, packages)
+
+
+def _names_any(code, packages, depth=0):
+    if any(name in packages for name in code.co_names):
+        return True
+    return depth < 5 and any(_names_any(c, packages, depth + 1) for c in code.co_consts if hasattr(c, "co_names"))
 
 
 def _call_model(model, inputs, batch_size, method=None, adapt=None):
