@@ -48,7 +48,7 @@ def runtime_image() -> str:
     if done.returncode != 0:
         pytest.fail(f"{BUILD_SCRIPT.name} failed ({done.returncode}):\n{done.stderr[-4000:]}")
     yield done.stdout.strip().splitlines()[-1]
-    left = _grader_containers()
+    left = _described_containers()
     remove_leftover_containers()
     assert not left, f"containers of the grader left behind: {left}"
 
@@ -105,6 +105,14 @@ def _grader_containers() -> list[str]:
     out = subprocess.run(["docker", "ps", "-a", "-q", "--filter", "label=grader=1"],
                          capture_output=True, text=True, check=True).stdout
     return out.split()
+
+
+def _described_containers() -> list[str]:
+    """The grader's containers, each with what tells where it came from (status, age, command, labels)."""
+    out = subprocess.run(["docker", "ps", "-a", "--no-trunc", "--filter", "label=grader=1", "--format",
+                          "{{.ID}} {{.Status}} created {{.RunningFor}}: {{.Command}} {{.Labels}}"],
+                         capture_output=True, text=True, check=True).stdout
+    return [line[:12] + line[64:] for line in out.splitlines() if line.strip()]
 
 
 def run_under_both_runners(req_factory, tmp_path: Path, docker_runner: DockerRunner):

@@ -213,7 +213,7 @@ class DockerRunner(Runner):
             # then finds it missing), named in the log for the instructor
             dropped = copy_files(container, OUT, request.out_dir, request.expected_outputs)
         finally:
-            volumes_left = remove(container) if container is not None else []
+            left_behind = remove(container) if container is not None else []
             if warm is not None:
                 self._warm.finish(warm)
         log += "".join(f"\n[grader] out/: {problem}; not used" for problem in dropped)
@@ -222,7 +222,7 @@ class DockerRunner(Runner):
         outcome = self._docker_outcome(request, local, state, timed_out, pid_hits)
         if refused:   # the notebook tampered with what tells how its run went: nothing of it is believed
             outcome = _replace(outcome, "error", msg("hostile_results_refused", detail="; ".join(refused)))
-        return noted(outcome, [f"docker volume {name}" for name in volumes_left])
+        return noted(outcome, left_behind)
 
     def create_warm(self, request: RunRequest, gpus: Any, spec_dir: Path, probe_dir: Path):
         """A warm container (grader.execution.docker_warm): the same options, its own spec and probe folders."""

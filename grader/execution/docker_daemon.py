@@ -6,6 +6,7 @@ clean-up only those carrying its mark.
 """
 from __future__ import annotations
 
+import time
 import uuid
 
 from grader.errors import GraderError, RunnerError
@@ -108,19 +109,44 @@ def kill(container) -> None:
         pass
 
 
-def remove(container) -> list[str]:
-    """Remove the container and the anonymous volumes it wrote to (its out and results folders); returns
-    the volumes still there after a second try (the daemon only logs a volume it failed to remove)."""
+def remove(container, tries: int = 4) -> list[str]:
+    """Remove the container and the anonymous volumes it wrote to (its out and results folders); returns what is
+    still there after the tries, each named ("docker container ID", "docker volume NAME"): a busy daemon refuses a
+    removal now and then ("removal already in progress", a kill it did not see end), and only logs a volume it
+    failed to remove."""
     # start-up: the docker SDK only when a container is started
-    from docker.errors import NotFound
+    from docker.errors import APIError, NotFound
 
     volumes = [m["Name"] for m in container.attrs.get("Mounts") or []
                if m.get("Type") == "volume" and m.get("Name")]
+    left = []
+    for attempt in range(tries):
+        try:
+            container.remove(force=True, v=True)
+        except NotFound:
+            break
+        except APIError:
+            pass
+        if _container_gone(container):
+            break
+        if attempt == tries - 1:
+            left.append(f"docker container {container.id[:12]}")
+        else:
+            time.sleep(0.5 * (attempt + 1))
+    return left + [f"docker volume {name}" for name in volumes if not _volume_gone(container.client, name)]
+
+
+def _container_gone(container) -> bool:
+    # start-up: the docker SDK only when a container is started
+    from docker.errors import NotFound
+
     try:
-        container.remove(force=True, v=True)
+        container.client.containers.get(container.id)
     except NotFound:
-        pass
-    return [name for name in volumes if not _volume_gone(container.client, name)]
+        return True
+    except Exception:   # the daemon did not answer: not known to be gone
+        return False
+    return False
 
 
 def _volume_gone(client, name: str) -> bool:
