@@ -3,6 +3,7 @@ a real kernel, a small budget), its own cells carrying the outputs and numbers t
 nothing of the grader's (no injected cells, no bookkeeping). Used by the executed-evidence tests."""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import nbformat
@@ -31,10 +32,11 @@ def run_as_student(nb: nbformat.NotebookNode, practical: str, repo: Path, data_d
     data = data_for_run(assignment, source, data_dir, work, parameters)
     assert not isinstance(data, Reason), data
     (work / "probe").mkdir(exist_ok=True)
-    run = get_runner("local", threads=1).run(RunRequest(
+    run = _runner().run(RunRequest(
         notebook=source, work_dir=work / "run", probe_dir=work / "probe", data_dir=data.student.resolve(),
         parameters={**parameters, "data_dir": str(data.student.resolve())}, extra_cells=(), timeout_s=timeout_s,
-        cell_timeout_s=assignment.cell_timeout_s, dataset_caches=assignment.dataset_caches))
+        cell_timeout_s=assignment.cell_timeout_s, dataset_caches=assignment.dataset_caches,
+        preload=assignment.preload))
     assert run.status == "ok" and run.executed_notebook is not None, (run.status, run.reason)
     executed = nbformat.read(run.executed_notebook, as_version=4)
     handed = nbformat.from_dict(nb)
@@ -50,3 +52,10 @@ def run_as_student(nb: nbformat.NotebookNode, practical: str, repo: Path, data_d
         for key in (SOURCE_INDEX_KEY, SOURCE_COUNT_KEY, "papermill", "execution"):
             cell.metadata.pop(key, None)
     return handed
+
+
+@functools.cache
+def _runner():
+    """One local runner for every such run of the session: its fork servers (one per practical's preloads) import
+    torch once, as a batch's do, instead of once per notebook."""
+    return get_runner("local", threads=1)

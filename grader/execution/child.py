@@ -224,9 +224,14 @@ def write_notebook(nb, target: Path) -> None:
     # start-up: nbformat's writer only when the executed copy is written
     from nbformat.v4.rwbase import split_lines, strip_transient
 
-    with target.open("w", encoding="utf-8") as fh:
+    # a new file beside it, then renamed over the name: a link the notebook put at that name is replaced, never
+    # written through (to another run's files, or the grader's)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.writing")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with open(fd, "w", encoding="utf-8") as fh:
         json.dump(strip_transient(split_lines(nb)), fh, indent=1, sort_keys=True, separators=(",", ": "),
                   ensure_ascii=False)
+    os.replace(temporary, target)
 
 
 def _limit_resources(memory_limit_mb: int | None, file_limit_mb: int | None = None) -> None:

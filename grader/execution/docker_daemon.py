@@ -115,7 +115,7 @@ def remove(container, tries: int = 4) -> list[str]:
     removal now and then ("removal already in progress", a kill it did not see end), and only logs a volume it
     failed to remove."""
     # start-up: the docker SDK only when a container is started
-    from docker.errors import APIError, NotFound
+    from docker.errors import NotFound
 
     volumes = [m["Name"] for m in container.attrs.get("Mounts") or []
                if m.get("Type") == "volume" and m.get("Name")]
@@ -125,7 +125,7 @@ def remove(container, tries: int = 4) -> list[str]:
             container.remove(force=True, v=True)
         except NotFound:
             break
-        except APIError:
+        except Exception:   # APIError, or the daemon's answer past the client's timeout (it may still be removing)
             pass
         if _container_gone(container):
             break

@@ -315,6 +315,10 @@ def translation_table(answer, size):
     return array if np.array_equal(np.sort(array), np.arange(size)) else None
 
 
+def _is_tensor(value):
+    return torch is not None and isinstance(value, torch.Tensor)
+
+
 def _to_numpy(value):
     if _is_tensor(value):
         value = value.detach().cpu()

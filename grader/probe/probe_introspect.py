@@ -4,7 +4,7 @@
 # the kernel runs the parts as one file in one namespace (hash-checked as a whole). Names used here and
 # defined in the other parts (np, torch, MAX_LISTED, _Array, _keras_numpy, ...) are found at call time, as for
 # any function of one file; _introspect, _used_in_forward, _influencing, _tensors_in, _carries_graph,
-# _unreached, _parts and _is_tensor are used there.
+# _unreached and _parts are used there.
 # ruff: noqa: F821
 
 
@@ -79,10 +79,6 @@ def _influencing(tensors, parameters):
     total = sum((t.float() * torch.randn(t.shape, generator=weights).to(t.device)).sum() for t in tensors)
     grads = torch.autograd.grad(total, parameters, allow_unused=True)
     return {id(p) for p, g in zip(parameters, grads) if g is not None and bool(torch.any(g != 0))}
-
-
-def _is_tensor(value):
-    return torch is not None and isinstance(value, torch.Tensor)
 
 
 def _parts(output, limit=1000):
