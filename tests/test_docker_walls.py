@@ -92,10 +92,12 @@ def test_linking_the_results_to_another_student_leaves_the_victims_files_in_plac
     assert _files(victim_dir) == before                     # still there, byte for byte
     assert result.status == "error", result
     assert result.reason.code == "hostile_results_refused"
-    assert "executed.ipynb" in result.reason.params["detail"]
+    # the run record it linked is refused (the executed copy is written at the end as a new file, renamed over
+    # the link: the thief's own notebook, never the victim's)
+    assert "run.json is not a regular file" in result.reason.params["detail"]
     assert "victim code 17" not in render(result.reason, "en")
-    assert result.executed_notebook is None
-    assert not thief_req.executed_path.exists() and not thief_req.executed_path.is_symlink()
+    assert not thief_req.executed_path.is_symlink()
+    assert "victim code 17" not in (thief_req.executed_path.read_text() if thief_req.executed_path.exists() else "")
     assert seen(thief_req) == {"moved": False}              # the results folder itself cannot be swapped
     for lang in ("es", "en"):
         assert "{" not in render(result.reason, lang)
