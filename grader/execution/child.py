@@ -57,16 +57,7 @@ def forked_main(spec: dict[str, Any], kernel_path: list[str], threads: int | Non
 
     _prepare(spec)
     kernel = fork_kernel(os.environ.get("JUPYTER_RUNTIME_DIR") or os.getcwd(), kernel_path, threads)
-    kept: list = []   # the client and its sockets, alive until os._exit: tearing them down costs 0.1 s for nothing
-    try:
-        outcome = execute_with(spec, kernel, kept)
-    finally:
-        kernel.kill()
-    Path(spec["result"]).write_text(json.dumps(outcome), encoding="utf-8")
-    # Done: nothing of this process needs tearing down (its zmq context would wait out its sockets' linger)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    _run_and_exit(spec, kernel)
 
 
 def warm_main(folder: str, poll_s: float = 0.01) -> None:
@@ -92,13 +83,18 @@ def warm_main(folder: str, poll_s: float = 0.01) -> None:
         if kernel.process.poll() is not None:   # it died waiting: the run will say so (its client finds it dead)
             break
         time.sleep(poll_s)
-    spec = json.loads((spec_folder / "runner.json").read_text(encoding="utf-8"))
-    kept: list = []
+    _run_and_exit(json.loads((spec_folder / "runner.json").read_text(encoding="utf-8")), kernel)
+
+
+def _run_and_exit(spec: dict[str, Any], kernel) -> None:
+    """Run the notebook on the forked ``kernel``, write the run's record and end this process."""
+    kept: list = []   # the client and its sockets, alive until os._exit: tearing them down costs 0.1 s for nothing
     try:
         outcome = execute_with(spec, kernel, kept)
     finally:
         kernel.kill()
     Path(spec["result"]).write_text(json.dumps(outcome), encoding="utf-8")
+    # Done: nothing of this process needs tearing down (its zmq context would wait out its sockets' linger)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)

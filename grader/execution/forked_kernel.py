@@ -108,7 +108,6 @@ def fork_kernel(runtime_dir: str, kernel_path: list[str], threads: int | None) -
             _become_kernel(parent, connection_file, kernel_path, threads, ready_write)
             code = 0
         except BaseException:   # noqa: BLE001  the traceback is the run log's
-
             traceback.print_exc()
         finally:
             try:

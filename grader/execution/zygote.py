@@ -246,7 +246,6 @@ def _run_child(control: socket.socket, message: dict, fds: list[int], kernel_pat
             forked_main(message["spec"], kernel_path, message.get("threads"))
         code = 0
     except BaseException:   # noqa: BLE001  whatever it was, the traceback goes to the run's log
-
         traceback.print_exc()
     finally:
         try:
@@ -257,7 +256,6 @@ def _run_child(control: socket.socket, message: dict, fds: list[int], kernel_pat
 
 
 def _limit(memory_limit_mb: int | None) -> None:
-
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if memory_limit_mb:
         limit = int(memory_limit_mb) << 20
