@@ -15,7 +15,9 @@ plan, run, judge, checks): per round, the median over the batch's jobs.
 - nbgrader: 24 trivial notebooks, the grader's command (1 and 2 workers) against `nbgrader autograde` on the same
   notebooks and the same softmax test (nbgrader from PyPI in benchmarks/.nbgrader-venv, made when missing; it is
   never a dependency of the grader).
-- docker: the docker runner's per-job time over the local runner's, both warm, 5 trivial notebooks, 1 worker.
+- docker: the docker runner's per-job time over the local runner's, both warm, 1 worker, 5 trivial notebooks and 5
+  notebooks that sleep 1 s (the CPU left free while a notebook runs, as it is while one waits on a GPU: there the
+  next container starts beside the run; with trivial notebooks on 2 cores it cannot keep up).
 - memory: the grader's own peak RSS (its process alone, not its children) on 120 trivial submissions.
 """
 from __future__ import annotations
@@ -41,6 +43,7 @@ from nbgrader_course import autograde, nbgrader_course  # noqa: E402
 from tiny_course import tiny_course  # noqa: E402
 
 README_PART = "### Per-submission overhead: warm runners"
+MEASURES = ("trivial", "mnist", "nbgrader", "docker", "memory")
 # runs the grader of the code root given first, whatever this checkout's editable install points to
 _RUN_AT = "import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); runpy.run_module('grader', run_name='__main__')"
 # the same, printing its own peak RSS (this process, not its children) when it exits
@@ -194,11 +197,13 @@ def docker(tmp: Path, rounds: int) -> dict | str:
     if built.returncode:
         return f"not measured: the runtime image could not be built ({built.stderr.strip()[-300:]})"
     image = built.stdout.strip().splitlines()[-1]
-    course = tiny_course(tmp / "docker", 5, side_effects=False)
-    in_docker = with_runner_table(course, f'[docker]\nimage = "{image}"').read_text(encoding="utf-8")
-    docker_course = course.with_name("docker.toml")
-    docker_course.write_text(in_docker.replace('runner = "local"', 'runner = "docker"'), encoding="utf-8")
-    sides = {"local": course, "docker": docker_course}
+    sides = {}
+    for suffix, sleep_s in (("", 0.0), ("-1s", 1.0)):
+        course = tiny_course(tmp / f"docker{suffix}", 5, side_effects=False, sleep_s=sleep_s)
+        in_docker = with_runner_table(course, f'[docker]\nimage = "{image}"').read_text(encoding="utf-8")
+        docker_course = course.with_name("docker.toml")
+        docker_course.write_text(in_docker.replace('runner = "local"', 'runner = "docker"'), encoding="utf-8")
+        sides.update({f"local{suffix}": course, f"docker{suffix}": docker_course})
     results = side_by_side(rounds, sides, lambda name, n: grade(REPO, sides[name], tmp / "docker" / f"out-{name}-{n}", 1))
     for found in results.values():
         require(found, "graded", 5)
@@ -249,10 +254,12 @@ def table(results: dict, args: argparse.Namespace, loads: dict) -> str:
         if isinstance(r, str):
             rows.append(("docker runner's per-job cost over the local runner", r, "≤ +0.3 s", None))
         else:
-            extra = job_median(r["docker"]) - job_median(r["local"])
-            rows.append(("docker runner's per-job cost over the local runner (both warm, 1 worker)",
-                         f"{job_median(r['docker']):.2f} s vs {job_median(r['local']):.2f} s: **{extra:+.2f} s**",
-                         "≤ +0.3 s", extra <= 0.3))
+            for suffix, what in (("", "trivial notebooks"),
+                                 ("-1s", "notebooks that run 1 s and leave the CPU free, as one waiting on a GPU does")):
+                extra = job_median(r[f"docker{suffix}"]) - job_median(r[f"local{suffix}"])
+                rows.append((f"docker runner's per-job cost over the local runner (both warm, 1 worker): {what}",
+                             f"{job_median(r[f'docker{suffix}']):.2f} s vs {job_median(r[f'local{suffix}']):.2f} s: "
+                             f"**{extra:+.2f} s**", "≤ +0.3 s", extra <= 0.3))
     if "memory" in results:
         r = results["memory"]
         peak = r["warm"]["rss_mb"]
@@ -271,7 +278,7 @@ def table(results: dict, args: argparse.Namespace, loads: dict) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--only", default="trivial,mnist,nbgrader,docker,memory")
+    parser.add_argument("--only", default=",".join(MEASURES))
     parser.add_argument("--baseline", default=None, help="the git ref of today's grader (default: merge base with main)")
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--no-readme", action="store_true")
@@ -302,7 +309,11 @@ def main() -> int:
             f"`{ref[:10]}`); medians over the rounds.\n\n{table(results, args, loads)}")
     print(body)
     (Path(tempfile.gettempdir()) / "warm_bench.json").write_text(json.dumps(results, default=str), encoding="utf-8")
-    if not args.no_readme:
+    if args.no_readme:
+        pass
+    elif set(wanted) != set(MEASURES):   # the README's table holds every measure of one run
+        print("README not written: a run of every measure writes it (this one ran only some)")
+    else:
         write_readme_section(REPO / "README.md", body, part=README_PART)
     return 0
 
