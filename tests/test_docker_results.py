@@ -23,7 +23,6 @@ CAPS = [("status.json", 1 << 20), ("a.npy", 1 << 20), ("hard.npy", 1 << 20), ("l
 # What a notebook might leave in out/: regular files, a hard link, a link, a folder by an expected name.
 _WRITE = textwrap.dedent("""
     import os
-    os.chdir('/work/out')
     open('status.json', 'w').write('{"ok": true}')
     open('a.npy', 'wb').write(b'A' * 1000)
     os.link('a.npy', 'hard.npy')
@@ -57,7 +56,9 @@ def _stopped_container(image: str, script: str):
 
 
 def _copied(image: str, script: str, dest, caps):
-    container = _stopped_container(image, script)
+    """What ``copy_files`` makes of out/ after ``script`` ran in a container: (problems, archives asked for)."""
+    dest.mkdir()
+    container = _stopped_container(image, "import os\nos.chdir('/work/out')\n" + script)
     try:
         counted = _Counted(container)
         problems = copy_files(counted, "/work/out", dest, caps)
@@ -69,7 +70,6 @@ def _copied(image: str, script: str, dest, caps):
 @pytest.mark.parametrize("clutter", list(_CLUTTER))
 def test_each_expected_name_is_decided_the_same_whatever_else_the_folder_holds(runtime_image, tmp_path, clutter):  # noqa: F811
     dest = tmp_path / "out"
-    dest.mkdir()
     problems, asked = _copied(runtime_image, _WRITE + _CLUTTER[clutter], dest, CAPS)
 
     assert sorted(problems) == ["folder.npy is not a regular file", "link.npy is not a regular file"]
@@ -86,21 +86,19 @@ def test_each_expected_name_is_decided_the_same_whatever_else_the_folder_holds(r
 
 
 def test_a_file_past_its_cap_is_refused_and_the_others_still_come_out(runtime_image, tmp_path):  # noqa: F811
-    script = ("import os\nos.chdir('/work/out')\nopen('status.json', 'w').write('{}')\n"
+    script = ("open('status.json', 'w').write('{}')\n"
               "open('big.npy', 'wb').write(os.urandom(30 << 20))")
     dest = tmp_path / "out"
-    dest.mkdir()
     problems, asked = _copied(runtime_image, script, dest, [("status.json", 1 << 20), ("big.npy", 1 << 20)])
 
     assert problems == ["big.npy is larger than 1 MB"] and [p.name for p in dest.iterdir()] == ["status.json"]
 
 
 def test_a_folder_of_regular_files_comes_out_in_one_daemon_call(runtime_image, tmp_path):  # noqa: F811
-    script = ("import os\nos.chdir('/work/out')\nopen('status.json', 'w').write('{}')\n"
+    script = ("open('status.json', 'w').write('{}')\n"
               "[open(f'{i}.npy', 'wb').write(bytes(100 * i)) for i in range(10)]\nopen('other.txt', 'w').write('x')")
     caps = [("status.json", 1 << 20)] + [(f"{i}.npy", 1 << 20) for i in range(12)]
     dest = tmp_path / "out"
-    dest.mkdir()
     problems, asked = _copied(runtime_image, script, dest, caps)
 
     assert problems == [] and asked == ["/work/out"]
@@ -109,10 +107,9 @@ def test_a_folder_of_regular_files_comes_out_in_one_daemon_call(runtime_image, t
 
 
 def test_a_folder_crowded_with_other_files_is_read_name_by_name_never_whole(runtime_image, tmp_path):  # noqa: F811
-    script = ("import os\nos.chdir('/work/out')\nopen('status.json', 'w').write('{}')\n"
+    script = ("open('status.json', 'w').write('{}')\n"
               "open('junk.bin', 'wb').write(os.urandom(40 << 20))")
     dest = tmp_path / "out"
-    dest.mkdir()
     problems, asked = _copied(runtime_image, script, dest, [("status.json", 1 << 20), ("a.npy", 1 << 20)])
 
     assert problems == [] and [p.name for p in dest.iterdir()] == ["status.json"]
