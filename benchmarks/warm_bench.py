@@ -5,7 +5,7 @@
 
 Every measure runs `grader grade` as a command, in rounds, the two sides of a ratio in the same round in
 alternating order (so the machine's load weighs on both alike); the figures are medians over the rounds.
-"today" is the grader at ``--baseline`` (default: this branch's merge base with main), exported to a temporary
+"today" is the grader at ``--baseline`` (default: ``de9a69a``, main before the warm runners), exported to a temporary
 folder with `git archive` and run on this checkout's interpreter; "cold" is this checkout with `[local] warm =
 false`; "warm" is this checkout as it ships. A job's time is the one the store records (`Evaluation.duration_s`:
 plan, run, judge, checks): per round, the median over the batch's jobs.
@@ -44,6 +44,7 @@ from tiny_course import tiny_course  # noqa: E402
 
 README_PART = "### Per-submission overhead: warm runners"
 MEASURES = ("trivial", "mnist", "nbgrader", "docker", "memory")
+TODAY = "de9a69a"   # main before the warm runners were merged
 # runs the grader of the code root given first, whatever this checkout's editable install points to
 _RUN_AT = "import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); runpy.run_module('grader', run_name='__main__')"
 # the same, printing its own peak RSS (this process, not its children) when it exits
@@ -279,13 +280,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--only", default=",".join(MEASURES))
-    parser.add_argument("--baseline", default=None, help="the git ref of today's grader (default: merge base with main)")
+    parser.add_argument("--baseline", default=TODAY, help=f"the git ref of today's grader (default: {TODAY}, main "
+                        "before the warm runners: the grader #22 measured)")
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--no-readme", action="store_true")
     args = parser.parse_args()
     wanted = args.only.split(",")
-    ref = args.baseline or subprocess.run(["git", "-C", str(REPO), "merge-base", "HEAD", "main"], check=True,
-                                          capture_output=True, text=True).stdout.strip()
+    ref = args.baseline
     where = machine()
     results, loads = {}, {}
     with tempfile.TemporaryDirectory(prefix="grader-warm-bench-") as name:
