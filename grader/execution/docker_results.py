@@ -58,8 +58,9 @@ class _NameByName(Exception):
 
 def _copy_archive(container, inner_dir: str, dest_dir: Path, caps: dict[str, int], created: list[Path]) -> set[str]:
     """The expected names that are regular files within their caps, copied out of one archive of ``inner_dir``;
-    returns the names found there as something else (a link, a hard link, a folder, too large), to be decided
-    name by name exactly as before."""
+    returns the names found there as something else (a link, a hard link, a folder), to be decided name by name
+    exactly as before. Raises ``_NameByName`` when every name must be: a name past its cap (its bytes are not read
+    here), a name twice, too much else in the folder, an archive it cannot read."""
     # start-up: the docker SDK only when a container is started
     from docker.errors import NotFound
 
