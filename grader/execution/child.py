@@ -6,6 +6,7 @@ evaluation data and never decides a grade: the host reads run.json (outcome.py).
 """
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -220,11 +221,13 @@ def write_notebook(nb, target: Path) -> None:
     # start-up: nbformat's writer only when the executed copy is written
     from nbformat.v4.rwbase import split_lines, strip_transient
 
+    # start-up: the run's child imports what only it uses
+    from grader.execution.safe_files import create_new
+
     # a new file beside it, then renamed over the name: a link the notebook put at that name is replaced, never
     # written through (to another run's files, or the grader's)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.writing")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    with open(fd, "w", encoding="utf-8") as fh:
+    with io.TextIOWrapper(create_new(temporary), encoding="utf-8") as fh:
         json.dump(strip_transient(split_lines(nb)), fh, indent=1, sort_keys=True, separators=(",", ": "),
                   ensure_ascii=False)
     os.replace(temporary, target)

@@ -96,9 +96,7 @@ def _copy_archive(container, inner_dir: str, dest_dir: Path, caps: dict[str, int
     except (tarfile.TarError, OSError, EOFError, ValueError) as err:
         raise _NameByName() from err
     finally:
-        close = getattr(stream, "close", None)
-        if close is not None:
-            close()   # an archive left unread is not read to its end
+        _close(stream)
     return undecided
 
 
@@ -126,10 +124,11 @@ class _Capped(io.RawIOBase):
 
 
 def _copy_each(container, inner_dir: str, dest_dir: Path, caps: list[tuple[str, int]]) -> list[str]:
+    """Each name by itself (names already checked plain by ``copy_files``)."""
     problems = []
     for name, cap in caps:
         try:
-            _copy_one(container, str(PurePosixPath(inner_dir, plain_name(name))), name, cap, dest_dir / name)
+            _copy_one(container, str(PurePosixPath(inner_dir, name)), name, cap, dest_dir / name)
         except ResultProblem as err:
             problems.append(str(err))
     return problems
@@ -150,9 +149,14 @@ def _copy_one(container, inner_path: str, name: str, cap: int, dest: Path) -> No
             spool.seek(0)
             _extract_one(spool, name, cap, dest)
     finally:
-        close = getattr(stream, "close", None)
-        if close is not None:
-            close()   # a refused file's stream is not read to its end
+        _close(stream)
+
+
+def _close(stream) -> None:
+    """End the daemon's answer: an archive refused or left unread is not read to its end."""
+    close = getattr(stream, "close", None)
+    if close is not None:
+        close()
 
 
 def _check_stat(name: str, info: dict, cap: int) -> None:
