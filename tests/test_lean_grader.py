@@ -75,3 +75,36 @@ def test_building_a_reference_runs_its_hook_in_a_child_interpreter(tmp_path):
             call_hook("bad_ref:build", tmp_path, {})
     finally:
         sys.path.remove(str(tmp_path))
+
+
+# what a warm container's first process imports before its kernel starts (grader/execution/child.py, warm_main)
+_CONTAINER_CHILD = """
+import json, sys
+from grader.execution.child import warm_main
+from grader.execution.forked_kernel import fork_kernel
+from grader.execution.zygote import preload, settle_threads
+from grader.execution.habits import STANDINS_DIR
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_a_containers_child_imports_neither_the_course_types_nor_the_runner_registry():
+    """Every container pays its own imports: pydantic (the course's config types) cost it 0.1 CPU-s for nothing."""
+    done = subprocess.run([sys.executable, "-c", _CONTAINER_CHILD], cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = set(json.loads(done.stdout))
+    assert "grader.execution.child" in seen
+    assert not {"pydantic", "grader.config_types", "grader.execution.base", "grader.execution.registry"} & seen
+
+
+def test_the_execution_package_still_hands_out_the_runner_contract():
+    import grader.execution as execution
+    from grader.execution import RunRequest, get_runner
+    from grader.execution.base import RunRequest as request_class
+    from grader.execution.registry import get_runner as registry_get_runner
+
+    assert RunRequest is request_class and get_runner is registry_get_runner
+    assert set(execution.__all__) == {"RunRequest", "Runner", "get_runner", "register", "runner_class", "runner_names"}
+    with pytest.raises(AttributeError, match="no attribute 'DockerRunner'"):
+        execution.DockerRunner
