@@ -108,7 +108,7 @@ def _grade(spec: JobSpec, runner: Runner, started: float) -> Evaluation:
         preload=spec.assignment.preload))
     # the models' answers come from the judge, which runs each exported program where no student code runs
     judged = judge_models(plan, probe_outputs(run, plan.nonce), runner, spec.work_dir / "judge", probe_dir,
-                          timeout_s=spec.timeout_s, env=dict(spec.env))
+                          timeout_s=spec.timeout_s, env=dict(spec.env), warm_dir=spec.work_dir.parent)
     checks = tuple(annotated(evaluate(spec.assignment, plan, inspection, run, notebook=sub.notebook,
                                       outputs=judged.outputs), plan, judged))
     # the program and the drawn inputs are large and secret; the executed copy and the judge's answers stay

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.execution.base import JudgeRequest
 from grader.execution.docker import DockerRunner, connect
 from grader.execution.docker_daemon import BATCH_LABEL
 from grader.execution.marker import MARK_VAR
@@ -79,3 +80,62 @@ def test_the_cold_path_still_makes_the_container_for_the_run(runtime_image, tmp_
     req = _in_batch(request(tmp_path, [report("{'ok': True}")]))
     assert runner.run(req).status == "ok" and seen(req) == {"ok": True}
     assert _batch_containers() == []
+
+
+def _judge_request(folder: Path, images, warm_dir: Path | None):
+    """A program (a small CNN) and one item of inputs, as grader/judge/request.py writes them for the judge."""
+    from test_judge import Cnn, exported
+    import numpy as np
+    import torch
+
+    torch.manual_seed(0)
+    folder.mkdir(parents=True)
+    assert exported(folder, Cnn().eval())["ok"]
+    np.save(folder / "scores.inputs.npy", images)
+    spec = {"program": "program.npz", "items": [{"item": "scores", "kind": "model", "inputs": "scores.inputs.npy",
+                                                  "batch_size": 100}]}
+    return JudgeRequest(folder=folder, spec=spec, timeout_s=120, env={MARK_VAR: MARK}, warm_dir=warm_dir)
+
+
+def _judges() -> list:
+    return [c for c in _batch_containers() if c.labels.get("grader.judge") == "1"]
+
+
+def test_the_next_judge_is_started_ahead_holds_nothing_until_its_turn_and_answers_as_a_cold_one(runtime_image,  # noqa: F811
+                                                                                                tmp_path):
+    import numpy as np
+
+    images = np.random.default_rng(0).random((300, 1, 28, 28), dtype=np.float32)
+    work = tmp_path / "work"
+    work.mkdir()
+    cold = DockerRunner(image=runtime_image, warm=False, **{**LIMITS, "memory": "1g"})
+    warm = DockerRunner(image=runtime_image, **{**LIMITS, "memory": "1g"})
+    try:
+        expected = cold.judge(_judge_request(tmp_path / "cold", images, None))
+        assert expected.problem is None, expected.problem
+        assert _judges() == [], "the cold runner starts nothing ahead"
+        first = warm.judge(_judge_request(tmp_path / "first", images, work))
+        assert first.problem is None, first.problem
+        waiting = _judges()
+        deadline = time.monotonic() + 60   # started once the first was done, in the background
+        while not waiting and time.monotonic() < deadline:
+            time.sleep(0.1)
+            waiting = _judges()
+        assert len(waiting) == 1, "one judge started ahead for the next program"
+        ahead = waiting[0]
+        mount = Path(next(m["Source"] for m in ahead.attrs["Mounts"] if m["Destination"] == "/judge"))
+        assert mount.parent.parent == work and list(mount.iterdir()) == []   # nothing of a program before its turn
+        second = warm.judge(_judge_request(tmp_path / "second", images, work))
+        assert second.problem is None, second.problem
+        deadline = time.monotonic() + 60
+        while (ahead.id in [c.id for c in _judges()] or not _judges()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        after = _judges()
+        assert ahead.id not in [c.id for c in after] and len(after) == 1   # it took the program; the next one waits
+        for run in (first, second):
+            assert np.array_equal(np.load(run.answers / "scores.npy"), np.load(expected.answers / "scores.npy"))
+    finally:
+        warm.close()
+        cold.close()
+    assert _judges() == []
+    assert not list(work.glob(".warm-*")), "the judges' folders go with them"

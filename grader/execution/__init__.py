@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 _EXPORTS = {"RunRequest": "base", "Runner": "base", "get_runner": "registry", "register": "registry",
             "runner_class": "registry", "runner_names": "registry"}
-__all__ = sorted(_EXPORTS)
+__all__ = ["RunRequest", "Runner", "get_runner", "register", "runner_class", "runner_names"]
 
 
 def __getattr__(name: str) -> Any:

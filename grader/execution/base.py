@@ -75,6 +75,9 @@ class JudgeRequest:
     spec: dict[str, Any]         # {"program": file, "items": [...]}; the runner adds where answers go
     timeout_s: float
     env: dict[str, str] = field(default_factory=dict)   # the run's (GPU, batch mark)
+    # the practical's work folder, where a runner may keep the folders of a judge started ahead for the next
+    # program (never this job's own folder, which goes when the job ends); None: nothing is started ahead
+    warm_dir: Path | None = None
 
 
 @dataclass(frozen=True)

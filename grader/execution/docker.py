@@ -25,7 +25,7 @@ from grader.execution.child import CHILD_CALL, KERNEL_NAME, child_spec, write_ke
 from grader.execution.marker import MARK_VAR
 from grader.execution.docker_daemon import (LABEL, connect, container_labels, daemon_gone, first_line, kill, remove,
                                             remove_marked_containers, require_image)
-from grader.execution.docker_judge import judge_in_container
+from grader.execution.docker_judge import WarmJudges, judge_in_container
 from grader.execution.docker_limits import (PidWatch, gpu_device_requests, gpu_pool,
                                             mentions_pid_limit, pool_gpus, with_gpus)
 from grader.execution.docker_mounts import (DATA, HOME, KERAS_HOME, OUT, PROBE, PYTHON, RESULTS, SCRATCH, SPEC,
@@ -113,8 +113,10 @@ class DockerRunner(Runner):
         self._lock = threading.Lock()
         self._threads = threads
         self.python, self.spec_mount = PYTHON, SPEC
-        # warm: the next run's container is started while the current one runs (grader.execution.docker_warm)
+        # warm: the next run's container is started while the current one runs (grader.execution.docker_warm), and
+        # the next program's judge while the current job goes on (grader.execution.docker_judge)
         self._warm = WarmContainers(self) if warm else None
+        self._warm_judges = WarmJudges(self) if warm else None
 
     def threads(self) -> int:
         """BLAS/OpenMP threads of one container: its CPU quota, and no more than its share of the host's cores."""
@@ -122,13 +124,14 @@ class DockerRunner(Runner):
         return min(quota, self._threads) if self._threads else quota
 
     def close(self) -> None:
-        if self._warm is not None:
-            self._warm.close()
+        for warm in (self._warm, self._warm_judges):
+            if warm is not None:
+                warm.close()
 
     def __del__(self) -> None:
-        warm = getattr(self, "_warm", None)
-        if warm is not None:
-            warm.close()
+        for warm in (getattr(self, "_warm", None), getattr(self, "_warm_judges", None)):
+            if warm is not None:
+                warm.close()
 
     # --- the batch-level checks: daemon and image, once --------------------------------------
 
@@ -175,7 +178,7 @@ class DockerRunner(Runner):
         self.preflight()
         try:
             with self._gpu() as gpus:
-                return judge_in_container(self, request, gpus)
+                return judge_in_container(self, request, gpus, self._warm_judges)
         except Exception as err:
             if daemon_gone(err):
                 raise RunnerError(f"docker daemon unreachable during a run: {first_line(err)}",
@@ -198,7 +201,7 @@ class DockerRunner(Runner):
                                                            **self._container_options(request, gpus))
                 container.start()
             else:   # warm: a started container takes this run (its kernel is up), another starts for the next
-                warm = self._warm.take(request, gpus)
+                warm = self._warm.take_for(request, gpus)
                 container = warm.container
                 self._write_spec(request, notebook, warm.spec_dir, provided=False)
                 self._warm.hand_over(warm, request)

@@ -35,7 +35,7 @@ WARM_FILE = "warm.json"
 @dataclass(frozen=True)
 class Warm:
     container: Any
-    root: Path        # the host folder holding spec/ and probe/, mounted read-only
+    root: Path        # the host folder holding what is mounted read-only (a run's spec/ and probe/, a judge's judge/)
     key: tuple
 
     @property
@@ -47,8 +47,9 @@ class Warm:
         return self.root / "probe"
 
 
-class WarmContainers:
-    """Started containers by what they were started for; one is taken per run and one started for the next."""
+class StartedAhead:
+    """Started containers by what they were started for: one is taken per use and one started for the next. A kind
+    of container (a run's, a judge's) says what it is started for (``key``) and how (``start``)."""
 
     def __init__(self, runner: Any) -> None:
         # weakly: the runner's own finaliser removes what is left here, which a cycle would put off to the collector
@@ -57,9 +58,21 @@ class WarmContainers:
         self._lock = threading.Lock()
         self._closed = False
 
-    def take(self, request: RunRequest, gpus: Any) -> Warm:
-        """A started container for this run (one started ahead for it, else one started now), and another started
-        in the background for the next run of the same kind."""
+    def key(self, request: Any, gpus: Any) -> tuple:
+        raise NotImplementedError
+
+    def start(self, key: tuple, request: Any, gpus: Any) -> Warm:
+        raise NotImplementedError
+
+    def runner(self) -> Any:
+        runner = self._runner()
+        if runner is None:
+            raise RuntimeError("the runner is gone")
+        return runner
+
+    def take(self, request: Any, gpus: Any, *, ahead: bool) -> Warm:
+        """A started container for this use (one started ahead for it, else one started now) and, when ``ahead``,
+        another started in the background for the next use of the same kind."""
         key = self.key(request, gpus)
         with self._lock:
             found = next((f for k, f in self._ready if k == key), None)
@@ -74,35 +87,17 @@ class WarmContainers:
             except Exception:   # it could not start: one started now says why, if it cannot either
                 warm = None
         warm = warm or self.start(key, request, gpus)
-        if MARK_VAR in request.env:
-            # only in a batch: its mark labels the container, so that Ctrl-C or the next run after a kill -9
-            # removes it like any other of the batch (a lone run has nobody to remove one started ahead)
+        if ahead:
             self._prestart(key, request, gpus)
         return warm
 
-    def key(self, request: RunRequest, gpus: Any) -> tuple:
-        """What a warm container was made for: everything of its options that does not depend on the submission."""
-        env = tuple(sorted((k, v) for k, v in request.env.items()))
-        data = str(Path(request.data_dir).resolve()) if request.data_dir is not None else None
-        return (data, tuple(request.dataset_caches), tuple(request.preload), env, repr(gpus))
+    def start_ahead(self, request: Any, gpus: Any) -> None:
+        """Start one in the background for the next use like ``request``, unless one is started already."""
+        self._prestart(self.key(request, gpus), request, gpus)
 
-    def start(self, key: tuple, request: RunRequest, gpus: Any) -> Warm:
-        """Create and start a container for runs like ``request``: its folders first, then the container."""
-        runner = self._runner()
-        if runner is None:
-            raise RuntimeError("the runner is gone")
-        # beside the run folders of the practical (a leading dot: no participant's number), the host's own
-        root = request.work_dir.parent / f".warm-{uuid.uuid4().hex}"
-        fresh_dir(root, 0o755)
-        fresh_dir(root / "spec", 0o755)
-        fresh_dir(root / "probe", 0o755)
-        provided = provide_datasets(request, root / "spec" / "provided")
-        write_kernelspec(root / "spec" / "kernel", runner.python)
-        (root / "spec" / WARM_FILE).write_text(json.dumps({
-            "preload": list(request.preload), "file_limit_mb": runner.file_mb, "threads": runner.threads(),
-            "provided": f"{runner.spec_mount}/provided" if provided else None}), encoding="utf-8")
-        runner.hand_over_folder(root)
-        container = runner.create_warm(request, gpus, root / "spec", root / "probe")
+    def started(self, key: tuple, root: Path, create) -> Warm:
+        """``create()``'s container started, or removed with ``root`` when it cannot start."""
+        container = create()
         try:
             container.start()
         except BaseException:   # Ctrl-C too: a container made here is removed here until someone holds it
@@ -111,24 +106,14 @@ class WarmContainers:
             raise
         return Warm(container, root, key)
 
-    def hand_over(self, warm: Warm, request: RunRequest) -> None:
-        """The submission into the container's folders (its spec and notebook are in spec/ already), then ``go``."""
-        for entry in os.scandir(request.probe_dir):   # the probe folder the host wrote: its files, flat
-            if entry.is_file(follow_symlinks=False):
-                shutil.copyfile(entry.path, warm.probe_dir / entry.name)
-        self._runner().hand_over_folder(warm.root)
-        ready = warm.spec_dir / (GO + ".tmp")
-        ready.write_text("go", encoding="utf-8")
-        os.replace(ready, warm.spec_dir / GO)
-
     def finish(self, warm: Warm) -> None:
-        """The run's folders go with its container (the caller removes the container)."""
+        """The container's folders go with it (the caller removes the container)."""
         try:
             remove_tree(warm.root)
         except (OSError, UnsafeFile):
             pass
 
-    def _prestart(self, key: tuple, request: RunRequest, gpus: Any) -> None:
+    def _prestart(self, key: tuple, request: Any, gpus: Any) -> None:
         with self._lock:
             if self._closed or any(k == key for k, _ in self._ready):
                 return
@@ -137,7 +122,7 @@ class WarmContainers:
         threading.Thread(target=self._start_into, args=(future, key, request, gpus), daemon=True,
                          name="grader-warm-container").start()
 
-    def _start_into(self, future: Future, key: tuple, request: RunRequest, gpus: Any) -> None:
+    def _start_into(self, future: Future, key: tuple, request: Any, gpus: Any) -> None:
         try:
             future.set_result(self.start(key, request, gpus))
         except BaseException as err:
@@ -158,3 +143,49 @@ class WarmContainers:
             ready, self._ready = self._ready, []
         for _, future in ready:
             self._discard(future)
+
+
+class WarmContainers(StartedAhead):
+    """The runs' containers: each started with its kernel up and the practical's preloads imported."""
+
+    def take_for(self, request: RunRequest, gpus: Any) -> Warm:
+        # only in a batch: its mark labels the container, so that Ctrl-C or the next run after a kill -9 removes
+        # it like any other of the batch (a lone run has nobody to remove one started ahead)
+        return self.take(request, gpus, ahead=MARK_VAR in request.env)
+
+    def key(self, request: RunRequest, gpus: Any) -> tuple:
+        """What a warm container was made for: everything of its options that does not depend on the submission."""
+        env = tuple(sorted((k, v) for k, v in request.env.items()))
+        data = str(Path(request.data_dir).resolve()) if request.data_dir is not None else None
+        return (data, tuple(request.dataset_caches), tuple(request.preload), env, repr(gpus))
+
+    def start(self, key: tuple, request: RunRequest, gpus: Any) -> Warm:
+        """Create and start a container for runs like ``request``: its folders first, then the container."""
+        runner = self.runner()
+        # beside the run folders of the practical (a leading dot: no participant's number), the host's own
+        root = request.work_dir.parent / f".warm-{uuid.uuid4().hex}"
+        fresh_dir(root, 0o755)
+        fresh_dir(root / "spec", 0o755)
+        fresh_dir(root / "probe", 0o755)
+        provided = provide_datasets(request, root / "spec" / "provided")
+        write_kernelspec(root / "spec" / "kernel", runner.python)
+        (root / "spec" / WARM_FILE).write_text(json.dumps({
+            "preload": list(request.preload), "file_limit_mb": runner.file_mb, "threads": runner.threads(),
+            "provided": f"{runner.spec_mount}/provided" if provided else None}), encoding="utf-8")
+        runner.hand_over_folder(root)
+        return self.started(key, root, lambda: runner.create_warm(request, gpus, root / "spec", root / "probe"))
+
+    def hand_over(self, warm: Warm, request: RunRequest) -> None:
+        """The submission into the container's folders (its spec and notebook are in spec/ already), then ``go``."""
+        for entry in os.scandir(request.probe_dir):   # the probe folder the host wrote: its files, flat
+            if entry.is_file(follow_symlinks=False):
+                shutil.copyfile(entry.path, warm.probe_dir / entry.name)
+        self.runner().hand_over_folder(warm.root)
+        say_go(warm.spec_dir)
+
+
+def say_go(folder: Path) -> None:
+    """``go`` in a waiting container's folder, in one step: everything it needs is there before."""
+    ready = folder / (GO + ".tmp")
+    ready.write_text("go", encoding="utf-8")
+    os.replace(ready, folder / GO)

@@ -40,8 +40,9 @@ class Judged:
 
 
 def judge_models(plan: ProbePlan, outputs: ProbeOutputs, runner: Runner, folder: Path, probe_dir: Path,
-                 timeout_s: float, env: dict[str, str]) -> Judged:
-    """Run every exported program on its items' inputs; names whose export failed keep the probe's answers."""
+                 timeout_s: float, env: dict[str, str], warm_dir: Path | None = None) -> Judged:
+    """Run every exported program on its items' inputs; names whose export failed keep the probe's answers.
+    ``warm_dir``: where the runner may keep a judge started ahead for the next program (JudgeRequest)."""
     if not plan.exports or outputs.problem is not None:
         return Judged(outputs)
     outside, inside, refused = {}, {}, {}
@@ -56,7 +57,8 @@ def judge_models(plan: ProbePlan, outputs: ProbeOutputs, runner: Runner, folder:
             continue
         items = [item for item in plan.items.values() if item.get("name") == name
                  and item.get("kind") in ("model", "introspect") and not item.get("method")]
-        answered = _judge_one(export, items, plan, outputs, runner, folder / name, probe_dir, timeout_s, env)
+        answered = _judge_one(export, items, plan, outputs, runner, folder / name, probe_dir, timeout_s, env,
+                              warm_dir)
         if isinstance(answered, str):   # the kernel left these items to the judge, which could not answer
             refused[name] = answered
             outputs = outputs.failing({item["item"]: answered for item in items})
@@ -74,7 +76,7 @@ def _present(outputs: ProbeOutputs, name: str) -> bool:
         return False
 
 
-def _judge_one(export, items, plan, outputs, runner, folder: Path, probe_dir: Path, timeout_s, env):
+def _judge_one(export, items, plan, outputs, runner, folder: Path, probe_dir: Path, timeout_s, env, warm_dir):
     """(statuses, answers folder) from the judge, or the reason no item of this program can be answered."""
     if folder.exists():
         shutil.rmtree(folder)   # the host's own folder from an earlier attempt: nothing a notebook wrote
@@ -87,7 +89,7 @@ def _judge_one(export, items, plan, outputs, runner, folder: Path, probe_dir: Pa
     del data
     spec_items = [_spec_item(item, plan, outputs, folder, probe_dir) for item in items]
     spec = {"program": PROGRAM_FILE, "items": [i for i in spec_items if i is not None]}
-    run = runner.judge(JudgeRequest(folder=folder, spec=spec, timeout_s=timeout_s, env=dict(env)))
+    run = runner.judge(JudgeRequest(folder=folder, spec=spec, timeout_s=timeout_s, env=dict(env), warm_dir=warm_dir))
     if run.problem is not None:
         return run.problem
     return read_answers(run.answers)
