@@ -65,6 +65,30 @@ class MlpWithZeroConv(nn.Module):
         return self.fc((x + self.conv(x)).flatten(1))
 
 
+class MlpWithGhostConv(nn.Module):
+    """A convolution added as ``c - c.detach()``: zero in value, one in gradient, so the answer's gradient reaches
+    its weights and its output varies with the image, yet the answer is the MLP's to the last bit."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.fc = nn.Conv2d(1, 4, 3), nn.Linear(784, 10)
+
+    def forward(self, x):
+        c = self.conv(x)
+        return self.fc(x.flatten(1)) + (c - c.detach()).mean(dim=(1, 2, 3))[:, None]
+
+
+class MlpWithWhisperedConv(nn.Module):
+    """A convolution that does reach the answer's value, by a billionth of it: no layer of a network."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.fc = nn.Conv2d(1, 4, 3), nn.Linear(784, 10)
+
+    def forward(self, x):
+        return self.fc(x.flatten(1)) + 1e-9 * self.conv(x).mean(dim=(1, 2, 3))[:, None]
+
+
 class Conv2d(nn.Module):
     """A parameter-free identity *named* like the real layer."""
 
@@ -130,6 +154,7 @@ def test_a_model_crosses_as_plain_arrays_and_the_judge_answers_as_the_model_woul
 
 
 @pytest.mark.parametrize("model, present", [(MlpWithIdleConv(), True), (MlpWithZeroConv(), True),
+                                            (MlpWithGhostConv(), True), (MlpWithWhisperedConv(), True),
                                             (MlpWithNamedIdentity(), False), (ConvOnlyForTwoRows(), False)])
 def test_only_a_convolution_the_answer_depends_on_counts(tmp_path, images, model, present):
     assert exported(tmp_path, model.eval())["ok"]

@@ -4,8 +4,10 @@
 position per row, for a measurement that is causal by construction). ``introspect`` items: which operation
 families the answer really depends on, read from the graph on the very inputs that are scored: an operation
 counts when its weights are stored tensors of the program (parameters, or the constants Keras lifts them to),
-the answer's gradient reaches them (under a fixed random weighting of the answer), and its own output varies
-across the batch (a convolution of zeros adds a constant, not a layer).
+the answer's gradient reaches them (under a fixed random weighting of the answer), its own output varies
+across the batch (a convolution of zeros adds a constant, not a layer), and the answer moves when that output is
+changed: the graph is run again with noise of the output's own scale added to it. A gradient alone can be had
+for nothing (``c - c.detach()`` is zero in value and one in gradient); the answer's value cannot.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ FAMILIES = {
 }
 _WEIGHT_ARG = {"linear": 1, "addmm": 2, "mm": 1, "matmul": 1, "bmm": 1, "embedding": 0}   # default: argument 1
 _CONSTANT = 1e-7      # an output whose spread over the batch stays below this is taken as constant
+_MOVED = 1e-5         # the answer moved: by more than this share of its own scale when an output gets noise
 
 
 class AnswerError(Exception):
@@ -94,15 +97,51 @@ def introspect(programs: list[Program], inputs: np.ndarray, device: str = "cpu")
     for tensor in weights.values():
         tensor.requires_grad_(True)
     recorder = _Recorder(module, watched)
+    given = _tensor(inputs, program, device)
     with torch.enable_grad():
-        answer = recorder.run(_tensor(inputs, program, device))
+        answer = recorder.run(given)
         tensors = [t for t in _tensors_in(answer) if t.requires_grad and t.is_floating_point()]
         reached = _reached(tensors, weights)
     present, used = set(watched.values()), set()
     for node, family in watched.items():
-        if any(reached.get(target) for target in sources[node]) and _varies(recorder.outputs.get(node)):
+        if family in used:   # one node that counts is enough for its family
+            continue
+        if (any(reached.get(target) for target in sources[node]) and _varies(recorder.outputs.get(node))
+                and _moves(module, watched, node, given, tensors)):
             used.add(family)
     return {"present": sorted(present), "used": sorted(used), "rows": int(len(inputs))}
+
+
+def _moves(module: Any, watched: dict, node: Any, given: Any, answer: list) -> bool:
+    """Whether the answer moves when ``node``'s output gets noise of its own scale (the graph run once more)."""
+    # start-up: torch only in the judge's own process, once a program is judged
+    import torch
+
+    with torch.no_grad():
+        moved = _tensors_in(_Recorder(module, watched, noisy=node).run(given))
+    if len(moved) != len(answer):
+        return True
+    for before, after in zip(answer, moved):
+        before, after = before.detach().float(), after.detach().float()
+        if before.shape != after.shape:
+            return True
+        scale = before.abs().max() if before.numel() else torch.tensor(0.0)
+        if bool(((before - after).abs() > _MOVED * (scale + 1)).any()):
+            return True
+    return False
+
+
+def _noisy(value: Any) -> Any:
+    """``value`` with noise of its own scale added to every floating-point tensor in it (a fixed draw)."""
+    # start-up: torch only in the judge's own process, once a program is judged
+    import torch
+
+    if isinstance(value, (tuple, list)):
+        return type(value)(_noisy(item) for item in value)
+    if not isinstance(value, torch.Tensor) or not value.is_floating_point() or not value.numel():
+        return value
+    draw = torch.randn(value.shape, generator=torch.Generator().manual_seed(1)).to(value.device, value.dtype)
+    return value + draw * (value.detach().float().std(correction=0) + 1).to(value.dtype)
 
 
 def family_of(node: Any) -> str | None:
@@ -118,9 +157,10 @@ def family_of(node: Any) -> str | None:
 
 
 class _Recorder:
-    """Runs the graph node by node (torch.fx.Interpreter), keeping the outputs of the watched nodes."""
+    """Runs the graph node by node (torch.fx.Interpreter), keeping the outputs of the watched nodes; ``noisy``: the
+    node whose output gets noise on the way (``_moves``)."""
 
-    def __init__(self, module: Any, watched: dict) -> None:
+    def __init__(self, module: Any, watched: dict, noisy: Any = None) -> None:
         # start-up: torch only in the judge's own process, once a program is judged
         import torch.fx
 
@@ -129,6 +169,8 @@ class _Recorder:
         class Interpreter(torch.fx.Interpreter):
             def run_node(self, node):
                 value = super().run_node(node)
+                if node is noisy:
+                    value = _noisy(value)
                 if node in watched:
                     outer.outputs[node] = value
                 return value
