@@ -382,3 +382,18 @@ points = "1"
     results = {r.check_id: r for r in evaluate(two, plan, INSPECTED, run)}
     assert results["top1"].details["accuracy"] == "0.7000"
     assert Decimal(results["top5"].details["top5_accuracy"]) >= Decimal("0.7")
+
+
+def test_a_forbidden_call_is_named_in_both_languages_and_nothing_else_the_status_says_about_it_is_kept(tmp_path):
+    error = {"status": "error", "ok": False, "error": "called torch.nn.functional.cross_entropy", "shape": None}
+    run = _planted(None, tmp_path, "n", {
+        "ce": {**error, "forbidden": ["torch.nn.functional.cross_entropy"]},
+        "odd": {**error, "forbidden": ["x" * 81, 3, {"a": 1}]},     # nothing usable: an ordinary error
+        "claimed": {**_ok((1,)), "forbidden": ["torch.nn.functional.cross_entropy"]}})   # only errors carry it
+    np.save(tmp_path / "out" / "claimed.npy", np.ones(1))
+    outputs = read_outputs(run.out_dir, "n")
+    reason = outputs.get("ce", "cross_entropy").reason
+    assert reason.code == "checks_forbidden_call"
+    assert "which the statement forbids" in render(reason, "en") and "que el enunciado prohíbe" in render(reason, "es")
+    assert outputs.get("odd", "cross_entropy").reason.code == "checks_call_failed"
+    assert outputs.get("claimed", "cross_entropy").reason is None

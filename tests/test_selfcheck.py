@@ -22,7 +22,8 @@ BROKEN_CELLS = [
     "import torch\nfrom torch import nn",
     'data_dir = "data"\nepochs = 1\ntrain_size = 10\nbatch_size = 8\ndevice = "cpu"\nseed = 0',
     "def softmax(logits):\n    e = torch.exp(logits)\n    return e / e.sum(dim=1, keepdim=True)",
-    "def cross_entropy(logits, targets):\n    return nn.functional.cross_entropy(logits, targets.long())",
+    "def cross_entropy(logits, targets):\n"
+    "    return -torch.log_softmax(logits, dim=1).gather(1, targets.long()[:, None]).mean()",
     "torch.manual_seed(0)\nmodel = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))",
 ]
 
@@ -148,7 +149,7 @@ def test_selfcheck_outside_jupyter_prints_a_text_table(capsys):
     from torch import nn
 
     namespace = {"softmax": lambda x: torch.softmax(x, dim=1),
-                 "cross_entropy": lambda x, t: nn.functional.cross_entropy(x, t.long()),
+                 "cross_entropy": lambda x, t: -torch.log_softmax(x, dim=1).gather(1, t.long()[:, None]).mean(),
                  "model": nn.Sequential(nn.Flatten(), nn.Linear(784, 3))}
     selfcheck(lang="en", namespace=namespace)
     out = capsys.readouterr().out
@@ -207,3 +208,20 @@ def test_a_package_this_python_lacks_is_the_students_to_install_not_a_grading_en
     assert code == 1, out
     assert "imports a package this Python does not have" in text and "install it here" in text, out
     assert "grading environment does not have" not in text and "Use only the course's packages" not in text
+
+
+def test_a_cross_entropy_by_pytorchs_own_loss_fails_and_says_the_statement_forbids_it(capsys):
+    """The statement asks for a cross-entropy written without F.cross_entropy or nn.CrossEntropyLoss: either one,
+    by any name the notebook reaches it (an alias, a loss object), earns nothing, and the student is told why."""
+    import torch
+    from torch import nn
+    from torch.nn.functional import cross_entropy as imported_early
+
+    for lang, word in (("en", "forbids"), ("es", "prohíbe")):
+        for own_loss in (lambda x, t: imported_early(x, t.long()), lambda x, t: nn.CrossEntropyLoss()(x, t.long())):
+            selfcheck(lang=lang, namespace={"torch": torch, "softmax": lambda x: torch.softmax(x, dim=1),
+                                            "cross_entropy": own_loss})
+            out = capsys.readouterr().out
+            row = next(line for line in out.splitlines() if "`cross_entropy`" in line.split("  ")[0])
+            assert "0/1.5" in row or "0/1,5" in row
+            assert word in out and "torch.nn.functional.cross_entropy" in out

@@ -34,7 +34,7 @@ from torch import nn
 import grader
 grader.selfcheck("mnist_cnn", lang="en", namespace={
     "softmax": lambda x: torch.exp(x) / torch.exp(x).sum(dim=1, keepdim=True),   # no max shift
-    "cross_entropy": lambda x, t: nn.functional.cross_entropy(x, t.long()),
+    "cross_entropy": lambda x, t: -torch.log_softmax(x, dim=1).gather(1, t.long()[:, None]).mean(),
     "model": nn.Sequential(nn.Flatten(), nn.Linear(784, 10))})
 print("GRADER AT", grader.__file__)
 try:

@@ -83,6 +83,20 @@ def cross_entropy_shifted_by_the_array_maximum(logits, targets):
 
 
 @mutant("cross_entropy", "1.5")
+def cross_entropy_by_pytorchs_own_loss(logits, targets):
+    """F.cross_entropy, which the statement forbids: the right numbers, not the student's. All 1.5 off."""
+    from torch.nn import functional
+
+    return functional.cross_entropy(logits, targets.long())
+
+
+@mutant("cross_entropy", "1.5")
+def cross_entropy_through_the_loss_module(logits, targets):
+    """nn.CrossEntropyLoss, forbidden as well (it calls F.cross_entropy). All 1.5 off."""
+    return torch.nn.CrossEntropyLoss()(logits, targets.long())
+
+
+@mutant("cross_entropy", "1.5")
 def cross_entropy_summed_over_rows(logits, targets):
     """The sum over the batch, not the mean: N times too large, and every case has several rows."""
     logp = torch.log_softmax(logits, dim=1)

@@ -3,7 +3,8 @@
 Points are the share of cases within tolerance; nan/inf from the student never pass. Expected
 outputs are computed here, before the run, and kept out of the probe folder. Cases may hold
 arrays, JSON values (str, int, ...) and PIL images; outputs may be arrays or JSON values
-(compared exactly), or go to an instructor's ``compare`` function.
+(compared exactly), or go to an instructor's ``compare`` function. ``forbid`` names the library functions the
+statement forbids (F.cross_entropy for a cross-entropy to write): a case whose call reaches one fails, said so.
 
 Named parts (``[[checks.parts]]``: id, points, es, en) give one property of the function a fixed
 share of the points: the cases generator tags the cases that test it (``part``), each part earns
@@ -47,6 +48,9 @@ class FunctionCheck(Check):
         "compare": Option("ref", required=False),     # compare(got, expected) -> (ok, detail)
         "repeat": Option("int", required=False),      # call N times; the output is the list of N results
         "parts": Option("parts", required=False, default=()),   # named shares of the points (see above)
+        # what the statement forbids the function to call, dotted as imported ("torch.nn.functional.cross_entropy",
+        # a class, or a module for all it defines): a case whose call reaches one fails (grader/probe/probe_forbidden.py)
+        "forbid": Option("strs", required=False, default=()),
     }
 
     @classmethod
@@ -78,6 +82,8 @@ class FunctionCheck(Check):
                           "kwargs": {k: probe_arg(ctx, f"{item}__{k}", a, spec.id) for k, a in kwargs.items()}}
             if spec.options["repeat"] is not None:
                 probe_item["repeat"] = spec.options["repeat"]
+            if spec.options["forbid"]:
+                probe_item["forbid"] = list(spec.options["forbid"])
             raw = reference(*[_copy(a) for a in args], **{k: _copy(a) for k, a in kwargs.items()})
             expected = raw if spec.options["compare"] else expected_output(raw, spec.id)
             items.append(probe_item)

@@ -99,6 +99,9 @@ class ProbeOutputs:
         if status["status"] == "missing":
             return ItemOutput(None, msg("checks_missing_name", name=name))
         if status["status"] == "error":
+            if status.get("forbidden"):
+                forbidden = ", ".join(f"`{called}`" for called in status["forbidden"])
+                return ItemOutput(None, msg("checks_forbidden_call", name=name, forbidden=forbidden))
             error = str(status["error"])
             return ItemOutput(None, explained(name, error) or msg("checks_call_failed", name=name, error=error))
         if "value" in status:
@@ -209,6 +212,11 @@ def _statuses(items: Any) -> dict[str, dict[str, Any]] | None:
         adapted = _adaptations(entry.get("adapted"))
         if adapted:
             statuses[str(item)]["adapted"] = adapted
+        forbidden = entry.get("forbidden")
+        if entry["status"] == "error" and isinstance(forbidden, list):
+            named = [called for called in forbidden[:5] if isinstance(called, str) and 0 < len(called) <= 80]
+            if named:
+                statuses[str(item)]["forbidden"] = named
     return statuses
 
 

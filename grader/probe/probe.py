@@ -73,8 +73,17 @@ class _Run:
         if name not in self.ns:
             return _status("missing", error=f"name {name!r} is not defined")
         self.adapted = []
+        watch = _Watch(_forbidden_codes(item.get("forbid") or ()))
         try:
-            output = self._call(item, self.ns[name])
+            if watch.codes:
+                with watch:
+                    output = self._call(item, self.ns[name])
+            else:
+                output = self._call(item, self.ns[name])
+            if watch.seen:   # a forbidden function did the work: the answer is not the student's
+                status = _status("error", error=f"called {', '.join(watch.seen)}")
+                status["forbidden"] = watch.seen[:5]
+                return status
             if self.keras_edition and item.get("keras_output_layout"):
                 output = _contract_layout(output, item["keras_output_layout"])
             self.raw[item["item"]] = output
