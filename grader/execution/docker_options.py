@@ -65,8 +65,9 @@ class DockerOptions(Table):
                                                                  "working folder); counted in the container's "
                                                                  "`memory`"))
     warm: Boolean = Field(None, **doc("bool", "true", "start the next submission's container (its kernel up, the "
-                                                   "practical's preloads imported) while the current one runs; still "
-                                                   "one container per submission"))
+                                                   "practical's preloads imported) while the current one runs, and the "
+                                                   "next program's judge (torch imported) once a judge is done; still "
+                                                   "one container per submission and per program"))
     uid: Annotated[int, BeforeValidator(_uid)] = Field(None, **doc(
         "int, 1 to 2³¹−1", "1000000", "the uid (and gid) the containers run as; pick one no host account has. "
         "Only a grader running as root can use it; otherwise runs use the grader's own uid"))
