@@ -1,6 +1,6 @@
 """Per-submission overhead (issue #22): the warm runners against today's, each ratio measured side by side.
 
-    .venv/bin/python benchmarks/warm_bench.py [--rounds 5] [--only trivial,mnist,nbgrader,docker,memory]
+    .venv/bin/python benchmarks/warm_bench.py [--rounds 5] [--only trivial,mnist,nbgrader,docker,judge,memory]
         [--no-readme] [--baseline REF]
 
 Every measure runs `grader grade` as a command, in rounds, the two sides of a ratio in the same round in
@@ -18,6 +18,9 @@ plan, run, judge, checks): per round, the median over the batch's jobs.
 - docker: the docker runner's per-job time over the local runner's, both warm, 1 worker, 5 trivial notebooks and 5
   notebooks that sleep 1 s (the CPU left free while a notebook runs, as it is while one waits on a GPU: there the
   next container starts beside the run; with trivial notebooks on 2 cores it cannot keep up).
+- judge: the docker runner's judge of one exported program (a small CNN on 2,000 MNIST-sized inputs), a fresh
+  container each: started cold when asked (`[docker] warm = false`) against started ahead once the previous judge
+  was done, with a pause between judges as a job's scoring and its next run make (the CPU free meanwhile).
 - memory: the grader's own peak RSS (its process alone, not its children) on 120 trivial submissions.
 """
 from __future__ import annotations
@@ -43,7 +46,8 @@ from nbgrader_course import autograde, nbgrader_course  # noqa: E402
 from tiny_course import tiny_course  # noqa: E402
 
 README_PART = "### Per-submission overhead: warm runners"
-MEASURES = ("trivial", "mnist", "nbgrader", "docker", "memory")
+MEASURES = ("trivial", "mnist", "nbgrader", "docker", "judge", "memory")
+JUDGE_PAUSE_S = 8.0   # between two judges: the rest of a job (scoring, the next run), with the CPU left free
 TODAY = "de9a69a"   # main before the warm runners were merged
 # runs the grader of the code root given first, whatever this checkout's editable install points to
 _RUN_AT = "import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); runpy.run_module('grader', run_name='__main__')"
@@ -190,14 +194,22 @@ def nbgrader(tmp: Path, today_root: Path, rounds: int) -> dict:
     return results
 
 
-def docker(tmp: Path, rounds: int) -> dict | str:
+def runtime_image() -> str:
+    """The test image's tag (built, or found cached); a sentence saying why not when there is none."""
     if shutil.which("docker") is None or subprocess.run(["docker", "info"], capture_output=True).returncode:
-        return "not measured: no Docker daemon"
+        raise RuntimeError("not measured: no Docker daemon")
     built = subprocess.run(["bash", str(REPO / "scripts" / "build_test_images.sh")], cwd=REPO, capture_output=True,
                            text=True, env={**os.environ, "PYTHON": sys.executable})
     if built.returncode:
-        return f"not measured: the runtime image could not be built ({built.stderr.strip()[-300:]})"
-    image = built.stdout.strip().splitlines()[-1]
+        raise RuntimeError(f"not measured: the runtime image could not be built ({built.stderr.strip()[-300:]})")
+    return built.stdout.strip().splitlines()[-1]
+
+
+def docker(tmp: Path, rounds: int) -> dict | str:
+    try:
+        image = runtime_image()
+    except RuntimeError as err:
+        return str(err)
     sides = {}
     for suffix, sleep_s in (("", 0.0), ("-1s", 1.0)):
         course = tiny_course(tmp / f"docker{suffix}", 5, side_effects=False, sleep_s=sleep_s)
@@ -209,6 +221,52 @@ def docker(tmp: Path, rounds: int) -> dict | str:
     for found in results.values():
         require(found, "graded", 5)
     return results
+
+
+def judge(tmp: Path, rounds: int) -> dict | str:
+    """Seconds per judge, cold and started ahead, one side after the other in each round."""
+    try:
+        image = runtime_image()
+    except RuntimeError as err:
+        return str(err)
+    import numpy as np
+    import torch
+    from test_judge import Cnn, exported
+
+    from grader.execution.base import JudgeRequest
+    from grader.execution.docker import DockerRunner
+    from grader.execution.docker_daemon import remove_marked_containers
+    from grader.execution.marker import MARK_VAR
+
+    mark = f"warm-bench-{os.getpid()}"
+    torch.manual_seed(0)
+    program = tmp / "judge" / "program"
+    program.mkdir(parents=True)
+    assert exported(program, Cnn().eval())["ok"]
+    np.save(program / "scores.inputs.npy", np.random.default_rng(0).random((2000, 1, 28, 28), dtype=np.float32))
+    spec = {"program": "program.npz", "items": [{"item": "scores", "kind": "model", "inputs": "scores.inputs.npy",
+                                                  "batch_size": 256}]}
+    runners = {side: DockerRunner(image=image, warm=side == "ahead", memory="2g", cpus=2) for side in ("cold", "ahead")}
+    seconds: dict[str, list[float]] = {side: [] for side in runners}
+    try:
+        for number in range(rounds + 1):   # the first judge of the warm side has nobody started ahead: not counted
+            for side in (("cold", "ahead") if number % 2 == 0 else ("ahead", "cold")):
+                folder = tmp / "judge" / f"{side}-{number}"
+                shutil.copytree(program, folder)
+                time.sleep(JUDGE_PAUSE_S)
+                started = time.perf_counter()
+                run = runners[side].judge(JudgeRequest(folder=folder, spec=spec, timeout_s=300, env={MARK_VAR: mark},
+                                                       warm_dir=tmp / "judge"))
+                if run.problem is not None:
+                    raise RuntimeError(f"the {side} judge failed: {run.problem}")
+                if number:
+                    seconds[side].append(time.perf_counter() - started)
+                print(f"  round {number} {side}: {time.perf_counter() - started:.2f} s", flush=True)
+    finally:
+        for runner in runners.values():
+            runner.close()
+        remove_marked_containers(mark)
+    return seconds
 
 
 def memory(tmp: Path, today_root: Path | None) -> dict:
@@ -261,6 +319,14 @@ def table(results: dict, args: argparse.Namespace, loads: dict) -> str:
                 rows.append((f"docker runner's per-job cost over the local runner (both warm, 1 worker): {what}",
                              f"{job_median(r[f'docker{suffix}']):.2f} s vs {job_median(r[f'local{suffix}']):.2f} s: "
                              f"**{extra:+.2f} s**", "≤ +0.3 s", extra <= 0.3))
+    if "judge" in results:
+        r = results["judge"]
+        if isinstance(r, str):
+            rows.append(("docker runner's judge of one exported program", r, "-", None))
+        else:
+            cold, ahead = statistics.median(r["cold"]), statistics.median(r["ahead"])
+            rows.append((f"docker runner's judge of one exported program (a small CNN, 2,000 inputs), {JUDGE_PAUSE_S:g} s "
+                         "apart", f"started cold {cold:.2f} s · started ahead **{ahead:.2f} s**", "-", None))
     if "memory" in results:
         r = results["memory"]
         peak = r["warm"]["rss_mb"]
@@ -303,6 +369,8 @@ def main() -> int:
                 results[measure] = nbgrader(tmp, today_root, args.rounds)
             elif measure == "docker":
                 results[measure] = docker(tmp, args.rounds)
+            elif measure == "judge":
+                results[measure] = judge(tmp, args.rounds)
             elif measure == "memory":
                 results[measure] = memory(tmp, today_root)
             loads[measure] = (start, os.getloadavg()[0])
