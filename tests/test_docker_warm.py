@@ -66,6 +66,24 @@ def test_the_next_container_is_started_ahead_and_holds_nothing_of_a_submission_u
     assert not list(tmp_path.glob("*/.warm-*")), "the warm containers' folders go with them"
 
 
+def test_a_container_that_died_waiting_is_replaced_and_the_run_goes_on(runtime_image, tmp_path):  # noqa: F811
+    runner = DockerRunner(image=runtime_image, **LIMITS)
+    try:
+        first = _in_batch(request(tmp_path / "a", [report("{'host': open('/etc/hostname').read().strip()}")]))
+        assert runner.run(first).status == "ok"
+        (ahead,) = _batch_containers()
+        ahead.kill()   # as the daemon or the OOM killer may, before its turn
+        second = _in_batch(request(tmp_path / "b", [report("{'host': open('/etc/hostname').read().strip()}")]),
+                           data_dir=first.data_dir)
+        assert runner.run(second).status == "ok"
+        assert seen(second)["host"] not in (ahead.id[:12], seen(first)["host"])
+        assert ahead.id not in [c.id for c in _batch_containers()]   # removed, with its folders
+    finally:
+        runner.close()
+    assert _batch_containers() == []
+    assert not list(tmp_path.glob("*/.warm-*"))
+
+
 def test_a_lone_run_starts_nothing_ahead(runtime_image, tmp_path):  # noqa: F811
     """Outside a batch (no mark) nobody would remove a container started ahead: none is."""
     runner = DockerRunner(image=runtime_image, **LIMITS)

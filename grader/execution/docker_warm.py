@@ -86,6 +86,10 @@ class StartedAhead:
                 warm = found.result()
             except Exception:   # it could not start: one started now says why, if it cannot either
                 warm = None
+        if warm is not None and not _running(warm.container):   # it died waiting (its preloads, the daemon)
+            remove(warm.container)
+            self.finish(warm)
+            warm = None
         warm = warm or self.start(key, request, gpus)
         if ahead:
             self._prestart(key, request, gpus)
@@ -182,6 +186,14 @@ class WarmContainers(StartedAhead):
                 shutil.copyfile(entry.path, warm.probe_dir / entry.name)
         self.runner().hand_over_folder(warm.root)
         say_go(warm.spec_dir)
+
+
+def _running(container: Any) -> bool:
+    try:
+        container.reload()
+    except Exception:   # gone, or the daemon's trouble: a container started now will tell which
+        return False
+    return container.status == "running"
 
 
 def say_go(folder: Path) -> None:
