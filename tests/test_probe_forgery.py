@@ -310,3 +310,40 @@ def _notebook(source: str) -> str:
     for count, code in enumerate(nb.cells, start=1):
         code.execution_count = count
     return nbformat.writes(nb)
+
+
+class _IdsCarryingTheText(list):
+    """encode's ids, with the text they came from in an attribute: a decode that reads it never decodes."""
+
+
+def _honest_encode(text):
+    return ["abcdefghijklmnopqrstuvwxyz ".index(c) for c in text]
+
+
+def _carrying_encode(text):
+    ids = _IdsCarryingTheText(_honest_encode(text))
+    ids.text = text
+    return ids
+
+
+def test_decode_gets_encodes_ids_as_data_never_the_object_encode_returned(assignment, tmp_path):
+    """The probe hands decode what it saved of encode's answer (plain ids in their own kind), so whatever the object
+    carried beside them (the original text) is lost on the way; the honest pair keeps its point."""
+    from dataclasses import replace
+
+    from grader.probe import load_probe
+
+    alone = replace(assignment, checks=tuple(c for c in assignment.checks if c.id == "roundtrip"))
+    probe = load_probe("grader_probe_roundtrip")
+    scored = {}
+    for label, namespace in {
+            "honest": {"encode": _honest_encode, "decode": lambda ids: "".join("abcdefghijklmnopqrstuvwxyz "[i]
+                                                                               for i in ids)},
+            "reads the text": {"encode": _carrying_encode, "decode": lambda ids: getattr(ids, "text", "")}}.items():
+        folder = tmp_path / label.replace(" ", "_")
+        plan = plan_probe(alone, folder / "probe", tmp_path, {}, 5)
+        probe.main(namespace, plan.nonce, str(folder / "probe"), str(folder / "out"))
+        run = RunResult(status="ok", duration_s=0.1, executed_notebook=None, out_dir=folder / "out")
+        scored[label] = {r.check_id: r for r in evaluate(alone, plan, INSPECTED, run)}["roundtrip"]
+    assert scored["honest"].points == scored["honest"].max_points
+    assert scored["reads the text"].points == 0

@@ -49,7 +49,7 @@ class FunctionCheck(Check):
         "repeat": Option("int", required=False),      # call N times; the output is the list of N results
         "parts": Option("parts", required=False, default=()),   # named shares of the points (see above)
         # what the statement forbids the function to call, dotted as imported ("torch.nn.functional.cross_entropy",
-        # a class, or a module for all it defines): a case whose call reaches one fails (grader/probe/probe_forbidden.py)
+        # a class, or a module for all it defines): a case whose call reaches one fails (grader/probe/probe_calls.py)
         "forbid": Option("strs", required=False, default=()),
     }
 

@@ -1,6 +1,6 @@
 """Where the in-kernel probe lives, for the host side that copies it; nothing here runs in a kernel.
 
-``probe.py`` (with ``probe_keras.py``, ``probe_introspect.py``, ``probe_export.py`` and ``probe_forbidden.py``
+``probe.py`` (with ``probe_keras.py``, ``probe_introspect.py``, ``probe_export.py`` and ``probe_calls.py``
 appended: ``probe_source``) is the only code the grader puts inside a
 student's kernel; it must stay free of grader imports, so this package file only names it and never imports
 it. The host imports one function of it, ``translation_table``, so that probe and host decide alike which
@@ -13,7 +13,7 @@ import types
 from pathlib import Path
 
 PROBE_PARTS = tuple(Path(__file__).with_name(name) for name in
-                    ("probe.py", "probe_keras.py", "probe_introspect.py", "probe_export.py", "probe_forbidden.py"))
+                    ("probe.py", "probe_keras.py", "probe_introspect.py", "probe_export.py", "probe_calls.py"))
 
 
 def probe_source() -> bytes:

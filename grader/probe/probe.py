@@ -158,7 +158,7 @@ class _Run:
         if "item" in arg:
             if arg["item"] not in self.raw:
                 raise ValueError(f"input item {arg['item']!r} has no output")
-            return self.raw[arg["item"]]
+            return _handed_on(self.raw[arg["item"]])
         raise ValueError(f"unknown argument form {sorted(arg)}")
 
     def _path(self, file_name):

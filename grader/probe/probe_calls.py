@@ -1,8 +1,9 @@
-# The probe's part for functions a check forbids.
+# The probe's part for how the student's functions are called: what an earlier item hands on, and what a check
+# forbids them to call.
 #
 # Not a module of its own: grader.probe.probe_source appends this file to probe.py (one file, one hash, one
-# namespace). Names used here and defined in probe.py: sys. Names defined here and used there: _Watch,
-# _forbidden_codes.
+# namespace). Names used here and defined in probe.py: sys, json, np, torch, _numeric, _jsonable, _is_tensor. Names
+# defined here and used there: _handed_on, _Watch, _forbidden_codes.
 # ruff: noqa: F821
 #
 # A function check may name library functions its statement forbids (``forbid``: "torch.nn.functional.
@@ -90,3 +91,26 @@ class _Watch:
             self.seen.append("(sys.setprofile)")
         sys.setprofile(self.previous)
         return False
+
+
+def _handed_on(value):
+    """An earlier item's output as a later call gets it (encode's ids to decode): the data the grader saves of it, in
+    its own kind (a tensor, an array, a list, a tuple, a JSON value), never the object itself. What an object carries
+    beside its data (the text, in an attribute of a list subclass) never reaches the next function."""
+    array = _numeric(value)
+    if array is None:
+        return json.loads(json.dumps(_jsonable(value)))
+    array = np.array(array, subok=False)   # a copy, of numpy's own class
+    if _is_tensor(value):
+        return torch.from_numpy(array)
+    if isinstance(value, (np.ndarray, np.generic)):
+        return array
+    if isinstance(value, (list, tuple)):
+        if any(_is_tensor(v) for v in value):      # a stack of tensors: tensors again, one per element
+            parts = [torch.from_numpy(np.array(part)) for part in array]
+        elif any(isinstance(v, np.ndarray) for v in value):
+            parts = [np.array(part) for part in array]
+        else:
+            parts = array.tolist()
+        return tuple(parts) if isinstance(value, tuple) else list(parts)
+    return array.item() if array.ndim == 0 else array
