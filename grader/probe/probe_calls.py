@@ -101,8 +101,11 @@ def _handed_on(value):
     if array is None:
         return json.loads(json.dumps(_jsonable(value)))
     array = np.array(array, subok=False)   # a copy, of numpy's own class
-    if _is_tensor(value):
-        return torch.from_numpy(array)
+    if _is_tensor(value):   # on the device it came from (a GPU notebook's decode may index a tensor there)
+        try:
+            return torch.from_numpy(array).to(value.device)
+        except Exception:
+            return torch.from_numpy(array)
     if isinstance(value, (np.ndarray, np.generic)):
         return array
     if isinstance(value, (list, tuple)):
