@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 KERNEL_NAME = "grader-python3"
+# What the host writes, last, into a waiting container's folder: its turn has come (a warm run's, a warm judge's).
+GO = "go"
 # What a runner's child command runs: ``python -c "<CHILD_CALL>" SPEC_PATH`` with the grader importable.
 CHILD_CALL = "from grader.execution.child import child_main; child_main(sys.argv[-1])"
 _EVALUE_CAP = 500
@@ -80,7 +82,7 @@ def warm_main(folder: str, poll_s: float = 0.01) -> None:
     settle_threads()
     kernel_path = [str(STANDINS_DIR)] + [p for p in sys.path if p]   # as PYTHONPATH gives a kernel the stand-ins
     kernel = fork_kernel(os.environ.get("JUPYTER_RUNTIME_DIR") or "/tmp", kernel_path, config.get("threads"))
-    while not (spec_folder / "go").exists():
+    while not (spec_folder / GO).exists():
         if kernel.process.poll() is not None:   # it died waiting: the run will say so (its client finds it dead)
             break
         time.sleep(poll_s)

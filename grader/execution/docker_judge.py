@@ -23,6 +23,7 @@ from typing import Any
 from grader.execution.base import JudgeRequest, JudgeRun
 from grader.execution.docker_daemon import LABEL, container_labels, kill, remove
 from grader.execution.docker_limits import gpu_device_requests
+from grader.execution.docker_mounts import PYTHON
 from grader.execution.docker_results import copy_files
 from grader.execution.docker_warm import StartedAhead, Warm, say_go
 from grader.execution.marker import MARK_VAR
@@ -30,8 +31,9 @@ from grader.execution.safe_files import fresh_dir
 from grader.execution.warm_judge import SPEC_FILE
 
 JUDGE_DIR, ANSWERS = "/judge", "/grader/results"   # the image makes /grader/results 1777 for the volume
-_BOOT = f"from grader.judge.main import main; main('{JUDGE_DIR}/{SPEC_FILE}')"
-_WARM_BOOT = f"from grader.execution.warm_judge import main; main('{JUDGE_DIR}')"
+# the container's command: the judge now (cold), or once the host says go (started ahead)
+_BOOT = [PYTHON, "-I", "-c", f"from grader.judge.main import main; main('{JUDGE_DIR}/{SPEC_FILE}')"]
+_WARM_BOOT = [PYTHON, "-I", "-c", f"from grader.execution.warm_judge import main; main('{JUDGE_DIR}')"]
 _STATUS_CAP, _ANSWER_CAP = 1 << 20, 256 << 20
 
 
@@ -56,8 +58,7 @@ class WarmJudges(StartedAhead):
         fresh_dir(root / "judge", 0o755)
         runner.hand_over_folder(root)
         return self.started(key, root, lambda: runner._client.containers.create(
-            runner.image, ["/opt/venv/bin/python", "-I", "-c", _WARM_BOOT],
-            **_options(runner, request, root / "judge", gpus)))
+            runner.image, _WARM_BOOT, **_options(runner, request, root / "judge", gpus)))
 
     def hand_over(self, warm: Warm, request: JudgeRequest, spec: dict[str, Any]) -> None:
         """The program, its inputs and the request into the container's folder, then ``go``. The host wrote every
@@ -87,8 +88,7 @@ def judge_in_container(runner: Any, request: JudgeRequest, gpus: Any, warm: Warm
         if warm is None or request.warm_dir is None:
             (folder / SPEC_FILE).write_text(json.dumps(spec), encoding="utf-8")
             _hand_over(runner, folder)
-            container = runner._client.containers.create(runner.image, ["/opt/venv/bin/python", "-I", "-c", _BOOT],
-                                                         **_options(runner, request, folder, gpus))
+            container = runner._client.containers.create(runner.image, _BOOT, **_options(runner, request, folder, gpus))
             container.start()
         else:
             taken = warm.take(request, gpus, ahead=False)

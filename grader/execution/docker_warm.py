@@ -21,14 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from grader.execution.base import RunRequest
-from grader.execution.child import write_kernelspec
+from grader.execution.child import GO, write_kernelspec
 from grader.execution.docker_daemon import remove
 from grader.execution.marker import MARK_VAR
 from grader.execution.prepare import provide_datasets
 from grader.execution.safe_files import UnsafeFile, fresh_dir
 from grader.execution.safe_files import remove as remove_tree
 
-GO = "go"
 WARM_FILE = "warm.json"
 
 
@@ -199,5 +198,5 @@ def _running(container: Any) -> bool:
 def say_go(folder: Path) -> None:
     """``go`` in a waiting container's folder, in one step: everything it needs is there before."""
     ready = folder / (GO + ".tmp")
-    ready.write_text("go", encoding="utf-8")
+    ready.write_text(GO, encoding="utf-8")
     os.replace(ready, folder / GO)

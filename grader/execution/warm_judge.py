@@ -6,8 +6,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from grader.execution.child import GO
+
 SPEC_FILE = "judge.json"
-GO = "go"
 
 
 def main(folder: str, poll_s: float = 0.01) -> None:

@@ -107,18 +107,18 @@ def introspect(programs: list[Program], inputs: np.ndarray, device: str = "cpu")
         if family in used:   # one node that counts is enough for its family
             continue
         if (any(reached.get(target) for target in sources[node]) and _varies(recorder.outputs.get(node))
-                and _moves(module, watched, node, given, tensors)):
+                and _moves(module, node, given, tensors)):
             used.add(family)
     return {"present": sorted(present), "used": sorted(used), "rows": int(len(inputs))}
 
 
-def _moves(module: Any, watched: dict, node: Any, given: Any, answer: list) -> bool:
+def _moves(module: Any, node: Any, given: Any, answer: list) -> bool:
     """Whether the answer moves when ``node``'s output gets noise of its own scale (the graph run once more)."""
     # start-up: torch only in the judge's own process, once a program is judged
     import torch
 
     with torch.no_grad():
-        moved = _tensors_in(_Recorder(module, watched, noisy=node).run(given))
+        moved = _tensors_in(_Recorder(module, {}, noisy=node).run(given))   # no output kept: only the answer
     if len(moved) != len(answer):
         return True
     for before, after in zip(answer, moved):

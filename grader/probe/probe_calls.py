@@ -62,10 +62,8 @@ def _codes_of(value, top, depth=0):
             owner = getattr(member, "__module__", None)
             if isinstance(owner, str) and owner.split(".")[0] == top and not isinstance(member, types.ModuleType):
                 found.extend(_codes_of(member, top, depth + 1))
-    elif isinstance(value, (property, classmethod, staticmethod)):
-        for part in (getattr(value, "fget", None), getattr(value, "__func__", None)):
-            if part is not None:
-                found.extend(_codes_of(part, top, depth + 1))
+    elif isinstance(value, property) and value.fget is not None:
+        found.extend(_codes_of(value.fget, top, depth + 1))
     return found
 
 
@@ -82,11 +80,14 @@ class _Watch:
                 self.seen.append(name)
 
     def __enter__(self):
-        self.previous = sys.getprofile()
-        sys.setprofile(self)
+        if self.codes:   # nothing forbidden, or nothing of it loaded: no hook, no cost
+            self.previous = sys.getprofile()
+            sys.setprofile(self)
         return self
 
     def __exit__(self, *exc):
+        if not self.codes:
+            return False
         if sys.getprofile() is not self:   # the function turned the watch off: what it called went unseen
             self.seen.append("(sys.setprofile)")
         sys.setprofile(self.previous)
