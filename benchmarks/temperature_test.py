@@ -37,7 +37,8 @@ WRONG = {"ignores T": (1.0,) * len(TEMPERATURES),
          "multiplies the logits by T": tuple(1.0 / t for t in TEMPERATURES),
          "ignores T below 1": tuple(max(t, 1.0) for t in TEMPERATURES),
          "ignores T above 1": tuple(min(t, 1.0) for t in TEMPERATURES),
-         "takes the most likely character": (1e-6,) * len(TEMPERATURES)}
+         "takes the most likely character": (1e-6,) * len(TEMPERATURES),
+         "greedy below 1, uniform above": tuple(1e-6 if t < 1 else 1e6 if t > 1 else 1.0 for t in TEMPERATURES)}
 
 
 def draws(rng: np.random.Generator, logits: np.ndarray, used: tuple[float, ...]) -> np.ndarray:

@@ -1,7 +1,8 @@
 """The temperature check's statistics (grader.checks.tempering), by simulation, numpy only: a sampler that
 honours T rarely fails (the false-fail rate the assignment states is a bound the simulated rates stay
 under, on peaked, trained, random-init and flat distributions), and samplers that ignore T, multiply the
-logits by T, ignore it at one temperature only, or always take the most likely character, fail."""
+logits by T, ignore it at one temperature only, always take the most likely character, or draw greedily
+below T = 1 and uniformly above it (what tempering gives at 0.01 and 5, but not at 0.5), fail."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from grader.checks.tempering import CHANGE_LEVEL, fit, judge, pooled_g, tempered
 from scipy.stats import chi2
 
-TEMPERATURES = (1.0, 0.01, 5.0)       # assignments/rnn_text/assignment.toml
+TEMPERATURES = (1.0, 0.01, 0.5, 5.0)  # assignments/rnn_text/assignment.toml
 INVERSE = 1.0 / np.array(TEMPERATURES)
 DRAWS = 400
 FALSE_FAILURE = 1e-6
@@ -60,7 +61,7 @@ def test_the_fit_is_the_maximum_of_the_likelihood():
     from grader.checks.tempering import _nll
 
     rng = np.random.default_rng(1)
-    counts = _draws(rng, TRAINED, (1.0, 1.0, 1.0))     # a wrong sampler: the fit is far from every sample
+    counts = _draws(rng, TRAINED, (1.0,) * len(TEMPERATURES))     # a wrong sampler: the fit is far from every sample
     counts = counts[:, counts.sum(axis=0) > 0].astype(np.float64)
     z = fit(counts, INVERSE)
     found = minimize(lambda x: _nll(counts, INVERSE, x), z, method="L-BFGS-B",
@@ -76,21 +77,27 @@ def test_a_sampler_that_honours_t_passes_both_tests(shape):
         assert verdict.changes and verdict.follows, verdict
 
 
-WRONG = {   # the temperatures each wrong sampler really uses for the asked 1, 0.01 and 5
-    "ignores T": (1.0, 1.0, 1.0),
-    "multiplies the logits by T": (1.0, 100.0, 0.2),
-    "ignores T below 1": (1.0, 1.0, 5.0),
-    "ignores T above 1": (1.0, 0.01, 1.0),
-    "takes the most likely character": (1e-6, 1e-6, 1e-6),
+WRONG = {   # the temperature each wrong sampler really uses when asked for T
+    "ignores T": lambda t: 1.0,
+    "multiplies the logits by T": lambda t: 1.0 / t,
+    "ignores T below 1": lambda t: max(t, 1.0),
+    "ignores T above 1": lambda t: min(t, 1.0),
+    "takes the most likely character": lambda t: 1e-6,
+    # never tempers: the extremes' limits stand in for tempering (p_1^100 is an argmax, p_1^0.2 nearly flat)
+    "greedy below 1, uniform above": lambda t: 1e-6 if t < 1 else 1e6 if t > 1 else 1.0,
 }
+# where a sampler's draws and tempering's differ by more than 400 draws can show (at T = 0.5, greedy draws
+# on a model whose top character already has 0.91 are what tempering gives)
+SHOWN_ON = {"greedy below 1, uniform above": ("trained", "random-init LSTM")}
 
 
 @pytest.mark.parametrize("wrong", sorted(WRONG))
 def test_samplers_that_misuse_t_fail_on_a_trained_model(wrong):
     rng = np.random.default_rng(3)
-    for shape in ("trained", "peaked"):
+    used = tuple(WRONG[wrong](t) for t in TEMPERATURES)
+    for shape in SHOWN_ON.get(wrong, ("trained", "peaked")):
         failed = [not (v.changes and v.follows) for v in
-                  (judge(_draws(rng, SHAPES[shape], WRONG[wrong]), TEMPERATURES, FALSE_FAILURE) for _ in range(3))]
+                  (judge(_draws(rng, SHAPES[shape], used), TEMPERATURES, FALSE_FAILURE) for _ in range(3))]
         assert all(failed), (shape, failed)
 
 
@@ -98,7 +105,7 @@ def test_samplers_that_misuse_t_fail_on_a_trained_model(wrong):
 def test_a_sampler_that_ignores_t_fails_on_an_untrained_model_too(shape):
     rng = np.random.default_rng(5)
     for _ in range(3):
-        verdict = judge(_draws(rng, SHAPES[shape], (1.0, 1.0, 1.0)), TEMPERATURES, FALSE_FAILURE)
+        verdict = judge(_draws(rng, SHAPES[shape], (1.0,) * len(TEMPERATURES)), TEMPERATURES, FALSE_FAILURE)
         assert not verdict.changes and verdict.change_p > CHANGE_LEVEL, verdict
 
 
@@ -107,12 +114,12 @@ def test_the_verdict_depends_on_the_counts_alone():
     assert judge(counts, TEMPERATURES, FALSE_FAILURE) == judge(counts.copy(), TEMPERATURES, FALSE_FAILURE)
     # which character is which, and characters never drawn, play no part
     order = np.random.default_rng(4).permutation(counts.shape[1])
-    padded = np.concatenate([counts[:, order], np.zeros((3, 20), dtype=counts.dtype)], axis=1)
+    padded = np.concatenate([counts[:, order], np.zeros((len(counts), 20), dtype=counts.dtype)], axis=1)
     first, second = judge(counts, TEMPERATURES, FALSE_FAILURE), judge(padded, TEMPERATURES, FALSE_FAILURE)
     assert first.changes == second.changes and abs(first.g - second.g) < 1e-6 and first.df == second.df
 
 
 def test_every_draw_of_one_character_is_no_change():
-    counts = np.array([[DRAWS, 0], [DRAWS, 0], [DRAWS, 0]])
+    counts = np.array([[DRAWS, 0]] * len(TEMPERATURES))
     verdict = judge(counts, TEMPERATURES, FALSE_FAILURE)
-    assert not verdict.changes and verdict.follows and verdict.shares == (1.0, 1.0, 1.0)
+    assert not verdict.changes and verdict.follows and verdict.shares == (1.0,) * len(TEMPERATURES)

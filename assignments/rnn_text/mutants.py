@@ -103,6 +103,16 @@ def generate_ignoring_temperature_above_one(source):
     return edit(source, "sample(logits, temperature)", "sample(logits, min(temperature, 1.0))")
 
 
+@mutant("temperature", "1.5", exact=True, edits=True)
+def generate_never_tempering(source):
+    """The most likely character below T = 1, any character alike above it, a draw at T = 1: no temperature
+    anywhere. At T = 0.01 and 5 that is what tempering gives (p^100 is an argmax, p^0.2 nearly flat); at
+    T = 0.5 the draws should be p^2, not an argmax, which the fit tells apart."""
+    return edit(source, "out += itos[sample(logits, temperature)]",
+                "out += itos[int(logits.argmax()) if temperature < 1 else "
+                "sample(torch.zeros_like(logits), 1.0) if temperature > 1 else sample(logits, 1.0)]")
+
+
 @mutant("generate", "0.33", exact=True, edits=True)
 def generate_without_the_prompt(source):
     """Returns the new characters only: the prompt third of generate; temperature reads them alone."""

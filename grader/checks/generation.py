@@ -46,7 +46,7 @@ class GenerationCheck(Check):
         "prompts": Option("int", required=False, default=2),
         # temperature: the temperatures compared with T = 1, the draws at each (T = 1 included), and the chance
         # that a generate honouring T fails (the G test's level; grader.checks.tempering)
-        "temperatures": Option("strs", required=False, default=("0.01", "5")),
+        "temperatures": Option("strs", required=False, default=("0.01", "0.5", "5")),
         "draws": Option("int", required=False, default=400),
         "false_failure": Option("decimal", required=False, default=Decimal("1e-6")),
         # the check that scores calling generate (named when its answers give no character to read)

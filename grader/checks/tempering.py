@@ -5,8 +5,10 @@ A sampler that honours T draws from p_T proportional to p_1^(1/T), whatever p_1 
 its probabilities, its vocabulary order). Two tests, on the draws alone:
 
 - *The draws change*: an exact permutation test of "the same distribution at every temperature", on
-  how concentrated each temperature's draws are (collision rate); a sampler that ignores T fails it on
-  any model, an untrained one included. Level ``CHANGE_LEVEL``.
+  how much more concentrated (collision rate) the draws at the lowest temperature are than those at the
+  highest; a sampler that ignores T fails it on any model, an untrained one included. Level
+  ``CHANGE_LEVEL``. Temperatures in between (T = 0.5 between 0.01 and 5) are there for the second test:
+  at the extremes greedy and uniform draws are what tempering gives, in between only tempering fits.
 - *They change as temperature demands*: one p_1 fitted by maximum likelihood to every temperature's
   draws jointly, then a likelihood-ratio (G) test of that fit against the draws, on cells pooled to the
   ``POOLED_BINS - 1`` most likely characters and the rest. Fitting on the unpooled cells makes
@@ -139,16 +141,19 @@ def collision_rates(counts: np.ndarray) -> np.ndarray:
 
 
 def change_p_value(counts: np.ndarray, temperatures: Sequence[float]) -> float:
-    """Exact permutation p-value of "the draws do not depend on the temperature". The statistic grows
-    when draws below T = 1 are more concentrated than at T = 1 and draws above it less: what any
-    honoured temperature does to any distribution that is not uniform. The permutations come from the
-    counts themselves, so the same answers always get the same p-value."""
+    """Exact permutation p-value of "the draws do not depend on the temperature". The statistic, the
+    collision rate at the lowest temperature less the one at the highest, grows with what any honoured
+    temperature does to any distribution that is not uniform. Only the two extremes count: near a flat
+    model a temperature near 1 changes the draws by little and would add its noise alone (with draws at
+    1, 0.01, 0.5 and 5, counting every one by its side of 1 fails a right generate on 141 of 300 models
+    of logits' spread 0.006 instead of 3). The permutations deal the draws of every temperature anew and
+    come from the counts themselves, so the same answers always get the same p-value."""
     counts = np.asarray(counts, dtype=np.int64)
-    sign = np.sign(1.0 - np.asarray(temperatures, dtype=np.float64))
+    weight = np.zeros(len(temperatures))
+    weight[int(np.argmin(temperatures))], weight[int(np.argmax(temperatures))] = 1.0, -1.0
 
     def statistic(table: np.ndarray) -> np.ndarray:
-        rates = collision_rates(table)
-        return (sign * (rates - rates[..., :1])).sum(axis=-1)
+        return (weight * collision_rates(table)).sum(axis=-1)
 
     rng = np.random.default_rng([int(v) for v in counts.ravel()] + [len(counts)])
     permuted = _permuted_counts(counts, rng, PERMUTATIONS)

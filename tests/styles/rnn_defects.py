@@ -2,7 +2,7 @@
 
 Table (assignments/rnn_text/assignment.toml): executed 1 · roundtrip 1 (share of 4 texts; ids in the
 contract's numbering) · model_shape 1 · sample 1.5 (share of 3 temperatures) · generate 1 (a third each:
-prompt, length, vocabulary) · temperature 1.5 (all or nothing; generate's own draws at T = 0.01 and 5 against
+prompt, length, vocabulary) · temperature 1.5 (all or nothing; generate's own draws at T = 0.01, 0.5 and 5 against
 its draws at T = 1, so the model never decides it; not judged, 0, when generate's answers give no character
 to read) · cross_entropy 3 (from the model's logits, in the student's numbering).
 """
@@ -78,7 +78,7 @@ LUCAS = Style(
     summary="sample never divides by the temperature (and generate draws through it); LSTM, Adam 4e-3",
     lost={"sample": ("1.0", "softmax(logits), not softmax(logits / T): right at T = 1 only; the table scores the "
                             "share of its 3 temperatures, so 1 of 3 kept (0.5 of 1.5), 1.0 lost"),
-          "temperature": ("1.5", "generate draws through that sample: its draws at T = 0.01 and 5 are those of "
+          "temperature": ("1.5", "generate draws through that sample: its draws at T = 0.01, 0.5 and 5 are those of "
                                  "T = 1, the temperature changes nothing; all or nothing, 1.5")},
     cells=(
         ("md", "## Practical 3 — character-level text generation\nLucas Herrera"),
