@@ -151,7 +151,9 @@ def test_a_fresh_venv_gets_a_lean_student_install_and_both_editions_check_from_t
     wheel = _student_wheel(repo, tmp_path, hidden=False)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+    # --no-compile: pip byte-compiles every module of torch and Keras (20 s here); the runs below compile the few
+    # they import, and what gets installed is the same
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-compile"]
     # what the README tells students: the CPU torch first (here the local CPU wheel), then the wheel
     for step in (["torch==2.13.0"], [str(wheel)]):
         done = subprocess.run(pip + step, capture_output=True, text=True, timeout=1200)
