@@ -30,17 +30,17 @@ TINY_BUDGET = 'steps = 30, hidden_size = 64, seq_len = 50, batch_size = 16, devi
 #   ~45 s here): model.fit never called: cross_entropy 0 (logits of an untrained model give about ln 65 = 4.17
 #   nats/char, the zero point); generate leaves the prompt out: it keeps 2 of its 3 thirds (0.67). Nothing else
 #   pays, the temperature of a generate on an untrained GRU included: 10 - 3 - 0.33 = 6.67.
-# - reads_held_out: the solution plus a search of every place the grader points the kernel to: 10, like the solution.
 INTENDED_LOST = {
     "keras_sample_ignores_temperature": {"sample": Decimal("1.00"), "temperature": Decimal("1.5")},
     "keras_untrained_no_prompt": {"generate": Decimal("0.33"), "cross_entropy": Decimal("3")},
-    "keras_reads_held_out": {},
 }
 # - probabilities: Dense(V, activation="softmax") and a generate that samples from softmax(log p / T), the
 #   temperature exactly: only cross_entropy pays (scored from the outputs as logits: near a uniform guess).
-# keras_bidirectional: a Bidirectional(GRU) reads ahead. Each scored position's future is random, so its backward
-# half reads noise: it keeps the cross-entropy that figure earns (measured, not fixed in advance), less than the
-# solution's, and loses nothing else.
+# keras_bidirectional_reads_held_out, two ways to see what the model must predict, in one notebook (their checks
+# share nothing): a Bidirectional(GRU) reads ahead. Each scored position's future is random, so its backward half
+# reads noise: it keeps the cross-entropy that figure earns (measured, not fixed in advance), less than the
+# solution's. And a search of every place the grader points the kernel to, which finds no held-out text: the
+# round trip keeps its point. Nothing but cross_entropy pays.
 
 # A cell a cheater would add: look for held-out text wherever the grader points the kernel (its data_dir, its
 # working folder, the folders its probe cell names: probe inputs, out folder) and, when found, say so through `decode`, so that
@@ -86,7 +86,9 @@ def _needle(shared_data: Path) -> str:
 def _notebooks(repo: Path, needle: str) -> dict[str, nbformat.NotebookNode]:
     folder = repo / "assignments" / "rnn_text"
     solution = nbformat.read(folder / "solution_keras.ipynb", as_version=4)
-    reads_held_out = nbformat.from_dict(solution)
+    # Chollet's text-classification habit, in a language model: it sees the characters it must predict
+    reads_held_out = variant(solution, "x = layers.GRU(hidden_size, return_sequences=True)(x)",
+                             "x = layers.Bidirectional(layers.GRU(hidden_size, return_sequences=True))(x)")
     # planted as hex: the kernel's own copy of this notebook must not be what the search finds
     reads_held_out.cells.insert(-1, nbformat.v4.new_code_cell(
         f"NEEDLE = bytes.fromhex({needle.encode('utf-8').hex()!r}).decode('utf-8')\n" + SEARCH))
@@ -98,11 +100,7 @@ def _notebooks(repo: Path, needle: str) -> dict[str, nbformat.NotebookNode]:
         "keras_untrained_no_prompt": as_handed_in_executed(variant(
             variant(solution, "model.fit(x_train, y_train,", "# model.fit(x_train, y_train,"),
             "    out = prompt\n", '    out = ""\n')),
-        "keras_reads_held_out": as_handed_in_executed(reads_held_out),
-        # Chollet's text-classification habit, in a language model: it sees the characters it must predict
-        "keras_bidirectional": as_handed_in_executed(variant(
-            solution, "x = layers.GRU(hidden_size, return_sequences=True)(x)",
-            "x = layers.Bidirectional(layers.GRU(hidden_size, return_sequences=True))(x)")),
+        "keras_bidirectional_reads_held_out": as_handed_in_executed(reads_held_out),
         "keras_probabilities": as_handed_in_executed(variant(variant(variant(
             solution, "outputs = layers.Dense(vocab_size)(x)", 'outputs = layers.Dense(vocab_size, activation="softmax")(x)'),
             "SparseCategoricalCrossentropy(from_logits=True)", "SparseCategoricalCrossentropy()"),
@@ -198,14 +196,14 @@ def test_the_search_for_held_out_text_finds_it_where_it_lies(tmp_path, shared_da
 
 
 def test_nothing_the_grader_hands_a_keras_kernel_holds_evaluation_text(graded):
-    score = graded["keras_reads_held_out"]
+    score = graded["keras_bidirectional_reads_held_out"]
     roundtrip = next(c for c in score.checks if c.check_id == "roundtrip")
     assert roundtrip.points == roundtrip.max_points and "LEAKED" not in render(roundtrip.reason, "en"), _why(score)
 
 
 
 def test_a_bidirectional_model_is_measured_without_the_future_it_reads(graded):
-    score, solution = graded["keras_bidirectional"], graded["keras_solution"]
+    score, solution = graded["keras_bidirectional_reads_held_out"], graded["keras_solution"]
     entropy = next(c for c in score.checks if c.check_id == "cross_entropy")
     honest = next(c for c in solution.checks if c.check_id == "cross_entropy")
     assert entropy.reason.code == "metric_cross_entropy_causal" and entropy.details["causal_positions"], _why(score)
