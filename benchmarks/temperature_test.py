@@ -27,18 +27,15 @@ from grader.assignment import load_assignment  # noqa: E402
 from grader.checks.temperature import READ_LENGTH  # noqa: E402
 from grader.checks.tempering import fit, judge, pooled_g, tempered  # noqa: E402
 from test_tempering import SHAPES, TRAINED  # noqa: E402
+from test_tempering import WRONG as TEST_WRONG  # noqa: E402
 
 SPEC = load_assignment(REPO / "assignments" / "rnn_text").check("temperature").options
 TEMPERATURES = (1.0, *(float(t) for t in SPEC["temperatures"]))
 DRAWS = SPEC["draws"]
 LEVEL = float(SPEC["false_failure"])
 SIMULATED = {**SHAPES, "uniform": np.zeros(65)}
-WRONG = {"ignores T": (1.0,) * len(TEMPERATURES),
-         "multiplies the logits by T": tuple(1.0 / t for t in TEMPERATURES),
-         "ignores T below 1": tuple(max(t, 1.0) for t in TEMPERATURES),
-         "ignores T above 1": tuple(min(t, 1.0) for t in TEMPERATURES),
-         "takes the most likely character": (1e-6,) * len(TEMPERATURES),
-         "greedy below 1, uniform above": tuple(1e-6 if t < 1 else 1e6 if t > 1 else 1.0 for t in TEMPERATURES)}
+# the temperature each wrong sampler of the tests really uses, at the assignment's temperatures
+WRONG = {name: tuple(used(t) for t in TEMPERATURES) for name, used in TEST_WRONG.items()}
 
 
 def draws(rng: np.random.Generator, logits: np.ndarray, used: tuple[float, ...]) -> np.ndarray:
