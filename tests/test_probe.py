@@ -203,6 +203,36 @@ def test_protocol_2_items_take_json_image_and_earlier_item_arguments(tmp_path):
     assert statuses["orphan"]["status"] == "error" and "has no output" in statuses["orphan"]["error"]
 
 
+class _Elsewhere(torch.Tensor):
+    """A tensor that says it lives on another device (the meta device): this machine has no second one to use."""
+
+    @property
+    def device(self):
+        return torch.device("meta")
+
+
+def test_earlier_tensors_reach_the_next_call_on_the_device_each_came_from(tmp_path):
+    probe_dir, out_dir = _probe_folder(tmp_path, [
+        {"item": "one", "kind": "function", "name": "encode_one", "args": [{"json": "ab"}]},
+        {"item": "each", "kind": "function", "name": "encode_each", "args": [{"json": "ab"}]},
+        {"item": "one_seen", "kind": "function", "name": "devices", "args": [{"item": "one"}]},
+        {"item": "each_seen", "kind": "function", "name": "devices", "args": [{"item": "each"}]},
+    ], {})
+    ids = lambda s: torch.tensor([ord(c) for c in s])   # noqa: E731
+    namespace = {
+        "encode_one": lambda s: ids(s).as_subclass(_Elsewhere),
+        # a GPU notebook's list: one tensor on the GPU, one left on the CPU
+        "encode_each": lambda s: (ids(s).as_subclass(_Elsewhere), ids(s[::-1])),
+        "devices": lambda handed: ([t.device.type for t in handed] if isinstance(handed, (list, tuple))
+                                   else [handed.device.type]),
+    }
+    statuses = runpy.run_path(str(probe_dir / PROBE_FILE))["main"](namespace, "n", str(probe_dir), str(out_dir))
+
+    assert statuses["one_seen"]["value"] == ["meta"]
+    assert statuses["each_seen"]["value"] == ["meta", "cpu"]
+    assert np.array_equal(np.load(out_dir / "each.npy"), [[97, 98], [98, 97]])
+
+
 def test_a_value_too_large_for_the_status_file_is_an_error_not_a_broken_status(tmp_path):
     probe_dir, out_dir = _probe_folder(tmp_path, [
         {"item": "big", "kind": "value", "name": "big"}, {"item": "small", "kind": "value", "name": "small"}], {})

@@ -102,19 +102,27 @@ def _handed_on(value):
     if array is None:
         return json.loads(json.dumps(_jsonable(value)))
     array = np.array(array, subok=False)   # a copy, of numpy's own class
-    if _is_tensor(value):   # on the device it came from (a GPU notebook's decode may index a tensor there)
-        try:
-            return torch.from_numpy(array).to(value.device)
-        except Exception:
-            return torch.from_numpy(array)
+    if _is_tensor(value):
+        return _on_device_of(value, torch.from_numpy(array))
     if isinstance(value, (np.ndarray, np.generic)):
         return array
     if isinstance(value, (list, tuple)):
         if any(_is_tensor(v) for v in value):      # a stack of tensors: tensors again, one per element
-            parts = [torch.from_numpy(np.array(part)) for part in array]
+            parts = [_on_device_of(v, torch.from_numpy(np.array(part))) for v, part in zip(value, array)]
         elif any(isinstance(v, np.ndarray) for v in value):
             parts = [np.array(part) for part in array]
         else:
             parts = array.tolist()
         return tuple(parts) if isinstance(value, tuple) else list(parts)
     return array.item() if array.ndim == 0 else array
+
+
+def _on_device_of(original, tensor):
+    """``tensor`` on the device ``original`` came from, when that was a tensor: a GPU notebook's decode may index a
+    tensor there."""
+    if not _is_tensor(original):
+        return tensor
+    try:
+        return tensor.to(original.device)
+    except Exception:
+        return tensor
