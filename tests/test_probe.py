@@ -1,6 +1,11 @@
 """The in-kernel probe: calls the student's objects on the grader's inputs, saves .npy + status.json."""
+import _thread
 import json
+import os
 import runpy
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -231,6 +236,82 @@ def test_earlier_tensors_reach_the_next_call_on_the_device_each_came_from(tmp_pa
     assert statuses["one_seen"]["value"] == ["meta"]
     assert statuses["each_seen"]["value"] == ["meta", "cpu"]
     assert np.array_equal(np.load(out_dir / "each.npy"), [[97, 98], [98, 97]])
+
+
+_LOSS = "torch.nn.functional.cross_entropy"
+_FORBID = [_LOSS, "torch.nn.CrossEntropyLoss", "torch._C._nn.cross_entropy_loss"]
+_EARLY_SETPROFILE = sys.setprofile   # a reference taken before the probe runs, as a notebook's first cell could
+
+
+def _in_a_thread(x, t):
+    out = []
+    worker = threading.Thread(target=lambda: out.append(torch.nn.functional.cross_entropy(x, t)))
+    worker.start()
+    worker.join()
+    return out[0]
+
+
+def _behind_threadings_back(x, t):
+    out, done = [], threading.Event()
+    _thread.start_new_thread(lambda: (out.append(torch.nn.functional.cross_entropy(x, t)), done.set()), ())
+    done.wait(10)
+    return out[0]
+
+
+def _watch_off_for_a_moment(x, t):
+    previous = sys.getprofile()
+    _EARLY_SETPROFILE(None)
+    try:
+        return torch.nn.functional.cross_entropy(x, t)
+    finally:
+        _EARLY_SETPROFILE(previous)
+
+
+def _in_a_process_of_its_own(x, t):
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    return torch.nn.functional.cross_entropy(x, t)   # as if the child's answer had come back
+
+
+@pytest.mark.parametrize("cross_entropy, noted", [
+    (lambda x, t: torch._C._nn.cross_entropy_loss(x, t), "torch._C._nn.cross_entropy_loss"),
+    (_in_a_thread, _LOSS),
+    (lambda x, t: ThreadPoolExecutor(1).submit(torch.nn.functional.cross_entropy, x, t).result(), _LOSS),
+    (_behind_threadings_back, "(a thread started without threading)"),
+    (_watch_off_for_a_moment, "(sys.setprofile)"),
+    (_in_a_process_of_its_own, "(a process of its own)"),
+], ids=["the C function underneath", "a thread", "a thread pool", "a thread behind threading's back",
+        "the watch turned off by an early reference", "a process of its own"])
+def test_a_forbidden_loss_is_seen_however_the_function_reaches_it(tmp_path, cross_entropy, noted):
+    statuses = _cross_entropy_probed(tmp_path, cross_entropy)
+    assert statuses["ce"]["status"] == "error" and noted in statuses["ce"]["forbidden"], statuses["ce"]
+    assert sys.getprofile() is None and threading.getprofile() is None   # the watch left nothing behind
+
+
+def test_a_cross_entropy_of_its_own_is_not_flagged_and_a_fake_setprofile_makes_the_watch_void(tmp_path, monkeypatch):
+    def own(x, t):   # what the statement asks for: log-sum-exp by hand, threads and builtins of torch's own
+        shifted = x - x.max(dim=1, keepdim=True).values
+        return (shifted.exp().sum(dim=1).log() - shifted.gather(1, t[:, None])[:, 0]).mean()
+
+    statuses = _cross_entropy_probed(tmp_path / "own", own)
+    assert statuses["ce"]["status"] == "ok" and "forbidden" not in statuses["ce"]
+    # a notebook that put its own sys.setprofile in place (one that never turns a hook on) tells the probe nothing
+    monkeypatch.setattr(sys, "setprofile", lambda hook: None)
+    monkeypatch.setattr(sys, "getprofile", lambda: None)
+    statuses = _cross_entropy_probed(tmp_path / "fake", lambda x, t: torch.nn.functional.cross_entropy(x, t))
+    assert statuses["ce"]["forbidden"] == ["(sys.setprofile)"]
+
+
+def _cross_entropy_probed(tmp_path, cross_entropy):
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    probe_dir, out_dir = _probe_folder(tmp_path, [
+        {"item": "ce", "kind": "function", "name": "cross_entropy", "args": [{"npy": "x.npy"}, {"npy": "t.npy"}],
+         "forbid": _FORBID}],
+        {"x": np.array([[1.0, 2.0, 0.5], [0.1, 0.2, 3.0]], dtype=np.float32), "t": np.array([1, 2])})
+    return runpy.run_path(str(probe_dir / PROBE_FILE))["main"]({"cross_entropy": cross_entropy, "torch": torch}, "n",
+                                                               str(probe_dir), str(out_dir))
 
 
 def test_a_value_too_large_for_the_status_file_is_an_error_not_a_broken_status(tmp_path):

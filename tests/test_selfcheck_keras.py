@@ -144,6 +144,23 @@ def test_selfcheck_of_keras_objects_reads_like_the_pytorch_ones(capsys):
     assert "partly" in keras_rows["softmax"] and "passes" in keras_rows["convolution"]
 
 
+def test_a_keras_cross_entropy_by_the_op_or_the_backend_function_under_it_fails_and_says_why(capsys):
+    """The statement forbids keras.ops.sparse_categorical_crossentropy: the torch backend's function it calls, reached
+    by its own path, earns nothing either (on probabilities it never reaches PyTorch's loss)."""
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    from keras import ops
+    from keras.src.backend.torch import nn as backend_nn
+
+    for loss in (ops.sparse_categorical_crossentropy, backend_nn.sparse_categorical_crossentropy):
+        selfcheck(lang="en", namespace={
+            "keras": keras, "softmax": lambda x: ops.softmax(x, axis=1),
+            "cross_entropy": lambda x, t, loss=loss: ops.mean(loss(ops.cast(t, "int32"), ops.softmax(x, axis=1)))})
+        out = capsys.readouterr().out
+        row = next(line for line in out.splitlines() if "`cross_entropy`" in line.split("  ")[0])
+        assert "0/1.5" in row and "forbids" in out, out
+
+
 @pytest.mark.slow
 def test_selfcheck_in_a_live_keras_kernel_names_the_edition(tmp_path):
     nb = _notebook(BROKEN_KERAS_CELLS[:2] + BROKEN_KERAS_CELLS[3:] + ["import grader\ngrader.selfcheck(lang='en')"],

@@ -9,10 +9,17 @@
 # A function check may name library functions its statement forbids (``forbid``: "torch.nn.functional.
 # cross_entropy", "keras.losses", ...). While the probe calls the student's function, a profile hook notes every
 # Python call into the code of those functions, whatever name the notebook reached them by (an alias, a reference
-# taken at import, a loss object): the code object is the same. A module names every function and class defined
-# under it; a class, its own methods. What the notebook never loaded is not loaded here.
+# taken at import, a loss object): the code object is the same; and every call of a forbidden builtin (the C function
+# underneath, "torch._C._nn.cross_entropy_loss"). A module names every function and class defined under it; a class,
+# its own methods. What the notebook never loaded is not loaded here.
+#
+# The hook sees this thread and the threads the function starts through ``threading``. What would put a call out of
+# its sight is noted as such: the hook turned off (even for a moment, by a reference to sys.setprofile taken before the
+# probe ran, or a sys.setprofile that is not Python's), a thread started behind ``threading``'s back, a process of
+# its own. Work handed to a thread that was running before the call is not seen.
 
 import importlib
+import threading
 import types
 
 _FORBID_MAX_CODES = 5000
@@ -50,6 +57,8 @@ def _loaded_object(dotted):
 
 
 def _codes_of(value, top, depth=0):
+    if isinstance(value, types.BuiltinFunctionType):   # a C function: its calls are matched by the function itself
+        return [value]
     code = getattr(getattr(value, "__func__", value), "__code__", None)
     if isinstance(code, types.CodeType):
         return [code]
@@ -67,30 +76,81 @@ def _codes_of(value, top, depth=0):
     return found
 
 
+_TURNED_OFF = "(sys.setprofile)"
+_OWN_THREAD = "(a thread started without threading)"
+_OWN_PROCESS = "(a process of its own)"
+
+
+def _genuine(module, name):
+    """``module.name`` when it is the interpreter's own builtin, else None (the notebook put something in its place)."""
+    found = getattr(module, name, None) if module is not None else None
+    if isinstance(found, types.BuiltinFunctionType) and found.__self__ is module and found.__name__ == name:
+        return found
+    return None
+
+
+def _escapes():
+    """The builtins by which a call could leave the hook's sight, and what each is noted as."""
+    escapes = {}
+    for module, names, noted in (
+            (sys, ("setprofile",), _TURNED_OFF),
+            (sys.modules.get("_thread"), ("start_new_thread", "start_new"), _OWN_THREAD),
+            (sys.modules.get("posix"), ("fork", "forkpty", "posix_spawn", "posix_spawnp", "system"), _OWN_PROCESS),
+            (sys.modules.get("_posixsubprocess"), ("fork_exec",), _OWN_PROCESS)):
+        for name in names:
+            found = _genuine(module, name)
+            if found is not None:
+                escapes[found] = noted
+    return escapes
+
+
 class _Watch:
-    """Notes the forbidden names whose code runs while it is on (this thread's Python calls)."""
+    """Notes the forbidden names whose code runs while it is on (this thread's Python and builtin calls, and those of
+    the threads started meanwhile), and what would have put a call out of its sight."""
 
     def __init__(self, codes):
-        self.codes, self.seen = codes, []
+        self.codes, self.seen, self.on = codes, [], False
+        self.escapes = _escapes() if codes else {}
+        self.own_start = threading.Thread.start.__code__   # threading's own start: its threads are watched
 
     def __call__(self, frame, event, arg):
+        if not self.on:
+            return
         if event == "call":
-            name = self.codes.get(frame.f_code)
-            if name is not None and name not in self.seen:
-                self.seen.append(name)
+            self._note(self.codes.get(frame.f_code))
+        elif event == "c_call":
+            name = self.codes.get(arg)
+            if name is None:
+                name = self.escapes.get(arg)
+                if name == _OWN_THREAD and frame.f_code is self.own_start:
+                    name = None
+            self._note(name)
+
+    def _note(self, name):
+        if name is not None and name not in self.seen:
+            self.seen.append(name)
 
     def __enter__(self):
         if self.codes:   # nothing forbidden, or nothing of it loaded: no hook, no cost
-            self.previous = sys.getprofile()
-            sys.setprofile(self)
+            self.setprofile, self.getprofile = _genuine(sys, "setprofile"), _genuine(sys, "getprofile")
+            if self.setprofile is None or self.getprofile is None:   # not Python's own: what they say is not believed
+                self._note(_TURNED_OFF)
+                self.codes = {}
+                return self
+            self.previous, self.previous_threads = self.getprofile(), threading.getprofile()
+            self.on = True
+            threading.setprofile(self)
+            self.setprofile(self)
         return self
 
     def __exit__(self, *exc):
         if not self.codes:
             return False
-        if sys.getprofile() is not self:   # the function turned the watch off: what it called went unseen
-            self.seen.append("(sys.setprofile)")
-        sys.setprofile(self.previous)
+        self.on = False   # before the calls below, which the hook would see
+        if self.getprofile() is not self:   # the function turned the watch off: what it called went unseen
+            self._note(_TURNED_OFF)
+        threading.setprofile(self.previous_threads)
+        self.setprofile(self.previous)
         return False
 
 
