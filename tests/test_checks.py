@@ -397,3 +397,26 @@ def test_a_forbidden_call_is_named_in_both_languages_and_nothing_else_the_status
     assert "which the statement forbids" in render(reason, "en") and "que el enunciado prohíbe" in render(reason, "es")
     assert outputs.get("odd", "cross_entropy").reason.code == "checks_call_failed"
     assert outputs.get("claimed", "cross_entropy").reason is None
+
+
+def test_two_threads_asking_a_fresh_registry_first_both_find_every_kind():
+    """A batch's workers may load assignments at once: the one that asks second waits for the first's load
+    instead of reading a registry half filled ("no check kind named ...")."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from grader.checks.base import CheckRegistry
+
+    loads = []
+
+    def load():   # as importing the kinds' modules does: slow, registering as it goes
+        loads.append(threading.get_ident())
+        for name in ("notebook", "function", "metric"):
+            time.sleep(0.05)
+            registry.register(name, Check)
+
+    registry = CheckRegistry(load)
+    with ThreadPoolExecutor(4) as pool:
+        found = list(pool.map(lambda _: registry.get("metric"), range(4)))
+    assert found == [Check] * 4 and len(loads) == 1

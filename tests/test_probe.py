@@ -275,6 +275,19 @@ def _in_a_process_of_its_own(x, t):
     return torch.nn.functional.cross_entropy(x, t)   # as if the child's answer had come back
 
 
+class _Deferred(torch.Tensor):
+    """An answer computed only when the probe reads it: its detach calls the loss."""
+
+    def detach(self):
+        return torch.nn.functional.cross_entropy(self.logits, self.targets)
+
+
+def _deferred(x, t):
+    answer = torch.zeros(()).as_subclass(_Deferred)
+    answer.logits, answer.targets = x, t
+    return answer
+
+
 @pytest.mark.parametrize("cross_entropy, noted", [
     (lambda x, t: torch._C._nn.cross_entropy_loss(x, t), "torch._C._nn.cross_entropy_loss"),
     (_in_a_thread, _LOSS),
@@ -282,11 +295,13 @@ def _in_a_process_of_its_own(x, t):
     (_behind_threadings_back, "(a thread started without threading)"),
     (_watch_off_for_a_moment, "(sys.setprofile)"),
     (_in_a_process_of_its_own, "(a process of its own)"),
+    (_deferred, _LOSS),
 ], ids=["the C function underneath", "a thread", "a thread pool", "a thread behind threading's back",
-        "the watch turned off by an early reference", "a process of its own"])
+        "the watch turned off by an early reference", "a process of its own", "an answer computed when read"])
 def test_a_forbidden_loss_is_seen_however_the_function_reaches_it(tmp_path, cross_entropy, noted):
     statuses = _cross_entropy_probed(tmp_path, cross_entropy)
     assert statuses["ce"]["status"] == "error" and noted in statuses["ce"]["forbidden"], statuses["ce"]
+    assert not (tmp_path / "out" / "ce.npy").exists()   # nothing of the answer is kept
     assert sys.getprofile() is None and threading.getprofile() is None   # the watch left nothing behind
 
 

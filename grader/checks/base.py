@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+import threading
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -163,15 +164,26 @@ class CheckRegistry:
 
     def __init__(self, load: Any = None) -> None:
         self._kinds: dict[str, type[Check]] = {}
-        self._load, self._loaded = load, load is None
+        self._load, self._loaded, self._loading = load, load is None, False
+        # two threads asking first (a batch's workers loading assignments) must both find every kind: the second
+        # waits for the first's load, never reads a registry half filled
+        self._lock = threading.RLock()
 
     def register(self, name: str, kind: type[Check]) -> None:
         self._kinds[name] = kind
 
     def _ensure_loaded(self) -> None:
-        if not self._loaded:
-            self._loaded = True
-            self._load()
+        if self._loaded:
+            return
+        with self._lock:
+            if self._loaded or self._loading:   # loaded meanwhile, or asked again by a module being loaded
+                return
+            self._loading = True
+            try:
+                self._load()
+                self._loaded = True
+            finally:
+                self._loading = False
 
     def get(self, name: str) -> type[Check]:
         self._ensure_loaded()

@@ -75,19 +75,23 @@ class _Run:
         self.adapted = []
         watch = _Watch(_forbidden_codes(item.get("forbid") or ()))
         try:
+            # the answer is read into data inside the watch too: an object that computes it when read (a tensor
+            # whose detach calls the loss) is watched like the function
             with watch:
                 output = self._call(item, self.ns[name])
-            if watch.seen:   # a forbidden function did the work: the answer is not the student's
+                if self.keras_edition and item.get("keras_output_layout"):
+                    output = _contract_layout(output, item["keras_output_layout"])
+                if "inputs" in item:      # v1 items: numbers only, as before
+                    status = self._save_array(item, _to_numpy(output))
+                else:
+                    status = self._save(item, output)
+            if watch.seen:   # a forbidden function did the work: the answer is not the student's, nor kept
                 status = _status("error", error=f"called {', '.join(watch.seen)}")
                 status["forbidden"] = watch.seen[:5]
+                if os.path.lexists(self._out_path(item)):
+                    os.remove(self._out_path(item))
                 return status
-            if self.keras_edition and item.get("keras_output_layout"):
-                output = _contract_layout(output, item["keras_output_layout"])
             self.raw[item["item"]] = output
-            if "inputs" in item:      # v1 items: numbers only, as before
-                status = self._save_array(item, _to_numpy(output))
-            else:
-                status = self._save(item, output)
         except (Exception, SystemExit) as err:  # KeyboardInterrupt stays: it is how a timeout stops us
             status = _status("error", error=_describe(err))
         if self.adapted:
@@ -174,8 +178,11 @@ class _Run:
         status["value"] = value
         return status
 
+    def _out_path(self, item):
+        return os.path.join(self.out_dir, item["item"] + ".npy")
+
     def _save_array(self, item, array):
-        np.save(os.path.join(self.out_dir, item["item"] + ".npy"), array, allow_pickle=False)
+        np.save(self._out_path(item), array, allow_pickle=False)
         return _status("ok", shape=[int(n) for n in array.shape], dtype=str(array.dtype))
 
 
