@@ -239,7 +239,7 @@ def test_earlier_tensors_reach_the_next_call_on_the_device_each_came_from(tmp_pa
 
 
 _LOSS = "torch.nn.functional.cross_entropy"
-_FORBID = [_LOSS, "torch.nn.CrossEntropyLoss", "torch._C._nn.cross_entropy_loss"]
+_FORBID = [_LOSS, "torch.nn.CrossEntropyLoss", "torch._C._nn.cross_entropy_loss", "torch.ops.aten.cross_entropy_loss"]
 _EARLY_SETPROFILE = sys.setprofile   # a reference taken before the probe runs, as a notebook's first cell could
 
 
@@ -290,13 +290,15 @@ def _deferred(x, t):
 
 @pytest.mark.parametrize("cross_entropy, noted", [
     (lambda x, t: torch._C._nn.cross_entropy_loss(x, t), "torch._C._nn.cross_entropy_loss"),
+    (lambda x, t: torch.ops.aten.cross_entropy_loss(x, t), "torch.ops.aten.cross_entropy_loss"),
+    (lambda x, t: torch.ops.aten.cross_entropy_loss.default(x, t), "torch.ops.aten.cross_entropy_loss"),
     (_in_a_thread, _LOSS),
     (lambda x, t: ThreadPoolExecutor(1).submit(torch.nn.functional.cross_entropy, x, t).result(), _LOSS),
     (_behind_threadings_back, "(a thread started without threading)"),
     (_watch_off_for_a_moment, "(sys.setprofile)"),
     (_in_a_process_of_its_own, "(a process of its own)"),
     (_deferred, _LOSS),
-], ids=["the C function underneath", "a thread", "a thread pool", "a thread behind threading's back",
+], ids=["the C function underneath", "the aten operator", "the aten operator's overload", "a thread", "a thread pool", "a thread behind threading's back",
         "the watch turned off by an early reference", "a process of its own", "an answer computed when read"])
 def test_a_forbidden_loss_is_seen_however_the_function_reaches_it(tmp_path, cross_entropy, noted):
     statuses = _cross_entropy_probed(tmp_path, cross_entropy)

@@ -59,6 +59,8 @@ def _loaded_object(dotted):
 def _codes_of(value, top, depth=0):
     if isinstance(value, types.BuiltinFunctionType):   # a C function: its calls are matched by the function itself
         return [value]
+    if depth == 0 and isinstance(getattr(value, "_op", None), types.BuiltinFunctionType):
+        return _operator_builtins(value)
     code = getattr(getattr(value, "__func__", value), "__code__", None)
     if isinstance(code, types.CodeType):
         return [code]
@@ -73,6 +75,21 @@ def _codes_of(value, top, depth=0):
                 found.extend(_codes_of(member, top, depth + 1))
     elif isinstance(value, property) and value.fget is not None:
         found.extend(_codes_of(value.fget, top, depth + 1))
+    return found
+
+
+def _operator_builtins(packet):
+    """A torch.ops operator ("torch.ops.aten.cross_entropy_loss"): the builtin its packet calls, and each of its
+    overloads' (``.default``), which are other builtins."""
+    found = [packet._op]
+    try:
+        names = list(packet.overloads())[:50]
+    except Exception:
+        names = []
+    for name in names:
+        op = getattr(getattr(packet, name, None), "_op", None)
+        if isinstance(op, types.BuiltinFunctionType):
+            found.append(op)
     return found
 
 
