@@ -258,6 +258,16 @@ def _behind_threadings_back(x, t):
     return out[0]
 
 
+def _threads_unwatched(x, t):
+    threading.setprofile(None)
+    return _in_a_thread(x, t)
+
+
+def _threads_hook_reset(x, t):
+    threading._profile_hook = None
+    return _in_a_thread(x, t)
+
+
 def _watch_off_for_a_moment(x, t):
     previous = sys.getprofile()
     _EARLY_SETPROFILE(None)
@@ -296,10 +306,13 @@ def _deferred(x, t):
     (lambda x, t: ThreadPoolExecutor(1).submit(torch.nn.functional.cross_entropy, x, t).result(), _LOSS),
     (_behind_threadings_back, "(a thread started without threading)"),
     (_watch_off_for_a_moment, "(sys.setprofile)"),
+    (_threads_unwatched, "(sys.setprofile)"),
+    (_threads_hook_reset, "(a thread started without threading)"),
     (_in_a_process_of_its_own, "(a process of its own)"),
     (_deferred, _LOSS),
 ], ids=["the C function underneath", "the aten operator", "the aten operator's overload", "a thread", "a thread pool", "a thread behind threading's back",
-        "the watch turned off by an early reference", "a process of its own", "an answer computed when read"])
+        "the watch turned off by an early reference", "threading's hook turned off", "threading's hook reset",
+        "a process of its own", "an answer computed when read"])
 def test_a_forbidden_loss_is_seen_however_the_function_reaches_it(tmp_path, cross_entropy, noted):
     statuses = _cross_entropy_probed(tmp_path, cross_entropy)
     assert statuses["ce"]["status"] == "error" and noted in statuses["ce"]["forbidden"], statuses["ce"]

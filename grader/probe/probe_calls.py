@@ -129,17 +129,19 @@ class _Watch:
         self.codes, self.seen, self.on = codes, [], False
         self.escapes = _escapes() if codes else {}
         self.own_start = threading.Thread.start.__code__   # threading's own start: its threads are watched
+        self.threads_hook = getattr(threading.setprofile, "__code__", None)   # turning that off is turning it off
 
     def __call__(self, frame, event, arg):
         if not self.on:
             return
         if event == "call":
-            self._note(self.codes.get(frame.f_code))
+            self._note(_TURNED_OFF if frame.f_code is self.threads_hook else self.codes.get(frame.f_code))
         elif event == "c_call":
             name = self.codes.get(arg)
             if name is None:
                 name = self.escapes.get(arg)
-                if name == _OWN_THREAD and frame.f_code is self.own_start:
+                # threading's own start, with this hook for its threads: the thread is watched
+                if name == _OWN_THREAD and frame.f_code is self.own_start and threading.getprofile() is self:
                     name = None
             self._note(name)
 
