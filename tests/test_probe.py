@@ -310,9 +310,10 @@ def _deferred(x, t):
     (_threads_hook_reset, "(a thread started without threading)"),
     (_in_a_process_of_its_own, "(a process of its own)"),
     (_deferred, _LOSS),
-], ids=["the C function underneath", "the aten operator", "the aten operator's overload", "a thread", "a thread pool", "a thread behind threading's back",
-        "the watch turned off by an early reference", "threading's hook turned off", "threading's hook reset",
-        "a process of its own", "an answer computed when read"])
+], ids=["the C function underneath", "the aten operator", "the aten operator's overload", "a thread",
+        "a thread pool", "a thread behind threading's back", "the watch turned off by an early reference",
+        "threading's hook turned off", "threading's hook reset", "a process of its own",
+        "an answer computed when read"])
 def test_a_forbidden_loss_is_seen_however_the_function_reaches_it(tmp_path, cross_entropy, noted):
     statuses = _cross_entropy_probed(tmp_path, cross_entropy)
     assert statuses["ce"]["status"] == "error" and noted in statuses["ce"]["forbidden"], statuses["ce"]
@@ -321,7 +322,7 @@ def test_a_forbidden_loss_is_seen_however_the_function_reaches_it(tmp_path, cros
 
 
 def test_a_cross_entropy_of_its_own_is_not_flagged_and_a_fake_setprofile_makes_the_watch_void(tmp_path, monkeypatch):
-    def own(x, t):   # what the statement asks for: log-sum-exp by hand, threads and builtins of torch's own
+    def own(x, t):   # what the statement asks for: the log-sum-exp by hand, from torch's own builtins
         shifted = x - x.max(dim=1, keepdim=True).values
         return (shifted.exp().sum(dim=1).log() - shifted.gather(1, t[:, None])[:, 0]).mean()
 
