@@ -16,7 +16,8 @@
 # The hook sees this thread and the threads the function starts through ``threading``. What would put a call out of
 # its sight is noted as such: the hook turned off (even for a moment, by a reference to sys.setprofile taken before the
 # probe ran, or a sys.setprofile that is not Python's), a thread started behind ``threading``'s back, a process of
-# its own. Work handed to a thread that was running before the call is not seen.
+# its own. Work handed to a thread or a process that was running before the call (a pool of an earlier cell) is not
+# seen.
 
 import importlib
 import threading
@@ -111,7 +112,7 @@ def _escapes():
     escapes = {}
     for module, names, noted in (
             (sys, ("setprofile",), _TURNED_OFF),
-            (sys.modules.get("_thread"), ("start_new_thread", "start_new"), _OWN_THREAD),
+            (sys.modules.get("_thread"), ("start_new_thread", "start_new", "start_joinable_thread"), _OWN_THREAD),
             (sys.modules.get("posix"), ("fork", "forkpty", "posix_spawn", "posix_spawnp", "system"), _OWN_PROCESS),
             (sys.modules.get("_posixsubprocess"), ("fork_exec",), _OWN_PROCESS)):
         for name in names:
