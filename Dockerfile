@@ -44,10 +44,12 @@ RUN set -eu; \
         grep -q '^[^:]*:[^:]*:1000:' /etc/group || echo 'grader:x:1000:' >> /etc/group; \
         echo 'grader:x:1000:1000:grader:/home/grader:/bin/sh' >> /etc/passwd; \
     fi; \
-    mkdir -p /home/grader /work/scratch /work/out /data /probe /grader/spec /grader/results; \
-    chmod 1777 /home/grader /work/out /grader/results
-# /work/out and /grader/results are where the runner mounts each container's own anonymous volumes: a new
-# volume takes its mount point's mode, so 1777 lets the run's uid (any uid) write there.
+    mkdir -p /home/grader /work/scratch /data /probe /grader/spec /grader/run/out /grader/run/results \
+        /grader/results; \
+    chmod 1777 /home/grader /grader/run/out /grader/run/results /grader/results
+# /grader/run/out and /grader/run/results (a run's) and /grader/results (a judge's) are where the runner mounts each
+# container's own anonymous volumes: a new volume takes its mount point's mode, so 1777 lets the run's uid (any
+# uid) write there. A run's two sit side by side so that both come back in one archive of /grader/run.
 ENV PATH=/opt/venv/bin:$PATH \
     HOME=/home/grader \
     MPLBACKEND=Agg \

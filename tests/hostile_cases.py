@@ -11,12 +11,16 @@ import textwrap
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
+from grader.execution.docker_mounts import OUT as DOCKER_OUT
+
 PRACTICAL = "toy"
 CORRECT = "def square(x):\n    return x ** 2"
 WRONG = "def square(x):\n    return x + 1"
 
-# out/ as a notebook finds it: beside its working folder, under both runners (no variable says where it is)
-OUT_DIR = 'os.path.join(os.path.dirname(os.getcwd()), "out")'
+# out/ as a notebook finds it (no variable says where it is): the docker runner's volume, else the local runner's
+# folder beside its working folder. An attack that missed it would pass its test for nothing.
+OUT_DIR = (f'(lambda inside: inside if os.path.isdir(inside) else os.path.join(os.path.dirname(os.getcwd()), "out"))'
+           f'({DOCKER_OUT!r})')
 
 
 
@@ -165,7 +169,7 @@ def plant_and_sabotage_probe() -> bytes:
     that the probe can neither remove it nor put its own in place."""
     return notebook(WRONG, '''
         import json, os
-        out = os.path.join(os.path.dirname(os.getcwd()), "out")
+        out = ''' + OUT_DIR + '''
         json.dump({"protocol": 2, "nonce": "f" * 32, "items": {}}, open(os.path.join(out, "status.json"), "w"))
         os.remove = lambda *a, **k: None
         os.replace = lambda *a, **k: None
@@ -191,7 +195,7 @@ def overwrite_probe_outputs() -> bytes:
     return notebook(WRONG, '''
         import json, os, threading, time
         import numpy as np
-        out = os.path.join(os.path.dirname(os.getcwd()), "out")
+        out = ''' + OUT_DIR + '''
         def forge():
             while True:
                 try:
@@ -219,7 +223,7 @@ def write_outside_scratch(marker: str) -> bytes:
                 results[target] = "written"
             except OSError as err:
                 results[target] = type(err).__name__
-        json.dump(results, open(os.path.join(os.path.join(os.path.dirname(os.getcwd()), "out"), "seen.json"), "w"))
+        json.dump(results, open(os.path.join({OUT_DIR}, "seen.json"), "w"))
     ''')
 
 
@@ -228,7 +232,7 @@ def read_host(paths: list[str]) -> bytes:
         import json, os
         seen = {{p: os.path.exists(p) for p in {paths!r}}}
         seen["listing"] = sorted(os.listdir("/work"))
-        json.dump(seen, open(os.path.join(os.path.join(os.path.dirname(os.getcwd()), "out"), "seen.json"), "w"))
+        json.dump(seen, open(os.path.join({OUT_DIR}, "seen.json"), "w"))
     ''')
 
 

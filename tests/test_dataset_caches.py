@@ -20,6 +20,7 @@ from grader.errors import ConfigError
 from grader.execution import RunRequest, get_runner
 from grader.execution.no_network import no_network
 from grader.i18n import render
+from hostile_cases import OUT_DIR
 from reference.mnist_cnn import load_split, student_data
 
 REPO = Path(__file__).resolve().parents[1]
@@ -188,7 +189,7 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 import numpy as np
 import keras
 (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
-out = os.path.join(os.path.dirname(os.getcwd()), "out")
+out = """ + OUT_DIR + """
 for name, array in dict(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test).items():
     np.save(os.path.join(out, name + ".npy"), array)
 roots = {root: sorted(os.listdir(os.path.join(root, "MNIST", "raw"))) for root in ("data", "./data", ".", "./")}

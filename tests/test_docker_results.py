@@ -11,7 +11,8 @@ import pytest
 
 from grader.execution.docker import connect
 from grader.execution.docker_daemon import remove
-from grader.execution.docker_results import copy_files
+from grader.execution.docker_mounts import OUT, RESULTS, RUN_DIR
+from grader.execution.docker_results import copy_files, copy_folders
 
 from test_docker_runner import runtime_image  # noqa: F401  (the session fixture)
 
@@ -58,10 +59,10 @@ def _stopped_container(image: str, script: str):
 def _copied(image: str, script: str, dest, caps):
     """What ``copy_files`` makes of out/ after ``script`` ran in a container: (problems, archives asked for)."""
     dest.mkdir()
-    container = _stopped_container(image, "import os\nos.chdir('/work/out')\n" + script)
+    container = _stopped_container(image, f"import os\nos.chdir({OUT!r})\n" + script)
     try:
         counted = _Counted(container)
-        problems = copy_files(counted, "/work/out", dest, caps)
+        problems = copy_files(counted, OUT, dest, caps)
     finally:
         remove(container)
     return problems, counted.asked
@@ -80,9 +81,9 @@ def test_each_expected_name_is_decided_the_same_whatever_else_the_folder_holds(r
         info = path.lstat()
         assert stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid() and info.st_nlink == 1
     if clutter == "none":   # one archive; by themselves only the link, the folder and one of the linked pair
-        assert asked[0] == "/work/out" and len(asked) == 4, asked
+        assert asked[0] == OUT and len(asked) == 4, asked
     else:                   # every name by itself, the other files never read
-        assert asked == ["/work/out"] + [f"/work/out/{name}" for name, _ in CAPS]
+        assert asked == [OUT] + [f"{OUT}/{name}" for name, _ in CAPS]
 
 
 def test_a_file_past_its_cap_is_refused_and_the_others_still_come_out(runtime_image, tmp_path):  # noqa: F811
@@ -101,7 +102,7 @@ def test_a_folder_of_regular_files_comes_out_in_one_daemon_call(runtime_image, t
     dest = tmp_path / "out"
     problems, asked = _copied(runtime_image, script, dest, caps)
 
-    assert problems == [] and asked == ["/work/out"]
+    assert problems == [] and asked == [OUT]
     assert sorted(p.name for p in dest.iterdir()) == sorted(["status.json"] + [f"{i}.npy" for i in range(10)])
     assert all((dest / f"{i}.npy").read_bytes() == bytes(100 * i) for i in range(10))
 
@@ -113,4 +114,65 @@ def test_a_folder_crowded_with_other_files_is_read_name_by_name_never_whole(runt
     problems, asked = _copied(runtime_image, script, dest, [("status.json", 1 << 20), ("a.npy", 1 << 20)])
 
     assert problems == [] and [p.name for p in dest.iterdir()] == ["status.json"]
-    assert asked == ["/work/out", "/work/out/status.json", "/work/out/a.npy"]
+    assert asked == [OUT, f"{OUT}/status.json", f"{OUT}/a.npy"]
+
+
+# --- a run's two folders, out of one archive of their parent ------------------------------------------------------
+
+_RUN_FILES = ("open('results/run.json', 'w').write('{\"outcome\": \"completed\"}')\n"
+              "open('results/executed.ipynb', 'w').write('{}')\n"
+              "open('out/status.json', 'w').write('{}')\n"
+              "open('out/a.npy', 'wb').write(b'A' * 100)\n")
+_RESULT_CAPS = [("executed.ipynb", 1 << 20), ("run.json", 1 << 20)]
+_OUT_CAPS = [("status.json", 1 << 20), ("a.npy", 1 << 20), ("missing.npy", 1 << 20)]
+
+
+def _copied_folders(image: str, script: str, tmp_path):
+    """What ``copy_folders`` makes of a run's out/ and results/ after ``script`` ran in RUN_DIR: (problems by
+    folder, archives asked for, the files copied by folder)."""
+    dests = {"results": tmp_path / "results", "out": tmp_path / "out"}
+    for dest in dests.values():
+        dest.mkdir()
+    container = _stopped_container(image, f"import os\nos.chdir({RUN_DIR!r})\n" + script)
+    try:
+        counted = _Counted(container)
+        problems = copy_folders(counted, RUN_DIR, {"results": (dests["results"], _RESULT_CAPS),
+                                                   "out": (dests["out"], _OUT_CAPS)})
+    finally:
+        remove(container)
+    return problems, counted.asked, {k: _files(v) for k, v in dests.items()}
+
+
+def _files(folder) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_a_runs_two_folders_come_out_of_one_archive_each_file_where_it_belongs(runtime_image, tmp_path):  # noqa: F811
+    assert {OUT, RESULTS} == {f"{RUN_DIR}/out", f"{RUN_DIR}/results"}
+    problems, asked, files = _copied_folders(runtime_image, _RUN_FILES, tmp_path)
+
+    assert problems == {"results": [], "out": []} and asked == [RUN_DIR]
+    assert files == {"results": {"executed.ipynb": b"{}", "run.json": b'{"outcome": "completed"}'},
+                     "out": {"a.npy": b"A" * 100, "status.json": b"{}"}}
+
+
+def test_a_link_in_one_folder_is_refused_there_and_the_other_folder_still_comes_out_whole(runtime_image,  # noqa: F811
+                                                                                        tmp_path):
+    script = _RUN_FILES + "os.remove('results/run.json')\nos.symlink('/etc/passwd', 'results/run.json')\n"
+    problems, asked, files = _copied_folders(runtime_image, script, tmp_path)
+
+    assert problems == {"results": ["run.json is not a regular file"], "out": []}
+    assert asked == [RUN_DIR, f"{RESULTS}/run.json"]
+    assert files == {"results": {"executed.ipynb": b"{}"}, "out": {"a.npy": b"A" * 100, "status.json": b"{}"}}
+
+
+def test_a_crowded_out_folder_sends_each_folder_back_to_its_own_archive_and_changes_no_file(runtime_image,  # noqa: F811
+                                                                                          tmp_path):
+    script = _RUN_FILES + "open('out/junk.bin', 'wb').write(os.urandom(20 << 20))\n"
+    problems, asked, files = _copied_folders(runtime_image, script, tmp_path)
+
+    assert problems == {"results": [], "out": []}
+    # the parent's archive given up; results/ whole in one; out/ given up too, then each of its names by itself
+    assert asked == [RUN_DIR, RESULTS, OUT] + [f"{OUT}/{name}" for name, _ in _OUT_CAPS], asked
+    assert files == {"results": {"executed.ipynb": b"{}", "run.json": b'{"outcome": "completed"}'},
+                     "out": {"a.npy": b"A" * 100, "status.json": b"{}"}}

@@ -25,6 +25,7 @@ from grader.execution.base import RunRequest
 from grader.execution.docker import DockerRunner, connect
 from grader.execution.docker_daemon import remove_leftover_containers
 from grader.docker_image import check_image
+from hostile_cases import OUT_DIR
 
 pytestmark = pytest.mark.slow
 
@@ -93,7 +94,7 @@ def request(tmp: Path, cells: list[str], *, parameters: dict | None = None, para
 
 # A cell that saves what the notebook observed, for the host to read back from out/.
 def report(expr: str) -> str:
-    return (f"import json, os\nwith open(os.path.join(os.path.join(os.path.dirname(os.getcwd()), 'out'), 'seen.json'), 'w') as f:\n"
+    return (f"import json, os\nwith open(os.path.join({OUT_DIR}, 'seen.json'), 'w') as f:\n"
             f"    json.dump({expr}, f)\n")
 
 
@@ -163,7 +164,7 @@ def test_host_paths_in_parameters_become_container_paths(runner, tmp_path):
 
 
 def test_only_the_expected_names_come_out_of_the_container_as_the_hosts_own_files(runner, tmp_path):
-    in_out = ("import os\nout = os.path.join(os.path.dirname(os.getcwd()), 'out')\nos.mkdir(os.path.join(out, 'sub'))\n"
+    in_out = (f"import os\nout = {OUT_DIR}\nos.mkdir(os.path.join(out, 'sub'))\n"
               "open(os.path.join(out, 'sub', 'made_here.txt'), 'w').write('x')\n"
               "open(os.path.join(out, 'unexpected.npy'), 'w').write('x')")
     req = request(tmp_path, ["open('made_here.txt', 'w').write('x')", in_out, report("'ok'")])
@@ -195,7 +196,7 @@ def test_notebook_cannot_see_other_submissions_labels_or_the_results_store(runne
     paths = [str(other), str(labels), str(store), str(other.parent), str(tmp_path), str(REPO)]
     req = request(tmp_path / "me", [report(f"{{p: os.path.exists(p) for p in {paths!r}}}"),
                                     "import os; listing = sorted(os.listdir('/work'))",
-                                    "assert listing == ['out', 'scratch'], listing"])
+                                    "assert listing == ['scratch'], listing"])
     result = runner.run(req)
     assert result.status == "ok", result
     assert seen(req) == {p: False for p in paths}

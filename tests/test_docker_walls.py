@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from grader.execution.docker import DEFAULT_UID, DockerRunner
+from grader.execution.docker_mounts import OUT, RESULTS, SCRATCH
 from grader.i18n import render
 from test_docker_runner import LIMITS, report, request, runtime_image, seen  # noqa: F401  (session fixture)
 
@@ -28,7 +29,7 @@ def host_path(mount_point):
 # victim's folder, found relative to its own or by the absolute host path read from mountinfo.
 _STEAL = _HOST_PATH + """
 import os
-results = '/grader/results'
+results = {results!r}
 victim = {victim!r}
 if {absolute!r}:
     victim = os.path.join(os.path.dirname(os.path.dirname(host_path(results))), victim)
@@ -51,7 +52,7 @@ except OSError:
 _PLANT_SETID = """
 import os, shutil, stat, sys
 planted = {}
-for folder in ('/work/scratch', '/work/out', '/grader/results'):
+for folder in """ + repr((SCRATCH, OUT, RESULTS)) + """:
     copy = os.path.join(folder, 'suid-python')
     shutil.copy(sys.executable, copy)
     os.chmod(copy, 0o6755)
@@ -84,7 +85,7 @@ def test_linking_the_results_to_another_student_leaves_the_victims_files_in_plac
     # seen from the thief's results folder, two levels up is thief_dir (as <practical> is in a batch)
     victim_link = os.path.relpath(victim_dir, thief_dir)
     # one cell: papermill's next save of the executed copy fails on the link, so no later cell runs
-    thief_req = request(thief_dir, [_STEAL.format(victim=victim_link, absolute=absolute)
+    thief_req = request(thief_dir, [_STEAL.format(victim=victim_link, absolute=absolute, results=RESULTS)
                                     + report("{'moved': moved}")])
 
     result = runner.run(thief_req)

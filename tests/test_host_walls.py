@@ -17,6 +17,7 @@ from conftest import moodle_entry
 from grader.course import load_course
 from grader.execution import get_runner
 from grader.execution.docker import DockerRunner, connect
+from grader.execution.docker_mounts import OUT, RESULTS
 from grader.i18n import render
 from grader.pipeline import grade_course
 from grader.reports.summary import needs_human
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.slow
 
 # Where a run may write: the container's out and results folders and its scratch (its working folder);
 # the local runner's out folder and scratch.
-IN_CONTAINER = (hc.OUT_DIR, '"/grader/results"', '"."')
+IN_CONTAINER = (hc.OUT_DIR, repr(RESULTS), '"."')
 LOCAL = (hc.OUT_DIR, '"."')
 RUN_FILES = ["executed.ipynb", "out", "run.json", "runner.log"]
 LONG = "d" * 200      # the chain's folder name
@@ -61,7 +62,7 @@ def test_a_deep_setid_chain_in_every_folder_a_container_writes_leaves_nothing_on
     result = DockerRunner(image=runtime_image, **LIMITS).run(req)
 
     assert result.status == "ok" and result.reason is None and result.leftovers == (), result
-    assert seen(req) == {"/work/out": True, "/grader/results": True, ".": True}   # planted, bits held inside
+    assert seen(req) == {OUT: True, RESULTS: True, ".": True}   # planted, bits held inside
     assert sorted(p.name for p in req.work_dir.iterdir()) == RUN_FILES
     assert [p.name for p in req.out_dir.iterdir()] == ["seen.json"]
     _host_is_clean(tmp_path)

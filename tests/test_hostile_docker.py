@@ -79,7 +79,7 @@ def test_reading_other_submissions_labels_solutions_or_the_store_finds_nothing(r
     result = runner.run(req)
     assert result.status == "ok", result
     seen = _seen(req)
-    assert seen.pop("listing") == ["out", "scratch"]
+    assert seen.pop("listing") == ["scratch"]
     assert seen == {p: False for p in paths}
 
 
@@ -92,7 +92,7 @@ def test_filling_the_disk_from_the_scratch_folder_stops_at_the_file_size_limit(r
 
 
 def test_answers_planted_before_the_kernel_is_killed_never_count(runner, tmp_path):
-    probe_like = "import os\nopen(os.path.join(os.path.join(os.path.dirname(os.getcwd()), 'out'), 'probe_ran'), 'w').write('1')"
+    probe_like = f"import os\nopen(os.path.join({hc.OUT_DIR}, 'probe_ran'), 'w').write('1')"
     # status.json and probe_ran are names the host would bring back: they must not come out
     req = _request(tmp_path, hc.plant_then_kill_kernel(), extra=(probe_like,),
                    outputs=(("status.json", 1 << 20), ("probe_ran", 10)))

@@ -20,6 +20,7 @@ from conftest import as_handed_in_executed, moodle_entry, notebook_bytes, write_
 from grader.course import load_course
 from grader.i18n import render
 from grader.pipeline import grade_course
+from hostile_cases import OUT_DIR
 from test_docker_runner import runtime_image  # noqa: F401  (the session fixture)
 
 pytestmark = pytest.mark.slow
@@ -129,7 +130,7 @@ _json.dump = _dump
 # a process that outlives the cell, waits for the probe's sealed status and rewrites it, removing the program
 REWRITER = '''
 import os, subprocess, sys, textwrap
-_out = os.path.join(os.path.dirname(os.getcwd()), "out")
+_out = ''' + OUT_DIR + '''
 subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
     import json, os, time
     out = {_out!r}

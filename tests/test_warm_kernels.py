@@ -110,13 +110,17 @@ def test_nothing_a_kernel_does_reaches_the_next_one_forked_from_the_same_server(
 
 def test_a_forked_kernel_is_the_interpreter_a_fresh_kernel_is(tmp_path):
     """sys.path and argv as ipykernel_launcher has them, matplotlib's inline backend (a plot is an output), the
-    environment's names, the cores; and random state of its own (Python's, numpy's, torch's)."""
+    environment's names, the cores; and random state of its own (Python's, numpy's, torch's). The one difference:
+    no debugger (debugpy) loaded with the kernel, which a notebook can still import."""
     source = f"""
 import json, os, random, sys
+env, debugger = sorted(os.environ), "debugpy" in sys.modules
+import debugpy
 import matplotlib.pyplot as plt
 import numpy as np, torch
 plt.plot([1, 2, 3]); plt.show()
-json.dump({{"path": sys.path, "argv": sys.argv[1:2], "backend": plt.get_backend(), "env": sorted(os.environ),
+json.dump({{"path": sys.path, "argv": sys.argv[1:2], "backend": plt.get_backend(), "env": env,
+           "debugger": debugger, "debugpy": hasattr(debugpy, "listen"),
            "threads": torch.get_num_threads(), "random": [random.random(), float(np.random.rand()), float(torch.rand(1))]}},
           open({_OUT}, "w"))
 """
@@ -134,7 +138,9 @@ json.dump({{"path": sys.path, "argv": sys.argv[1:2], "backend": plt.get_backend(
     cold, warm = seen["cold"], seen["warm1"]
     assert warm["path"] == cold["path"] and warm["argv"] == cold["argv"] and warm["backend"] == cold["backend"]
     assert "display_data" in warm["outputs"] and warm["outputs"] == cold["outputs"]
-    assert set(warm["env"]) == set(cold["env"]) - {"GRADER_RUN_TOKEN"}
+    # the debugger's own variable (pydevd sets it when imported) is the cold kernel's only
+    assert set(warm["env"]) == set(cold["env"]) - {"GRADER_RUN_TOKEN", "PYDEVD_USE_FRAME_EVAL"}
+    assert cold["debugger"] and not warm["debugger"] and warm["debugpy"] and cold["debugpy"]
     assert warm["threads"] == cold["threads"] == 1
     assert all(a != b for a, b in zip(seen["warm1"]["random"], seen["warm2"]["random"]))
 

@@ -16,7 +16,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Iterator
 
 from grader.errors import GraderError, RunnerError
@@ -28,10 +28,10 @@ from grader.execution.docker_daemon import (LABEL, connect, container_labels, da
 from grader.execution.docker_judge import WarmJudges, judge_in_container
 from grader.execution.docker_limits import (PidWatch, gpu_device_requests, gpu_pool,
                                             mentions_pid_limit, pool_gpus, with_gpus)
-from grader.execution.docker_mounts import (DATA, HOME, KERAS_HOME, OUT, PROBE, PYTHON, RESULTS, SCRATCH, SPEC,
-                                            in_container_paths)
+from grader.execution.docker_mounts import (DATA, HOME, KERAS_HOME, OUT, PROBE, PYTHON, RESULTS, RUN_DIR, SCRATCH,
+                                            SPEC, in_container_paths)
 from grader.execution.docker_options import DockerOptions
-from grader.execution.docker_results import RESULT_CAPS, copy_files
+from grader.execution.docker_results import RESULT_CAPS, copy_folders
 from grader.execution.docker_warm import WarmContainers
 from grader.execution.leftovers import discard, noted, settled
 from grader.execution.outcome import LOG_CAP_BYTES, cell_number, interpret
@@ -211,10 +211,12 @@ class DockerRunner(Runner):
             state = container.attrs.get("State", {})
             pid_hits = pid_watch.hits
             log = _capped(container.logs(stdout=True, stderr=True), self.log_cap_bytes)
-            refused = copy_files(container, RESULTS, request.work_dir, RESULT_CAPS)
-            # what the probe wrote, by the names the protocol expects: a refused one is left out (a check
-            # then finds it missing), named in the log for the instructor
-            dropped = copy_files(container, OUT, request.out_dir, request.expected_outputs)
+            # the child's files, and what the probe wrote by the names the protocol expects: a refused answer is
+            # left out (a check then finds it missing), named in the log for the instructor
+            results, out = PurePosixPath(RESULTS).name, PurePosixPath(OUT).name
+            problems = copy_folders(container, RUN_DIR, {results: (request.work_dir, RESULT_CAPS),
+                                                         out: (request.out_dir, request.expected_outputs)})
+            refused, dropped = problems[results], problems[out]
         finally:
             left_behind = remove(container) if container is not None else []
             if warm is not None:

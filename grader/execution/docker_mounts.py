@@ -11,8 +11,11 @@ from typing import Any
 from grader.execution.base import RunRequest
 
 # Where the mounts appear inside the container.
-SCRATCH, OUT, DATA, PROBE = "/work/scratch", "/work/out", "/data", "/probe"
-SPEC, RESULTS = "/grader/spec", "/grader/results"   # the child's spec (read-only) and what it leaves
+SCRATCH, DATA, PROBE, SPEC = "/work/scratch", "/data", "/probe", "/grader/spec"   # the child's spec: read-only
+# A run's two volumes, side by side under one folder of the image: what the probe writes (out) and what the child
+# leaves (results) come back in one archive of their parent, one daemon call (some 50 ms of its CPU) instead of two.
+RUN_DIR = "/grader/run"
+OUT, RESULTS = f"{RUN_DIR}/out", f"{RUN_DIR}/results"
 PYTHON = "/opt/venv/bin/python"
 HOME = "/home/grader"
 KERAS_HOME = f"{HOME}/.keras"   # in the HOME tmpfs: Keras's config and its dataset cache (grader.dataset_caches)

@@ -7,9 +7,11 @@ fixed name inside the stopped container (a link planted there points into the co
 another student's folder on the host), and the tar it sends is read, never extracted: one regular file
 with the expected name, size-capped, or a problem saying what was found. Nothing else comes out.
 
-A daemon call costs some 50 ms and a run expects a dozen names, so the folder comes out as one archive, read as a
-stream and never further than its expected names' caps allow. A name that is anything but a regular file within its
-cap there, and every name of a folder holding more than a little else, are decided name by name instead.
+A daemon call costs some 50 ms (of its CPU too) and a run expects a dozen names, so a run's two folders come out as
+one archive of their parent, read as a stream and never further than the expected names' caps allow. A name that is
+anything but a regular file within its cap there is decided name by name instead; when the parent's archive cannot be
+read that way (a folder holding more than a little else), each folder comes out as an archive of its own, under the
+same rule.
 """
 from __future__ import annotations
 
@@ -42,25 +44,51 @@ def copy_files(container, inner_dir: str, dest_dir: Path, caps: Iterable[tuple[s
     problems of the files that were there but refused (a link, a folder, a fifo, too large, an odd
     archive)."""
     caps = [(plain_name(name), cap) for name, cap in caps]
-    created: list[Path] = []   # by the folder's archive: gone again if every name must be fetched by itself
+    targets = {(name,): (dest_dir / name, cap) for name, cap in caps}
     try:
-        undecided = _copy_archive(container, inner_dir, dest_dir, dict(caps), created)
+        undecided = _from_one_archive(container, inner_dir, targets)
     except _NameByName:
-        for path in created:
-            path.unlink(missing_ok=True)
-        undecided = {name for name, _ in caps}
-    return _copy_each(container, inner_dir, dest_dir, [(name, cap) for name, cap in caps if name in undecided])
+        undecided = set(targets)
+    return _copy_each(container, inner_dir, dest_dir, [(name, cap) for name, cap in caps if (name,) in undecided])
+
+
+def copy_folders(container, parent: str, folders: dict[str, tuple[Path, Iterable[tuple[str, int]]]]) -> dict[str, list[str]]:
+    """``copy_files`` for each folder of ``folders`` (its name under ``parent``: its destination and caps), out of one
+    archive of ``parent`` when it can be read that way (a run's two volumes: one daemon call, not two); else each
+    folder by itself. Returns each folder's problems."""
+    wanted = {plain_name(sub): (dest, [(plain_name(name), cap) for name, cap in caps])
+              for sub, (dest, caps) in folders.items()}
+    targets = {(sub, name): (dest / name, cap) for sub, (dest, caps) in wanted.items() for name, cap in caps}
+    try:
+        undecided = _from_one_archive(container, parent, targets)
+    except _NameByName:
+        return {sub: copy_files(container, f"{parent}/{sub}", dest, caps) for sub, (dest, caps) in wanted.items()}
+    return {sub: _copy_each(container, f"{parent}/{sub}", dest, [(n, c) for n, c in caps if (sub, n) in undecided])
+            for sub, (dest, caps) in wanted.items()}
 
 
 class _NameByName(Exception):
     """The folder's archive is not to be read (too much else in it, unreadable): each name is fetched by itself."""
 
 
-def _copy_archive(container, inner_dir: str, dest_dir: Path, caps: dict[str, int], created: list[Path]) -> set[str]:
-    """The expected names that are regular files within their caps, copied out of one archive of ``inner_dir``;
-    returns the names found there as something else (a link, a hard link, a folder), to be decided name by name
-    exactly as before. Raises ``_NameByName`` when every name must be: a name past its cap (its bytes are not read
-    here), a name twice, too much else in the folder, an archive it cannot read."""
+def _from_one_archive(container, inner_dir: str, targets: dict[tuple[str, ...], tuple[Path, int]]) -> set:
+    """``_copy_archive``, with what it copied removed again when it gives up (everything is then decided anew)."""
+    created: list[Path] = []
+    try:
+        return _copy_archive(container, inner_dir, targets, created)
+    except _NameByName:
+        for path in created:
+            path.unlink(missing_ok=True)
+        raise
+
+
+def _copy_archive(container, inner_dir: str, targets: dict[tuple[str, ...], tuple[Path, int]],
+                  created: list[Path]) -> set:
+    """The expected files (each by its path below ``inner_dir``: its target and cap) that are regular files within
+    their caps, copied out of one archive of ``inner_dir``; returns the paths found there as something else (a link,
+    a hard link, a folder), to be decided name by name exactly as before. Raises ``_NameByName`` when every name must
+    be: a name past its cap (its bytes are not read here), a name twice, too much else in the folder, an archive it
+    cannot read."""
     # start-up: the docker SDK only when a container is started
     from docker.errors import NotFound
 
@@ -68,9 +96,9 @@ def _copy_archive(container, inner_dir: str, dest_dir: Path, caps: dict[str, int
         stream, info = container.get_archive(inner_dir)
     except NotFound:
         return set()   # no folder, no files: each is missing
-    undecided: set[str] = set()
+    undecided: set = set()
     other_bytes = other_members = 0
-    budget = sum(caps.values()) + _TAR_SLACK * (len(caps) + 1) + _OTHER_BYTES
+    budget = sum(cap for _, cap in targets.values()) + _TAR_SLACK * (len(targets) + 1) + _OTHER_BYTES
     try:
         if info.get("linkTarget") or not int(info.get("mode", 0)) & (1 << 31):   # Go's ModeDir
             raise _NameByName()
@@ -78,21 +106,23 @@ def _copy_archive(container, inner_dir: str, dest_dir: Path, caps: dict[str, int
         with tarfile.open(fileobj=io.BufferedReader(_Capped(stream, budget), 1 << 20), mode="r|") as tar:
             for member in tar:
                 parts = PurePosixPath(member.name).parts
-                name = parts[1] if len(parts) == 2 and parts[0] == root else None
-                if name not in caps:
+                key = parts[1:] if parts[:1] == (root,) else None
+                if key not in targets:
                     other_bytes += member.size
                     other_members += 1
                     if other_bytes > _OTHER_BYTES or other_members > _OTHER_MEMBERS:
                         raise _NameByName()
-                elif name in undecided or (dest_dir / name) in created or member.size > caps[name]:
+                    continue
+                target, cap = targets[key]
+                if key in undecided or target in created or member.size > cap:
                     # twice in one archive, or too large (its bytes are not read): decided by itself
                     raise _NameByName()
-                elif not member.isreg():
-                    undecided.add(name)
-                else:
-                    with create_new(dest_dir / name) as target:
-                        created.append(dest_dir / name)
-                        shutil.copyfileobj(tar.extractfile(member), target)
+                if not member.isreg():
+                    undecided.add(key)
+                    continue
+                with create_new(target) as out:
+                    created.append(target)
+                    shutil.copyfileobj(tar.extractfile(member), out)
     except (tarfile.TarError, OSError, EOFError, ValueError) as err:
         raise _NameByName() from err
     finally:
