@@ -15,9 +15,11 @@ plan, run, judge, checks): per round, the median over the batch's jobs.
 - nbgrader: 24 trivial notebooks, the grader's command (1 and 2 workers) against `nbgrader autograde` on the same
   notebooks and the same softmax test (nbgrader from PyPI in benchmarks/.nbgrader-venv, made when missing; it is
   never a dependency of the grader).
-- docker: the docker runner's per-job time over the local runner's, both warm, 1 worker, 5 trivial notebooks and 5
+- docker: the docker runner's per-job time over the local runner's, both warm, 1 worker: 5 trivial notebooks and 5
   notebooks that sleep 1 s (the CPU left free while a notebook runs, as it is while one waits on a GPU: there the
-  next container starts beside the run; with trivial notebooks on 2 cores it cannot keep up).
+  next container starts beside the run; with trivial notebooks on 2 cores it cannot keep up), each the median job
+  of the batch; and 24 trivial notebooks, the mean job. In a batch of 5 the median job is one of the first few,
+  which share the CPU with the batch's start; the mean over 24 is what each submission of a batch costs.
 - judge: the docker runner's judge of one exported program (a small CNN on 2,000 MNIST-sized inputs), a fresh
   container each: started cold when asked (`[docker] warm = false`) against started ahead once the previous judge
   was done, with a pause between judges as a job's scoring and its next run make (the CPU free meanwhile).
@@ -115,6 +117,11 @@ def job_median(results: list[dict]) -> float:
     return statistics.median(statistics.median(r["jobs"]) for r in results)
 
 
+def job_mean(results: list[dict]) -> float:
+    """Median over rounds of each batch's mean job time: what the batch's jobs cost each, every one counted."""
+    return statistics.median(statistics.fmean(r["jobs"]) for r in results)
+
+
 def wall_median(results: list[dict]) -> float:
     return statistics.median(r["wall"] for r in results)
 
@@ -205,21 +212,27 @@ def runtime_image() -> str:
     return built.stdout.strip().splitlines()[-1]
 
 
+# (suffix, notebooks, seconds each sleeps): small batches, where the batch's start weighs on the median job, and a
+# larger one, whose mean job is what each submission of a real batch costs.
+DOCKER_BATCHES = (("", 5, 0.0), ("-1s", 5, 1.0), ("-24", 24, 0.0))
+
+
 def docker(tmp: Path, rounds: int) -> dict | str:
     try:
         image = runtime_image()
     except RuntimeError as err:
         return str(err)
-    sides = {}
-    for suffix, sleep_s in (("", 0.0), ("-1s", 1.0)):
-        course = tiny_course(tmp / f"docker{suffix}", 5, side_effects=False, sleep_s=sleep_s)
+    sides, counts = {}, {}
+    for suffix, count, sleep_s in DOCKER_BATCHES:
+        course = tiny_course(tmp / f"docker{suffix}", count, side_effects=False, sleep_s=sleep_s)
         in_docker = with_runner_table(course, f'[docker]\nimage = "{image}"').read_text(encoding="utf-8")
         docker_course = course.with_name("docker.toml")
         docker_course.write_text(in_docker.replace('runner = "local"', 'runner = "docker"'), encoding="utf-8")
         sides.update({f"local{suffix}": course, f"docker{suffix}": docker_course})
+        counts.update({f"local{suffix}": count, f"docker{suffix}": count})
     results = side_by_side(rounds, sides, lambda name, n: grade(REPO, sides[name], tmp / "docker" / f"out-{name}-{n}", 1))
-    for found in results.values():
-        require(found, "graded", 5)
+    for name, found in results.items():
+        require(found, "graded", counts[name])
     return results
 
 
@@ -313,12 +326,16 @@ def table(results: dict, args: argparse.Namespace, loads: dict) -> str:
         if isinstance(r, str):
             rows.append(("docker runner's per-job cost over the local runner", r, "≤ +0.3 s", None))
         else:
-            for suffix, what in (("", "trivial notebooks"),
-                                 ("-1s", "notebooks that run 1 s and leave the CPU free, as one waiting on a GPU does")):
-                extra = job_median(r[f"docker{suffix}"]) - job_median(r[f"local{suffix}"])
+            for suffix, what, per_job in (
+                    ("", "trivial notebooks, batches of 5, median job", job_median),
+                    ("-1s", "notebooks that run 1 s and leave the CPU free, as one waiting on a GPU does, batches of 5, "
+                     "median job", job_median),
+                    ("-24", "trivial notebooks, batches of 24, mean job (the first, cold, container included)",
+                     job_mean)):
+                docker_job, local_job = per_job(r[f"docker{suffix}"]), per_job(r[f"local{suffix}"])
                 rows.append((f"docker runner's per-job cost over the local runner (both warm, 1 worker): {what}",
-                             f"{job_median(r[f'docker{suffix}']):.2f} s vs {job_median(r[f'local{suffix}']):.2f} s: "
-                             f"**{extra:+.2f} s**", "≤ +0.3 s", extra <= 0.3))
+                             f"{docker_job:.2f} s vs {local_job:.2f} s: **{docker_job - local_job:+.2f} s**",
+                             "≤ +0.3 s", docker_job - local_job <= 0.3))
     if "judge" in results:
         r = results["judge"]
         if isinstance(r, str):

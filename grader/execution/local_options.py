@@ -14,4 +14,7 @@ class LocalOptions(Table):
 
     warm: Boolean = Field(None, **doc("bool", "true", "fork every run from a fork server that imported the kernel's "
                                                    "modules once per batch; false starts a new interpreter and "
-                                                   "kernel per notebook (slower; for comparison)"))
+                                                   "kernel per notebook (slower; for comparison). A forked kernel "
+                                                   "(here and in a warm container) loads no debugger (`debugpy`, "
+                                                   "which only a frontend attaching to the kernel uses); a notebook "
+                                                   "can still import it"))
