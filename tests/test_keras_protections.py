@@ -33,7 +33,7 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("KERAS_BACKEND", "torch")   # as the grader sets it for its kernels
-keras = pytest.importorskip("keras")
+import keras  # noqa: E402  (a declared test dependency: missing, it fails, never skips)
 
 from conftest import as_handed_in_executed  # noqa: E402
 from test_probe_forgery import INSPECTED  # noqa: E402

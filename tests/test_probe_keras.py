@@ -5,10 +5,9 @@ import os
 import runpy
 
 import numpy as np
-import pytest
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
-keras = pytest.importorskip("keras")
+import keras  # noqa: E402  (a declared test dependency: missing, it fails, never skips)
 import torch  # noqa: E402
 
 from test_probe import _fn, _probe_folder  # noqa: E402
